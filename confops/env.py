@@ -1,0 +1,42 @@
+"""Strict environment parsing on top of django-environ.
+
+django-environ reads any unknown word as False for booleans; a typo such as ``DEBUG=ture``
+must stop start-up instead of silently switching a feature off.
+"""
+
+from __future__ import annotations
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+TRUE_WORDS = frozenset({"1", "true", "yes", "on", "y", "t"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off", "n", "f", ""})
+
+
+class StrictEnv(environ.Env):
+    """An ``environ.Env`` whose booleans and integers refuse values they do not understand."""
+
+    def bool(self, var: str, default: object = environ.Env.NOTSET) -> bool:  # type: ignore[override]
+        raw = self.str(var, default=None) if var in self.ENVIRON else None
+        if raw is None:
+            if default is environ.Env.NOTSET:
+                raise ImproperlyConfigured(f"Set the {var} environment variable")
+            return bool(default)
+        word = raw.strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+        raise ImproperlyConfigured(
+            f"{var}={raw!r} is not a boolean: use one of true/false, yes/no, on/off, 1/0"
+        )
+
+    def positive_int(self, var: str, default: int) -> int:
+        raw = self.str(var, default=str(default))
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ImproperlyConfigured(f"{var}={raw!r} is not a whole number") from None
+        if value <= 0:
+            raise ImproperlyConfigured(f"{var}={raw!r} must be greater than zero")
+        return value

@@ -1,0 +1,154 @@
+"""Health checks behind /health/ready and /health/detailed.
+
+Each check is timed and returns a ``CheckResult``; none raises, so one broken component names
+itself instead of turning the whole endpoint into a 500.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.utils import timezone
+
+from confops import heartbeat
+
+
+@dataclass
+class CheckResult:
+    name: str
+    ok: bool
+    duration_ms: float
+    error: str = ""
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        result = asdict(self)
+        result["duration_ms"] = round(self.duration_ms, 2)
+        return {k: v for k, v in result.items() if v not in ("", {})}
+
+
+def timed(name: str, check: Callable[[], dict[str, Any] | None]) -> CheckResult:
+    """Run ``check``; it returns extra info or raises to report failure."""
+    started = time.perf_counter()
+    try:
+        info = check() or {}
+    except Exception as exc:  # a health check must report, never raise
+        elapsed = (time.perf_counter() - started) * 1000
+        return CheckResult(name, False, elapsed, error=f"{type(exc).__name__}: {exc}"[:500])
+    elapsed = (time.perf_counter() - started) * 1000
+    return CheckResult(name, True, elapsed, info=info)
+
+
+def database() -> dict[str, Any]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return {"vendor": connection.vendor}
+
+
+def broker() -> dict[str, Any]:
+    from confops.celery import app
+
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]
+        if not os.access(folder, os.W_OK):
+            raise OSError(f"broker folder {folder} is not writable")
+        return {"transport": "filesystem"}
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(
+            max_retries=1, interval_start=0, timeout=settings.HEALTH_CHECK_TIMEOUT_SECONDS
+        )
+        return {"transport": conn.transport_cls}
+
+
+def shared_cache() -> dict[str, Any]:
+    key = "confops:health:probe"
+    token = str(time.time())
+    cache.set(key, token, 30)
+    if cache.get(key) != token:
+        raise RuntimeError("cache did not return the value just written")
+    return {"backend": settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]}
+
+
+def heartbeat_age(key: str, now: float) -> dict[str, Any]:
+    beat = heartbeat.read(key)
+    if beat is None:
+        raise RuntimeError("no heartbeat recorded yet")
+    age = now - float(beat["at"])
+    info = {"age_seconds": round(age, 1), "host": beat.get("host", "")}
+    if age > settings.HEARTBEAT_STALE_SECONDS:
+        raise RuntimeError(
+            f"last heartbeat {age:.0f} s ago (stale after {settings.HEARTBEAT_STALE_SECONDS} s)"
+        )
+    return info
+
+
+def workers() -> dict[str, Any]:
+    """Ask every worker through the broker; an answer proves it is connected and responsive."""
+    from confops.celery import app
+
+    replies = app.control.ping(timeout=settings.HEALTH_CHECK_TIMEOUT_SECONDS / 3) or []
+    hosts = sorted(host for reply in replies for host in reply)
+    if not hosts:
+        raise RuntimeError("no worker answered a ping")
+    return {"workers": hosts}
+
+
+def deployments(now: float) -> list[dict[str, Any]]:
+    from monitoring.models import Deployment
+
+    rows = []
+    for deployment in Deployment.objects.all():
+        last_success = deployment.last_success_at
+        rows.append(
+            {
+                "name": deployment.name,
+                "enabled": deployment.enabled,
+                "reachable": deployment.is_reachable,
+                "last_poll_at": deployment.last_poll_at,
+                "last_poll_duration_ms": deployment.last_poll_duration_ms,
+                "last_success_age_seconds": (
+                    round(now - last_success.timestamp(), 1) if last_success else None
+                ),
+                "consecutive_failures": deployment.consecutive_failures,
+                "last_error": deployment.last_error,
+                "dagster_version": deployment.dagster_version,
+            }
+        )
+    return rows
+
+
+def readiness() -> list[CheckResult]:
+    return [timed("database", database), timed("broker", broker)]
+
+
+def detailed() -> dict[str, Any]:
+    now = timezone.now().timestamp()
+    checks = [
+        *readiness(),
+        timed("cache", shared_cache),
+        timed("beat", lambda: heartbeat_age(heartbeat.BEAT_KEY, now)),
+        timed("worker_heartbeat", lambda: heartbeat_age(heartbeat.WORKER_TASK_KEY, now)),
+        timed("workers", workers),
+    ]
+    deployment_check = CheckResult("deployments", True, 0.0)
+    started = time.perf_counter()
+    try:
+        rows = deployments(now)
+    except Exception as exc:  # the database check names the cause; keep the page up
+        rows, deployment_check.ok = [], False
+        deployment_check.error = f"{type(exc).__name__}: {exc}"[:500]
+    deployment_check.duration_ms = (time.perf_counter() - started) * 1000
+    checks.append(deployment_check)
+    return {
+        "status": "ok" if all(c.ok for c in checks) else "degraded",
+        "checks": {c.name: c.as_dict() for c in checks},
+        "deployments": rows,
+    }

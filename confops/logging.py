@@ -1,0 +1,59 @@
+"""JSON log lines with request and task ids, so one request can be followed across processes."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from pythonjsonlogger.core import RESERVED_ATTRS
+from pythonjsonlogger.json import JsonFormatter
+
+from confops.context import request_id_var
+
+
+def current_task_id() -> str | None:
+    """The id of the Celery task this thread is running, if any."""
+    try:
+        from celery import current_task
+    except ImportError:  # pragma: no cover - celery is a hard dependency
+        return None
+    if not current_task:  # a proxy: falsy outside a task
+        return None
+    return current_task.request.id
+
+
+class ContextFilter(logging.Filter):
+    """Puts ``request_id`` and ``task_id`` on every record (None when absent)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            record.request_id = request_id_var.get()
+        if not hasattr(record, "task_id"):
+            record.task_id = current_task_id()
+        return True
+
+
+class JsonLineFormatter(JsonFormatter):
+    """One JSON object per line: time, level, logger, message, request_id and task_id."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("reserved_attrs", [*RESERVED_ATTRS, "taskName", "request_id", "task_id"])
+        super().__init__(*args, **kwargs)
+
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
+        log_data["time"] = (
+            datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds")
+        )
+        log_data["level"] = record.levelname
+        log_data["logger"] = record.name
+        log_data["message"] = record.getMessage()
+        for key in ("request_id", "task_id"):
+            value = getattr(record, key, None)
+            if value:
+                log_data[key] = value
+        super().add_fields(log_data, record, message_dict)
+        log_data.pop("msg", None)
+

@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from confops import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("health", views.liveness, name="health"),
+    path("health/ready", views.readiness, name="health-ready"),
+    path("health/detailed", views.detailed, name="health-detailed"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,48 @@
+"""Health endpoints and the landing page."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from confops import health
+from monitoring.models import Deployment
+
+
+@require_GET
+@never_cache
+@login_not_required
+def liveness(request: HttpRequest) -> JsonResponse:
+    """Answers as long as the process serves requests; touches nothing else on purpose."""
+    return JsonResponse({"status": "ok"})
+
+
+@require_GET
+@never_cache
+@login_not_required
+def readiness(request: HttpRequest) -> JsonResponse:
+    """Ready when the database and the broker answer; 503 naming what failed otherwise."""
+    checks = health.readiness()
+    failing = [c.name for c in checks if not c.ok]
+    body = {
+        "status": "unavailable" if failing else "ok",
+        "failing": failing,
+        "checks": {c.name: c.as_dict() for c in checks},
+    }
+    return JsonResponse(body, status=503 if failing else 200)
+
+
+@require_GET
+@never_cache
+def detailed(request: HttpRequest) -> JsonResponse:
+    body = health.detailed()
+    return JsonResponse(body, status=200 if body["status"] == "ok" else 503)
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    deployments = Deployment.objects.all()
+    template = "confops/partials/deployments.html" if request.htmx else "confops/home.html"  # type: ignore[attr-defined]
+    return render(request, template, {"deployments": deployments})

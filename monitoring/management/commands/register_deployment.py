@@ -1,0 +1,34 @@
+"""Register (or update) a Dagster deployment to watch, e.g. from a deploy script."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from monitoring.models import Deployment
+
+
+class Command(BaseCommand):
+    help = "Create or update a Dagster deployment by name."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("name")
+        parser.add_argument("graphql_url", help="e.g. http://127.0.0.1:3000/graphql")
+        parser.add_argument("--ui-url", default="", help="Base URL of the Dagster UI")
+        parser.add_argument("--interval", type=int, default=10, help="Poll interval in seconds")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        deployment = Deployment.objects.filter(name=options["name"]).first() or Deployment(
+            name=options["name"]
+        )
+        deployment.graphql_url = options["graphql_url"]
+        deployment.ui_url = options["ui_url"] or deployment.ui_url
+        deployment.poll_interval_seconds = options["interval"]
+        try:
+            deployment.full_clean()
+        except ValidationError as exc:
+            raise CommandError("; ".join(f"{k}: {', '.join(v)}" for k, v in exc.message_dict.items()))
+        deployment.save()
+        self.stdout.write(f"Deployment {deployment.name} watches {deployment.graphql_url}")

@@ -1,0 +1,1 @@
+"""Daily health reports (built by the reports issue)."""
