@@ -1,1 +1,1 @@
-"""Alert rules, alerts, silences, channels and the notification outbox (built by the alert issue)."""
+"""Alert rules, alerts, silences, channels and the notification outbox (the alert issue)."""

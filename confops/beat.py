@@ -31,7 +31,7 @@ def default_entries() -> list[BeatEntry]:
             name="monitoring: poll due deployments",
             task="monitoring.poll_due_deployments",
             every_seconds=2,
-            description="Starts one poll task per enabled Dagster deployment whose interval is due.",
+            description="Starts one poll task per enabled deployment whose interval is due.",
         ),
     ]
 

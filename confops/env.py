@@ -16,7 +16,7 @@ FALSE_WORDS = frozenset({"0", "false", "no", "off", "n", "f", ""})
 class StrictEnv(environ.Env):
     """An ``environ.Env`` whose booleans and integers refuse values they do not understand."""
 
-    def bool(self, var: str, default: object = environ.Env.NOTSET) -> bool:  # type: ignore[override]
+    def bool(self, var: str, default: object = environ.Env.NOTSET) -> bool:
         raw = self.str(var, default=None) if var in self.ENVIRON else None
         if raw is None:
             if default is environ.Env.NOTSET:

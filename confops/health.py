@@ -57,7 +57,7 @@ def broker() -> dict[str, Any]:
     from confops.celery import app
 
     if settings.CELERY_BROKER_URL.startswith("filesystem://"):
-        folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]
+        folder = str(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
         if not os.access(folder, os.W_OK):
             raise OSError(f"broker folder {folder} is not writable")
         return {"transport": "filesystem"}

@@ -44,8 +44,8 @@ class JsonLineFormatter(JsonFormatter):
     def add_fields(
         self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
     ) -> None:
-        log_data["time"] = (
-            datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds")
+        log_data["time"] = datetime.fromtimestamp(record.created, tz=UTC).isoformat(
+            timespec="milliseconds"
         )
         log_data["level"] = record.levelname
         log_data["logger"] = record.name
@@ -56,4 +56,3 @@ class JsonLineFormatter(JsonFormatter):
                 log_data[key] = value
         super().add_fields(log_data, record, message_dict)
         log_data.pop("msg", None)
-

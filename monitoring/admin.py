@@ -4,8 +4,16 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.db import models
 
 from monitoring.models import Deployment
+
+
+def https_by_default(field: models.Field, **kwargs: Any) -> forms.Field | None:
+    """URLs typed without a scheme mean https (Django 6's default, chosen now)."""
+    if isinstance(field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return field.formfield(**kwargs)
 
 
 class DeploymentForm(forms.ModelForm):
@@ -20,12 +28,23 @@ class DeploymentForm(forms.ModelForm):
 
     class Meta:
         model = Deployment
-        fields = "__all__"
+        fields = [  # listed: a new model field is a decision, not a leak
+            "name",
+            "graphql_url",
+            "ui_url",
+            "enabled",
+            "poll_interval_seconds",
+            "auth_header_name",
+            "auth_header_value",
+        ]
+        formfield_callback = https_by_default
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk and self.instance.auth_header_value:
-            self.fields["auth_header_value"].help_text = (
+            self.fields[
+                "auth_header_value"
+            ].help_text = (
                 f"Stored: {self.instance.masked_auth_header_value}. Leave blank to keep it."
             )
 
@@ -45,6 +64,7 @@ class DeploymentForm(forms.ModelForm):
 @admin.register(Deployment)
 class DeploymentAdmin(admin.ModelAdmin):
     form = DeploymentForm
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = [
         "name",
         "graphql_url",
@@ -73,5 +93,5 @@ class DeploymentAdmin(admin.ModelAdmin):
             "Authentication",
             {"fields": ["auth_header_name", "auth_header_value", "clear_auth_header_value"]},
         ),
-        ("Last poll", {"fields": readonly_fields}),
+        ("Last poll", {"fields": tuple(readonly_fields)}),
     ]

@@ -37,7 +37,10 @@ def poll_deployment(deployment: Deployment, now: datetime) -> bool:
         duration_ms = (time.perf_counter() - started) * 1000
         deployment.record_poll_failure(str(exc), now, duration_ms)
         logger.warning(
-            "poll of deployment %s failed: %s", deployment.name, exc, extra={"deployment": deployment.pk}
+            "poll of deployment %s failed: %s",
+            deployment.name,
+            exc,
+            extra={"deployment": deployment.pk},
         )
         return False
     duration_ms = (time.perf_counter() - started) * 1000

@@ -5,36 +5,66 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Deployment',
+            name="Deployment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('graphql_url', models.URLField(max_length=500, verbose_name='GraphQL URL')),
-                ('ui_url', models.URLField(blank=True, help_text='Base of links to runs in Dagster.', max_length=500, verbose_name='UI base URL')),
-                ('auth_header_name', models.CharField(blank=True, default='Authorization', max_length=100)),
-                ('auth_header_value', models.CharField(blank=True, help_text='Secret; stored as given, never shown in full.', max_length=2000)),
-                ('poll_interval_seconds', models.PositiveIntegerField(default=10, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(3600)])),
-                ('enabled', models.BooleanField(default=True)),
-                ('last_poll_at', models.DateTimeField(blank=True, null=True)),
-                ('last_poll_duration_ms', models.FloatField(blank=True, null=True)),
-                ('last_success_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True)),
-                ('failing_since', models.DateTimeField(blank=True, null=True)),
-                ('consecutive_failures', models.PositiveIntegerField(default=0)),
-                ('dagster_version', models.CharField(blank=True, max_length=50)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("graphql_url", models.URLField(max_length=500, verbose_name="GraphQL URL")),
+                (
+                    "ui_url",
+                    models.URLField(
+                        blank=True,
+                        help_text="Base of links to runs in Dagster.",
+                        max_length=500,
+                        verbose_name="UI base URL",
+                    ),
+                ),
+                (
+                    "auth_header_name",
+                    models.CharField(blank=True, default="Authorization", max_length=100),
+                ),
+                (
+                    "auth_header_value",
+                    models.CharField(
+                        blank=True,
+                        help_text="Secret; stored as given, never shown in full.",
+                        max_length=2000,
+                    ),
+                ),
+                (
+                    "poll_interval_seconds",
+                    models.PositiveIntegerField(
+                        default=10,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(3600),
+                        ],
+                    ),
+                ),
+                ("enabled", models.BooleanField(default=True)),
+                ("last_poll_at", models.DateTimeField(blank=True, null=True)),
+                ("last_poll_duration_ms", models.FloatField(blank=True, null=True)),
+                ("last_success_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True)),
+                ("failing_since", models.DateTimeField(blank=True, null=True)),
+                ("consecutive_failures", models.PositiveIntegerField(default=0)),
+                ("dagster_version", models.CharField(blank=True, max_length=50)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
     ]

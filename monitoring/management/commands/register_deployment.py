@@ -29,6 +29,7 @@ class Command(BaseCommand):
         try:
             deployment.full_clean()
         except ValidationError as exc:
-            raise CommandError("; ".join(f"{k}: {', '.join(v)}" for k, v in exc.message_dict.items()))
+            messages = "; ".join(f"{k}: {', '.join(v)}" for k, v in exc.message_dict.items())
+            raise CommandError(messages) from exc
         deployment.save()
         self.stdout.write(f"Deployment {deployment.name} watches {deployment.graphql_url}")

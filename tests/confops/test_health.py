@@ -1,0 +1,130 @@
+"""Health endpoints: liveness without I/O, readiness naming what failed, details behind login."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from confops import heartbeat
+from monitoring.models import Deployment
+from tests.conftest import project_env
+
+PROJECT = Path(__file__).resolve().parents[2]
+PROBE = """
+import django, json
+django.setup()
+from django.test import Client
+for path in ("/health", "/health/ready"):
+    r = Client().get(path)
+    print(json.dumps({"path": path, "status": r.status_code, "body": r.json()}))
+"""
+
+
+def probe_with(tmp_path: Path, **env: str) -> dict[str, dict[str, Any]]:
+    """Ask /health and /health/ready of a fresh process whose settings point at ``env``."""
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        env=project_env(
+            DJANGO_SETTINGS_MODULE="confops.settings",
+            CONFOPS_DATA_DIR=str(tmp_path),
+            SECRET_KEY="s",
+            ALLOWED_HOSTS="testserver",
+            **env,
+        ),
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return {row["path"]: row for row in map(json.loads, result.stdout.splitlines())}
+
+
+def test_liveness_answers_without_login_or_any_query(client: Client) -> None:
+    """No django_db mark: pytest-django makes any database access here an error."""
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_readiness_is_ok_when_database_and_broker_answer(client: Client) -> None:
+    response = client.get("/health/ready")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok" and body["failing"] == []
+    assert body["checks"]["database"]["ok"] is True
+    assert body["checks"]["broker"]["duration_ms"] >= 0
+
+
+def test_readiness_names_an_unreachable_database(tmp_path: Path) -> None:
+    answers = probe_with(tmp_path, DATABASE_URL="postgres://confops:pw@127.0.0.1:1/confops")
+    assert answers["/health"]["status"] == 200
+    ready = answers["/health/ready"]
+    assert ready["status"] == 503
+    assert ready["body"]["failing"] == ["database"]
+    assert "OperationalError" in ready["body"]["checks"]["database"]["error"]
+
+
+def test_readiness_names_an_unreachable_broker(tmp_path: Path) -> None:
+    answers = probe_with(
+        tmp_path,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        CELERY_BROKER_URL="redis://127.0.0.1:1/0",
+        HEALTH_CHECK_TIMEOUT_SECONDS="1",
+    )
+    ready = answers["/health/ready"]
+    assert ready["status"] == 503
+    assert ready["body"]["failing"] == ["broker"]
+
+
+@pytest.mark.django_db
+def test_details_need_a_login(client: Client) -> None:
+    response = client.get("/health/detailed")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.django_db
+def test_details_report_each_component_with_timings(admin_client: Client, settings: Any) -> None:
+    settings.HEALTH_CHECK_TIMEOUT_SECONDS = 0.3  # no worker runs here: keep the ping short
+    now = timezone.now()
+    Deployment.objects.create(
+        name="confradar",
+        graphql_url="http://127.0.0.1:3000/graphql",
+        last_poll_at=now,
+        last_success_at=now,
+        last_poll_duration_ms=12.5,
+        dagster_version="1.13.27",
+    )
+    heartbeat.record_beat(now.timestamp() - 5)
+    response = admin_client.get("/health/detailed")
+    body = response.json()
+    assert response.status_code == 503  # no worker answers the ping in this test
+    assert body["status"] == "degraded"
+    checks = body["checks"]
+    assert checks["database"]["ok"] and checks["broker"]["ok"] and checks["cache"]["ok"]
+    assert checks["beat"]["ok"] and 4 <= checks["beat"]["info"]["age_seconds"] < 60
+    assert checks["workers"]["ok"] is False and "no worker answered" in checks["workers"]["error"]
+    assert checks["worker_heartbeat"]["error"].endswith("no heartbeat recorded yet")
+    assert all("duration_ms" in check for check in checks.values())
+    [deployment] = body["deployments"]
+    assert deployment["name"] == "confradar" and deployment["reachable"] is True
+    assert deployment["dagster_version"] == "1.13.27"
+
+
+@pytest.mark.django_db
+def test_a_stale_beat_heartbeat_is_reported(admin_client: Client, settings: Any) -> None:
+    settings.HEALTH_CHECK_TIMEOUT_SECONDS = 0.3
+    settings.HEARTBEAT_STALE_SECONDS = 60
+    heartbeat.record_beat(timezone.now().timestamp() - 600)
+    checks = admin_client.get("/health/detailed").json()["checks"]
+    assert checks["beat"]["ok"] is False
+    assert "stale after 60 s" in checks["beat"]["error"]
