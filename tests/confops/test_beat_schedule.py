@@ -43,3 +43,27 @@ def test_an_admin_can_edit_a_beat_entry(admin_client: Client) -> None:
     page = admin_client.get(f"/admin/django_celery_beat/periodictask/{entry.pk}/change/")
     assert page.status_code == 200
     assert b"confops.heartbeat" in page.content
+
+
+def test_check_heartbeat_fails_when_beat_never_ran() -> None:
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="no beat heartbeat"):
+        call_command("check_heartbeat", "beat")
+
+
+def test_check_heartbeat_passes_for_a_fresh_beat_and_fails_for_an_old_one() -> None:
+    import io
+    import time
+
+    from django.core.management import CommandError, call_command
+
+    from confops import heartbeat
+
+    heartbeat.record_beat(time.time() - 2)
+    out = io.StringIO()
+    call_command("check_heartbeat", "beat", stdout=out)
+    assert "beat heartbeat" in out.getvalue()
+    heartbeat.record_beat(time.time() - 500)
+    with pytest.raises(CommandError, match=r"heartbeat is 50[01] s old"):
+        call_command("check_heartbeat", "beat", "--max-age", "60")

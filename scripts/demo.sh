@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# `make demo`: confops on embedded defaults watching the bundled example Dagster pipeline.
+# Everything runs under honcho (Procfile); Ctrl-C stops it all.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+BIN=${VENV:-.venv}/bin
+export PATH="$ROOT/$BIN:$PATH"
+
+# The portal: embedded defaults (SQLite, file-system broker, file cache, console email).
+export DEBUG=${DEBUG:-true}
+export CONFOPS_DATA_DIR=${CONFOPS_DATA_DIR:-$ROOT/var}
+export CONFOPS_BIND=${CONFOPS_BIND:-127.0.0.1:8000}
+export CONFOPS_BASE_URL=${CONFOPS_BASE_URL:-http://$CONFOPS_BIND}
+export HEARTBEAT_INTERVAL_SECONDS=${HEARTBEAT_INTERVAL_SECONDS:-10}
+
+# The example pipeline: its own Dagster instance under var/dagster, a demo schedule every
+# two minutes, and a faults file you can edit to cause incidents (see examples/confradar).
+export DAGSTER_HOME=${DAGSTER_HOME:-$CONFOPS_DATA_DIR/dagster}
+export DAGSTER_WEBSERVER_HOST=${DAGSTER_WEBSERVER_HOST:-127.0.0.1}
+export DAGSTER_WEBSERVER_PORT=${DAGSTER_WEBSERVER_PORT:-3000}
+export CONFRADAR_DEMO=1
+export CONFRADAR_FAULTS_FILE=${CONFRADAR_FAULTS_FILE:-$DAGSTER_HOME/confradar_faults.json}
+export CONFRADAR_DB=${CONFRADAR_DB:-$DAGSTER_HOME/confradar.sqlite3}
+export PYTHONPATH="$ROOT/examples/confradar${PYTHONPATH:+:$PYTHONPATH}"
+mkdir -p "$DAGSTER_HOME"
+[ -f "$DAGSTER_HOME/dagster.yaml" ] || cat > "$DAGSTER_HOME/dagster.yaml" <<'YAML'
+telemetry:
+  enabled: false
+YAML
+
+for port in "${CONFOPS_BIND##*:}" "$DAGSTER_WEBSERVER_PORT"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "Port $port is already in use: stop what runs there or set CONFOPS_BIND / DAGSTER_WEBSERVER_PORT." >&2
+    exit 1
+  fi
+done
+
+python manage.py migrate --no-input -v 0
+python manage.py demo_bootstrap \
+  --portal-url "$CONFOPS_BASE_URL" \
+  --dagster-url "http://$DAGSTER_WEBSERVER_HOST:$DAGSTER_WEBSERVER_PORT"
+echo "  Cause an incident: PYTHONPATH=examples/confradar $BIN/python -m confradar.faults set elra_conferences --fail"
+echo "  Starting web, worker, beat, Dagster webserver and daemon (Ctrl-C stops everything)..."
+exec honcho -f Procfile start
