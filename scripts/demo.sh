@@ -37,6 +37,8 @@ for port in "${CONFOPS_BIND##*:}" "$DAGSTER_WEBSERVER_PORT"; do
 done
 
 python manage.py migrate --no-input -v 0
+# Create Dagster's storage once, before its webserver and daemon race to create it.
+dagster instance migrate >/dev/null
 python manage.py demo_bootstrap \
   --portal-url "$CONFOPS_BASE_URL" \
   --dagster-url "http://$DAGSTER_WEBSERVER_HOST:$DAGSTER_WEBSERVER_PORT"
