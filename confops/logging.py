@@ -34,11 +34,25 @@ class ContextFilter(logging.Filter):
         return True
 
 
+class TextLineFormatter(logging.Formatter):
+    """Readable lines for development; absent ids print as '-'."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s [%(ids)s] %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        ids = [getattr(record, key, None) for key in ("request_id", "task_id")]
+        record.ids = " ".join(value or "-" for value in ids)
+        return super().format(record)
+
+
 class JsonLineFormatter(JsonFormatter):
     """One JSON object per line: time, level, logger, message, request_id and task_id."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("reserved_attrs", [*RESERVED_ATTRS, "taskName", "request_id", "task_id"])
+        kwargs.setdefault(
+            "reserved_attrs", [*RESERVED_ATTRS, "taskName", "request_id", "task_id", "ids"]
+        )
         super().__init__(*args, **kwargs)
 
     def add_fields(

@@ -206,9 +206,7 @@ LOGGING = {
     "filters": {"context": {"()": "confops.logging.ContextFilter"}},
     "formatters": {
         "json": {"()": "confops.logging.JsonLineFormatter"},
-        "text": {
-            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(task_id)s] %(message)s"
-        },
+        "text": {"()": "confops.logging.TextLineFormatter"},
     },
     "handlers": {
         "console": {

@@ -1,6 +1,6 @@
 """Screenshot a confops page as a logged-in user, in Debian's Chromium driven by Playwright.
 
-    .venv/bin/python scripts/screenshot.py --password PW [--url http://127.0.0.1:8000/] [--out docs/screenshot.png]
+    .venv/bin/python scripts/screenshot.py --password PW [--url URL] [--out docs/screenshot.png]
 
 Used for the README's screenshot while `make demo` runs. Never downloads a browser: it uses the
 binary `which chromium` finds (apt-get install chromium).

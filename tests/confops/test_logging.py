@@ -56,3 +56,11 @@ def test_exceptions_are_included() -> None:
         )
     parsed = json.loads(JsonLineFormatter().format(record))
     assert "ValueError: boom" in parsed["exc_info"]
+
+
+def test_text_lines_show_a_dash_for_absent_ids() -> None:
+    from confops.logging import TextLineFormatter
+
+    record = logging.LogRecord("confops.test", logging.INFO, __file__, 1, "hello", (), None)
+    ContextFilter().filter(record)
+    assert "[- -] hello" in TextLineFormatter().format(record)
