@@ -1,13 +1,33 @@
-"""What confops observes. The foundation holds deployments; sources and runs come with ingestion."""
+"""What confops observes: Dagster deployments, their sources, runs, events, checks and ticks,
+and the tokens that let jobs outside Dagster push their runs."""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 
 from confops.secrets import mask_secret
+from monitoring.choices import (
+    AssetEventKind,
+    CheckSeverity,
+    InstigatorKind,
+    LaunchReason,
+    RunAssetOutcome,
+    RunOrigin,
+    RunStatus,
+    SourceKind,
+    TokenScope,
+)
+
+# A failing deployment is polled less often, up to this, so an outage does not become a storm.
+MAX_POLL_BACKOFF_SECONDS = 300
 
 
 class Deployment(models.Model):
@@ -34,6 +54,17 @@ class Deployment(models.Model):
     failing_since = models.DateTimeField(null=True, blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
     dagster_version = models.CharField(max_length=50, blank=True)
+    next_poll_at = models.DateTimeField(null=True, blank=True)
+    last_poll_stats = models.JSONField(default=dict, blank=True)
+
+    # Incremental state. The runs high-water mark is Dagster's run updateTime (float seconds);
+    # it only advances in the transaction that stored the runs it covers.
+    runs_high_water_mark = models.FloatField(null=True, blank=True)
+    ticks_high_water_mark = models.FloatField(null=True, blank=True)
+    discovered_at = models.DateTimeField(null=True, blank=True)
+    workspace_fingerprint = models.CharField(max_length=64, blank=True)
+    daemon_health = models.JSONField(default=dict, blank=True)
+    code_location_errors = models.JSONField(default=dict, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -56,16 +87,44 @@ class Deployment(models.Model):
     def is_due(self, now: datetime) -> bool:
         if not self.enabled:
             return False
+        if self.next_poll_at is not None:
+            return now >= self.next_poll_at
         if self.last_poll_at is None:
             return True
         return now - self.last_poll_at >= timedelta(seconds=self.poll_interval_seconds)
+
+    def backoff_seconds(self) -> float:
+        """Doubles with each consecutive failure, from the poll interval up to five minutes."""
+        exponent = max(self.consecutive_failures - 1, 0)
+        return float(
+            min(self.poll_interval_seconds * 2 ** min(exponent, 16), MAX_POLL_BACKOFF_SECONDS)
+        )
+
+    @property
+    def unhealthy_daemons(self) -> list[str]:
+        return sorted(
+            name
+            for name, status in self.daemon_health.items()
+            if status.get("required") and not status.get("healthy")
+        )
+
+    def run_url(self, run_id: str) -> str:
+        return f"{self.ui_url.rstrip('/')}/runs/{run_id}" if self.ui_url else ""
 
     @property
     def is_reachable(self) -> bool:
         return self.last_success_at is not None and self.consecutive_failures == 0
 
-    def record_poll_success(self, now: datetime, duration_ms: float, version: str = "") -> None:
+    def record_poll_success(
+        self,
+        now: datetime,
+        duration_ms: float,
+        version: str = "",
+        stats: dict[str, Any] | None = None,
+    ) -> None:
         self.last_poll_at = now
+        self.next_poll_at = now + timedelta(seconds=self.poll_interval_seconds)
+        self.last_poll_stats = stats or {}
         self.last_poll_duration_ms = duration_ms
         self.last_success_at = now
         self.last_error = ""
@@ -82,17 +141,27 @@ class Deployment(models.Model):
                 "failing_since",
                 "consecutive_failures",
                 "dagster_version",
+                "next_poll_at",
+                "last_poll_stats",
                 "updated_at",
             ]
         )
 
-    def record_poll_failure(self, error: str, now: datetime, duration_ms: float) -> None:
+    def record_poll_failure(
+        self,
+        error: str,
+        now: datetime,
+        duration_ms: float,
+        stats: dict[str, Any] | None = None,
+    ) -> None:
         self.last_poll_at = now
         self.last_poll_duration_ms = duration_ms
         self.last_error = error[:4000]
         if self.failing_since is None:
             self.failing_since = now
         self.consecutive_failures += 1
+        self.next_poll_at = now + timedelta(seconds=self.backoff_seconds())
+        self.last_poll_stats = stats or {}
         self.save(
             update_fields=[
                 "last_poll_at",
@@ -100,6 +169,405 @@ class Deployment(models.Model):
                 "last_error",
                 "failing_since",
                 "consecutive_failures",
+                "next_poll_at",
+                "last_poll_stats",
                 "updated_at",
             ]
         )
+
+
+class PollRecord(models.Model):
+    """One poll: when, how long, what it fetched, and its error (for status pages and metrics)."""
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="polls")
+    started_at = models.DateTimeField()
+    duration_ms = models.FloatField()
+    ok = models.BooleanField()
+    error = models.TextField(blank=True)
+    stats = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["deployment", "-started_at"])]
+
+    def __str__(self) -> str:
+        outcome = "ok" if self.ok else "failed"
+        return f"{self.deployment} at {self.started_at:%Y-%m-%d %H:%M:%S} ({outcome})"
+
+
+class Source(models.Model):
+    """Something that should produce data: a Dagster asset or job, or a job that pushes its runs.
+
+    Discovery owns the Dagster-side fields; the operator-side ones (owner, runbook, notes,
+    paused, expected cron) are never touched by a re-discovery.
+    """
+
+    deployment = models.ForeignKey(
+        Deployment, null=True, blank=True, on_delete=models.CASCADE, related_name="sources"
+    )
+    kind = models.CharField(max_length=10, choices=SourceKind.choices)
+    key = models.CharField(max_length=255, help_text="Asset key path (a/b), job name or slug.")
+    slug = models.SlugField(max_length=200, unique=True)
+
+    # From Dagster discovery.
+    group_name = models.CharField(max_length=255, blank=True)
+    description = models.TextField(blank=True)
+    dagster_owners = models.JSONField(default=list, blank=True)
+    tags = models.JSONField(default=dict, blank=True)
+    kinds = models.JSONField(default=list, blank=True)
+    code_location = models.CharField(max_length=255, blank=True)
+    repository = models.CharField(max_length=255, blank=True)
+    op_names = models.JSONField(default=list, blank=True)
+    job_names = models.JSONField(default=list, blank=True)
+    partitions_definition = models.CharField(max_length=500, blank=True)
+    freshness_policy = models.JSONField(default=dict, blank=True)
+    schedule_names = models.JSONField(default=list, blank=True)
+    sensor_names = models.JSONField(default=list, blank=True)
+    upstream = models.ManyToManyField(
+        "self", symmetrical=False, related_name="downstream", blank=True
+    )
+    is_gone = models.BooleanField(default=False)
+    gone_since = models.DateTimeField(null=True, blank=True)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+
+    # Operator-owned.
+    owner = models.CharField(max_length=255, blank=True)
+    runbook_slug = models.SlugField(max_length=200, blank=True)
+    notes = models.TextField(blank=True)
+    paused = models.BooleanField(default=False)
+    expected_cron = models.CharField(
+        max_length=100, blank=True, help_text="For pushed sources: when runs are expected."
+    )
+    expected_cron_timezone = models.CharField(max_length=64, blank=True, default="UTC")
+
+    # Latest state, kept with each stored run so pages and rules read one row per source.
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.CharField(max_length=20, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    last_metrics = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["deployment__name", "group_name", "key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deployment", "kind", "key"], name="source_unique_per_deployment"
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "key"],
+                condition=Q(deployment__isnull=True),
+                name="pushed_source_unique_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+    def mark_gone(self, now: datetime) -> None:
+        if not self.is_gone:
+            self.is_gone, self.gone_since = True, now
+            self.save(update_fields=["is_gone", "gone_since"])
+
+    def note_run(self, status: str, at: datetime | None, metrics: dict[str, float]) -> bool:
+        """Fold one run's outcome into the latest-state fields; return whether they changed."""
+        if at is None or (self.last_run_at is not None and at < self.last_run_at):
+            return self._note_older_run(status, at)
+        self.last_run_at, self.last_status = at, status
+        if status == RunStatus.SUCCESS:
+            self.last_success_at = at
+            if metrics:
+                self.last_metrics = metrics
+        elif status == RunStatus.FAILURE:
+            self.last_failure_at = at
+        return True
+
+    def _note_older_run(self, status: str, at: datetime | None) -> bool:
+        """A late-arriving older run can still be the latest success or failure."""
+        if at is None:
+            return False
+        if status == RunStatus.SUCCESS and (
+            self.last_success_at is None or at > self.last_success_at
+        ):
+            self.last_success_at = at
+            return True
+        if status == RunStatus.FAILURE and (
+            self.last_failure_at is None or at > self.last_failure_at
+        ):
+            self.last_failure_at = at
+            return True
+        return False
+
+
+class Run(models.Model):
+    """One run of a Dagster job, or one run reported by a job outside Dagster."""
+
+    deployment = models.ForeignKey(
+        Deployment, null=True, blank=True, on_delete=models.CASCADE, related_name="runs"
+    )
+    pushed_source = models.ForeignKey(
+        Source, null=True, blank=True, on_delete=models.CASCADE, related_name="pushed_runs"
+    )
+    origin = models.CharField(max_length=10, choices=RunOrigin.choices, default=RunOrigin.DAGSTER)
+    run_id = models.CharField(max_length=100)
+    job_name = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=20, choices=RunStatus.choices)
+    created_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    dagster_update_time = models.FloatField(null=True, blank=True)
+    duration_s = models.FloatField(null=True, blank=True)
+    tags = models.JSONField(default=dict, blank=True)
+    launch_reason = models.CharField(max_length=20, choices=LaunchReason.choices, blank=True)
+    schedule_name = models.CharField(max_length=255, blank=True)
+    sensor_name = models.CharField(max_length=255, blank=True)
+    backfill_id = models.CharField(max_length=255, blank=True)
+    partition = models.CharField(max_length=255, blank=True)
+    parent_run_id = models.CharField(max_length=100, blank=True)
+    root_run_id = models.CharField(max_length=100, blank=True)
+    retry_number = models.PositiveIntegerField(default=0)
+    will_retry = models.BooleanField(
+        default=False, help_text="Dagster will retry this failure: not final yet."
+    )
+    error_class = models.CharField(max_length=255, blank=True)
+    error_message = models.TextField(blank=True)
+    failed_step = models.CharField(max_length=255, blank=True)
+    step_stats = models.JSONField(default=list, blank=True)
+    details_fetched = models.BooleanField(
+        default=False, help_text="Events (errors, materialisations, checks) have been stored."
+    )
+    sources: models.ManyToManyField[Source, RunAsset] = models.ManyToManyField(
+        Source, through="RunAsset", related_name="runs"
+    )
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deployment", "run_id"],
+                condition=Q(deployment__isnull=False),
+                name="run_unique_per_deployment",
+            ),
+            models.UniqueConstraint(
+                fields=["pushed_source", "run_id"],
+                condition=Q(pushed_source__isnull=False),
+                name="pushed_run_unique_per_source",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["deployment", "status", "details_fetched"]),
+            models.Index(fields=["ended_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_name or self.pushed_source} {self.run_id[:8]} {self.status}"
+
+    @property
+    def is_final_failure(self) -> bool:
+        return self.status == RunStatus.FAILURE and not self.will_retry
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (RunStatus.SUCCESS, RunStatus.FAILURE, RunStatus.CANCELED)
+
+    @property
+    def dagster_url(self) -> str:
+        return self.deployment.run_url(self.run_id) if self.deployment else ""
+
+
+class RunAsset(models.Model):
+    """What one run did to one source."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="run_assets")
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="run_assets")
+    outcome = models.CharField(max_length=20, choices=RunAssetOutcome.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "source"], name="run_asset_unique")]
+        indexes = [models.Index(fields=["source", "run"])]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.outcome} in {self.run.run_id[:8]}"
+
+
+class AssetEvent(models.Model):
+    """A materialisation or observation, with its numeric metadata as metrics."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="events")
+    run = models.ForeignKey(
+        Run, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
+    dagster_run_id = models.CharField(max_length=100, blank=True)
+    kind = models.CharField(max_length=20, choices=AssetEventKind.choices)
+    timestamp = models.DateTimeField()
+    dagster_timestamp = models.CharField(
+        max_length=40, blank=True, help_text="Dagster's raw timestamp string, the dedupe key."
+    )
+    partition = models.CharField(max_length=255, blank=True)
+    step_key = models.CharField(max_length=255, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    text_metadata = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-timestamp"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "dagster_run_id", "kind", "dagster_timestamp"],
+                name="asset_event_unique",
+            )
+        ]
+        indexes = [models.Index(fields=["source", "-timestamp"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.source} at {self.timestamp:%Y-%m-%d %H:%M}"
+
+
+class CheckResult(models.Model):
+    """One evaluation of a Dagster asset check."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="check_results")
+    run = models.ForeignKey(
+        Run, null=True, blank=True, on_delete=models.CASCADE, related_name="check_results"
+    )
+    dagster_run_id = models.CharField(max_length=100, blank=True)
+    check_name = models.CharField(max_length=255)
+    passed = models.BooleanField()
+    severity = models.CharField(max_length=10, choices=CheckSeverity.choices)
+    description = models.TextField(blank=True)
+    evaluated_at = models.DateTimeField()
+    metadata = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-evaluated_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "check_name", "run_id", "evaluated_at"],
+                name="check_result_unique",
+            )
+        ]
+        indexes = [models.Index(fields=["source", "check_name", "-evaluated_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.check_name} {'passed' if self.passed else 'failed'} ({self.severity})"
+
+
+class Instigator(models.Model):
+    """A Dagster schedule or sensor, with the state of its latest tick."""
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="instigators")
+    kind = models.CharField(max_length=10, choices=InstigatorKind.choices)
+    name = models.CharField(max_length=255)
+    code_location = models.CharField(max_length=255)
+    repository = models.CharField(max_length=255)
+    cron = models.CharField(max_length=100, blank=True)
+    timezone = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=20, blank=True)
+    target_jobs = models.JSONField(default=list, blank=True)
+    min_interval_seconds = models.PositiveIntegerField(null=True, blank=True)
+    state_id = models.CharField(max_length=255, blank=True)
+    last_tick_status = models.CharField(max_length=20, blank=True)
+    last_tick_at = models.DateTimeField(null=True, blank=True)
+    last_tick_error = models.TextField(blank=True)
+    is_gone = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["deployment__name", "kind", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deployment", "kind", "code_location", "name"], name="instigator_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.name}"
+
+
+class FailedTick(models.Model):
+    """A schedule or sensor tick that failed, with its error."""
+
+    instigator = models.ForeignKey(
+        Instigator, on_delete=models.CASCADE, related_name="failed_ticks"
+    )
+    tick_id = models.CharField(max_length=100)
+    timestamp = models.DateTimeField()
+    error_class = models.CharField(max_length=255, blank=True)
+    error_message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-timestamp"]
+        constraints = [
+            models.UniqueConstraint(fields=["instigator", "tick_id"], name="failed_tick_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instigator} tick {self.tick_id} failed"
+
+
+TOKEN_PREFIX = "cfo_"  # noqa: S105 - a marker that makes leaked tokens greppable, not a secret
+
+
+class ApiToken(models.Model):
+    """A bearer token for the push API (and the REST API): stored as a hash, shown once."""
+
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    scopes = models.JSONField(default=list, help_text="Any of: " + ", ".join(TokenScope.values))
+    sources = models.ManyToManyField(
+        Source,
+        blank=True,
+        related_name="tokens",
+        help_text="Pushed sources this token may report for; none means all of them.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def hash(raw: str) -> str:
+        """Tokens carry 190 random bits, so a fast hash is enough (no brute force to slow)."""
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, name: str, scopes: list[str], created_by: Any = None) -> tuple[ApiToken, str]:
+        """Create a token; the raw value is returned once and never stored."""
+        prefix = secrets.token_hex(4)
+        raw = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(24)}"
+        token = cls.objects.create(
+            name=name, prefix=prefix, token_hash=cls.hash(raw), scopes=scopes, created_by=created_by
+        )
+        return token, raw
+
+    @classmethod
+    def find(cls, raw: str) -> ApiToken | None:
+        if not raw.startswith(TOKEN_PREFIX):
+            return None
+        return cls.objects.filter(token_hash=cls.hash(raw)).first()
+
+    def is_active(self, now: datetime) -> bool:
+        if self.revoked_at is not None:
+            return False
+        return self.expires_at is None or now < self.expires_at
+
+    def allows_source(self, source: Source) -> bool:
+        allowed = list(self.sources.all())
+        return not allowed or source in allowed
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes or TokenScope.ADMIN in self.scopes
+
+    def revoke(self, now: datetime) -> None:
+        self.revoked_at = now
+        self.save(update_fields=["revoked_at"])

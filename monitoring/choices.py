@@ -1,0 +1,72 @@
+"""Enumerations of what monitoring observes."""
+
+from django.db import models
+
+
+class SourceKind(models.TextChoices):
+    ASSET = "asset", "Dagster asset"
+    JOB = "job", "Dagster job"
+    PUSHED = "pushed", "Pushed over HTTP"
+
+
+class RunStatus(models.TextChoices):
+    """Dagster's run statuses; pushed runs use STARTED, SUCCESS and FAILURE."""
+
+    QUEUED = "QUEUED"
+    NOT_STARTED = "NOT_STARTED"
+    MANAGED = "MANAGED"
+    STARTING = "STARTING"
+    STARTED = "STARTED"
+    SUCCESS = "SUCCESS"
+    FAILURE = "FAILURE"
+    CANCELING = "CANCELING"
+    CANCELED = "CANCELED"
+
+
+TERMINAL_RUN_STATUSES = frozenset({RunStatus.SUCCESS, RunStatus.FAILURE, RunStatus.CANCELED})
+
+
+class RunOrigin(models.TextChoices):
+    DAGSTER = "dagster", "Polled from Dagster"
+    PUSHED = "pushed", "Pushed over HTTP"
+
+
+class LaunchReason(models.TextChoices):
+    SCHEDULE = "schedule"
+    SENSOR = "sensor"
+    BACKFILL = "backfill"
+    RETRY = "retry", "Re-execution or retry"
+    MANUAL = "manual"
+    PUSHED = "pushed"
+
+
+class RunAssetOutcome(models.TextChoices):
+    """What a run did to one source it was meant to produce."""
+
+    MATERIALIZED = "materialized"
+    OBSERVED = "observed"
+    FAILED = "failed"
+    SKIPPED = "skipped", "Skipped (an upstream step failed)"
+    PLANNED = "planned", "Planned (run not finished)"
+
+
+class AssetEventKind(models.TextChoices):
+    MATERIALIZATION = "materialization"
+    OBSERVATION = "observation"
+
+
+class CheckSeverity(models.TextChoices):
+    WARN = "WARN"
+    ERROR = "ERROR"
+
+
+class InstigatorKind(models.TextChoices):
+    SCHEDULE = "schedule"
+    SENSOR = "sensor"
+
+
+class TokenScope(models.TextChoices):
+    PUSH = "push", "Push runs"
+    READ = "read", "Read"
+    OPERATE = "operate", "Operate (acknowledge, silence)"
+    ADMIN = "admin", "Admin (rules, channels)"
