@@ -1,0 +1,1 @@
+"""Admin for API tokens (written with the push API)."""
