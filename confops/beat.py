@@ -30,8 +30,14 @@ def default_entries() -> list[BeatEntry]:
         BeatEntry(
             name="monitoring: poll due deployments",
             task="monitoring.poll_due_deployments",
-            every_seconds=2,
+            every_seconds=1,
             description="Starts one poll task per enabled deployment whose interval is due.",
+        ),
+        BeatEntry(
+            name="monitoring: prune poll records",
+            task="monitoring.prune_poll_records",
+            every_seconds=3600,
+            description="Deletes poll records older than POLL_RECORD_RETENTION_HOURS.",
         ),
     ]
 

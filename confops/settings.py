@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "django_celery_beat",
+    # The API's docs page uses the Swagger UI files bundled with django-ninja, not a CDN.
+    "ninja",
     "confops",
     "monitoring",
     "alerts",
@@ -155,8 +157,20 @@ HEARTBEAT_INTERVAL_SECONDS = env.positive_int("HEARTBEAT_INTERVAL_SECONDS", defa
 HEARTBEAT_STALE_SECONDS = env.positive_int("HEARTBEAT_STALE_SECONDS", default=90)
 HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=3.0)
 
-# --- Dagster ----------------------------------------------------------------------------------
+# --- Dagster polling --------------------------------------------------------------------------
 DAGSTER_REQUEST_TIMEOUT_SECONDS = env.float("DAGSTER_REQUEST_TIMEOUT_SECONDS", default=10.0)
+# Re-ask for runs updated this long before the high-water mark (strict filter, clock skew).
+DAGSTER_POLL_OVERLAP_SECONDS = env.float("DAGSTER_POLL_OVERLAP_SECONDS", default=30.0)
+DAGSTER_RUNS_PAGE_SIZE = env.positive_int("DAGSTER_RUNS_PAGE_SIZE", default=100)
+# How far back the first poll of a new deployment reads runs.
+DAGSTER_INITIAL_LOOKBACK_DAYS = env.positive_int("DAGSTER_INITIAL_LOOKBACK_DAYS", default=30)
+# Re-read definitions this often even when no code location changed.
+DAGSTER_DISCOVERY_INTERVAL_SECONDS = env.positive_int(
+    "DAGSTER_DISCOVERY_INTERVAL_SECONDS", default=300
+)
+DAGSTER_TICKS_INTERVAL_SECONDS = env.positive_int("DAGSTER_TICKS_INTERVAL_SECONDS", default=30)
+DAGSTER_MAX_RUN_DETAILS_PER_POLL = env.positive_int("DAGSTER_MAX_RUN_DETAILS_PER_POLL", default=25)
+POLL_RECORD_RETENTION_HOURS = env.positive_int("POLL_RECORD_RETENTION_HOURS", default=48)
 
 # --- Security ---------------------------------------------------------------------------------
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=False)

@@ -96,5 +96,6 @@ class DeploymentAdmin(admin.ModelAdmin):
         ("Last poll", {"fields": tuple(readonly_fields)}),
     ]
 
+
 # API tokens have their own module: creating one shows its secret once.
 from monitoring import admin_tokens  # noqa: E402,F401

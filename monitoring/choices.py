@@ -70,3 +70,18 @@ class TokenScope(models.TextChoices):
     READ = "read", "Read"
     OPERATE = "operate", "Operate (acknowledge, silence)"
     ADMIN = "admin", "Admin (rules, channels)"
+
+
+class PushStatus(models.TextChoices):
+    """The outcome a job outside Dagster reports for a finished run (the replay line format)."""
+
+    SUCCESS = "success"
+    FAILURE = "failure"
+
+
+class PushEvent(models.TextChoices):
+    """What a pushed report says happened: a run started, or it finished one way or the other."""
+
+    START = "start"
+    SUCCESS = "success"
+    FAILURE = "failure"

@@ -42,8 +42,10 @@ class Deployment(models.Model):
     auth_header_value = models.CharField(
         max_length=2000, blank=True, help_text="Secret; stored as given, never shown in full."
     )
+    # 2 s: an idle poll is one small request (tens of ms), and the interval is most of the
+    # failure-to-alert latency budget (see docs/performance.md).
     poll_interval_seconds = models.PositiveIntegerField(
-        default=10, validators=[MinValueValidator(1), MaxValueValidator(3600)]
+        default=2, validators=[MinValueValidator(1), MaxValueValidator(3600)]
     )
     enabled = models.BooleanField(default=True)
 
@@ -61,6 +63,7 @@ class Deployment(models.Model):
     # it only advances in the transaction that stored the runs it covers.
     runs_high_water_mark = models.FloatField(null=True, blank=True)
     ticks_high_water_mark = models.FloatField(null=True, blank=True)
+    ticks_polled_at = models.DateTimeField(null=True, blank=True)
     discovered_at = models.DateTimeField(null=True, blank=True)
     workspace_fingerprint = models.CharField(max_length=64, blank=True)
     daemon_health = models.JSONField(default=dict, blank=True)
@@ -223,6 +226,10 @@ class Source(models.Model):
     freshness_policy = models.JSONField(default=dict, blank=True)
     schedule_names = models.JSONField(default=list, blank=True)
     sensor_names = models.JSONField(default=list, blank=True)
+    is_asset_job = models.BooleanField(
+        default=False,
+        help_text="A job that only materialises assets: its outcome is already on those assets.",
+    )
     upstream = models.ManyToManyField(
         "self", symmetrical=False, related_name="downstream", blank=True
     )

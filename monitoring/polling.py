@@ -1,21 +1,30 @@
-"""Polling a Dagster deployment.
+"""Polling a Dagster deployment: ask only for what changed, store it, record the outcome.
 
-The foundation checks that the deployment answers and records the outcome on it; incremental
-ingestion of runs, sources and checks grows here.
+One poll is: one request for the version, daemon health, code locations and the first page of
+runs updated since the high-water mark (minus an overlap); further pages while a page is full;
+discovery when a code location changed (or every few minutes); details (errors, metrics, checks)
+of runs that finished; failed ticks every half minute. Any Dagster error is recorded on the
+deployment and the cursor stays where the stored data ends, so the next good poll catches up.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import Q
 
-from monitoring.dagster.client import DagsterClient
+from monitoring import signals, sync
+from monitoring.choices import TERMINAL_RUN_STATUSES
+from monitoring.dagster import parse
+from monitoring.dagster.client import DagsterClient, load_query
 from monitoring.dagster.errors import DagsterError
-from monitoring.models import Deployment
+from monitoring.models import Deployment, PollRecord, Run
 
 logger = logging.getLogger(__name__)
 
@@ -28,24 +37,199 @@ def client_for(deployment: Deployment) -> DagsterClient:
     )
 
 
-def poll_deployment(deployment: Deployment, now: datetime) -> bool:
-    """Poll once and record the result on the deployment; return whether it succeeded."""
+@dataclass
+class PollStats:
+    """What one poll fetched and stored, kept on the deployment and in its poll record."""
+
+    requests: int = 0
+    runs_fetched: int = 0
+    runs_created: int = 0
+    runs_updated: int = 0
+    run_details: int = 0
+    run_detail_errors: int = 0
+    discovered: bool = False
+    sources_created: int = 0
+    sources_gone: int = 0
+    failed_ticks: int = 0
+    touched_sources: set[int] = field(default_factory=set)
+
+    def as_dict(self) -> dict[str, Any]:
+        values = {k: v for k, v in self.__dict__.items() if k != "touched_sources"}
+        values["touched_sources"] = len(self.touched_sources)
+        return values
+
+
+class Poller:
+    """One poll of one deployment; ``now`` is injected so polls can be replayed in tests."""
+
+    def __init__(self, deployment: Deployment, now: datetime, client: DagsterClient) -> None:
+        self.deployment = deployment
+        self.now = now
+        self.client = client
+        self.stats = PollStats()
+
+    def execute(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        self.stats.requests += 1
+        return self.client.execute(load_query(query), variables)
+
+    def run(self) -> None:
+        answer = parse.poll_answer(self.execute("poll", self.runs_variables()))
+        self.deployment.dagster_version = answer.version
+        sync.apply_health(self.deployment, answer)
+        if self.discovery_due(answer.locations):
+            self.discover()
+        self.store_runs(answer.runs)
+        self.fetch_run_details()
+        if self.ticks_due():
+            self.fetch_ticks()
+
+    # --- runs
+
+    def runs_variables(self, cursor: str | None = None) -> dict[str, Any]:
+        since = self.deployment.runs_high_water_mark
+        if since is None:
+            lookback = timedelta(days=settings.DAGSTER_INITIAL_LOOKBACK_DAYS)
+            since = (self.now - lookback).timestamp()
+        else:
+            # updatedAfter is strict and clocks skew: overlap, and let the upsert dedupe.
+            since -= settings.DAGSTER_POLL_OVERLAP_SECONDS
+        variables: dict[str, Any] = {
+            "filter": {"updatedAfter": since},
+            "limit": settings.DAGSTER_RUNS_PAGE_SIZE,
+        }
+        if cursor:
+            variables["cursor"] = cursor
+        return variables
+
+    def store_runs(self, first_page: list[parse.RunRecord]) -> None:
+        """Page through a burst (results are newest-created first), then store all at once."""
+        records, page = list(first_page), first_page
+        while len(page) >= settings.DAGSTER_RUNS_PAGE_SIZE:
+            data = self.execute("runs_page", self.runs_variables(cursor=page[-1].run_id))
+            page = parse.runs_page(data.get("runsOrError"))
+            records += page
+        self.stats.runs_fetched = len(records)
+        high_water_mark = max((r.update_time for r in records if r.update_time), default=None)
+        if not records:
+            return
+        applied = sync.apply_runs(self.deployment, records, high_water_mark)
+        self.stats.runs_created, self.stats.runs_updated = applied.created, applied.updated
+
+    def fetch_run_details(self) -> None:
+        """Details of finished runs not yet detailed; a run that fails here is retried later."""
+        pending = Run.objects.filter(
+            deployment=self.deployment, status__in=TERMINAL_RUN_STATUSES, details_fetched=False
+        ).order_by("ended_at")[: settings.DAGSTER_MAX_RUN_DETAILS_PER_POLL]
+        for run in pending:
+            try:
+                details = self.run_details(run.run_id)
+            except DagsterError as exc:
+                self.stats.run_detail_errors += 1
+                logger.warning("details of run %s failed: %s", run.run_id, exc)
+                continue
+            self.stats.touched_sources |= sync.apply_run_details(run, details)
+            self.stats.run_details += 1
+
+    def run_details(self, run_id: str) -> parse.RunDetails:
+        variables: dict[str, Any] = {"runId": run_id, "limit": 1000}
+        details = parse.run_details(self.execute("run_details", variables))
+        while details.has_more:
+            variables["after"] = details.cursor
+            details = parse.run_details(self.execute("run_details", variables), details)
+        return details
+
+    # --- discovery and ticks
+
+    def discovery_due(self, locations: list[parse.LocationState]) -> bool:
+        if self.deployment.discovered_at is None:
+            return True
+        if sync.workspace_fingerprint(locations) != self.deployment.workspace_fingerprint:
+            return True
+        age = (self.now - self.deployment.discovered_at).total_seconds()
+        return age >= settings.DAGSTER_DISCOVERY_INTERVAL_SECONDS
+
+    def discover(self) -> None:
+        found = parse.discovery(self.execute("discovery"))
+        result = sync.apply_discovery(self.deployment, found, self.now)
+        self.stats.discovered = True
+        self.stats.sources_created = len(result.created)
+        self.stats.sources_gone = len(result.gone)
+
+    def ticks_due(self) -> bool:
+        last = self.deployment.ticks_polled_at
+        return (
+            last is None
+            or (self.now - last).total_seconds() >= settings.DAGSTER_TICKS_INTERVAL_SECONDS
+        )
+
+    def fetch_ticks(self) -> None:
+        since = self.deployment.ticks_high_water_mark
+        if since is None:
+            since = (self.now - timedelta(days=1)).timestamp()
+        newest = since
+        locations = self.deployment.instigators.values_list(
+            "code_location", "repository"
+        ).distinct()
+        for location, repository in locations:
+            data = self.execute(
+                "ticks",
+                {
+                    "repository": {
+                        "repositoryLocationName": location,
+                        "repositoryName": repository,
+                    },
+                    "since": since - settings.DAGSTER_POLL_OVERLAP_SECONDS,
+                    "limit": 50,
+                },
+            )
+            ticks = parse.ticks(data)
+            self.stats.failed_ticks += sync.apply_ticks(self.deployment, location, ticks)
+            newest = max([newest, *(t.timestamp for t in ticks)])
+        self.deployment.ticks_high_water_mark = newest
+        self.deployment.ticks_polled_at = self.now
+        self.deployment.save(update_fields=["ticks_high_water_mark", "ticks_polled_at"])
+
+
+def poll_deployment(
+    deployment: Deployment, now: datetime, client: DagsterClient | None = None
+) -> bool:
+    """Poll once, record the outcome on the deployment and in a poll record; never raises for
+    anything Dagster answers. Returns whether the poll succeeded."""
+    poller = Poller(deployment, now, client or client_for(deployment))
     started = time.perf_counter()
+    error = ""
     try:
-        version = client_for(deployment).version()
+        poller.run()
     except DagsterError as exc:
-        duration_ms = (time.perf_counter() - started) * 1000
-        deployment.record_poll_failure(str(exc), now, duration_ms)
+        error = str(exc)
         logger.warning(
             "poll of deployment %s failed: %s",
             deployment.name,
-            exc,
-            extra={"deployment": deployment.pk},
+            error,
+            extra={"deployment": deployment.pk, "poll_stats": poller.stats.as_dict()},
         )
-        return False
     duration_ms = (time.perf_counter() - started) * 1000
-    deployment.record_poll_success(now, duration_ms, version)
-    return True
+    stats = poller.stats.as_dict()
+    if error:
+        deployment.record_poll_failure(error, now, duration_ms, stats)
+    else:
+        deployment.record_poll_success(now, duration_ms, deployment.dagster_version, stats)
+    PollRecord.objects.create(
+        deployment=deployment,
+        started_at=now,
+        duration_ms=duration_ms,
+        ok=not error,
+        error=error,
+        stats=stats,
+    )
+    if poller.stats.touched_sources:
+        signals.sources_touched.send(
+            sender=Deployment,
+            deployment=deployment,
+            source_ids=poller.stats.touched_sources,
+            now=now,
+        )
+    return not error
 
 
 def poll_lock_key(deployment_id: int) -> str:
@@ -69,5 +253,25 @@ def poll_with_lock(deployment_id: int, now: datetime) -> bool | None:
         cache.delete(key)
 
 
-def due_deployment_ids(now: datetime) -> list[int]:
-    return [d.pk for d in Deployment.objects.filter(enabled=True) if d.is_due(now)]
+def claim_due_deployments(now: datetime) -> list[int]:
+    """Deployments due for a poll, each claimed with a compare-and-swap on ``next_poll_at`` so
+    a slow worker queue never collects several polls of one deployment."""
+    claimed = []
+    for deployment in Deployment.objects.filter(enabled=True).filter(
+        Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now)
+    ):
+        if not deployment.is_due(now):
+            continue
+        claim_until = now + timedelta(seconds=deployment.poll_interval_seconds)
+        won = Deployment.objects.filter(
+            pk=deployment.pk, next_poll_at=deployment.next_poll_at
+        ).update(next_poll_at=claim_until)
+        if won:
+            claimed.append(deployment.pk)
+    return claimed
+
+
+def prune_poll_records(now: datetime) -> int:
+    cutoff = now - timedelta(hours=settings.POLL_RECORD_RETENTION_HOURS)
+    deleted, _ = PollRecord.objects.filter(started_at__lt=cutoff).delete()
+    return deleted

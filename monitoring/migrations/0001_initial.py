@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,302 +15,642 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Deployment',
+            name="Deployment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('graphql_url', models.URLField(max_length=500, verbose_name='GraphQL URL')),
-                ('ui_url', models.URLField(blank=True, help_text='Base of links to runs in Dagster.', max_length=500, verbose_name='UI base URL')),
-                ('auth_header_name', models.CharField(blank=True, default='Authorization', max_length=100)),
-                ('auth_header_value', models.CharField(blank=True, help_text='Secret; stored as given, never shown in full.', max_length=2000)),
-                ('poll_interval_seconds', models.PositiveIntegerField(default=10, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(3600)])),
-                ('enabled', models.BooleanField(default=True)),
-                ('last_poll_at', models.DateTimeField(blank=True, null=True)),
-                ('last_poll_duration_ms', models.FloatField(blank=True, null=True)),
-                ('last_success_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True)),
-                ('failing_since', models.DateTimeField(blank=True, null=True)),
-                ('consecutive_failures', models.PositiveIntegerField(default=0)),
-                ('dagster_version', models.CharField(blank=True, max_length=50)),
-                ('next_poll_at', models.DateTimeField(blank=True, null=True)),
-                ('last_poll_stats', models.JSONField(blank=True, default=dict)),
-                ('runs_high_water_mark', models.FloatField(blank=True, null=True)),
-                ('ticks_high_water_mark', models.FloatField(blank=True, null=True)),
-                ('discovered_at', models.DateTimeField(blank=True, null=True)),
-                ('workspace_fingerprint', models.CharField(blank=True, max_length=64)),
-                ('daemon_health', models.JSONField(blank=True, default=dict)),
-                ('code_location_errors', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("graphql_url", models.URLField(max_length=500, verbose_name="GraphQL URL")),
+                (
+                    "ui_url",
+                    models.URLField(
+                        blank=True,
+                        help_text="Base of links to runs in Dagster.",
+                        max_length=500,
+                        verbose_name="UI base URL",
+                    ),
+                ),
+                (
+                    "auth_header_name",
+                    models.CharField(blank=True, default="Authorization", max_length=100),
+                ),
+                (
+                    "auth_header_value",
+                    models.CharField(
+                        blank=True,
+                        help_text="Secret; stored as given, never shown in full.",
+                        max_length=2000,
+                    ),
+                ),
+                (
+                    "poll_interval_seconds",
+                    models.PositiveIntegerField(
+                        default=10,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(3600),
+                        ],
+                    ),
+                ),
+                ("enabled", models.BooleanField(default=True)),
+                ("last_poll_at", models.DateTimeField(blank=True, null=True)),
+                ("last_poll_duration_ms", models.FloatField(blank=True, null=True)),
+                ("last_success_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True)),
+                ("failing_since", models.DateTimeField(blank=True, null=True)),
+                ("consecutive_failures", models.PositiveIntegerField(default=0)),
+                ("dagster_version", models.CharField(blank=True, max_length=50)),
+                ("next_poll_at", models.DateTimeField(blank=True, null=True)),
+                ("last_poll_stats", models.JSONField(blank=True, default=dict)),
+                ("runs_high_water_mark", models.FloatField(blank=True, null=True)),
+                ("ticks_high_water_mark", models.FloatField(blank=True, null=True)),
+                ("discovered_at", models.DateTimeField(blank=True, null=True)),
+                ("workspace_fingerprint", models.CharField(blank=True, max_length=64)),
+                ("daemon_health", models.JSONField(blank=True, default=dict)),
+                ("code_location_errors", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Instigator',
+            name="Instigator",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('schedule', 'Schedule'), ('sensor', 'Sensor')], max_length=10)),
-                ('name', models.CharField(max_length=255)),
-                ('code_location', models.CharField(max_length=255)),
-                ('repository', models.CharField(max_length=255)),
-                ('cron', models.CharField(blank=True, max_length=100)),
-                ('timezone', models.CharField(blank=True, max_length=64)),
-                ('status', models.CharField(blank=True, max_length=20)),
-                ('target_jobs', models.JSONField(blank=True, default=list)),
-                ('min_interval_seconds', models.PositiveIntegerField(blank=True, null=True)),
-                ('state_id', models.CharField(blank=True, max_length=255)),
-                ('last_tick_status', models.CharField(blank=True, max_length=20)),
-                ('last_tick_at', models.DateTimeField(blank=True, null=True)),
-                ('last_tick_error', models.TextField(blank=True)),
-                ('is_gone', models.BooleanField(default=False)),
-                ('deployment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='instigators', to='monitoring.deployment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("schedule", "Schedule"), ("sensor", "Sensor")], max_length=10
+                    ),
+                ),
+                ("name", models.CharField(max_length=255)),
+                ("code_location", models.CharField(max_length=255)),
+                ("repository", models.CharField(max_length=255)),
+                ("cron", models.CharField(blank=True, max_length=100)),
+                ("timezone", models.CharField(blank=True, max_length=64)),
+                ("status", models.CharField(blank=True, max_length=20)),
+                ("target_jobs", models.JSONField(blank=True, default=list)),
+                ("min_interval_seconds", models.PositiveIntegerField(blank=True, null=True)),
+                ("state_id", models.CharField(blank=True, max_length=255)),
+                ("last_tick_status", models.CharField(blank=True, max_length=20)),
+                ("last_tick_at", models.DateTimeField(blank=True, null=True)),
+                ("last_tick_error", models.TextField(blank=True)),
+                ("is_gone", models.BooleanField(default=False)),
+                (
+                    "deployment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="instigators",
+                        to="monitoring.deployment",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['deployment__name', 'kind', 'name'],
+                "ordering": ["deployment__name", "kind", "name"],
             },
         ),
         migrations.CreateModel(
-            name='FailedTick',
+            name="FailedTick",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('tick_id', models.CharField(max_length=100)),
-                ('timestamp', models.DateTimeField()),
-                ('error_class', models.CharField(blank=True, max_length=255)),
-                ('error_message', models.TextField(blank=True)),
-                ('instigator', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='failed_ticks', to='monitoring.instigator')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("tick_id", models.CharField(max_length=100)),
+                ("timestamp", models.DateTimeField()),
+                ("error_class", models.CharField(blank=True, max_length=255)),
+                ("error_message", models.TextField(blank=True)),
+                (
+                    "instigator",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="failed_ticks",
+                        to="monitoring.instigator",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-timestamp'],
+                "ordering": ["-timestamp"],
             },
         ),
         migrations.CreateModel(
-            name='PollRecord',
+            name="PollRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('started_at', models.DateTimeField()),
-                ('duration_ms', models.FloatField()),
-                ('ok', models.BooleanField()),
-                ('error', models.TextField(blank=True)),
-                ('stats', models.JSONField(blank=True, default=dict)),
-                ('deployment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='polls', to='monitoring.deployment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("started_at", models.DateTimeField()),
+                ("duration_ms", models.FloatField()),
+                ("ok", models.BooleanField()),
+                ("error", models.TextField(blank=True)),
+                ("stats", models.JSONField(blank=True, default=dict)),
+                (
+                    "deployment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="polls",
+                        to="monitoring.deployment",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-started_at'],
+                "ordering": ["-started_at"],
             },
         ),
         migrations.CreateModel(
-            name='Run',
+            name="Run",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('origin', models.CharField(choices=[('dagster', 'Polled from Dagster'), ('pushed', 'Pushed over HTTP')], default='dagster', max_length=10)),
-                ('run_id', models.CharField(max_length=100)),
-                ('job_name', models.CharField(blank=True, max_length=255)),
-                ('status', models.CharField(choices=[('QUEUED', 'Queued'), ('NOT_STARTED', 'Not Started'), ('MANAGED', 'Managed'), ('STARTING', 'Starting'), ('STARTED', 'Started'), ('SUCCESS', 'Success'), ('FAILURE', 'Failure'), ('CANCELING', 'Canceling'), ('CANCELED', 'Canceled')], max_length=20)),
-                ('created_at', models.DateTimeField(blank=True, null=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('dagster_update_time', models.FloatField(blank=True, null=True)),
-                ('duration_s', models.FloatField(blank=True, null=True)),
-                ('tags', models.JSONField(blank=True, default=dict)),
-                ('launch_reason', models.CharField(blank=True, choices=[('schedule', 'Schedule'), ('sensor', 'Sensor'), ('backfill', 'Backfill'), ('retry', 'Re-execution or retry'), ('manual', 'Manual'), ('pushed', 'Pushed')], max_length=20)),
-                ('schedule_name', models.CharField(blank=True, max_length=255)),
-                ('sensor_name', models.CharField(blank=True, max_length=255)),
-                ('backfill_id', models.CharField(blank=True, max_length=255)),
-                ('partition', models.CharField(blank=True, max_length=255)),
-                ('parent_run_id', models.CharField(blank=True, max_length=100)),
-                ('root_run_id', models.CharField(blank=True, max_length=100)),
-                ('retry_number', models.PositiveIntegerField(default=0)),
-                ('will_retry', models.BooleanField(default=False, help_text='Dagster will retry this failure: not final yet.')),
-                ('error_class', models.CharField(blank=True, max_length=255)),
-                ('error_message', models.TextField(blank=True)),
-                ('failed_step', models.CharField(blank=True, max_length=255)),
-                ('step_stats', models.JSONField(blank=True, default=list)),
-                ('details_fetched', models.BooleanField(default=False, help_text='Events (errors, materialisations, checks) have been stored.')),
-                ('first_seen_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('deployment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='runs', to='monitoring.deployment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "origin",
+                    models.CharField(
+                        choices=[
+                            ("dagster", "Polled from Dagster"),
+                            ("pushed", "Pushed over HTTP"),
+                        ],
+                        default="dagster",
+                        max_length=10,
+                    ),
+                ),
+                ("run_id", models.CharField(max_length=100)),
+                ("job_name", models.CharField(blank=True, max_length=255)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("QUEUED", "Queued"),
+                            ("NOT_STARTED", "Not Started"),
+                            ("MANAGED", "Managed"),
+                            ("STARTING", "Starting"),
+                            ("STARTED", "Started"),
+                            ("SUCCESS", "Success"),
+                            ("FAILURE", "Failure"),
+                            ("CANCELING", "Canceling"),
+                            ("CANCELED", "Canceled"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(blank=True, null=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                ("dagster_update_time", models.FloatField(blank=True, null=True)),
+                ("duration_s", models.FloatField(blank=True, null=True)),
+                ("tags", models.JSONField(blank=True, default=dict)),
+                (
+                    "launch_reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("schedule", "Schedule"),
+                            ("sensor", "Sensor"),
+                            ("backfill", "Backfill"),
+                            ("retry", "Re-execution or retry"),
+                            ("manual", "Manual"),
+                            ("pushed", "Pushed"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("schedule_name", models.CharField(blank=True, max_length=255)),
+                ("sensor_name", models.CharField(blank=True, max_length=255)),
+                ("backfill_id", models.CharField(blank=True, max_length=255)),
+                ("partition", models.CharField(blank=True, max_length=255)),
+                ("parent_run_id", models.CharField(blank=True, max_length=100)),
+                ("root_run_id", models.CharField(blank=True, max_length=100)),
+                ("retry_number", models.PositiveIntegerField(default=0)),
+                (
+                    "will_retry",
+                    models.BooleanField(
+                        default=False, help_text="Dagster will retry this failure: not final yet."
+                    ),
+                ),
+                ("error_class", models.CharField(blank=True, max_length=255)),
+                ("error_message", models.TextField(blank=True)),
+                ("failed_step", models.CharField(blank=True, max_length=255)),
+                ("step_stats", models.JSONField(blank=True, default=list)),
+                (
+                    "details_fetched",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Events (errors, materialisations, checks) have been stored.",
+                    ),
+                ),
+                ("first_seen_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "deployment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="runs",
+                        to="monitoring.deployment",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Source',
+            name="Source",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('asset', 'Dagster asset'), ('job', 'Dagster job'), ('pushed', 'Pushed over HTTP')], max_length=10)),
-                ('key', models.CharField(help_text='Asset key path (a/b), job name or slug.', max_length=255)),
-                ('slug', models.SlugField(max_length=200, unique=True)),
-                ('group_name', models.CharField(blank=True, max_length=255)),
-                ('description', models.TextField(blank=True)),
-                ('dagster_owners', models.JSONField(blank=True, default=list)),
-                ('tags', models.JSONField(blank=True, default=dict)),
-                ('kinds', models.JSONField(blank=True, default=list)),
-                ('code_location', models.CharField(blank=True, max_length=255)),
-                ('repository', models.CharField(blank=True, max_length=255)),
-                ('op_names', models.JSONField(blank=True, default=list)),
-                ('job_names', models.JSONField(blank=True, default=list)),
-                ('partitions_definition', models.CharField(blank=True, max_length=500)),
-                ('freshness_policy', models.JSONField(blank=True, default=dict)),
-                ('schedule_names', models.JSONField(blank=True, default=list)),
-                ('sensor_names', models.JSONField(blank=True, default=list)),
-                ('is_gone', models.BooleanField(default=False)),
-                ('gone_since', models.DateTimeField(blank=True, null=True)),
-                ('first_seen_at', models.DateTimeField(auto_now_add=True)),
-                ('last_seen_at', models.DateTimeField(blank=True, null=True)),
-                ('owner', models.CharField(blank=True, max_length=255)),
-                ('runbook_slug', models.SlugField(blank=True, max_length=200)),
-                ('notes', models.TextField(blank=True)),
-                ('paused', models.BooleanField(default=False)),
-                ('expected_cron', models.CharField(blank=True, help_text='For pushed sources: when runs are expected.', max_length=100)),
-                ('expected_cron_timezone', models.CharField(blank=True, default='UTC', max_length=64)),
-                ('last_run_at', models.DateTimeField(blank=True, null=True)),
-                ('last_status', models.CharField(blank=True, max_length=20)),
-                ('last_success_at', models.DateTimeField(blank=True, null=True)),
-                ('last_failure_at', models.DateTimeField(blank=True, null=True)),
-                ('last_metrics', models.JSONField(blank=True, default=dict)),
-                ('deployment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='sources', to='monitoring.deployment')),
-                ('upstream', models.ManyToManyField(blank=True, related_name='downstream', to='monitoring.source')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("asset", "Dagster asset"),
+                            ("job", "Dagster job"),
+                            ("pushed", "Pushed over HTTP"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "key",
+                    models.CharField(
+                        help_text="Asset key path (a/b), job name or slug.", max_length=255
+                    ),
+                ),
+                ("slug", models.SlugField(max_length=200, unique=True)),
+                ("group_name", models.CharField(blank=True, max_length=255)),
+                ("description", models.TextField(blank=True)),
+                ("dagster_owners", models.JSONField(blank=True, default=list)),
+                ("tags", models.JSONField(blank=True, default=dict)),
+                ("kinds", models.JSONField(blank=True, default=list)),
+                ("code_location", models.CharField(blank=True, max_length=255)),
+                ("repository", models.CharField(blank=True, max_length=255)),
+                ("op_names", models.JSONField(blank=True, default=list)),
+                ("job_names", models.JSONField(blank=True, default=list)),
+                ("partitions_definition", models.CharField(blank=True, max_length=500)),
+                ("freshness_policy", models.JSONField(blank=True, default=dict)),
+                ("schedule_names", models.JSONField(blank=True, default=list)),
+                ("sensor_names", models.JSONField(blank=True, default=list)),
+                ("is_gone", models.BooleanField(default=False)),
+                ("gone_since", models.DateTimeField(blank=True, null=True)),
+                ("first_seen_at", models.DateTimeField(auto_now_add=True)),
+                ("last_seen_at", models.DateTimeField(blank=True, null=True)),
+                ("owner", models.CharField(blank=True, max_length=255)),
+                ("runbook_slug", models.SlugField(blank=True, max_length=200)),
+                ("notes", models.TextField(blank=True)),
+                ("paused", models.BooleanField(default=False)),
+                (
+                    "expected_cron",
+                    models.CharField(
+                        blank=True,
+                        help_text="For pushed sources: when runs are expected.",
+                        max_length=100,
+                    ),
+                ),
+                (
+                    "expected_cron_timezone",
+                    models.CharField(blank=True, default="UTC", max_length=64),
+                ),
+                ("last_run_at", models.DateTimeField(blank=True, null=True)),
+                ("last_status", models.CharField(blank=True, max_length=20)),
+                ("last_success_at", models.DateTimeField(blank=True, null=True)),
+                ("last_failure_at", models.DateTimeField(blank=True, null=True)),
+                ("last_metrics", models.JSONField(blank=True, default=dict)),
+                (
+                    "deployment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sources",
+                        to="monitoring.deployment",
+                    ),
+                ),
+                (
+                    "upstream",
+                    models.ManyToManyField(
+                        blank=True, related_name="downstream", to="monitoring.source"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['deployment__name', 'group_name', 'key'],
+                "ordering": ["deployment__name", "group_name", "key"],
             },
         ),
         migrations.CreateModel(
-            name='RunAsset',
+            name="RunAsset",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('outcome', models.CharField(choices=[('materialized', 'Materialized'), ('observed', 'Observed'), ('failed', 'Failed'), ('skipped', 'Skipped (an upstream step failed)'), ('planned', 'Planned (run not finished)')], max_length=20)),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='run_assets', to='monitoring.run')),
-                ('source', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='run_assets', to='monitoring.source')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("materialized", "Materialized"),
+                            ("observed", "Observed"),
+                            ("failed", "Failed"),
+                            ("skipped", "Skipped (an upstream step failed)"),
+                            ("planned", "Planned (run not finished)"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="run_assets",
+                        to="monitoring.run",
+                    ),
+                ),
+                (
+                    "source",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="run_assets",
+                        to="monitoring.source",
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='run',
-            name='pushed_source',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='pushed_runs', to='monitoring.source'),
+            model_name="run",
+            name="pushed_source",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="pushed_runs",
+                to="monitoring.source",
+            ),
         ),
         migrations.AddField(
-            model_name='run',
-            name='sources',
-            field=models.ManyToManyField(related_name='runs', through='monitoring.RunAsset', to='monitoring.source'),
+            model_name="run",
+            name="sources",
+            field=models.ManyToManyField(
+                related_name="runs", through="monitoring.RunAsset", to="monitoring.source"
+            ),
         ),
         migrations.CreateModel(
-            name='CheckResult',
+            name="CheckResult",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('dagster_run_id', models.CharField(blank=True, max_length=100)),
-                ('check_name', models.CharField(max_length=255)),
-                ('passed', models.BooleanField()),
-                ('severity', models.CharField(choices=[('WARN', 'Warn'), ('ERROR', 'Error')], max_length=10)),
-                ('description', models.TextField(blank=True)),
-                ('evaluated_at', models.DateTimeField()),
-                ('metadata', models.JSONField(blank=True, default=dict)),
-                ('run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='check_results', to='monitoring.run')),
-                ('source', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='check_results', to='monitoring.source')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("dagster_run_id", models.CharField(blank=True, max_length=100)),
+                ("check_name", models.CharField(max_length=255)),
+                ("passed", models.BooleanField()),
+                (
+                    "severity",
+                    models.CharField(choices=[("WARN", "Warn"), ("ERROR", "Error")], max_length=10),
+                ),
+                ("description", models.TextField(blank=True)),
+                ("evaluated_at", models.DateTimeField()),
+                ("metadata", models.JSONField(blank=True, default=dict)),
+                (
+                    "run",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="check_results",
+                        to="monitoring.run",
+                    ),
+                ),
+                (
+                    "source",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="check_results",
+                        to="monitoring.source",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-evaluated_at'],
+                "ordering": ["-evaluated_at"],
             },
         ),
         migrations.CreateModel(
-            name='AssetEvent',
+            name="AssetEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('dagster_run_id', models.CharField(blank=True, max_length=100)),
-                ('kind', models.CharField(choices=[('materialization', 'Materialization'), ('observation', 'Observation')], max_length=20)),
-                ('timestamp', models.DateTimeField()),
-                ('dagster_timestamp', models.CharField(blank=True, help_text="Dagster's raw timestamp string, the dedupe key.", max_length=40)),
-                ('partition', models.CharField(blank=True, max_length=255)),
-                ('step_key', models.CharField(blank=True, max_length=255)),
-                ('metrics', models.JSONField(blank=True, default=dict)),
-                ('text_metadata', models.JSONField(blank=True, default=dict)),
-                ('run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='events', to='monitoring.run')),
-                ('source', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='monitoring.source')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("dagster_run_id", models.CharField(blank=True, max_length=100)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("materialization", "Materialization"),
+                            ("observation", "Observation"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("timestamp", models.DateTimeField()),
+                (
+                    "dagster_timestamp",
+                    models.CharField(
+                        blank=True,
+                        help_text="Dagster's raw timestamp string, the dedupe key.",
+                        max_length=40,
+                    ),
+                ),
+                ("partition", models.CharField(blank=True, max_length=255)),
+                ("step_key", models.CharField(blank=True, max_length=255)),
+                ("metrics", models.JSONField(blank=True, default=dict)),
+                ("text_metadata", models.JSONField(blank=True, default=dict)),
+                (
+                    "run",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="monitoring.run",
+                    ),
+                ),
+                (
+                    "source",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="monitoring.source",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-timestamp'],
+                "ordering": ["-timestamp"],
             },
         ),
         migrations.CreateModel(
-            name='ApiToken',
+            name="ApiToken",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('prefix', models.CharField(editable=False, max_length=16, unique=True)),
-                ('token_hash', models.CharField(editable=False, max_length=64, unique=True)),
-                ('scopes', models.JSONField(default=list, help_text='Any of: push, read, operate, admin')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('sources', models.ManyToManyField(blank=True, help_text='Pushed sources this token may report for; none means all of them.', related_name='tokens', to='monitoring.source')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                ("prefix", models.CharField(editable=False, max_length=16, unique=True)),
+                ("token_hash", models.CharField(editable=False, max_length=64, unique=True)),
+                (
+                    "scopes",
+                    models.JSONField(default=list, help_text="Any of: push, read, operate, admin"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "sources",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Pushed sources this token may report for; none means all of them.",
+                        related_name="tokens",
+                        to="monitoring.source",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.AddConstraint(
-            model_name='instigator',
-            constraint=models.UniqueConstraint(fields=('deployment', 'kind', 'code_location', 'name'), name='instigator_unique'),
+            model_name="instigator",
+            constraint=models.UniqueConstraint(
+                fields=("deployment", "kind", "code_location", "name"), name="instigator_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='failedtick',
-            constraint=models.UniqueConstraint(fields=('instigator', 'tick_id'), name='failed_tick_unique'),
+            model_name="failedtick",
+            constraint=models.UniqueConstraint(
+                fields=("instigator", "tick_id"), name="failed_tick_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='pollrecord',
-            index=models.Index(fields=['deployment', '-started_at'], name='monitoring__deploym_51307c_idx'),
+            model_name="pollrecord",
+            index=models.Index(
+                fields=["deployment", "-started_at"], name="monitoring__deploym_51307c_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='source',
-            constraint=models.UniqueConstraint(fields=('deployment', 'kind', 'key'), name='source_unique_per_deployment'),
+            model_name="source",
+            constraint=models.UniqueConstraint(
+                fields=("deployment", "kind", "key"), name="source_unique_per_deployment"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='source',
-            constraint=models.UniqueConstraint(condition=models.Q(('deployment__isnull', True)), fields=('kind', 'key'), name='pushed_source_unique_key'),
+            model_name="source",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("deployment__isnull", True)),
+                fields=("kind", "key"),
+                name="pushed_source_unique_key",
+            ),
         ),
         migrations.AddIndex(
-            model_name='runasset',
-            index=models.Index(fields=['source', 'run'], name='monitoring__source__df0f2a_idx'),
+            model_name="runasset",
+            index=models.Index(fields=["source", "run"], name="monitoring__source__df0f2a_idx"),
         ),
         migrations.AddConstraint(
-            model_name='runasset',
-            constraint=models.UniqueConstraint(fields=('run', 'source'), name='run_asset_unique'),
+            model_name="runasset",
+            constraint=models.UniqueConstraint(fields=("run", "source"), name="run_asset_unique"),
         ),
         migrations.AddIndex(
-            model_name='run',
-            index=models.Index(fields=['deployment', 'status', 'details_fetched'], name='monitoring__deploym_9a02df_idx'),
+            model_name="run",
+            index=models.Index(
+                fields=["deployment", "status", "details_fetched"],
+                name="monitoring__deploym_9a02df_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='run',
-            index=models.Index(fields=['ended_at'], name='monitoring__ended_a_35dd73_idx'),
+            model_name="run",
+            index=models.Index(fields=["ended_at"], name="monitoring__ended_a_35dd73_idx"),
         ),
         migrations.AddConstraint(
-            model_name='run',
-            constraint=models.UniqueConstraint(condition=models.Q(('deployment__isnull', False)), fields=('deployment', 'run_id'), name='run_unique_per_deployment'),
+            model_name="run",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("deployment__isnull", False)),
+                fields=("deployment", "run_id"),
+                name="run_unique_per_deployment",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='run',
-            constraint=models.UniqueConstraint(condition=models.Q(('pushed_source__isnull', False)), fields=('pushed_source', 'run_id'), name='pushed_run_unique_per_source'),
+            model_name="run",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("pushed_source__isnull", False)),
+                fields=("pushed_source", "run_id"),
+                name="pushed_run_unique_per_source",
+            ),
         ),
         migrations.AddIndex(
-            model_name='checkresult',
-            index=models.Index(fields=['source', 'check_name', '-evaluated_at'], name='monitoring__source__965b9e_idx'),
+            model_name="checkresult",
+            index=models.Index(
+                fields=["source", "check_name", "-evaluated_at"],
+                name="monitoring__source__965b9e_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='checkresult',
-            constraint=models.UniqueConstraint(fields=('source', 'check_name', 'run_id', 'evaluated_at'), name='check_result_unique'),
+            model_name="checkresult",
+            constraint=models.UniqueConstraint(
+                fields=("source", "check_name", "run_id", "evaluated_at"),
+                name="check_result_unique",
+            ),
         ),
         migrations.AddIndex(
-            model_name='assetevent',
-            index=models.Index(fields=['source', '-timestamp'], name='monitoring__source__e91c84_idx'),
+            model_name="assetevent",
+            index=models.Index(
+                fields=["source", "-timestamp"], name="monitoring__source__e91c84_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='assetevent',
-            constraint=models.UniqueConstraint(fields=('source', 'dagster_run_id', 'kind', 'dagster_timestamp'), name='asset_event_unique'),
+            model_name="assetevent",
+            constraint=models.UniqueConstraint(
+                fields=("source", "dagster_run_id", "kind", "dagster_timestamp"),
+                name="asset_event_unique",
+            ),
         ),
     ]

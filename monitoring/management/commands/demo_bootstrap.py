@@ -34,7 +34,7 @@ class Command(BaseCommand):
             "confradar-local",
             f"{dagster_url}/graphql",
             ui_url=dagster_url,
-            interval=5,
+            interval=2,
             stdout=self.stdout,
         )
         portal = options["portal_url"].rstrip("/")

@@ -17,7 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("name")
         parser.add_argument("graphql_url", help="e.g. http://127.0.0.1:3000/graphql")
         parser.add_argument("--ui-url", default="", help="Base URL of the Dagster UI")
-        parser.add_argument("--interval", type=int, default=10, help="Poll interval in seconds")
+        parser.add_argument("--interval", type=int, default=2, help="Poll interval in seconds")
 
     def handle(self, *args: Any, **options: Any) -> None:
         deployment = Deployment.objects.filter(name=options["name"]).first() or Deployment(
