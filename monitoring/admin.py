@@ -5,8 +5,20 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.db import models
+from django.http import HttpRequest
 
-from monitoring.models import Deployment
+from monitoring.choices import SourceKind
+from monitoring.models import (
+    AssetEvent,
+    CheckResult,
+    Deployment,
+    FailedTick,
+    Instigator,
+    PollRecord,
+    Run,
+    RunAsset,
+    Source,
+)
 
 
 def https_by_default(field: models.Field, **kwargs: Any) -> forms.Field | None:
@@ -95,6 +107,164 @@ class DeploymentAdmin(admin.ModelAdmin):
         ),
         ("Last poll", {"fields": tuple(readonly_fields)}),
     ]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Observed data: Dagster owns it, the admin only shows it."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+DISCOVERED_FIELDS = [
+    "deployment",
+    "kind",
+    "key",
+    "slug",
+    "group_name",
+    "description",
+    "dagster_owners",
+    "tags",
+    "kinds",
+    "code_location",
+    "repository",
+    "op_names",
+    "job_names",
+    "is_asset_job",
+    "partitions_definition",
+    "freshness_policy",
+    "schedule_names",
+    "sensor_names",
+    "upstream_keys",
+    "is_gone",
+    "gone_since",
+    "first_seen_at",
+    "last_seen_at",
+]
+LATEST_FIELDS = ["last_run_at", "last_status", "last_success_at", "last_failure_at", "last_metrics"]
+OPERATOR_FIELDS = [
+    "owner",
+    "runbook_slug",
+    "notes",
+    "paused",
+    "expected_cron",
+    "expected_cron_timezone",
+]
+
+
+@admin.register(Source)
+class SourceAdmin(admin.ModelAdmin):
+    """Operators edit owner, runbook, notes, pause and expected cron; discovery owns the rest."""
+
+    list_display = [
+        "key",
+        "kind",
+        "deployment",
+        "group_name",
+        "owner",
+        "last_status",
+        "last_success_at",
+        "paused",
+        "is_gone",
+    ]
+    list_filter = ["kind", "deployment", "group_name", "paused", "is_gone", "last_status"]
+    search_fields = ["key", "slug", "owner", "group_name", "description"]
+    readonly_fields = [*DISCOVERED_FIELDS, *LATEST_FIELDS]
+    fieldsets = [
+        ("Operator", {"fields": tuple(OPERATOR_FIELDS)}),
+        ("From Dagster", {"fields": tuple(DISCOVERED_FIELDS)}),
+        ("Latest run", {"fields": tuple(LATEST_FIELDS)}),
+    ]
+
+    @admin.display(description="Upstream")
+    def upstream_keys(self, source: Source) -> str:
+        return ", ".join(s.key for s in source.upstream.all()) or "—"
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Source | None = None) -> list[str]:
+        # A pushed source is created here: its identity is editable until it exists.
+        if obj is None:
+            return [f for f in self.readonly_fields if f not in ("key", "slug")]
+        return list(self.readonly_fields)
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        return {"kind": SourceKind.PUSHED}
+
+    def save_model(self, request: HttpRequest, obj: Source, form: Any, change: bool) -> None:
+        if not change:
+            obj.kind = SourceKind.PUSHED  # Dagster sources come from discovery only
+        super().save_model(request, obj, form, change)
+
+
+class RunAssetInline(admin.TabularInline):
+    model = RunAsset
+    fields = ("source", "outcome")
+    readonly_fields = ("source", "outcome")
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Run)
+class RunAdmin(ReadOnlyAdmin):
+    list_display = [
+        "run_id",
+        "job_name",
+        "deployment",
+        "status",
+        "ended_at",
+        "duration_s",
+        "launch_reason",
+    ]
+    list_filter = ["status", "deployment", "origin", "launch_reason", "will_retry"]
+    search_fields = ["run_id", "job_name", "error_message", "failed_step"]
+    date_hierarchy = "created_at"
+    inlines = [RunAssetInline]
+
+
+@admin.register(CheckResult)
+class CheckResultAdmin(ReadOnlyAdmin):
+    list_display = ["check_name", "source", "passed", "severity", "evaluated_at"]
+    list_filter = ["passed", "severity", "source__deployment"]
+    search_fields = ["check_name", "source__key", "description"]
+
+
+@admin.register(AssetEvent)
+class AssetEventAdmin(ReadOnlyAdmin):
+    list_display = ["source", "kind", "timestamp", "metrics"]
+    list_filter = ["kind", "source__deployment"]
+    search_fields = ["source__key", "dagster_run_id"]
+
+
+@admin.register(Instigator)
+class InstigatorAdmin(ReadOnlyAdmin):
+    list_display = [
+        "name",
+        "kind",
+        "deployment",
+        "cron",
+        "status",
+        "last_tick_status",
+        "last_tick_at",
+    ]
+    list_filter = ["kind", "deployment", "status", "last_tick_status", "is_gone"]
+    search_fields = ["name"]
+
+
+@admin.register(FailedTick)
+class FailedTickAdmin(ReadOnlyAdmin):
+    list_display = ["instigator", "tick_id", "timestamp", "error_class"]
+    search_fields = ["instigator__name", "error_message"]
+
+
+@admin.register(PollRecord)
+class PollRecordAdmin(ReadOnlyAdmin):
+    list_display = ["deployment", "started_at", "duration_ms", "ok", "error"]
+    list_filter = ["ok", "deployment"]
 
 
 # API tokens have their own module: creating one shows its secret once.

@@ -25,6 +25,7 @@ from monitoring.choices import (
     SourceKind,
     TokenScope,
 )
+from monitoring.validators import validate_cron, validate_timezone
 
 # A failing deployment is polled less often, up to this, so an outage does not become a storm.
 MAX_POLL_BACKOFF_SECONDS = 300
@@ -244,9 +245,14 @@ class Source(models.Model):
     notes = models.TextField(blank=True)
     paused = models.BooleanField(default=False)
     expected_cron = models.CharField(
-        max_length=100, blank=True, help_text="For pushed sources: when runs are expected."
+        max_length=100,
+        blank=True,
+        validators=[validate_cron],
+        help_text="For pushed sources: when runs are expected, e.g. '0 2 * * *'.",
     )
-    expected_cron_timezone = models.CharField(max_length=64, blank=True, default="UTC")
+    expected_cron_timezone = models.CharField(
+        max_length=64, blank=True, default="UTC", validators=[validate_timezone]
+    )
 
     # Latest state, kept with each stored run so pages and rules read one row per source.
     last_run_at = models.DateTimeField(null=True, blank=True)
