@@ -3,6 +3,11 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from confops import views
+from confops.api import api, login_exempt_urls
+from monitoring.api import router as monitoring_api
+
+# Each app's API router joins the one API here: /api/v1/<its paths>.
+api.add_router("", monitoring_api)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -12,4 +17,5 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("api/v1/", login_exempt_urls()),
 ]

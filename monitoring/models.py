@@ -147,6 +147,8 @@ class Deployment(models.Model):
                 "dagster_version",
                 "next_poll_at",
                 "last_poll_stats",
+                "daemon_health",
+                "code_location_errors",
                 "updated_at",
             ]
         )
@@ -175,6 +177,8 @@ class Deployment(models.Model):
                 "consecutive_failures",
                 "next_poll_at",
                 "last_poll_stats",
+                "daemon_health",
+                "code_location_errors",
                 "updated_at",
             ]
         )
@@ -544,6 +548,7 @@ class ApiToken(models.Model):
 
     class Meta:
         ordering = ["name"]
+        verbose_name = "API token"
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"

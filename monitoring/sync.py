@@ -56,6 +56,7 @@ def workspace_fingerprint(locations: Iterable[parse.LocationState]) -> str:
 
 
 def apply_health(deployment: Deployment, answer: parse.PollAnswer) -> None:
+    """Set (not save) daemon and code-location health: the poll's outcome saves it at once."""
     deployment.daemon_health = {
         d.daemon_type: {
             "required": d.required,
@@ -66,7 +67,6 @@ def apply_health(deployment: Deployment, answer: parse.PollAnswer) -> None:
         for d in answer.daemons
     }
     deployment.code_location_errors = {loc.name: loc.error for loc in answer.locations if loc.error}
-    deployment.save(update_fields=["daemon_health", "code_location_errors"])
 
 
 # --- Discovery --------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +12,12 @@ from django.utils import timezone
 from monitoring import polling
 from monitoring.choices import RunAssetOutcome, RunStatus, SourceKind
 from monitoring.models import CheckResult, Deployment, Instigator, Run, RunAsset, Source
-from tests.fixtures.dagster import DagsterServer, free_port, start_dagster_webserver
+from tests.fixtures.dagster import (
+    DagsterDaemon,
+    DagsterServer,
+    free_port,
+    start_dagster_webserver,
+)
 
 pytestmark = [pytest.mark.dagster, pytest.mark.django_db]
 
@@ -191,3 +197,27 @@ def test_an_outage_loses_no_run(own_dagster: tuple[DagsterServer, Path, int]) ->
     stored = list(Run.objects.filter(deployment=deployment).values_list("run_id", flat=True))
     assert sorted(stored) == sorted(launched)
     assert Run.objects.filter(deployment=deployment, details_fetched=True).count() == 4
+
+
+def test_a_failed_sensor_tick_arrives_with_its_error(
+    dagster_daemon: DagsterDaemon, deployment: Deployment
+) -> None:
+    server = dagster_daemon.server
+    server.set_faults({"source_registry_sensor": {"fail": True, "message": "registry timed out"}})
+    try:
+        deadline = time.monotonic() + 60
+        while not any(
+            t["status"] == "FAILURE" for t in dagster_daemon.sensor_ticks("source_registry_sensor")
+        ):
+            assert time.monotonic() < deadline, dagster_daemon.process.tail()
+            time.sleep(0.5)
+    finally:
+        server.clear_faults()
+    deployment.ticks_polled_at = None  # ticks are read every half minute: read them now
+    deployment.save()
+    poll(deployment)
+    sensor = Instigator.objects.get(deployment=deployment, name="source_registry_sensor")
+    tick = sensor.failed_ticks.first()
+    assert tick is not None and "registry timed out" in tick.error_message
+    assert deployment.unhealthy_daemons == []
+    assert deployment.daemon_health["SENSOR"]["healthy"] is True

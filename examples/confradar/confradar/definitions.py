@@ -20,6 +20,7 @@ from confradar.records import (
     generate_records,
     missing_required,
 )
+from confradar.registry import source_registry_sensor
 from confradar.store import db_path, store_batches
 
 PREVIEW_RECORDS = 3
@@ -207,6 +208,6 @@ defs = dg.Definitions(
     asset_checks=[*SCRAPER_CHECKS, no_duplicates],
     jobs=[crawl_job],
     schedules=[daily_crawl_schedule, demo_crawl_schedule],
-    sensors=[crawl_failure_sensor],
+    sensors=[crawl_failure_sensor, source_registry_sensor],
     executor=dg.in_process_executor,
 )

@@ -45,7 +45,9 @@ from confradar.records import (
 FAULTS_FILE_ENV = "CONFRADAR_FAULTS_FILE"
 FAULTS_FILE_NAME = "confradar_faults.json"
 ALL_ASSETS = "*"
-KNOWN_ASSETS: tuple[str, ...] = (*SOURCES, STORE_ASSET)
+# Not an asset, but faults can target it too: its ticks fail on demand (see registry.py).
+REGISTRY_SENSOR = "source_registry_sensor"
+KNOWN_ASSETS: tuple[str, ...] = (*SOURCES, STORE_ASSET, REGISTRY_SENSOR)
 
 DEFAULT_LOW_COUNT_FACTOR = 0.05
 DEFAULT_SLOW_SECONDS = 5.0

@@ -1,0 +1,68 @@
+"""API of monitoring: the push endpoint for jobs that do not run in Dagster."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja import Router, Schema
+
+from confops.api import ApiError, ErrorOut, TokenAuth, request_token
+from monitoring.choices import TokenScope
+from monitoring.push import (
+    InvalidReport,
+    PushedRunReport,
+    RunConflict,
+    UnknownSource,
+    find_pushed_source,
+    record_pushed_run,
+)
+
+router = Router(tags=["push"])
+
+
+class PushedRunOut(Schema):
+    """The stored run as it stands after the report."""
+
+    run_id: str
+    status: str
+    created: bool
+    source: str
+    links: dict[str, str]
+
+
+@router.post(
+    "/sources/{slug}/runs",
+    auth=TokenAuth(TokenScope.PUSH),
+    response={200: PushedRunOut, 201: PushedRunOut, frozenset({400, 401, 403, 404, 409}): ErrorOut},
+    summary="Report a run of a job outside Dagster",
+    description=(
+        "Body: one replay line (`at`, `status`, `duration_s`, `metrics`, `error`) plus an "
+        "optional `run_id` (idempotent retries) and `event` (`start` for a run that began). "
+        "201: a new run; 200: an existing run was completed, or nothing changed (a replay). "
+        "See docs/push-api.md."
+    ),
+    url_name="push-run",
+)
+def push_run(request: HttpRequest, slug: str, report: PushedRunReport) -> tuple[int, PushedRunOut]:
+    token = request_token(request)
+    try:
+        source = find_pushed_source(slug)
+    except UnknownSource as exc:
+        raise ApiError(404, str(exc)) from exc
+    if not token.allows_source(source):
+        raise ApiError(403, f"this token may not report runs of '{slug}'")
+    try:
+        run, created = record_pushed_run(source, report, timezone.now())
+    except InvalidReport as exc:
+        raise ApiError(400, f"invalid request ({', '.join(exc.fields)})", exc.fields) from exc
+    except RunConflict as exc:
+        raise ApiError(409, str(exc)) from exc
+    body = PushedRunOut(
+        run_id=run.run_id,
+        status=run.status.lower(),
+        created=created,
+        source=source.slug,
+        # The run's and the source's pages in the portal go here once they exist.
+        links={},
+    )
+    return (201 if created else 200), body

@@ -1,0 +1,183 @@
+"""API tokens are shown once when created (admin or command), never again, and can be revoked."""
+
+from __future__ import annotations
+
+import json
+import re
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client
+from django.utils import timezone
+
+from monitoring.choices import SourceKind, TokenScope
+from monitoring.models import ApiToken, Deployment, Run, Source
+
+pytestmark = pytest.mark.django_db
+RAW_TOKEN = re.compile(r"cfo_[0-9a-f]{8}_[A-Za-z0-9_-]{20,}")
+ADD_URL = "/admin/monitoring/apitoken/add/"
+LIST_URL = "/admin/monitoring/apitoken/"
+
+
+@pytest.fixture
+def pushed() -> Source:
+    return Source.objects.create(kind=SourceKind.PUSHED, key="scraper", slug="scraper")
+
+
+def add_form(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "name": "temporal worker",
+        "scopes": [TokenScope.PUSH],
+        "expires_at_0": "",
+        "expires_at_1": "",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_adding_a_token_shows_it_once(admin_client: Client, pushed: Source) -> None:
+    response = admin_client.post(ADD_URL, add_form(sources=[pushed.pk]), follow=True)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    raw = RAW_TOKEN.search(html)
+    assert raw is not None, html
+    assert "copy it now" in html and "only this once" in html
+    token = ApiToken.find(raw.group())
+    assert token is not None and token.name == "temporal worker"
+    assert token.scopes == ["push"] and list(token.sources.all()) == [pushed]
+    assert token.created_by is not None and token.created_by.username == "admin"
+
+    for url in (LIST_URL, f"/admin/monitoring/apitoken/{token.pk}/change/"):
+        page = admin_client.get(url).content.decode()
+        assert raw.group() not in page and token.token_hash not in page
+        assert f"cfo_{token.prefix}_…" in page
+
+
+def test_the_list_shows_name_prefix_scopes_and_sources_never_the_secret(
+    admin_client: Client, pushed: Source
+) -> None:
+    token, raw = ApiToken.issue("scraper job", [TokenScope.PUSH, TokenScope.READ])
+    token.sources.set([pushed])
+
+    html = admin_client.get(LIST_URL).content.decode()
+
+    assert "scraper job" in html and f"cfo_{token.prefix}_…" in html
+    assert "push, read" in html
+    assert raw not in html and token.token_hash not in html
+    assert not RAW_TOKEN.search(html)
+
+
+def test_the_change_page_never_contains_the_token_or_its_hash(admin_client: Client) -> None:
+    token, raw = ApiToken.issue("scraper job", [TokenScope.PUSH])
+    secret_part = raw.split("_", 2)[2]  # cfo_<prefix>_<secret>
+
+    html = admin_client.get(f"/admin/monitoring/apitoken/{token.pk}/change/").content.decode()
+
+    assert "scraper job" in html
+    assert secret_part not in html and token.token_hash not in html
+
+
+def test_only_pushed_sources_can_be_chosen(admin_client: Client, pushed: Source) -> None:
+    deployment = Deployment.objects.create(name="prod", graphql_url="https://d/graphql")
+    Source.objects.create(
+        deployment=deployment, kind=SourceKind.ASSET, key="elra_conferences", slug="elra"
+    )
+
+    html = admin_client.get(ADD_URL).content.decode()
+
+    assert 'name="scopes"' in html and 'value="push"' in html
+    assert ">scraper<" in html or "scraper</label>" in html
+    assert "elra_conferences" not in html
+
+
+def test_a_new_token_cannot_expire_in_the_past(admin_client: Client) -> None:
+    response = admin_client.post(
+        ADD_URL, add_form(expires_at_0="2020-01-01", expires_at_1="00:00:00")
+    )
+
+    assert response.status_code == 200
+    assert "must expire in the future" in response.content.decode()
+    assert not ApiToken.objects.exists()
+
+
+def test_the_revoke_action_revokes_only_the_selected_tokens(admin_client: Client) -> None:
+    chosen, _ = ApiToken.issue("leaked", [TokenScope.PUSH])
+    kept, _ = ApiToken.issue("fine", [TokenScope.PUSH])
+
+    response = admin_client.post(
+        LIST_URL, {"action": "revoke_selected", "_selected_action": [chosen.pk]}, follow=True
+    )
+
+    assert "Revoked 1 token(s)." in response.content.decode()
+    chosen.refresh_from_db()
+    kept.refresh_from_db()
+    assert chosen.revoked_at is not None and not chosen.is_active(timezone.now())
+    assert kept.revoked_at is None
+
+
+def test_a_viewer_cannot_see_the_tokens(viewer_client: Client) -> None:
+    ApiToken.issue("secret job", [TokenScope.PUSH])
+
+    response = viewer_client.get(LIST_URL)
+
+    assert response.status_code == 302
+    assert "secret job" not in response.content.decode()
+
+
+def test_the_command_prints_a_token_that_works(pushed: Source) -> None:
+    out, err = StringIO(), StringIO()
+
+    call_command(
+        "create_api_token",
+        "scraper",
+        "--scope",
+        "push",
+        "--source",
+        "scraper",
+        stdout=out,
+        stderr=err,
+    )
+
+    raw = out.getvalue().strip()
+    assert RAW_TOKEN.fullmatch(raw)
+    assert "store it now" in err.getvalue() and raw not in err.getvalue()
+    token = ApiToken.find(raw)
+    assert token is not None and token.scopes == ["push"]
+    assert list(token.sources.all()) == [pushed]
+    response = Client().post(
+        "/api/v1/sources/scraper/runs",
+        data=json.dumps({"at": timezone.now().isoformat(), "status": "success"}),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {raw}"},
+    )
+    assert response.status_code == 201
+    assert Run.objects.filter(pushed_source=pushed).count() == 1
+
+
+def test_the_command_takes_several_scopes_and_defaults_to_all_sources() -> None:
+    out = StringIO()
+
+    call_command(
+        "create_api_token",
+        "ops",
+        "--scope",
+        "read",
+        "--scope",
+        "push",
+        stdout=out,
+        stderr=StringIO(),
+    )
+
+    token = ApiToken.find(out.getvalue().strip())
+    assert token is not None and token.scopes == ["push", "read"]
+    assert not token.sources.exists()
+
+
+def test_the_command_refuses_a_source_that_is_not_pushed() -> None:
+    with pytest.raises(CommandError, match="No pushed source with slug: nope"):
+        call_command("create_api_token", "x", "--scope", "push", "--source", "nope")
+
+    assert not ApiToken.objects.exists()
