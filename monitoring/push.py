@@ -19,6 +19,7 @@ from django.db import transaction
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from monitoring import signals
 from monitoring.choices import (
     AssetEventKind,
     LaunchReason,
@@ -278,6 +279,12 @@ def record_pushed_run(source: Source, report: PushedRunReport, now: datetime) ->
         if run is None:
             run = _new_run(locked, run_id, report, event)
         _record_outcome(locked, run, report, event)
+        # After commit: the alert engine reads what this transaction stored.
+        transaction.on_commit(
+            lambda: signals.sources_touched.send(
+                sender=Source, deployment=None, source_ids={source.pk}, now=now
+            )
+        )
     source.refresh_from_db(fields=LATEST_STATE_FIELDS)
     return run, created
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from monitoring import polling
+from monitoring import polling, signals
 from monitoring.choices import RunAssetOutcome, RunStatus, SourceKind
 from monitoring.models import CheckResult, Deployment, Instigator, Run, RunAsset, Source
 from tests.fixtures.dagster import (
@@ -96,7 +96,16 @@ def test_a_successful_run_arrives_with_counts(
     dagster_webserver: DagsterServer, deployment: Deployment
 ) -> None:
     run_id = run_to_end(dagster_webserver)
-    poll(deployment)
+    touched: list[set[int]] = []
+
+    def listener(source_ids: set[int], **_: object) -> None:
+        touched.append(source_ids)
+
+    signals.sources_touched.connect(listener)
+    try:
+        poll(deployment)
+    finally:
+        signals.sources_touched.disconnect(listener)
     run = Run.objects.get(deployment=deployment, run_id=run_id)
     assert run.status == RunStatus.SUCCESS and run.details_fetched
     assert run.job_name == "crawl_job" and run.duration_s is not None
@@ -112,6 +121,7 @@ def test_a_successful_run_arrives_with_counts(
     assert {"total_scraped", "new_conferences", "updated_conferences", "duplicates"} <= set(
         store.last_metrics
     )
+    assert touched == [set(run.run_assets.values_list("source_id", flat=True))]
 
 
 def test_an_injected_failure_arrives_with_its_error_and_failing_asset(

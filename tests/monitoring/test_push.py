@@ -249,3 +249,25 @@ def test_only_pushed_sources_are_found_by_slug(source: Source) -> None:
         find_pushed_source("polled")
     with pytest.raises(UnknownSource, match="no source with slug 'nope'"):
         find_pushed_source("nope")
+
+
+def test_a_stored_report_names_its_source_to_the_alert_engine_after_commit(
+    source: Source, django_capture_on_commit_callbacks: Any
+) -> None:
+    from monitoring import signals
+
+    received: list[set[int]] = []
+
+    def listener(source_ids: set[int], **_: object) -> None:
+        received.append(source_ids)
+
+    signals.sources_touched.connect(listener)
+    try:
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            record_pushed_run(source, report(run_id="r9"), NOW)
+        assert received == []  # nothing is announced before the transaction commits
+        for callback in callbacks:
+            callback()
+    finally:
+        signals.sources_touched.disconnect(listener)
+    assert received == [{source.pk}]
