@@ -159,4 +159,3 @@ def test_run_details_settle_outcomes_and_notify(deployment: Deployment) -> None:
     assert run.error_message == "HTTP 503 from b.org" and run.failed_step == "b"
     assert sync.apply_run_details(run, details) == touched  # replay: nothing doubles
     assert a.events.count() == 1
-
