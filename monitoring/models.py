@@ -400,6 +400,8 @@ class RunAsset(models.Model):
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="run_assets")
     source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="run_assets")
     outcome = models.CharField(max_length=20, choices=RunAssetOutcome.choices)
+    # The source's numeric metadata from this run, copied here so rules read one row per run.
+    metrics = models.JSONField(default=dict, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["run", "source"], name="run_asset_unique")]

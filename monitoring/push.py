@@ -346,8 +346,10 @@ def _finish(run: Run, report: PushedRunReport, status: RunStatus) -> None:
 
 def _record_outcome(source: Source, run: Run, report: PushedRunReport, event: PushEvent) -> None:
     """What the run did to its source, its metrics, and the source's latest state."""
-    RunAsset.objects.update_or_create(run=run, source=source, defaults={"outcome": OUTCOMES[event]})
     metrics: dict[str, float] = dict(report.metrics)
+    RunAsset.objects.update_or_create(
+        run=run, source=source, defaults={"outcome": OUTCOMES[event], "metrics": metrics}
+    )
     if event == PushEvent.SUCCESS or (event == PushEvent.FAILURE and metrics):
         # A success is a materialisation even without numbers; a failure only carries the
         # numbers it reported. One per run: the unique key is (source, run id, kind, "").

@@ -437,6 +437,7 @@ def record_failure(run: Run, details: parse.RunDetails) -> None:
 def settle_outcomes(
     run: Run, deployment: Deployment, index: SourceIndex, details: parse.RunDetails
 ) -> dict[Source, str]:
+    metrics = metrics_by_asset(details)
     materialized = {
         e.asset_key for e in details.asset_events if e.kind == AssetEventKind.MATERIALIZATION
     }
@@ -449,13 +450,22 @@ def settle_outcomes(
     for source in sources:
         outcome = outcome_for(source, run, materialized, observed, failed_steps)
         outcomes[source] = outcome
+        source_metrics = metrics.get(source.key, {})
         link = links.get(source.pk)
         if link is None:
-            RunAsset.objects.create(run=run, source=source, outcome=outcome)
-        elif link.outcome != outcome:
-            link.outcome = outcome
-            link.save(update_fields=["outcome"])
+            RunAsset.objects.create(run=run, source=source, outcome=outcome, metrics=source_metrics)
+        elif (link.outcome, link.metrics) != (outcome, source_metrics):
+            link.outcome, link.metrics = outcome, source_metrics
+            link.save(update_fields=["outcome", "metrics"])
     return outcomes
+
+
+def metrics_by_asset(details: parse.RunDetails) -> dict[str, dict[str, float]]:
+    """Each asset's numbers in this run (several events of one asset merge, later ones win)."""
+    merged: dict[str, dict[str, float]] = {}
+    for event in details.asset_events:
+        merged.setdefault(event.asset_key, {}).update(event.metrics)
+    return merged
 
 
 def outcome_for(
@@ -488,9 +498,7 @@ OUTCOME_STATUS: dict[str, str] = {
 
 
 def fold_into_sources(run: Run, outcomes: dict[Source, str], details: parse.RunDetails) -> None:
-    metrics_by_key: dict[str, dict[str, float]] = {}
-    for event in details.asset_events:
-        metrics_by_key.setdefault(event.asset_key, {}).update(event.metrics)
+    metrics_by_key = metrics_by_asset(details)
     for source, outcome in outcomes.items():
         status = OUTCOME_STATUS.get(outcome, run.status if source.kind == SourceKind.JOB else "")
         if status and source.note_run(status, run.ended_at, metrics_by_key.get(source.key, {})):
