@@ -1,1 +1,491 @@
-"""Alert rules, alerts, silences, channels and the notification outbox (the alert issue)."""
+"""What is judged and who is told: rules, alerts with their history, silences, channels, the
+notification outbox, runbooks and the audit trail."""
+
+from __future__ import annotations
+
+import fnmatch
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from alerts.choices import (
+    OPEN_STATES,
+    SEVERITY_RANK,
+    AlertEventKind,
+    AlertState,
+    ChannelKind,
+    NotificationEvent,
+    NotificationStatus,
+    ResolvedHow,
+    ScopeKind,
+    Severity,
+)
+from alerts.rules.base import Params, ParamsError, all_kinds, kind
+from confops.secrets import mask_secret
+from monitoring.models import Deployment, Source
+from monitoring.validators import validate_cron
+
+
+class Runbook(models.Model):
+    """A page of what to do, linked from rules, sources and alerts (the wiki grows around it)."""
+
+    slug = models.SlugField(max_length=200, unique=True)
+    title = models.CharField(max_length=200)
+    body = models.TextField(help_text="Markdown.")
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Channel(models.Model):
+    """Where notifications go; secrets (webhook URLs, signing keys) are shown masked only."""
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=20, choices=ChannelKind.choices)
+    enabled = models.BooleanField(default=True)
+    min_severity = models.CharField(
+        max_length=10,
+        choices=Severity.choices,
+        default=Severity.WARNING,
+        help_text="Only alerts at least this severe are sent here.",
+    )
+    config = models.JSONField(
+        default=dict, blank=True, help_text="Kind-specific settings, e.g. email recipients."
+    )
+    secret = models.CharField(max_length=2000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"
+
+    @property
+    def masked_secret(self) -> str:
+        return mask_secret(self.secret)
+
+    def accepts(self, severity: str) -> bool:
+        return (
+            self.enabled
+            and SEVERITY_RANK[Severity(severity)] >= SEVERITY_RANK[Severity(self.min_severity)]
+        )
+
+
+def kind_choices() -> list[tuple[str, str]]:
+    return sorted((name, k.label) for name, k in all_kinds().items())
+
+
+class AlertRule(models.Model):
+    """A kind with parameters, a scope, a severity and who hears about it. Editable at run time."""
+
+    name = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=50, choices=kind_choices)
+    parameters = models.JSONField(default=dict, blank=True)
+    description = models.TextField(blank=True)
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.WARNING)
+    enabled = models.BooleanField(default=True)
+
+    scope = models.CharField(max_length=20, choices=ScopeKind.choices, default=ScopeKind.ALL)
+    scope_deployment = models.ForeignKey(
+        Deployment, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    scope_group = models.CharField(max_length=255, blank=True)
+    scope_tags = models.JSONField(
+        default=dict, blank=True, help_text='Sources having all these tags, e.g. {"team": "data"}.'
+    )
+    scope_sources = models.ManyToManyField(Source, blank=True, related_name="scoped_rules")
+    include_asset_jobs = models.BooleanField(
+        default=False,
+        help_text="Also judge asset jobs (their outcome is already on their assets).",
+    )
+
+    channels = models.ManyToManyField(Channel, blank=True, related_name="rules")
+    escalation_channels = models.ManyToManyField(
+        Channel, blank=True, related_name="escalating_rules"
+    )
+    escalate_after_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Critical alerts unacknowledged this long escalate."
+    )
+    cooldown_minutes = models.PositiveIntegerField(
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(7 * 24 * 60)],
+        help_text="Reminder interval while firing and unacknowledged.",
+    )
+    pending_minutes = models.PositiveIntegerField(
+        default=0, help_text="The condition must hold this long before the alert fires."
+    )
+    resolve_hold_minutes = models.PositiveIntegerField(
+        default=0, help_text="The condition must stay clear this long before the alert resolves."
+    )
+    runbook = models.ForeignKey(Runbook, null=True, blank=True, on_delete=models.SET_NULL)
+    is_default = models.BooleanField(default=False, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def kind_impl(self) -> Any:
+        return kind(self.kind)
+
+    @property
+    def target(self) -> str:
+        return str(self.kind_impl.target)
+
+    def clean(self) -> None:
+        if self.kind not in all_kinds():
+            raise ValidationError({"kind": f"unknown rule kind '{self.kind}'"})
+        try:
+            self.kind_impl.parse_params(self.parameters)
+        except ParamsError as exc:
+            raise ValidationError(
+                {"parameters": [f"{k}: {v}" for k, v in exc.messages.items()]}
+            ) from None
+        if self.scope == ScopeKind.DEPLOYMENT and self.scope_deployment is None:
+            raise ValidationError({"scope_deployment": "choose the deployment this rule covers"})
+        if self.scope == ScopeKind.GROUP and not self.scope_group:
+            raise ValidationError({"scope_group": "name the group this rule covers"})
+        if self.scope == ScopeKind.TAGS and not self.scope_tags:
+            raise ValidationError({"scope_tags": "give at least one tag"})
+
+    def params(self, override: dict[str, Any] | None = None) -> Params:
+        return self.kind_impl.parse_params({**self.parameters, **(override or {})})
+
+    def covers_source(self, source: Source) -> bool:
+        """Scope test on a source row (the engine uses the same logic on snapshots)."""
+        return scope_matches(self, source.deployment_id, source.group_name, source.tags, source.pk)
+
+    def covers_deployment(self, deployment_id: int) -> bool:
+        return self.scope in (
+            ScopeKind.ALL,
+            ScopeKind.TAGS,
+            ScopeKind.GROUP,
+            ScopeKind.SOURCES,
+        ) or (self.scope_deployment_id == deployment_id)
+
+
+def scope_matches(
+    rule: AlertRule, deployment_id: int | None, group: str, tags: dict[str, str], source_id: int
+) -> bool:
+    if rule.scope == ScopeKind.ALL:
+        return True
+    if rule.scope == ScopeKind.DEPLOYMENT:
+        return deployment_id == rule.scope_deployment_id
+    if rule.scope == ScopeKind.GROUP:
+        return fnmatch.fnmatchcase(group, rule.scope_group)
+    if rule.scope == ScopeKind.TAGS:
+        return all(tags.get(k) == v for k, v in rule.scope_tags.items())
+    return source_id in {s.pk for s in rule.scope_sources.all()}
+
+
+class RuleOverride(models.Model):
+    """A per-source change of a rule's threshold (wikicfp stale after 48 h), or a per-source off."""
+
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="overrides")
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="rule_overrides")
+    parameters = models.JSONField(default=dict, blank=True)
+    enabled = models.BooleanField(default=True, help_text="Untick to switch the rule off here.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "source"], name="one_override_per_rule_source")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} for {self.source}"
+
+    def clean(self) -> None:
+        if not self.rule_id:
+            return
+        allowed = set(self.rule.kind_impl.overridable)
+        unknown = sorted(set(self.parameters) - allowed)
+        if unknown:
+            listed = ", ".join(sorted(allowed)) or "none"
+            raise ValidationError(
+                {"parameters": f"{', '.join(unknown)} cannot be overridden (allowed: {listed})"}
+            )
+        try:
+            self.rule.params(self.parameters)
+        except ParamsError as exc:
+            raise ValidationError(
+                {"parameters": [f"{k}: {v}" for k, v in exc.messages.items()]}
+            ) from None
+
+
+class Silence(models.Model):
+    """Holds back notifications of matching alerts (they are still recorded and shown silenced).
+
+    A one-off silence runs from ``starts_at`` to ``ends_at``; a recurring maintenance window
+    repeats at ``recurrence_cron`` for ``duration_minutes``, plus ``catch_up_minutes`` after each
+    window so that a source catching up does not alert the moment the window ends.
+    """
+
+    rule = models.ForeignKey(AlertRule, null=True, blank=True, on_delete=models.CASCADE)
+    source = models.ForeignKey(Source, null=True, blank=True, on_delete=models.CASCADE)
+    deployment = models.ForeignKey(Deployment, null=True, blank=True, on_delete=models.CASCADE)
+    group = models.CharField(max_length=255, blank=True)
+    tag_key = models.CharField(max_length=255, blank=True)
+    tag_value = models.CharField(max_length=255, blank=True)
+    severity = models.CharField(max_length=10, choices=Severity.choices, blank=True)
+
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField(null=True, blank=True)
+    recurrence_cron = models.CharField(max_length=100, blank=True, validators=[validate_cron])
+    recurrence_timezone = models.CharField(max_length=64, blank=True, default="UTC")
+    duration_minutes = models.PositiveIntegerField(null=True, blank=True)
+    catch_up_minutes = models.PositiveIntegerField(default=0)
+
+    comment = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expired_at = models.DateTimeField(null=True, blank=True)
+    expiry_reminded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-starts_at"]
+
+    def __str__(self) -> str:
+        return f"silence {self.pk}: {self.comment[:60]}"
+
+    def clean(self) -> None:
+        if not self.comment.strip():
+            raise ValidationError({"comment": "say why alerts are silenced"})
+        if self.recurrence_cron:
+            if not self.duration_minutes:
+                raise ValidationError({"duration_minutes": "a recurring window needs a duration"})
+        elif self.ends_at is None:
+            raise ValidationError({"ends_at": "give an end (or a recurrence)"})
+        elif self.ends_at <= self.starts_at:
+            raise ValidationError({"ends_at": "must be after the start"})
+        if not any(
+            [
+                self.rule_id,
+                self.source_id,
+                self.deployment_id,
+                self.group,
+                self.tag_key,
+                self.severity,
+            ]
+        ):
+            raise ValidationError("a silence needs at least one matcher")
+
+    def expire(self, now: datetime) -> None:
+        self.expired_at = now
+        self.save(update_fields=["expired_at"])
+
+    def is_active(self, now: datetime) -> bool:
+        from alerts.silences import silence_active
+
+        return silence_active(self, now)
+
+
+class Alert(models.Model):
+    """One incident of one rule on one source (or deployment). At most one is open per pair."""
+
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="alerts")
+    source = models.ForeignKey(
+        Source, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
+    )
+    deployment = models.ForeignKey(
+        Deployment, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
+    )
+    state = models.CharField(max_length=20, choices=AlertState.choices, default=AlertState.PENDING)
+    severity = models.CharField(max_length=10, choices=Severity.choices)
+    summary = models.CharField(max_length=500)
+    details = models.JSONField(default=dict, blank=True)
+    run_id = models.CharField(max_length=100, blank=True)
+    run_url = models.URLField(max_length=500, blank=True)
+
+    opened_at = models.DateTimeField()
+    condition_since = models.DateTimeField()
+    fired_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField()
+    clear_since = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    ack_note = models.TextField(blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_how = models.CharField(max_length=20, choices=ResolvedHow.choices, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    occurrences = models.PositiveIntegerField(default=1)
+
+    # Notification bookkeeping and the reasons a firing alert is held back.
+    last_notified_at = models.DateTimeField(null=True, blank=True)
+    reminders_sent = models.PositiveIntegerField(default=0)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    silenced_by = models.ForeignKey(
+        Silence, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts"
+    )
+    inhibited = models.BooleanField(
+        default=False, help_text="Held back: the source's deployment is unreachable."
+    )
+    folded_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="consequences"
+    )
+
+    class Meta:
+        ordering = ["-opened_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "source"],
+                condition=Q(state__in=OPEN_STATES) & Q(source__isnull=False),
+                name="one_open_alert_per_rule_and_source",
+            ),
+            models.UniqueConstraint(
+                fields=["rule", "deployment"],
+                condition=Q(state__in=OPEN_STATES) & Q(source__isnull=True),
+                name="one_open_alert_per_rule_and_deployment",
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "rule"]), models.Index(fields=["-fired_at"])]
+
+    def __str__(self) -> str:
+        return f"[{self.severity}] {self.summary}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    @property
+    def subject(self) -> str:
+        return self.source.key if self.source else str(self.deployment)
+
+    @property
+    def suppressed(self) -> bool:
+        """Recorded and visible, but its notifications are held back."""
+        return bool(self.silenced_by_id or self.inhibited or self.folded_into_id)
+
+    def record(
+        self, kind: str, now: datetime, actor: Any = None, note: str = "", **data: Any
+    ) -> None:
+        AlertEvent.objects.create(alert=self, kind=kind, at=now, actor=actor, note=note, data=data)
+
+    def fire(self, now: datetime) -> None:
+        self.state, self.fired_at = AlertState.FIRING, now
+        self.save(update_fields=["state", "fired_at"])
+        self.record(AlertEventKind.FIRED, now, summary=self.summary)
+
+    def acknowledge(self, user: Any, note: str, now: datetime) -> None:
+        if self.state != AlertState.FIRING:
+            raise ValidationError(
+                f"only a firing alert can be acknowledged (this one is {self.state})"
+            )
+        self.state, self.acknowledged_at = AlertState.ACKNOWLEDGED, now
+        self.acknowledged_by, self.ack_note = user, note
+        self.save(update_fields=["state", "acknowledged_at", "acknowledged_by", "ack_note"])
+        self.record(AlertEventKind.ACKNOWLEDGED, now, actor=user, note=note)
+
+    def unacknowledge(self, user: Any, now: datetime) -> None:
+        if self.state != AlertState.ACKNOWLEDGED:
+            raise ValidationError("only an acknowledged alert can be unacknowledged")
+        self.state, self.acknowledged_at, self.acknowledged_by = AlertState.FIRING, None, None
+        self.last_notified_at = now  # reminders restart from now, not at once
+        self.save(update_fields=["state", "acknowledged_at", "acknowledged_by", "last_notified_at"])
+        self.record(AlertEventKind.UNACKNOWLEDGED, now, actor=user)
+
+    def resolve(self, now: datetime, how: str = ResolvedHow.CLEARED, user: Any = None) -> None:
+        if not self.is_open:
+            raise ValidationError("this alert is already resolved")
+        self.state, self.resolved_at, self.resolved_how = AlertState.RESOLVED, now, how
+        self.resolved_by = user
+        self.save(update_fields=["state", "resolved_at", "resolved_how", "resolved_by"])
+        self.record(AlertEventKind.RESOLVED, now, actor=user, how=how)
+
+    @property
+    def duration(self) -> timedelta | None:
+        if self.fired_at is None:
+            return None
+        return (self.resolved_at or self.last_seen_at) - self.fired_at
+
+
+class AlertEvent(models.Model):
+    """The alert's history: every state change with its actor and time."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=AlertEventKind.choices)
+    at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    note = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class Notification(models.Model):
+    """An outbox row: one message to one channel, about one or several alerts of one rule."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="notifications")
+    event = models.CharField(max_length=20, choices=NotificationEvent.choices)
+    rule = models.ForeignKey(
+        AlertRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
+    )
+    alerts = models.ManyToManyField(Alert, blank=True, related_name="notifications")
+    status = models.CharField(
+        max_length=20, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
+    )
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+    send_after = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "send_after"])]
+
+    def __str__(self) -> str:
+        return f"{self.event} to {self.channel} ({self.status})"
+
+
+class AuditEntry(models.Model):
+    """Who changed what, from what to what: rules, thresholds, acknowledgements, silences."""
+
+    at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    actor_label = models.CharField(max_length=200, blank=True, help_text="e.g. an API token")
+    action = models.CharField(max_length=50)
+    object_type = models.CharField(max_length=100)
+    object_id = models.CharField(max_length=100)
+    object_repr = models.CharField(max_length=300)
+    changes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        who = self.actor or self.actor_label or "system"
+        return f"{who} {self.action} {self.object_type} {self.object_repr}"

@@ -34,6 +34,12 @@ def default_entries() -> list[BeatEntry]:
             description="Starts one poll task per enabled deployment whose interval is due.",
         ),
         BeatEntry(
+            name="alerts: evaluate all",
+            task="alerts.evaluate_all",
+            every_seconds=15,
+            description="Every rule on every source (staleness, outages), reminders, escalations.",
+        ),
+        BeatEntry(
             name="monitoring: prune poll records",
             task="monitoring.prune_poll_records",
             every_seconds=3600,

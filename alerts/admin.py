@@ -1,0 +1,269 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from alerts import audit
+from alerts.models import (
+    Alert,
+    AlertEvent,
+    AlertRule,
+    AuditEntry,
+    Channel,
+    Notification,
+    RuleOverride,
+    Runbook,
+    Silence,
+)
+from alerts.rules.base import all_kinds
+
+
+class AuditedAdmin(admin.ModelAdmin):
+    """Every change made here leaves an audit entry with the fields that changed."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        before = audit.snapshot(type(obj).objects.get(pk=obj.pk)) if change else {}
+        super().save_model(request, obj, form, change)
+        after = audit.snapshot(obj)
+        action = "changed" if change else "created"
+        audit.record(timezone.now(), action, obj, audit.diff(before, after), actor=request.user)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        audit.record(timezone.now(), "deleted", obj, audit.snapshot(obj), actor=request.user)
+        super().delete_model(request, obj)
+
+
+class RuleOverrideInline(admin.TabularInline):
+    model = RuleOverride
+    extra = 0
+    autocomplete_fields = ["source"]
+    fields = ["source", "parameters", "enabled"]
+
+
+def kind_help() -> str:
+    rows = []
+    for name, kind in sorted(all_kinds().items()):
+        fields = kind.params.model_fields
+        described = ", ".join(
+            f"{field}={info.default!r}" if not info.is_required() else f"{field} (required)"
+            for field, info in fields.items()
+        )
+        rows.append(f"{name}: {described or 'no parameters'}")
+    return " | ".join(rows)
+
+
+class AlertRuleForm(forms.ModelForm):
+    class Meta:
+        model = AlertRule
+        fields = "__all__"  # noqa: DJ007 - the admin lays them out in fieldsets
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "parameters" in self.fields:
+            self.fields["parameters"].help_text = "JSON. Defaults per kind: " + kind_help()
+
+
+@admin.register(AlertRule)
+class AlertRuleAdmin(AuditedAdmin):
+    form = AlertRuleForm
+    list_display = [
+        "name",
+        "kind",
+        "severity",
+        "enabled",
+        "scope",
+        "cooldown_minutes",
+        "is_default",
+    ]
+    list_filter = ["enabled", "kind", "severity", "scope", "is_default"]
+    search_fields = ["name", "description"]
+    filter_horizontal = ["channels", "escalation_channels", "scope_sources"]
+    inlines = [RuleOverrideInline]
+    actions = ["enable", "disable"]
+    fieldsets = [
+        (None, {"fields": ("name", "kind", "parameters", "severity", "enabled", "description")}),
+        (
+            "Scope",
+            {
+                "fields": (
+                    "scope",
+                    "scope_deployment",
+                    "scope_group",
+                    "scope_tags",
+                    "scope_sources",
+                    "include_asset_jobs",
+                )
+            },
+        ),
+        (
+            "Notifications",
+            {
+                "fields": (
+                    "channels",
+                    "cooldown_minutes",
+                    "pending_minutes",
+                    "resolve_hold_minutes",
+                    "escalation_channels",
+                    "escalate_after_minutes",
+                    "runbook",
+                )
+            },
+        ),
+    ]
+
+    @admin.action(description="Enable selected rules")
+    def enable(self, request: HttpRequest, queryset: QuerySet[AlertRule]) -> None:
+        self.set_enabled(request, queryset, enabled=True)
+
+    @admin.action(description="Disable selected rules")
+    def disable(self, request: HttpRequest, queryset: QuerySet[AlertRule]) -> None:
+        self.set_enabled(request, queryset, enabled=False)
+
+    def set_enabled(
+        self, request: HttpRequest, queryset: QuerySet[AlertRule], enabled: bool
+    ) -> None:
+        now = timezone.now()
+        for rule in queryset.exclude(enabled=enabled):
+            rule.enabled = enabled
+            rule.save(update_fields=["enabled", "updated_at"])
+            audit.record(
+                now, "changed", rule, {"enabled": [not enabled, enabled]}, actor=request.user
+            )
+        messages.success(
+            request, f"{'Enabled' if enabled else 'Disabled'} {queryset.count()} rules."
+        )
+
+
+class ChannelForm(forms.ModelForm):
+    """The stored secret never goes back to the browser; blank keeps it."""
+
+    secret = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Webhook URL or signing key. Leave blank to keep the stored one.",
+    )
+
+    class Meta:
+        model = Channel
+        fields = ["name", "kind", "enabled", "min_severity", "config", "secret"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and self.instance.secret:
+            self.fields[
+                "secret"
+            ].help_text = f"Stored: {self.instance.masked_secret}. Leave blank to keep it."
+
+    def clean_secret(self) -> str:
+        value: str = self.cleaned_data.get("secret") or ""
+        return value or (self.instance.secret if self.instance.pk else "")
+
+
+@admin.register(Channel)
+class ChannelAdmin(AuditedAdmin):
+    form = ChannelForm
+    list_display = ["name", "kind", "enabled", "min_severity", "masked_secret"]
+    list_filter = ["kind", "enabled"]
+    search_fields = ["name"]
+
+
+@admin.register(Silence)
+class SilenceAdmin(AuditedAdmin):
+    list_display = [
+        "pk",
+        "comment",
+        "starts_at",
+        "ends_at",
+        "recurrence_cron",
+        "created_by",
+        "expired_at",
+    ]
+    list_filter = ["severity"]
+    search_fields = ["comment"]
+    autocomplete_fields = ["source"]
+    actions = ["expire_now"]
+
+    def save_model(self, request: HttpRequest, obj: Silence, form: Any, change: bool) -> None:
+        if not change and request.user.is_authenticated:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Expire selected silences now")
+    def expire_now(self, request: HttpRequest, queryset: QuerySet[Silence]) -> None:
+        now = timezone.now()
+        for silence in queryset.filter(expired_at__isnull=True):
+            silence.expire(now)
+            audit.record(now, "expired", silence, actor=request.user)
+
+
+class AlertEventInline(admin.TabularInline):
+    model = AlertEvent
+    extra = 0
+    can_delete = False
+    fields = ("at", "kind", "actor", "note", "data")
+    readonly_fields = ("at", "kind", "actor", "note", "data")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    list_display = ["summary", "rule", "severity", "state", "fired_at", "resolved_at", "suppressed"]
+    list_filter = ["state", "severity", "rule", "inhibited"]
+    search_fields = ["summary", "source__key"]
+    inlines = [AlertEventInline]
+    readonly_fields = [f.name for f in Alert._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = [
+        "event",
+        "channel",
+        "rule",
+        "status",
+        "attempts",
+        "created_at",
+        "sent_at",
+        "error",
+    ]
+    list_filter = ["status", "event", "channel"]
+    readonly_fields = [f.name for f in Notification._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description="Payload")
+    def pretty_payload(self, notification: Notification) -> str:
+        return json.dumps(notification.payload, indent=2)
+
+
+@admin.register(Runbook)
+class RunbookAdmin(AuditedAdmin):
+    list_display = ["title", "slug", "updated_at"]
+    search_fields = ["title", "slug", "body"]
+    prepopulated_fields = {"slug": ["title"]}
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    list_display = ["at", "actor", "actor_label", "action", "object_type", "object_repr"]
+    list_filter = ["action", "object_type"]
+    search_fields = ["object_repr", "actor__username", "actor_label"]
+    readonly_fields = [f.name for f in AuditEntry._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,48 @@
+"""The audit trail: who changed which rule, threshold or silence, from what to what."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import models
+
+from alerts.models import AuditEntry
+
+
+def snapshot(obj: models.Model, fields: list[str] | None = None) -> dict[str, Any]:
+    """Field values as JSON-friendly data (foreign keys as ids)."""
+    names = fields or [f.attname for f in obj._meta.concrete_fields]
+    return {name: jsonable(getattr(obj, name)) for name in names}
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict | list | str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    return {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
+
+
+def record(
+    now: datetime,
+    action: str,
+    obj: models.Model,
+    changes: dict[str, Any] | None = None,
+    actor: Any = None,
+    actor_label: str = "",
+) -> AuditEntry:
+    return AuditEntry.objects.create(
+        at=now,
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        actor_label=actor_label,
+        action=action,
+        object_type=obj._meta.label,
+        object_id=str(obj.pk),
+        object_repr=str(obj)[:300],
+        changes=changes or {},
+    )

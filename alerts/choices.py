@@ -1,0 +1,80 @@
+"""Enumerations of the alert engine."""
+
+from django.db import models
+
+
+class Severity(models.TextChoices):
+    CRITICAL = "critical"
+    WARNING = "warning"
+    INFO = "info"
+
+
+SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
+
+
+class RuleTarget(models.TextChoices):
+    """What one alert of a rule is about: a source, or a whole deployment."""
+
+    SOURCE = "source"
+    DEPLOYMENT = "deployment"
+
+
+class ScopeKind(models.TextChoices):
+    ALL = "all", "All sources"
+    DEPLOYMENT = "deployment", "One deployment"
+    GROUP = "group", "A group"
+    TAGS = "tags", "Sources with tags"
+    SOURCES = "sources", "Listed sources"
+
+
+class AlertState(models.TextChoices):
+    PENDING = "pending", "Pending (condition holding, not yet fired)"
+    FIRING = "firing"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+OPEN_STATES = (AlertState.PENDING, AlertState.FIRING, AlertState.ACKNOWLEDGED)
+
+
+class ResolvedHow(models.TextChoices):
+    CLEARED = "cleared", "Condition cleared"
+    MANUAL = "manual", "Resolved by hand"
+    RULE_GONE = "rule_gone", "Rule disabled or deleted"
+    SOURCE_GONE = "source_gone", "Source gone"
+
+
+class AlertEventKind(models.TextChoices):
+    OPENED = "opened"
+    FIRED = "fired"
+    UPDATED = "updated"
+    ACKNOWLEDGED = "acknowledged"
+    UNACKNOWLEDGED = "unacknowledged"
+    SILENCED = "silenced"
+    RESOLVED = "resolved"
+    REOPENED = "reopened"
+    FOLDED = "folded", "Folded into an upstream alert"
+    NOTIFIED = "notified"
+
+
+class NotificationEvent(models.TextChoices):
+    FIRING = "firing"
+    REMINDER = "reminder"
+    ESCALATION = "escalation"
+    RESOLVED = "resolved"
+    SILENCE_EXPIRING = "silence_expiring"
+    DAILY_REPORT = "daily_report"
+
+
+class NotificationStatus(models.TextChoices):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class ChannelKind(models.TextChoices):
+    EMAIL = "email"
+    SLACK = "slack"
+    WEBHOOK = "webhook"

@@ -1,0 +1,107 @@
+"""The default rules: created on first migrate, restorable with `manage.py restore_default_rules`.
+
+Chosen so that a healthy pipeline never fires them: staleness has a grace for runs that end a
+little later each day, volume drops compare with the same weekday when the history shows a
+weekly pattern, duration compares with the median rather than the mean.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from alerts.choices import Severity
+from alerts.models import AlertRule
+
+
+@dataclass(frozen=True)
+class DefaultRule:
+    name: str
+    kind: str
+    severity: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+    escalate_after_minutes: int | None = None
+
+
+DEFAULT_RULES = [
+    DefaultRule(
+        "Run failed",
+        "run_failed",
+        Severity.WARNING,
+        description="A run of the source failed and Dagster will not retry it.",
+    ),
+    DefaultRule(
+        "Two consecutive failures",
+        "consecutive_failures",
+        Severity.CRITICAL,
+        {"failures": 2, "recover_after": 1},
+        escalate_after_minutes=30,
+    ),
+    DefaultRule(
+        "Stale after 24 h",
+        "stale",
+        Severity.CRITICAL,
+        {"max_age_hours": 24, "grace_minutes": 30},
+        escalate_after_minutes=30,
+    ),
+    DefaultRule(
+        "Volume drop over 30 %",
+        "volume_drop",
+        Severity.WARNING,
+        {"metric": "count", "percent": 30, "window_runs": 7},
+    ),
+    DefaultRule(
+        "Count below minimum",
+        "volume_bounds",
+        Severity.WARNING,
+        {"metric": "count", "min": 1},
+        description="The source delivered nothing.",
+    ),
+    DefaultRule("Duration over 3x median", "duration", Severity.WARNING, {"factor": 3}),
+    DefaultRule("Asset check ERROR", "check_failed", Severity.CRITICAL, {"severity": "ERROR"}),
+    DefaultRule("Asset check WARN", "check_failed", Severity.WARNING, {"severity": "WARN"}),
+    DefaultRule(
+        "Duplicates",
+        "metadata_threshold",
+        Severity.WARNING,
+        {"metric": "duplicates", "op": ">", "value": 0},
+    ),
+    DefaultRule("Missed schedule", "missed_schedule", Severity.WARNING, {"grace_minutes": 30}),
+    DefaultRule(
+        "Pushed run never finished", "run_never_finished", Severity.WARNING, {"max_hours": 6}
+    ),
+    DefaultRule("Schedule or sensor tick failed", "tick_failed", Severity.WARNING),
+    DefaultRule("Code location or daemon unhealthy", "deployment_unhealthy", Severity.CRITICAL),
+    DefaultRule(
+        "Deployment unreachable",
+        "deployment_unreachable",
+        Severity.CRITICAL,
+        {"for_minutes": 2},
+        escalate_after_minutes=30,
+    ),
+]
+
+
+def create_default_rules(restore: bool = False, **_: object) -> list[str]:
+    """Create missing default rules; with ``restore``, also reset existing ones to defaults."""
+    changed = []
+    for default in DEFAULT_RULES:
+        values = {
+            "kind": default.kind,
+            "severity": default.severity,
+            "parameters": default.parameters,
+            "description": default.description,
+            "escalate_after_minutes": default.escalate_after_minutes,
+            "is_default": True,
+        }
+        rule = AlertRule.objects.filter(name=default.name).first()
+        if rule is None:
+            AlertRule.objects.create(name=default.name, **values)
+            changed.append(default.name)
+        elif restore:
+            for key, value in {**values, "enabled": True}.items():
+                setattr(rule, key, value)
+            rule.save()
+            changed.append(default.name)
+    return changed

@@ -1,0 +1,259 @@
+"""Snapshots for rule kinds, loaded for many sources in a fixed number of queries.
+
+The number of queries does not depend on the number of sources, and no query reads more than
+the last ``runs_per_source`` runs of each source (a window function ranks them in SQL).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.db.models import F, Q, Window
+from django.db.models.functions import RowNumber
+
+from alerts.rules.base import (
+    CheckSample,
+    DeploymentHistory,
+    RunSample,
+    ScheduleSample,
+    SourceHistory,
+    TickSample,
+)
+from monitoring.models import CheckResult, Deployment, FailedTick, Instigator, RunAsset, Source
+
+RUNS_PER_SOURCE = 40
+CHECKS_PER_NAME = 1
+TICKS_WINDOW = timedelta(hours=24)
+SOURCE_FIELDS = (
+    "pk",
+    "key",
+    "kind",
+    "deployment_id",
+    "group_name",
+    "tags",
+    "first_seen_at",
+    "last_success_at",
+    "last_failure_at",
+    "schedule_names",
+    "expected_cron",
+    "expected_cron_timezone",
+    "paused",
+    "deployment__ui_url",
+)
+
+
+def load_sources(
+    sources: Iterable[Source] | None = None,
+    runs_per_source: int = RUNS_PER_SOURCE,
+    include_asset_jobs: bool = True,
+) -> dict[int, SourceHistory]:
+    """Histories of the given sources (default: every source that is not gone)."""
+    query = Source.objects.filter(is_gone=False)
+    if sources is not None:
+        query = query.filter(pk__in=[s.pk for s in sources])
+    if not include_asset_jobs:
+        query = query.filter(is_asset_job=False)
+    rows = list(query.values(*SOURCE_FIELDS))
+    ids = [row["pk"] for row in rows]
+    runs = load_runs(ids, runs_per_source)
+    checks = load_checks(ids)
+    schedules = load_schedules({row["deployment_id"] for row in rows if row["deployment_id"]})
+    upstream = load_upstream(ids)
+    return {
+        row["pk"]: SourceHistory(
+            source_id=row["pk"],
+            key=row["key"],
+            kind=row["kind"],
+            deployment_id=row["deployment_id"],
+            group=row["group_name"],
+            tags=row["tags"] or {},
+            first_seen_at=row["first_seen_at"],
+            runs=tuple(runs.get(row["pk"], ())),
+            last_success_at=row["last_success_at"],
+            last_failure_at=row["last_failure_at"],
+            checks=tuple(checks.get(row["pk"], ())),
+            schedules=schedules_of(row, schedules),
+            upstream_ids=tuple(upstream.get(row["pk"], ())),
+            paused=row["paused"],
+        )
+        for row in rows
+    }
+
+
+def load_runs(source_ids: list[int], per_source: int) -> dict[int, list[RunSample]]:
+    ranked = (
+        RunAsset.objects.filter(source_id__in=source_ids)
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("source_id")],
+                order_by=[F("run__created_at").desc(nulls_last=True), F("run_id").desc()],
+            )
+        )
+        .filter(rank__lte=per_source)
+        .values(
+            "source_id",
+            "outcome",
+            "metrics",
+            "run__run_id",
+            "run__status",
+            "run__started_at",
+            "run__ended_at",
+            "run__duration_s",
+            "run__error_message",
+            "run__failed_step",
+            "run__will_retry",
+            "run__deployment__ui_url",
+            "rank",
+        )
+        .order_by("source_id", "rank")
+    )
+    runs: dict[int, list[RunSample]] = defaultdict(list)
+    for row in ranked:
+        runs[row["source_id"]].append(run_sample(row))
+    return runs
+
+
+def run_sample(row: dict[str, object]) -> RunSample:
+    ui = str(row["run__deployment__ui_url"] or "").rstrip("/")
+    run_id = str(row["run__run_id"])
+    return RunSample(
+        run_id=run_id,
+        status=str(row["run__status"]),
+        outcome=str(row["outcome"]),
+        started_at=row["run__started_at"],  # type: ignore[arg-type]
+        ended_at=row["run__ended_at"],  # type: ignore[arg-type]
+        duration_s=row["run__duration_s"],  # type: ignore[arg-type]
+        metrics=dict(row["metrics"] or {}),  # type: ignore[call-overload]
+        error=str(row["run__error_message"] or ""),
+        failed_step=str(row["run__failed_step"] or ""),
+        will_retry=bool(row["run__will_retry"]),
+        url=f"{ui}/runs/{run_id}" if ui else "",
+    )
+
+
+def load_checks(source_ids: list[int]) -> dict[int, list[CheckSample]]:
+    ranked = (
+        CheckResult.objects.filter(source_id__in=source_ids)
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("source_id"), F("check_name")],
+                order_by=[F("evaluated_at").desc()],
+            )
+        )
+        .filter(rank__lte=CHECKS_PER_NAME)
+        .values(
+            "source_id",
+            "check_name",
+            "passed",
+            "severity",
+            "description",
+            "evaluated_at",
+            "dagster_run_id",
+        )
+        .order_by("source_id", "-evaluated_at")
+    )
+    checks: dict[int, list[CheckSample]] = defaultdict(list)
+    for row in ranked:
+        checks[row["source_id"]].append(
+            CheckSample(
+                check_name=row["check_name"],
+                passed=row["passed"],
+                severity=row["severity"],
+                description=row["description"],
+                evaluated_at=row["evaluated_at"],
+                run_id=row["dagster_run_id"],
+            )
+        )
+    return checks
+
+
+def load_schedules(deployment_ids: set[int]) -> dict[tuple[int, str], ScheduleSample]:
+    rows = Instigator.objects.filter(
+        deployment_id__in=deployment_ids, kind="schedule", is_gone=False
+    ).values("deployment_id", "name", "cron", "timezone", "status")
+    return {
+        (row["deployment_id"], row["name"]): ScheduleSample(
+            name=row["name"],
+            cron=row["cron"],
+            timezone=row["timezone"] or "UTC",
+            running=row["status"] == "RUNNING",
+        )
+        for row in rows
+    }
+
+
+def schedules_of(
+    row: dict[str, object], schedules: dict[tuple[int, str], ScheduleSample]
+) -> tuple[ScheduleSample, ...]:
+    """Dagster schedules that target the source, or the expected cron of a pushed source."""
+    found = [
+        schedules[(row["deployment_id"], name)]  # type: ignore[index]
+        for name in row["schedule_names"] or []  # type: ignore[attr-defined]
+        if (row["deployment_id"], name) in schedules
+    ]
+    if row["expected_cron"]:
+        found.append(
+            ScheduleSample(
+                name="expected",
+                cron=str(row["expected_cron"]),
+                timezone=str(row["expected_cron_timezone"] or "UTC"),
+                running=True,
+            )
+        )
+    return tuple(found)
+
+
+def load_upstream(source_ids: list[int]) -> dict[int, list[int]]:
+    through = Source.upstream.through
+    links = through.objects.filter(from_source_id__in=source_ids).values_list(
+        "from_source_id", "to_source_id"
+    )
+    upstream: dict[int, list[int]] = defaultdict(list)
+    for downstream_id, upstream_id in links:
+        upstream[downstream_id].append(upstream_id)
+    return upstream
+
+
+def load_deployments(now: datetime) -> dict[int, DeploymentHistory]:
+    ticks: dict[int, list[TickSample]] = defaultdict(list)
+    for tick in (
+        FailedTick.objects.filter(timestamp__gte=now - TICKS_WINDOW)
+        .select_related("instigator")
+        .order_by("-timestamp")
+    ):
+        ticks[tick.instigator.deployment_id].append(
+            TickSample(
+                instigator=tick.instigator.name,
+                kind=tick.instigator.kind,
+                tick_id=tick.tick_id,
+                at=tick.timestamp,
+                error=tick.error_message,
+            )
+        )
+    statuses: dict[int, dict[str, str]] = defaultdict(dict)
+    for deployment_id, name, status in (
+        Instigator.objects.filter(is_gone=False)
+        .exclude(Q(last_tick_status=""))
+        .values_list("deployment_id", "name", "last_tick_status")
+    ):
+        statuses[deployment_id][name] = status
+    return {
+        d.pk: DeploymentHistory(
+            deployment_id=d.pk,
+            name=d.name,
+            enabled=d.enabled,
+            last_success_at=d.last_success_at,
+            failing_since=d.failing_since,
+            last_error=d.last_error,
+            consecutive_failures=d.consecutive_failures,
+            daemon_health=d.daemon_health or {},
+            code_location_errors=d.code_location_errors or {},
+            failed_ticks=tuple(ticks.get(d.pk, ())),
+            instigator_last_status=statuses.get(d.pk, {}),
+        )
+        for d in Deployment.objects.all()
+    }

@@ -1,0 +1,159 @@
+"""Who hears what, and when: the notification policy writes outbox rows, transports send them.
+
+- firing: when an alert fires, or when a firing alert nobody was told about stops being held
+  back (silence over, deployment reachable again, upstream cause resolved);
+- reminder: every cooldown while firing, unacknowledged and not held back;
+- escalation: once, to the rule's escalation channels, when a critical alert stays
+  unacknowledged for the rule's escalation delay;
+- resolved: when an alert someone was told about resolves, with how long it lasted.
+Alerts of one rule changing in the same pass share one message per channel (grouping).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+
+from alerts.choices import AlertEventKind, AlertState, NotificationEvent, Severity
+from alerts.models import Alert, AlertRule, Channel, Notification
+
+
+def on_changes(
+    fired: list[Alert], released: list[Alert], resolved: list[Alert], now: datetime
+) -> int:
+    """Messages for what one evaluation changed; returns how many outbox rows were written."""
+    firing = [a for a in [*fired, *released] if not a.suppressed]
+    told_resolved = [a for a in resolved if a.last_notified_at is not None]
+    count = write(NotificationEvent.FIRING, firing, lambda rule: rule.channels.all(), now)
+    count += write(NotificationEvent.RESOLVED, told_resolved, lambda rule: rule.channels.all(), now)
+    return count
+
+
+def due_reminders(now: datetime) -> list[Alert]:
+    candidates = Alert.objects.filter(
+        state=AlertState.FIRING, last_notified_at__isnull=False
+    ).select_related("rule", "source")
+    return [
+        a
+        for a in candidates
+        if not a.suppressed
+        and a.last_notified_at is not None
+        and now - a.last_notified_at >= timedelta(minutes=a.rule.cooldown_minutes)
+    ]
+
+
+def due_escalations(now: datetime) -> list[Alert]:
+    candidates = Alert.objects.filter(
+        state=AlertState.FIRING,
+        severity=Severity.CRITICAL,
+        escalated_at__isnull=True,
+        fired_at__isnull=False,
+        rule__escalate_after_minutes__isnull=False,
+    ).select_related("rule", "source")
+    return [
+        a
+        for a in candidates
+        if not a.suppressed
+        and a.fired_at is not None
+        and now - a.fired_at >= timedelta(minutes=a.rule.escalate_after_minutes or 0)
+    ]
+
+
+@transaction.atomic
+def send_reminders_and_escalations(now: datetime) -> int:
+    reminders = due_reminders(now)
+    count = write(NotificationEvent.REMINDER, reminders, lambda rule: rule.channels.all(), now)
+    for alert in reminders:
+        alert.reminders_sent += 1
+        alert.save(update_fields=["reminders_sent"])
+    escalations = due_escalations(now)
+    count += write(
+        NotificationEvent.ESCALATION, escalations, lambda rule: rule.escalation_channels.all(), now
+    )
+    for alert in escalations:
+        alert.escalated_at = now
+        alert.save(update_fields=["escalated_at"])
+    return count
+
+
+def write(
+    event: str,
+    alerts: Iterable[Alert],
+    channels_of: Any,
+    now: datetime,
+) -> int:
+    """One row per (rule, channel) listing that rule's alerts; marks them notified."""
+    by_rule: dict[int, list[Alert]] = defaultdict(list)
+    rules: dict[int, AlertRule] = {}
+    for alert in alerts:
+        by_rule[alert.rule_id].append(alert)
+        rules[alert.rule_id] = alert.rule
+    written = 0
+    for rule_id, rule_alerts in by_rule.items():
+        for channel in channels_of(rules[rule_id]):
+            chosen = [a for a in rule_alerts if channel.accepts(a.severity)]
+            if chosen:
+                create_notification(channel, event, rules[rule_id], chosen, now)
+                written += 1
+        for alert in rule_alerts:
+            alert.last_notified_at = now
+            alert.save(update_fields=["last_notified_at"])
+            alert.record(AlertEventKind.NOTIFIED, now, event=event)
+    return written
+
+
+def create_notification(
+    channel: Channel, event: str, rule: AlertRule, alerts: list[Alert], now: datetime
+) -> Notification:
+    notification = Notification.objects.create(
+        channel=channel,
+        event=event,
+        rule=rule,
+        payload=payload(event, rule, alerts, now),
+        created_at=now,
+        send_after=now,
+    )
+    notification.alerts.set(alerts)
+    transaction.on_commit(lambda: dispatch(notification.pk))
+    return notification
+
+
+def payload(event: str, rule: AlertRule, alerts: list[Alert], now: datetime) -> dict[str, Any]:
+    """A snapshot of what the message says, so a later change cannot rewrite a sent page."""
+    return {
+        "event": event,
+        "rule": {"id": rule.pk, "name": rule.name, "kind": rule.kind},
+        "runbook": {"slug": rule.runbook.slug, "title": rule.runbook.title}
+        if rule.runbook
+        else None,
+        "sources": [a.subject for a in alerts],
+        "at": now.isoformat(),
+        "alerts": [
+            {
+                "id": a.pk,
+                "subject": a.subject,
+                "severity": a.severity,
+                "summary": a.summary,
+                "run_id": a.run_id,
+                "run_url": a.run_url,
+                "fired_at": a.fired_at.isoformat() if a.fired_at else None,
+                "resolved_at": a.resolved_at.isoformat() if a.resolved_at else None,
+                "duration_s": a.duration.total_seconds() if a.duration else None,
+                "consequences": [c.subject for c in a.consequences.all()],
+            }
+            for a in alerts
+        ],
+    }
+
+
+def dispatch(notification_id: int) -> None:
+    """Hand the row to the delivery workers (the notifications issue provides the task)."""
+    from alerts import tasks
+
+    deliver = getattr(tasks, "deliver_notification", None)
+    if deliver is not None:  # before transports exist, rows wait in the outbox
+        deliver.delay(notification_id)

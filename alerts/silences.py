@@ -1,0 +1,71 @@
+"""When a silence is in force, and which alerts it covers."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from cronsim import CronSim
+from django.db.models import Q
+
+from alerts.models import Alert, Silence
+
+
+def silence_active(silence: Silence, now: datetime) -> bool:
+    if silence.expired_at is not None and silence.expired_at <= now:
+        return False
+    if now < silence.starts_at or (silence.ends_at is not None and now >= silence.ends_at):
+        return False
+    if not silence.recurrence_cron:
+        return True
+    return current_window(silence, now) is not None
+
+
+def current_window(silence: Silence, now: datetime) -> tuple[datetime, datetime] | None:
+    """The maintenance window (start, end including catch-up) that ``now`` falls in, if any."""
+    length = timedelta(minutes=(silence.duration_minutes or 0) + silence.catch_up_minutes)
+    zone = ZoneInfo(silence.recurrence_timezone or "UTC")
+    cursor = (now - length - timedelta(minutes=1)).astimezone(zone)
+    for start in CronSim(silence.recurrence_cron, cursor):
+        if start > now:
+            return None
+        if now < start + length:
+            return start, start + length
+    return None  # pragma: no cover - CronSim iterates forever
+
+
+def active_silences(now: datetime) -> list[Silence]:
+    candidates = Silence.objects.filter(
+        Q(expired_at__isnull=True) | Q(expired_at__gt=now),
+        Q(ends_at__isnull=True) | Q(ends_at__gt=now),
+        starts_at__lte=now,
+    ).select_related("rule", "source", "deployment")
+    return [s for s in candidates if silence_active(s, now)]
+
+
+def covers(silence: Silence, alert: Alert) -> bool:
+    """Every matcher that is set must match (an unset matcher matches anything)."""
+    source = alert.source
+    deployment_id = alert.deployment_id or (source.deployment_id if source else None)
+    checks = [
+        silence.rule_id is None or silence.rule_id == alert.rule_id,
+        silence.source_id is None or silence.source_id == alert.source_id,
+        silence.deployment_id is None or silence.deployment_id == deployment_id,
+        not silence.group
+        or (source is not None and fnmatch.fnmatchcase(source.group_name, silence.group)),
+        not silence.tag_key or (source is not None and tag_matches(source.tags, silence)),
+        not silence.severity or silence.severity == alert.severity,
+    ]
+    return all(checks)
+
+
+def tag_matches(tags: dict[str, str], silence: Silence) -> bool:
+    if silence.tag_key not in tags:
+        return False
+    return not silence.tag_value or tags[silence.tag_key] == silence.tag_value
+
+
+def silence_for(alert: Alert, silences: Iterable[Silence]) -> Silence | None:
+    return next((s for s in silences if covers(s, alert)), None)

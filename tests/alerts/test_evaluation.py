@@ -1,0 +1,237 @@
+"""The engine: one alert per incident, fired after its pending period, resolved after its hold,
+held back by silences, outages and upstream causes, and the messages each change causes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from alerts import evaluation, policy
+from alerts.choices import AlertEventKind, AlertState, NotificationEvent, Severity
+from alerts.models import Alert, AlertRule, Notification, Silence
+from tests.alerts import factories as f
+
+pytestmark = pytest.mark.django_db
+T0 = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def only_our_rules() -> None:
+    AlertRule.objects.all().delete()  # the default rules are tested on their own
+
+
+def minutes(n: float) -> timedelta:
+    return timedelta(minutes=n)
+
+
+def events(kind: str) -> list[Notification]:
+    return list(Notification.objects.filter(event=kind).order_by("pk"))
+
+
+def test_a_failure_opens_one_alert_and_one_message_per_channel() -> None:
+    dep = f.deployment()
+    elra = f.source("elra_conferences", dep)
+    slack, mail = f.channel("slack"), f.channel("mail", kind="email")
+    f.rule("Run failed", "run_failed", [slack, mail])
+    f.run(elra, T0, ok=False, error="HTTP 503 Service Unavailable from elra.info")
+    evaluation.evaluate(T0 + minutes(1))
+    evaluation.evaluate(T0 + minutes(2))
+    alert = Alert.objects.get()
+    assert alert.state == AlertState.FIRING and alert.source == elra
+    assert "HTTP 503 Service Unavailable" in alert.summary
+    assert {n.channel.name for n in events(NotificationEvent.FIRING)} == {"slack", "mail"}
+    kinds = list(alert.events.values_list("kind", flat=True))
+    assert kinds[:2] == [AlertEventKind.OPENED, AlertEventKind.FIRED]
+
+
+def test_recovery_resolves_with_one_resolved_message() -> None:
+    dep = f.deployment()
+    elra = f.source("elra_conferences", dep)
+    f.rule("Run failed", "run_failed", [f.channel()])
+    f.run(elra, T0, ok=False)
+    evaluation.evaluate(T0 + minutes(1))
+    f.run(elra, T0 + minutes(30), ok=True)
+    evaluation.evaluate(T0 + minutes(31))
+    evaluation.evaluate(T0 + minutes(32))
+    alert = Alert.objects.get()
+    assert alert.state == AlertState.RESOLVED and alert.resolved_at == T0 + minutes(31)
+    [resolved] = events(NotificationEvent.RESOLVED)
+    assert resolved.payload["alerts"][0]["duration_s"] == 30 * 60
+
+
+def test_a_condition_that_returns_opens_a_new_alert() -> None:
+    elra = f.source("elra_conferences", f.deployment())
+    f.rule("Run failed", "run_failed", [f.channel()])
+    f.run(elra, T0, ok=False)
+    evaluation.evaluate(T0 + minutes(1))
+    f.run(elra, T0 + minutes(10))
+    evaluation.evaluate(T0 + minutes(11))
+    f.run(elra, T0 + minutes(20), ok=False)
+    evaluation.evaluate(T0 + minutes(21))
+    assert Alert.objects.filter(state=AlertState.RESOLVED).count() == 1
+    assert Alert.objects.filter(state=AlertState.FIRING).count() == 1
+
+
+def test_the_pending_period_delays_firing() -> None:
+    elra = f.source("elra_conferences", f.deployment())
+    f.rule("Run failed", "run_failed", [f.channel()], pending_minutes=10)
+    f.run(elra, T0, ok=False)
+    evaluation.evaluate(T0 + minutes(5))
+    assert Alert.objects.get().state == AlertState.PENDING and not events(NotificationEvent.FIRING)
+    evaluation.evaluate(T0 + minutes(10))
+    assert Alert.objects.get().state == AlertState.FIRING
+    assert len(events(NotificationEvent.FIRING)) == 1
+
+
+def test_a_pending_alert_that_clears_tells_nobody() -> None:
+    elra = f.source("elra_conferences", f.deployment())
+    f.rule("Run failed", "run_failed", [f.channel()], pending_minutes=10)
+    f.run(elra, T0, ok=False)
+    evaluation.evaluate(T0 + minutes(1))
+    f.run(elra, T0 + minutes(3))
+    evaluation.evaluate(T0 + minutes(4))
+    assert Alert.objects.get().state == AlertState.RESOLVED
+    assert not Notification.objects.exists()
+
+
+def test_the_resolve_hold_damps_flapping() -> None:
+    elra = f.source("elra_conferences", f.deployment())
+    f.rule("Run failed", "run_failed", [f.channel()], resolve_hold_minutes=30)
+    f.run(elra, T0, ok=False)
+    evaluation.evaluate(T0 + minutes(1))
+    f.run(elra, T0 + minutes(5))
+    evaluation.evaluate(T0 + minutes(6))
+    assert Alert.objects.get().state == AlertState.FIRING  # clear, but not for long enough
+    f.run(elra, T0 + minutes(10), ok=False)
+    evaluation.evaluate(T0 + minutes(11))
+    f.run(elra, T0 + minutes(15))
+    evaluation.evaluate(T0 + minutes(16))
+    evaluation.evaluate(T0 + minutes(46))
+    assert Alert.objects.count() == 1 and Alert.objects.get().state == AlertState.RESOLVED
+    assert len(events(NotificationEvent.FIRING)) == 1
+    assert len(events(NotificationEvent.RESOLVED)) == 1
+
+
+def test_alerts_of_one_rule_in_one_pass_share_one_message() -> None:
+    dep = f.deployment()
+    sources = [f.source(k, dep) for k in ("elra_conferences", "acl_web_conferences")]
+    f.rule("Run failed", "run_failed", [f.channel()])
+    for src in sources:
+        f.run(src, T0, ok=False)
+    evaluation.evaluate(T0 + minutes(1))
+    [message] = events(NotificationEvent.FIRING)
+    assert sorted(message.payload["sources"]) == ["acl_web_conferences", "elra_conferences"]
+    assert message.alerts.count() == 2
+
+
+def test_evaluating_some_sources_leaves_the_others_alone() -> None:
+    dep = f.deployment()
+    elra, acl = f.source("elra_conferences", dep), f.source("acl_web_conferences", dep)
+    f.rule("Run failed", "run_failed", [f.channel()])
+    f.run(elra, T0, ok=False)
+    evaluation.evaluate(T0 + minutes(1))
+    f.run(acl, T0 + minutes(2), ok=True)
+    evaluation.evaluate(T0 + minutes(3), source_ids={acl.pk})
+    assert Alert.objects.get(source=elra).state == AlertState.FIRING
+
+
+def test_the_database_refuses_a_second_open_alert() -> None:
+    elra = f.source("elra_conferences", f.deployment())
+    rule = f.rule("Run failed", "run_failed")
+    common = {
+        "rule": rule,
+        "source": elra,
+        "severity": Severity.WARNING,
+        "summary": "x",
+        "opened_at": T0,
+        "condition_since": T0,
+        "last_seen_at": T0,
+    }
+    Alert.objects.create(state=AlertState.FIRING, **common)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Alert.objects.create(state=AlertState.PENDING, **common)
+    Alert.objects.create(state=AlertState.RESOLVED, **common)  # history is not limited
+
+
+def test_reminders_every_cooldown_until_acknowledged() -> None:
+    elra = f.source("elra_conferences", f.deployment())
+    f.rule("Run failed", "run_failed", [f.channel()], cooldown_minutes=30)
+    f.run(elra, T0, ok=False)
+    evaluation.evaluate(T0 + minutes(1))
+    for m in (20, 31, 45, 61):
+        policy.send_reminders_and_escalations(T0 + minutes(m))
+    assert len(events(NotificationEvent.REMINDER)) == 2  # at 31 and 61
+    alert = Alert.objects.get()
+    alert.acknowledge(None, "looking into it", T0 + minutes(62))
+    policy.send_reminders_and_escalations(T0 + minutes(200))
+    assert len(events(NotificationEvent.REMINDER)) == 2
+
+
+def test_an_unacknowledged_critical_alert_escalates_once() -> None:
+    elra = f.source("elra_conferences", f.deployment())
+    pager = f.channel("pager", kind="webhook")
+    rule = f.rule(
+        "Run failed",
+        "run_failed",
+        [f.channel()],
+        severity=Severity.CRITICAL,
+        escalate_after_minutes=15,
+    )
+    rule.escalation_channels.set([pager])
+    f.run(elra, T0, ok=False)
+    evaluation.evaluate(T0 + minutes(1))
+    policy.send_reminders_and_escalations(T0 + minutes(10))
+    policy.send_reminders_and_escalations(T0 + minutes(16))
+    policy.send_reminders_and_escalations(T0 + minutes(25))
+    [escalation] = events(NotificationEvent.ESCALATION)
+    assert escalation.channel == pager
+
+
+def test_a_silenced_alert_is_recorded_but_not_sent_until_the_silence_ends() -> None:
+    elra = f.source("elra_conferences", f.deployment())
+    f.rule("Run failed", "run_failed", [f.channel()])
+    silence = Silence.objects.create(
+        source=elra, starts_at=T0 - minutes(1), ends_at=T0 + minutes(60), comment="site migration"
+    )
+    f.run(elra, T0, ok=False)
+    evaluation.evaluate(T0 + minutes(1))
+    alert = Alert.objects.get()
+    assert alert.state == AlertState.FIRING and alert.silenced_by == silence
+    assert not Notification.objects.exists()
+    evaluation.evaluate(T0 + minutes(61))
+    assert len(events(NotificationEvent.FIRING)) == 1
+
+
+def test_source_alerts_wait_while_their_deployment_is_unreachable() -> None:
+    dep = f.deployment(failing_since=T0 - minutes(5), consecutive_failures=3)
+    elra = f.source("elra_conferences", dep)
+    f.rule("Run failed", "run_failed", [f.channel()])
+    f.run(elra, T0, ok=False)
+    evaluation.evaluate(T0 + minutes(1))
+    assert Alert.objects.get().inhibited and not Notification.objects.exists()
+    dep.failing_since, dep.consecutive_failures = None, 0
+    dep.save()
+    evaluation.evaluate(T0 + minutes(10))
+    assert not Alert.objects.get().inhibited
+    assert len(events(NotificationEvent.FIRING)) == 1
+
+
+def test_a_downstream_consequence_is_folded_into_its_upstream_cause() -> None:
+    dep = f.deployment()
+    elra = f.source("elra_conferences", dep)
+    store = f.source("store_conferences", dep, group_name="storage")
+    store.upstream.add(elra)
+    f.run(store, T0 - timedelta(hours=30))  # last success long ago: stale
+    channel = f.channel()
+    f.rule("Run failed", "run_failed", [channel])
+    f.rule("Stale", "stale", [channel], parameters={"max_age_hours": 24, "grace_minutes": 30})
+    f.run(elra, T0, ok=False, error="HTTP 503 from elra.info")
+    evaluation.evaluate(T0 + minutes(1))
+    failure = Alert.objects.get(source=elra)
+    stale = Alert.objects.get(source=store)
+    assert stale.folded_into == failure
+    [message] = events(NotificationEvent.FIRING)
+    assert message.payload["sources"] == ["elra_conferences"]
+    assert message.payload["alerts"][0]["consequences"] == ["store_conferences"]
