@@ -164,7 +164,7 @@ def reconcile(
     result = EvaluationResult()
     open_alerts = {
         subject_key(a): a
-        for a in Alert.objects.select_for_update()
+        for a in Alert.objects.select_for_update(of=("self",))
         .filter(state__in=OPEN_STATES, rule_id__in=list(rules))
         .select_related("rule", "source")
     }
@@ -174,6 +174,8 @@ def reconcile(
             open_alerts[key] = upsert(alert, rule, key, finding, histories, now, result)
         elif alert is not None:
             clear(alert, rule, now, result)
+    holding = [open_alerts[k].pk for k in findings if k in open_alerts]
+    Alert.objects.filter(pk__in=holding).update(last_seen_at=now)
     touched = [a for k, a in open_alerts.items() if k in evaluated and a.is_open]
     released = apply_suppression(touched, deployments, now)
     result.notifications = policy.on_changes(result.fired, released, result.resolved, now)
@@ -214,24 +216,37 @@ def upsert(
         alert.record(AlertEventKind.OPENED, now, summary=alert.summary)
         result.opened.append(alert)
     else:
-        if finding.run_id and finding.run_id != alert.run_id:
-            alert.occurrences += 1
-            alert.record(
-                AlertEventKind.UPDATED, now, summary=finding.summary, run_id=finding.run_id
-            )
-        alert.summary, alert.details, alert.severity = (
-            finding.summary[:500],
-            finding.details,
-            severity,
-        )
-        alert.run_id, alert.run_url = finding.run_id or alert.run_id, run_url or alert.run_url
-        alert.last_seen_at, alert.clear_since = now, None
-        alert.save()
+        refresh(alert, finding, severity, run_url, now)
     pending = timedelta(minutes=rule.pending_minutes)
-    if alert.state == AlertState.PENDING and now - finding.since >= pending:
+    # The stored start, not this finding's: some kinds' ``since`` moves with each evaluation.
+    if alert.state == AlertState.PENDING and now - alert.condition_since >= pending:
         alert.fire(now)
         result.fired.append(alert)
     return alert
+
+
+def refresh(alert: Alert, finding: Finding, severity: str, run_url: str, now: datetime) -> None:
+    """Write an open alert only when what it says changed; ``last_seen_at`` is bulk-updated."""
+    if finding.run_id and finding.run_id != alert.run_id:
+        alert.occurrences += 1
+        alert.record(AlertEventKind.UPDATED, now, summary=finding.summary, run_id=finding.run_id)
+    new = (finding.summary[:500], finding.details, severity, finding.run_id or alert.run_id)
+    old = (alert.summary, alert.details, alert.severity, alert.run_id)
+    if new == old and alert.clear_since is None:
+        return
+    alert.summary, alert.details, alert.severity, alert.run_id = new
+    alert.run_url, alert.clear_since = run_url or alert.run_url, None
+    alert.save(
+        update_fields=[
+            "summary",
+            "details",
+            "severity",
+            "run_id",
+            "run_url",
+            "clear_since",
+            "occurrences",
+        ]
+    )
 
 
 def clear(alert: Alert, rule: AlertRule, now: datetime, result: EvaluationResult) -> None:

@@ -400,15 +400,33 @@ class RunAsset(models.Model):
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="run_assets")
     source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="run_assets")
     outcome = models.CharField(max_length=20, choices=RunAssetOutcome.choices)
-    # The source's numeric metadata from this run, copied here so rules read one row per run.
+    # Copied from the run so that a source's latest runs are read from one index, and its
+    # numeric metadata from this run, so that rules read one row per run.
+    run_created_at = models.DateTimeField(null=True, blank=True)
     metrics = models.JSONField(default=dict, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["run", "source"], name="run_asset_unique")]
-        indexes = [models.Index(fields=["source", "run"])]
+        indexes = [
+            models.Index(fields=["source", "run"]),
+            models.Index(fields=["source", "-run_created_at"], name="run_asset_latest"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.source} {self.outcome} in {self.run.run_id[:8]}"
+
+    @classmethod
+    def link(
+        cls, run: Run, source: Source, outcome: str, metrics: dict[str, float] | None = None
+    ) -> RunAsset:
+        """An unsaved link carrying the run's time, for save() or bulk_create()."""
+        return cls(
+            run=run,
+            source=source,
+            outcome=outcome,
+            metrics=metrics or {},
+            run_created_at=run.created_at or run.started_at or run.ended_at,
+        )
 
 
 class AssetEvent(models.Model):

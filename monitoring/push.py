@@ -347,9 +347,12 @@ def _finish(run: Run, report: PushedRunReport, status: RunStatus) -> None:
 def _record_outcome(source: Source, run: Run, report: PushedRunReport, event: PushEvent) -> None:
     """What the run did to its source, its metrics, and the source's latest state."""
     metrics: dict[str, float] = dict(report.metrics)
-    RunAsset.objects.update_or_create(
-        run=run, source=source, defaults={"outcome": OUTCOMES[event], "metrics": metrics}
+    link = RunAsset.objects.filter(run=run, source=source).first() or RunAsset.link(
+        run, source, OUTCOMES[event]
     )
+    link.outcome, link.metrics = OUTCOMES[event], metrics
+    link.run_created_at = run.created_at or run.started_at or run.ended_at
+    link.save()
     if event == PushEvent.SUCCESS or (event == PushEvent.FAILURE and metrics):
         # A success is a materialisation even without numbers; a failure only carries the
         # numbers it reported. One per run: the unique key is (source, run id, kind, "").

@@ -346,8 +346,7 @@ def apply_runs(
         if record.status in TERMINAL_RUN_STATUSES and not run.details_fetched:
             result.finished.append(run.pk)
         planned_links += [
-            RunAsset(run=run, source=source, outcome=RunAssetOutcome.PLANNED)
-            for source in index.planned(record)
+            RunAsset.link(run, source, RunAssetOutcome.PLANNED) for source in index.planned(record)
         ]
     RunAsset.objects.bulk_create(planned_links, ignore_conflicts=True)
     if high_water_mark is not None and (
@@ -453,7 +452,7 @@ def settle_outcomes(
         source_metrics = metrics.get(source.key, {})
         link = links.get(source.pk)
         if link is None:
-            RunAsset.objects.create(run=run, source=source, outcome=outcome, metrics=source_metrics)
+            RunAsset.link(run, source, outcome, source_metrics).save()
         elif (link.outcome, link.metrics) != (outcome, source_metrics):
             link.outcome, link.metrics = outcome, source_metrics
             link.save(update_fields=["outcome", "metrics"])

@@ -51,7 +51,7 @@ def run(
         details_fetched=True,
     )
     outcome = RunAssetOutcome.MATERIALIZED if ok else RunAssetOutcome.FAILED
-    RunAsset.objects.create(run=created, source=src, outcome=outcome, metrics=metrics or {})
+    RunAsset.link(created, src, outcome, metrics).save()
     if src.note_run(status, ended_at, metrics or {}):
         src.save()
     return created

@@ -1,0 +1,56 @@
+"""Several final failures in a row, with hysteresis so one lucky run does not clear it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from itertools import takewhile
+from typing import Annotated
+
+from alerts.rules._common import decided_runs, first_line, iso, limits
+from alerts.rules.base import Finding, Params, RuleKind, SourceHistory, register
+
+
+class ConsecutiveFailuresParams(Params):
+    failures: Annotated[int, limits(ge=1)] = 2
+    recover_after: Annotated[int, limits(ge=1)] = 1
+
+
+@register
+class ConsecutiveFailures(RuleKind):
+    """Fires after N final failures in a row; clears only after M successes in a row.
+
+    Stateless hysteresis: newest first, a leading streak of at least M successes means
+    recovered; a shorter one is looked past, and the failures right behind it are counted.
+    Canceled runs, upstream skips and failures that will be retried are passed over.
+    """
+
+    name = "consecutive_failures"
+    label = "Consecutive failures"
+    params = ConsecutiveFailuresParams
+    overridable = ("failures",)
+
+    def evaluate_source(
+        self, history: SourceHistory, params: ConsecutiveFailuresParams, now: datetime
+    ) -> Finding | None:
+        runs = decided_runs(history)
+        successes = sum(1 for _ in takewhile(lambda run: run.succeeded, runs))
+        if successes >= params.recover_after:
+            return None
+        failures = list(takewhile(lambda run: run.failed_finally, runs[successes:]))
+        if len(failures) < params.failures:
+            return None
+        first, last = failures[-1], failures[0]
+        recovering = f", {successes} success since (needs {params.recover_after})"
+        return Finding(
+            summary=f"{history.key} failed {len(failures)} runs in a row"
+            f"{recovering if successes else ''}: {first_line(last.error) or 'no error message'}",
+            since=first.at or now,
+            details={
+                "failures": len(failures),
+                "successes_since": successes,
+                "first_failure_at": iso(first.at),
+                "run_ids": [run.run_id for run in failures],
+                "error": last.error,
+            },
+            run_id=last.run_id,
+        )

@@ -1,0 +1,50 @@
+"""confops cannot reach a deployment's Dagster webserver."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from alerts.choices import RuleTarget
+from alerts.rules._common import MAX_MINUTES, first_line, iso, limits, span
+from alerts.rules.base import DeploymentHistory, Finding, Params, RuleKind, register
+
+
+class DeploymentUnreachableParams(Params):
+    for_minutes: Annotated[float, limits(gt=0, le=MAX_MINUTES)] = 2
+
+
+@register
+class DeploymentUnreachable(RuleKind):
+    """Fires once polls have failed for ``for_minutes`` (at exactly that age it fires: the
+    limit is the tolerated time, reached not exceeded); clears at the next successful poll.
+
+    A single failed poll is a blip; the age threshold keeps restarts of the webserver quiet.
+    Disabled deployments are not polled and never fire.
+    """
+
+    name = "deployment_unreachable"
+    label = "Deployment unreachable"
+    target = RuleTarget.DEPLOYMENT
+    params = DeploymentUnreachableParams
+    time_based = True
+
+    def evaluate_deployment(
+        self, history: DeploymentHistory, params: DeploymentUnreachableParams, now: datetime
+    ) -> Finding | None:
+        since = history.failing_since
+        limit = timedelta(minutes=params.for_minutes)
+        if not history.enabled or since is None or now - since < limit:
+            return None
+        error = first_line(history.last_error) or "no error message"
+        return Finding(
+            summary=f"{history.name} unreachable for {span((now - since).total_seconds())} "
+            f"({history.consecutive_failures} failed polls): {error}",
+            since=since + limit,
+            details={
+                "failing_since": iso(since),
+                "last_success_at": iso(history.last_success_at),
+                "consecutive_failures": history.consecutive_failures,
+                "last_error": history.last_error,
+            },
+        )

@@ -1,0 +1,59 @@
+"""A metadata value of the latest success crosses a threshold (default rule: duplicates > 0)."""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Literal
+
+from alerts.rules._common import MetricKey, limits, metric_samples, number, run_details
+from alerts.rules.base import Finding, Params, RuleKind, SourceHistory, register
+
+Op = Literal[">", ">=", "<", "<=", "==", "!="]
+
+OPERATORS: dict[str, Callable[[float, float], bool]] = {
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+
+
+class MetadataThresholdParams(Params):
+    metric: MetricKey
+    op: Op = ">"
+    value: Annotated[float, limits()]
+
+
+@register
+class MetadataThreshold(RuleKind):
+    """Fires when ``metric op value`` holds for the latest successful run that reported the
+    metric; clears when a newer one does not. No such run, no finding."""
+
+    name = "metadata_threshold"
+    label = "Metadata threshold"
+    params = MetadataThresholdParams
+    overridable = ("value",)
+
+    def evaluate_source(
+        self, history: SourceHistory, params: MetadataThresholdParams, now: datetime
+    ) -> Finding | None:
+        latest = next(iter(metric_samples(history, params.metric)), None)
+        if latest is None or not OPERATORS[params.op](latest.value, params.value):
+            return None
+        return Finding(
+            summary=f"{history.key} {params.metric} {number(latest.value)} {params.op} "
+            f"{number(params.value)}",
+            since=latest.at,
+            details={
+                **run_details(latest.run),
+                "metric": params.metric,
+                "value": latest.value,
+                "op": params.op,
+                "threshold": params.value,
+            },
+            run_id=latest.run.run_id,
+        )

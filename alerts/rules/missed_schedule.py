@@ -1,0 +1,111 @@
+"""A run the source's schedule expected did not start."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from cronsim import CronSim, CronSimError
+
+from alerts.rules._common import MAX_MINUTES, iso, limits, number
+from alerts.rules.base import Finding, Params, RuleKind, ScheduleSample, SourceHistory, register
+
+# A run that starts a little before its tick still counts: the clocks of Dagster, the machine
+# a pushed job runs on and confops are not exactly in step.
+EARLY = timedelta(minutes=5)
+
+# Dagster accepts these shorthands in cron_schedule; cronsim only knows the five fields.
+ALIASES = {
+    "@hourly": "0 * * * *",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@weekly": "0 0 * * 0",
+    "@monthly": "0 0 1 * *",
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+}
+
+
+class MissedScheduleParams(Params):
+    grace_minutes: Annotated[float, limits(gt=0, le=MAX_MINUTES)] = 30
+
+
+@dataclass(frozen=True)
+class Expected:
+    """One expected start: when, and which schedule said so."""
+
+    at: datetime
+    schedule: ScheduleSample
+
+
+@register
+class MissedSchedule(RuleKind):
+    """Fires when the latest expected run (due + grace) did not start; clears at the next one.
+
+    Only the latest expected time is judged: once a later expected run starts on time, an
+    earlier miss is history, not a condition that still holds.
+    """
+
+    name = "missed_schedule"
+    label = "Missed schedule"
+    params = MissedScheduleParams
+    overridable = ("grace_minutes",)
+    time_based = True
+
+    def evaluate_source(
+        self, history: SourceHistory, params: MissedScheduleParams, now: datetime
+    ) -> Finding | None:
+        grace = timedelta(minutes=params.grace_minutes)
+        expected = latest_expected(history.schedules, now - grace)
+        if expected is None or expected.at < history.first_seen_at:
+            return None
+        if started_between(history, expected.at - EARLY, expected.at + grace):
+            return None
+        schedule, zone_name = expected.schedule, str(expected.at.tzinfo)
+        return Finding(
+            summary=f"{history.key}: expected run at {expected.at:%Y-%m-%d %H:%M} {zone_name} "
+            f"(cron {schedule.cron}) did not start within {number(params.grace_minutes)} min",
+            since=expected.at + grace,
+            details={
+                "expected_at": iso(expected.at),
+                "schedule": schedule.name,
+                "cron": schedule.cron,
+                "timezone": zone_name,
+                "grace_minutes": params.grace_minutes,
+            },
+        )
+
+
+def started_between(history: SourceHistory, start: datetime, end: datetime) -> bool:
+    return any(run.started_at and start <= run.started_at <= end for run in history.runs)
+
+
+def latest_expected(schedules: tuple[ScheduleSample, ...], until: datetime) -> Expected | None:
+    """The latest tick at or before ``until`` across the running schedules."""
+    ticks = [last_tick(schedule, until) for schedule in schedules if schedule.running]
+    return max((tick for tick in ticks if tick), key=lambda tick: tick.at, default=None)
+
+
+def last_tick(schedule: ScheduleSample, until: datetime) -> Expected | None:
+    """cronsim in reverse yields ticks strictly before its start, so start one second later.
+
+    The start is in the schedule's zone so that cronsim applies the cron in local time (02:00
+    Europe/Paris is 01:00 UTC in winter and 00:00 UTC in summer). A cron cronsim cannot read
+    expects nothing rather than failing the whole evaluation.
+    """
+    start = (until.replace(microsecond=0) + timedelta(seconds=1)).astimezone(zone(schedule))
+    cron = ALIASES.get(schedule.cron.strip().lower(), schedule.cron)
+    try:
+        return Expected(next(CronSim(cron, start, reverse=True)), schedule)
+    except (CronSimError, StopIteration):
+        return None
+
+
+def zone(schedule: ScheduleSample) -> tzinfo:
+    """Dagster runs schedules without a timezone in UTC; an unknown zone falls back likewise."""
+    try:
+        return ZoneInfo(schedule.timezone) if schedule.timezone else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC

@@ -1,0 +1,90 @@
+"""A metric far outside its recent spread, in either direction."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import datetime, timedelta
+from statistics import fmean, stdev
+from typing import Annotated
+
+from alerts.rules._common import (
+    MAX_DAYS,
+    MetricKey,
+    Sample,
+    limits,
+    metric_samples,
+    number,
+    run_details,
+    utc_weekday,
+)
+from alerts.rules.base import Finding, Params, RuleKind, SourceHistory, register
+
+# The standard deviation is floored at 1% of the mean: a series that barely moves (1,000 rows
+# every day) would otherwise fire on the first run with 1,003.
+RELATIVE_FLOOR = 0.01
+EPSILON = 1e-9
+
+
+class VolumeAnomalyParams(Params):
+    metric: MetricKey = "count"
+    z: Annotated[float, limits(gt=0)] = 3
+    window_days: Annotated[int, limits(gt=0, le=MAX_DAYS)] = 14
+    per_weekday: bool = False
+    min_samples: Annotated[int, limits(ge=2)] = 7
+
+
+@register
+class VolumeAnomaly(RuleKind):
+    """Fires when the latest successful value is more than ``z`` standard deviations from the
+    mean of earlier successes within ``window_days`` (the same weekday only, if asked).
+
+    Clears when a newer success is back within the spread.
+    """
+
+    name = "volume_anomaly"
+    label = "Volume anomaly"
+    params = VolumeAnomalyParams
+    overridable = ("z",)
+
+    def evaluate_source(
+        self, history: SourceHistory, params: VolumeAnomalyParams, now: datetime
+    ) -> Finding | None:
+        samples = metric_samples(history, params.metric)
+        if not samples:
+            return None
+        latest, earlier = samples[0], comparable(samples, params)
+        if len(earlier) < params.min_samples:
+            return None
+        mean = fmean(s.value for s in earlier)
+        spread = max(stdev(s.value for s in earlier), RELATIVE_FLOOR * abs(mean), EPSILON)
+        score = (latest.value - mean) / spread
+        if abs(score) <= params.z:
+            return None
+        direction = "above" if score > 0 else "below"
+        day = f" {calendar.day_name[utc_weekday(latest.at)]}" if params.per_weekday else ""
+        return Finding(
+            summary=f"{history.key} {params.metric} {number(latest.value)} is {abs(score):.1f} "
+            f"standard deviations {direction} its mean of {number(mean)} "
+            f"({len(earlier)}{day} runs in {params.window_days} days)",
+            since=latest.at,
+            details={
+                **run_details(latest.run),
+                "metric": params.metric,
+                "value": latest.value,
+                "mean": mean,
+                "stdev": spread,
+                "z": round(score, 2),
+                "samples": len(earlier),
+            },
+            run_id=latest.run.run_id,
+        )
+
+
+def comparable(samples: list[Sample], params: VolumeAnomalyParams) -> list[Sample]:
+    """Earlier samples inside the window (and on the latest's weekday, with per_weekday)."""
+    latest = samples[0]
+    window = timedelta(days=params.window_days)
+    earlier = [s for s in samples[1:] if latest.at - s.at <= window]
+    if params.per_weekday:
+        earlier = [s for s in earlier if utc_weekday(s.at) == utc_weekday(latest.at)]
+    return earlier

@@ -1,0 +1,65 @@
+"""A metric outside fixed bounds someone knows to be right."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import model_validator
+
+from alerts.rules._common import MetricKey, limits, metric_samples, number, run_details
+from alerts.rules.base import Finding, Params, RuleKind, SourceHistory, register
+
+Bound = Annotated[float, limits()] | None
+
+
+class VolumeBoundsParams(Params):
+    metric: MetricKey = "count"
+    min: Bound = None
+    max: Bound = None
+
+    @model_validator(mode="after")
+    def check_bounds(self) -> VolumeBoundsParams:
+        """Without a bound the rule judges nothing; crossed bounds make it always fire."""
+        if self.min is None and self.max is None:
+            raise ValueError("give min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("min must not exceed max")
+        return self
+
+
+@register
+class VolumeBounds(RuleKind):
+    """Fires when the latest successful value is below min or above max (bounds themselves are
+    fine); clears when a newer success is back inside."""
+
+    name = "volume_bounds"
+    label = "Volume outside bounds"
+    params = VolumeBoundsParams
+    overridable = ("min", "max")
+
+    def evaluate_source(
+        self, history: SourceHistory, params: VolumeBoundsParams, now: datetime
+    ) -> Finding | None:
+        latest = next(iter(metric_samples(history, params.metric)), None)
+        if latest is None:
+            return None
+        if params.min is not None and latest.value < params.min:
+            side, bound = "below the minimum", params.min
+        elif params.max is not None and latest.value > params.max:
+            side, bound = "above the maximum", params.max
+        else:
+            return None
+        return Finding(
+            summary=f"{history.key} {params.metric} {number(latest.value)} is {side} "
+            f"of {number(bound)}",
+            since=latest.at,
+            details={
+                **run_details(latest.run),
+                "metric": params.metric,
+                "value": latest.value,
+                "min": params.min,
+                "max": params.max,
+            },
+            run_id=latest.run.run_id,
+        )

@@ -1,0 +1,105 @@
+"""A metric (rows loaded, by default) fell well below its recent level."""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from statistics import fmean
+from typing import Annotated
+
+from alerts.rules._common import (
+    MetricKey,
+    Sample,
+    limits,
+    metric_samples,
+    number,
+    run_details,
+    utc_weekday,
+)
+from alerts.rules.base import Finding, Params, RuleKind, SourceHistory, register
+
+# How far back same-weekday runs count for the seasonal baseline: five weeks of weekdays.
+SEASON = timedelta(days=35)
+
+
+class VolumeDropParams(Params):
+    metric: MetricKey = "count"
+    percent: Annotated[float, limits(gt=0, le=100)] = 30
+    window_runs: Annotated[int, limits(ge=1)] = 7
+    min_history: Annotated[int, limits(ge=1)] = 3
+    seasonal: bool = True
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """What the latest value is compared with, and how to say so."""
+
+    label: str
+    value: float
+    runs: int
+
+
+@register
+class VolumeDrop(RuleKind):
+    """Fires when the latest successful value is more than ``percent`` below its baseline.
+
+    The baseline is the mean over the previous ``window_runs`` successes. With ``seasonal`` the
+    mean of the same UTC weekday over five weeks is used instead when it is lower, so a weekend
+    dip that recurs every week is not a drop. Clears when a newer success is back in range.
+    """
+
+    name = "volume_drop"
+    label = "Volume drop"
+    params = VolumeDropParams
+    overridable = ("percent", "min_history")
+
+    def evaluate_source(
+        self, history: SourceHistory, params: VolumeDropParams, now: datetime
+    ) -> Finding | None:
+        samples = metric_samples(history, params.metric)
+        baseline = choose_baseline(samples, params)
+        if baseline is None or baseline.value <= 0:
+            return None
+        latest = samples[0]
+        # Compare in percent so that an exact threshold (700 against 1,000 at 30%) is exact.
+        if latest.value * 100 >= baseline.value * (100 - params.percent):
+            return None
+        drop = (baseline.value - latest.value) / baseline.value * 100
+        return Finding(
+            summary=f"{history.key} {params.metric} {number(latest.value)} is {drop:.0f}% below "
+            f"its {baseline.label} of {number(baseline.value)} over {baseline.runs} runs",
+            since=latest.at,
+            details={
+                **run_details(latest.run),
+                "metric": params.metric,
+                "value": latest.value,
+                "baseline": baseline.value,
+                "baseline_kind": baseline.label,
+                "baseline_runs": baseline.runs,
+                "drop_percent": round(drop, 1),
+                "percent": params.percent,
+            },
+            run_id=latest.run.run_id,
+        )
+
+
+def choose_baseline(samples: list[Sample], params: VolumeDropParams) -> Baseline | None:
+    trailing = samples[1 : params.window_runs + 1]
+    if len(trailing) < params.min_history:
+        return None
+    baseline = Baseline("average", fmean(s.value for s in trailing), len(trailing))
+    weekly = weekday_baseline(samples) if params.seasonal else None
+    return min(baseline, weekly, key=lambda b: b.value) if weekly else baseline
+
+
+def weekday_baseline(samples: list[Sample]) -> Baseline | None:
+    """The mean of earlier runs on the latest run's UTC weekday, if at least two exist."""
+    latest = samples[0]
+    weekday = utc_weekday(latest.at)
+    same = [s for s in samples[1:] if latest.at - s.at <= SEASON and utc_weekday(s.at) == weekday]
+    if len(same) < 2:
+        return None
+    return Baseline(
+        f"{calendar.day_name[weekday]} average", fmean(s.value for s in same), len(same)
+    )

@@ -1,0 +1,88 @@
+"""deployment_unhealthy: a code location failed to load or a required daemon is down."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.alerts.rules.factories import NOW, deployment, judge_deployment, param_errors
+
+DOWN = {"required": True, "healthy": False, "last_heartbeat": 1736899200.0, "error": None}
+UP = {"required": True, "healthy": True, "last_heartbeat": 1736942400.0, "error": None}
+
+
+def test_a_healthy_deployment_is_no_finding() -> None:
+    assert judge_deployment("deployment_unhealthy", deployment()) is None
+
+
+def test_a_code_location_that_failed_to_load_fires() -> None:
+    dep = deployment(
+        code_location_errors={"confradar": "DagsterImportError: no module scrapy\n..."}
+    )
+    finding = judge_deployment("deployment_unhealthy", dep)
+    assert finding is not None
+    assert finding.summary == (
+        "prod unhealthy: code location confradar failed to load "
+        "(DagsterImportError: no module scrapy)"
+    )
+    assert finding.since == NOW
+    json.dumps(finding.details)
+
+
+def test_a_required_daemon_down_fires() -> None:
+    dep = deployment(daemon_health={"SCHEDULER": DOWN, "SENSOR": DOWN, "BACKFILL": UP})
+    finding = judge_deployment("deployment_unhealthy", dep)
+    assert finding is not None
+    assert finding.summary == "prod unhealthy: daemons SCHEDULER, SENSOR unhealthy"
+    assert set(finding.details["unhealthy_daemons"]) == {"SCHEDULER", "SENSOR"}
+    # Dated from the last heartbeat, so the rule's pending period can elapse.
+    assert finding.since == datetime(2025, 1, 15, 0, 0, tzinfo=UTC)
+
+
+def test_a_daemon_without_a_heartbeat_is_dated_now() -> None:
+    dep = deployment(daemon_health={"SENSOR": {**DOWN, "last_heartbeat": None}})
+    finding = judge_deployment("deployment_unhealthy", dep)
+    assert finding is not None and finding.since == NOW
+
+
+def test_an_optional_daemon_down_is_no_finding() -> None:
+    dep = deployment(daemon_health={"QUEUED_RUN_COORDINATOR": {**DOWN, "required": False}})
+    assert judge_deployment("deployment_unhealthy", dep) is None
+
+
+def test_both_problems_are_in_one_line() -> None:
+    dep = deployment(daemon_health={"SENSOR": DOWN}, code_location_errors={"etl": "boom"})
+    finding = judge_deployment("deployment_unhealthy", dep)
+    assert finding is not None
+    assert finding.summary == (
+        "prod unhealthy: code location etl failed to load (boom); daemon SENSOR unhealthy"
+    )
+
+
+def test_each_part_can_be_switched_off() -> None:
+    daemons = deployment(daemon_health={"SENSOR": DOWN})
+    locations = deployment(code_location_errors={"etl": "boom"})
+    assert judge_deployment("deployment_unhealthy", daemons, daemons=False) is None
+    assert judge_deployment("deployment_unhealthy", locations, code_locations=False) is None
+    assert judge_deployment("deployment_unhealthy", locations, daemons=False) is not None
+
+
+def test_a_disabled_deployment_never_fires() -> None:
+    dep = deployment(enabled=False, code_location_errors={"etl": "boom"})
+    assert judge_deployment("deployment_unhealthy", dep) is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (
+            {"daemons": "maybe"},
+            {"daemons": "Input should be a valid boolean, unable to interpret input"},
+        ),
+        ({"locations": False}, {"locations": "is not a parameter of this rule kind"}),
+    ],
+)
+def test_parameters_are_checked(raw: dict, expected: dict) -> None:
+    assert param_errors("deployment_unhealthy", **raw) == expected

@@ -1,0 +1,140 @@
+"""duration: a run that took, or is taking, longer than its limit."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from alerts.rules.base import kind
+from tests.alerts.rules.factories import (
+    KEY,
+    NOW,
+    failure,
+    history,
+    judge,
+    param_errors,
+    run,
+    running,
+    success,
+)
+
+H = timedelta(hours=1)
+M = timedelta(minutes=1)
+
+
+def usual(count: int = 6, minutes: float = 10) -> list:
+    """Earlier successes a day apart that each took ``minutes``."""
+    return [success(NOW - timedelta(days=d + 1), minutes=minutes) for d in range(count)]
+
+
+def test_no_history_is_no_finding() -> None:
+    assert judge("duration", history()) is None
+
+
+def test_one_run_has_no_median_to_compare_with() -> None:
+    assert judge("duration", history(success(NOW - H, minutes=300))) is None
+
+
+def test_one_run_over_max_minutes_fires() -> None:
+    finding = judge("duration", history(success(NOW - H, minutes=45)), max_minutes=30)
+    assert finding is not None
+    assert finding.summary.endswith("took 45 min, over its limit of 30 min")
+
+
+def test_a_run_three_times_the_median_fires() -> None:
+    slow = success(NOW - H, minutes=40)
+    finding = judge("duration", history(*usual(), slow))
+    assert finding is not None
+    assert finding.summary == (
+        f"{KEY} run {slow.run_id} took 40 min, over its limit of 30 min (3x the median of 10 min)"
+    )
+    assert finding.run_id == slow.run_id
+    assert finding.since == NOW - H - 40 * M + 30 * M  # when it crossed the limit
+    json.dumps(finding.details)
+
+
+def test_a_run_within_the_limit_is_no_finding() -> None:
+    assert judge("duration", history(*usual(), success(NOW - H, minutes=25))) is None
+
+
+def test_exactly_the_limit_is_no_finding() -> None:
+    assert judge("duration", history(*usual(), success(NOW - H, minutes=30))) is None
+    assert judge("duration", history(*usual(), success(NOW - H, minutes=30.1))) is not None
+
+
+def test_a_slow_failure_counts_too() -> None:
+    assert judge("duration", history(*usual(), failure(NOW - H, minutes=90))) is not None
+
+
+def test_with_only_failures_there_is_no_median() -> None:
+    fails = [failure(NOW - timedelta(days=d), minutes=10 + d * 60) for d in range(8)]
+    assert judge("duration", history(*fails)) is None
+
+
+def test_min_history_must_be_met() -> None:
+    assert judge("duration", history(*usual(4), success(NOW - H, minutes=90))) is None
+    assert judge("duration", history(*usual(5), success(NOW - H, minutes=90))) is not None
+
+
+def test_the_median_comes_from_the_last_window_runs() -> None:
+    runs = [*usual(3, minutes=10), *usual(20, minutes=60)[3:]]
+    hist = history(*runs, success(NOW - H, minutes=40))
+    assert judge("duration", hist, window_runs=3, min_history=3) is not None
+    assert judge("duration", hist) is None
+
+
+def test_the_tighter_of_both_limits_applies() -> None:
+    hist = history(*usual(), success(NOW - H, minutes=25))
+    finding = judge("duration", hist, max_minutes=20, factor=3)
+    assert finding is not None and finding.details["limit"] == "max_minutes"
+    assert judge("duration", history(*usual(), success(NOW - H, minutes=35)), factor=4) is None
+
+
+def test_a_run_in_progress_fires_once_it_is_over_the_limit() -> None:
+    open_run = running(NOW - 45 * M)
+    finding = judge("duration", history(*usual(), open_run))
+    assert finding is not None
+    assert f"run {open_run.run_id} has been running for 45 min" in finding.summary
+    assert finding.since == NOW - 45 * M + 30 * M
+    assert kind("duration").time_based
+
+
+def test_a_run_in_progress_within_the_limit_is_no_finding() -> None:
+    assert judge("duration", history(*usual(), running(NOW - 20 * M))) is None
+
+
+def test_a_queued_run_without_a_start_is_not_running() -> None:
+    queued = run(None, status="QUEUED", outcome="planned", started_at=None)
+    queued = type(queued)(**{**queued.__dict__, "started_at": None, "ended_at": None})
+    assert judge("duration", history(*usual(), queued)) is None
+
+
+def test_duration_is_computed_from_start_and_end_when_missing() -> None:
+    slow = success(NOW - H, minutes=50)
+    slow = type(slow)(**{**slow.__dict__, "duration_s": None})
+    assert judge("duration", history(*usual(), slow)) is not None
+
+
+def test_factor_defaults_to_3_only_when_neither_limit_is_given() -> None:
+    assert kind("duration").parse_params({}).factor == 3  # type: ignore[attr-defined]
+    only_max = kind("duration").parse_params({"max_minutes": 60})
+    assert only_max.factor is None  # type: ignore[attr-defined]
+    assert (
+        judge("duration", history(*usual(), success(NOW - H, minutes=50)), max_minutes=60) is None
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ({"factor": 1}, {"factor": "must be greater than 1"}),
+        ({"max_minutes": -5}, {"max_minutes": "must be greater than 0"}),
+        ({"window_runs": 0}, {"window_runs": "must be at least 1"}),
+        ({"min_history": 0}, {"min_history": "must be at least 1"}),
+        ({"timeout": 5}, {"timeout": "is not a parameter of this rule kind"}),
+    ],
+)
+def test_parameters_are_checked(raw: dict, expected: dict) -> None:
+    assert param_errors("duration", **raw) == expected

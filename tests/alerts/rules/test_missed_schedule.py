@@ -1,0 +1,159 @@
+"""missed_schedule: the latest run a running schedule expected did not start in time."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from alerts.rules.base import RunSample, kind
+from tests.alerts.rules.factories import (
+    KEY,
+    NOW,
+    failure,
+    history,
+    judge,
+    param_errors,
+    run,
+    schedule,
+)
+
+DAILY = (schedule("0 2 * * *"),)
+TODAY_0200 = datetime(2025, 1, 15, 2, 0, tzinfo=UTC)
+M = timedelta(minutes=1)
+
+
+def started(at: datetime) -> RunSample:
+    return run(at + 20 * M, started_at=at)
+
+
+def test_a_source_without_schedules_expects_nothing() -> None:
+    assert judge("missed_schedule", history()) is None
+
+
+def test_a_paused_schedule_expects_nothing() -> None:
+    assert judge("missed_schedule", history(schedules=(schedule(running=False),))) is None
+
+
+def test_a_run_that_started_on_time_is_no_finding() -> None:
+    hist = history(started(TODAY_0200 + M), schedules=DAILY)
+    assert judge("missed_schedule", hist) is None
+
+
+def test_a_run_that_did_not_start_fires_from_the_end_of_the_grace() -> None:
+    hist = history(started(TODAY_0200 - timedelta(days=1)), schedules=DAILY)
+    finding = judge("missed_schedule", hist)
+    assert finding is not None
+    assert finding.summary == (
+        f"{KEY}: expected run at 2025-01-15 02:00 UTC (cron 0 2 * * *) did not start within 30 min"
+    )
+    assert finding.since == TODAY_0200 + 30 * M
+    assert finding.details["expected_at"] == "2025-01-15T02:00:00+00:00"
+    json.dumps(finding.details)
+    assert kind("missed_schedule").time_based
+
+
+def test_with_no_runs_at_all_it_fires() -> None:
+    assert judge("missed_schedule", history(schedules=DAILY)) is not None
+
+
+def test_a_run_that_started_and_failed_still_started() -> None:
+    hist = history(failure(TODAY_0200 + 5 * M, minutes=3), schedules=DAILY)
+    assert judge("missed_schedule", hist) is None
+
+
+def test_before_the_grace_ends_it_judges_the_previous_expected_run() -> None:
+    hist = history(started(TODAY_0200 - timedelta(days=1)), schedules=DAILY)
+    assert judge("missed_schedule", hist, now=TODAY_0200 + 29 * M) is None
+
+
+def test_exactly_at_the_end_of_the_grace_the_run_is_due() -> None:
+    hist = history(started(TODAY_0200 - timedelta(days=1)), schedules=DAILY)
+    assert judge("missed_schedule", hist, now=TODAY_0200 + 30 * M) is not None
+
+
+@pytest.mark.parametrize(
+    ("start", "on_time"),
+    [(-5 * M, True), (-6 * M, False), (30 * M, True), (31 * M, False)],
+)
+def test_the_window_runs_from_five_minutes_early_to_the_grace(
+    start: timedelta, on_time: bool
+) -> None:
+    hist = history(started(TODAY_0200 + start), schedules=DAILY)
+    finding = judge("missed_schedule", hist, now=TODAY_0200 + timedelta(hours=2))
+    assert (finding is None) == on_time
+
+
+def test_expected_runs_before_the_source_was_first_seen_do_not_count() -> None:
+    hist = history(schedules=DAILY, first_seen_at=TODAY_0200 + M)
+    assert judge("missed_schedule", hist) is None
+
+
+def test_it_clears_once_a_later_expected_run_started() -> None:
+    hist = history(started(TODAY_0200), schedules=DAILY)  # yesterday's run is missing
+    assert judge("missed_schedule", hist) is None
+
+
+def test_the_cron_is_read_in_the_schedules_timezone() -> None:
+    berlin = (schedule("0 2 * * *", timezone="Europe/Berlin"),)  # 01:00 UTC in January
+    assert judge("missed_schedule", history(started(TODAY_0200 - 58 * M), schedules=berlin)) is None
+    finding = judge("missed_schedule", history(started(TODAY_0200), schedules=berlin))
+    assert finding is not None
+    assert "expected run at 2025-01-15 02:00 Europe/Berlin" in finding.summary
+    assert finding.since == TODAY_0200 - 30 * M
+
+
+def test_summer_time_moves_the_expected_run_in_utc() -> None:
+    berlin = (schedule("0 2 * * *", timezone="Europe/Berlin"),)  # 00:00 UTC in July
+    midnight = datetime(2025, 7, 15, 0, 0, tzinfo=UTC)
+    hist = history(
+        started(midnight + 2 * M), schedules=berlin, first_seen_at=midnight.replace(month=1)
+    )
+    assert judge("missed_schedule", hist, now=midnight + 10 * timedelta(hours=1)) is None
+
+
+def test_an_empty_timezone_means_utc() -> None:
+    hist = history(started(TODAY_0200), schedules=(schedule(timezone=""),))
+    assert judge("missed_schedule", hist) is None
+
+
+def test_dagster_shorthands_are_understood() -> None:
+    finding = judge("missed_schedule", history(schedules=(schedule("@daily"),)))
+    assert finding is not None and "expected run at 2025-01-15 00:00 UTC" in finding.summary
+
+
+def test_an_unknown_timezone_falls_back_to_utc_and_says_so() -> None:
+    finding = judge("missed_schedule", history(schedules=(schedule(timezone="Mars/Base"),)))
+    assert finding is not None and "02:00 UTC" in finding.summary
+
+
+def test_a_cron_it_cannot_read_expects_nothing() -> None:
+    assert judge("missed_schedule", history(schedules=(schedule("every day"),))) is None
+
+
+def test_the_latest_expected_time_across_schedules_is_judged() -> None:
+    both = (schedule("0 2 * * *"), schedule("0 9 * * *"))
+    hist = history(started(TODAY_0200), schedules=both)
+    finding = judge("missed_schedule", hist)
+    assert finding is not None and "09:00" in finding.summary
+
+
+def test_an_hourly_schedule_judges_the_last_hour_that_is_due() -> None:
+    hourly = (schedule("0 * * * *"),)
+    eleven = NOW - timedelta(hours=1)
+    hist = history(started(eleven), schedules=hourly)
+    assert judge("missed_schedule", hist, now=NOW + 10 * M) is None
+    assert judge("missed_schedule", hist, now=NOW + 30 * M) is not None
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ({"grace_minutes": 0}, {"grace_minutes": "must be greater than 0"}),
+        ({"grace_minutes": -10}, {"grace_minutes": "must be greater than 0"}),
+        ({"cron": "* * * * *"}, {"cron": "is not a parameter of this rule kind"}),
+    ],
+)
+def test_parameters_are_checked(raw: dict, expected: dict) -> None:
+    assert param_errors("missed_schedule", **raw) == expected

@@ -1,0 +1,91 @@
+"""stale: no success for longer than max_age + grace."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from alerts.rules.base import kind
+from tests.alerts.rules.factories import KEY, NOW, failure, history, judge, param_errors, success
+
+H = timedelta(hours=1)
+LIMIT = timedelta(hours=24, minutes=30)
+
+
+def test_a_brand_new_source_without_runs_is_not_stale_at_once() -> None:
+    assert judge("stale", history(first_seen_at=NOW - H)) is None
+
+
+def test_a_source_that_never_succeeded_is_measured_from_first_seen() -> None:
+    first_seen = NOW - 25 * H
+    finding = judge("stale", history(failure(NOW - H), first_seen_at=first_seen))
+    assert finding is not None
+    assert finding.summary == (
+        f"{KEY} has not succeeded in the 25.0 h since it was first seen (limit 24 h + 30 min)"
+    )
+    assert finding.since == first_seen + LIMIT
+
+
+def test_one_recent_success_is_fresh() -> None:
+    assert judge("stale", history(success(NOW - 23 * H))) is None
+
+
+def test_an_old_success_is_stale_from_the_end_of_the_allowance() -> None:
+    last = NOW - 26 * H
+    finding = judge("stale", history(success(last)))
+    assert finding is not None
+    assert finding.summary == f"{KEY} last succeeded 26.0 h ago (limit 24 h + 30 min)"
+    assert finding.since == last + LIMIT
+    json.dumps(finding.details)
+
+
+def test_failures_since_the_last_success_do_not_refresh_it() -> None:
+    hist = history(success(NOW - 30 * H), *[failure(NOW - n * H) for n in (1, 5, 9)])
+    assert judge("stale", hist) is not None
+
+
+def test_a_success_older_than_the_window_still_counts() -> None:
+    assert judge("stale", history(last_success_at=NOW - 2 * H)) is None
+
+
+def test_exactly_at_the_limit_is_not_stale_and_one_second_later_is() -> None:
+    hist = history(success(NOW - LIMIT))
+    assert judge("stale", hist) is None
+    assert judge("stale", hist, now=NOW + timedelta(seconds=1)) is not None
+
+
+def test_grace_can_be_zero() -> None:
+    assert judge("stale", history(success(NOW - 24 * H - timedelta(minutes=1))), grace_minutes=0)
+
+
+def test_a_daily_0200_job_with_jittery_end_times_never_goes_stale() -> None:
+    """Runs end 02:05, 02:12, 01:58... each day; checked every 10 minutes for a week."""
+    offsets = [5, 12, -2, 9, -5, 14, 0, 11]  # minutes after 02:00 on consecutive days
+    start = datetime(2025, 1, 6, tzinfo=UTC)
+    ends = [start + timedelta(days=d, hours=2, minutes=m) for d, m in enumerate(offsets)]
+    now = ends[0]
+    while now < ends[-1]:
+        done = [success(end) for end in ends if end <= now]
+        assert judge("stale", history(*done, first_seen_at=start), now=now) is None, now
+        now += timedelta(minutes=10)
+
+
+def test_the_thresholds_may_be_overridden_per_source() -> None:
+    assert kind("stale").overridable == ("max_age_hours", "grace_minutes")
+    assert kind("stale").time_based
+    assert judge("stale", history(success(NOW - 30 * H)), max_age_hours=48) is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ({"max_age_hours": -1}, {"max_age_hours": "must be greater than 0"}),
+        ({"max_age_hours": 0}, {"max_age_hours": "must be greater than 0"}),
+        ({"grace_minutes": -5}, {"grace_minutes": "must be at least 0"}),
+        ({"max_age": 3}, {"max_age": "is not a parameter of this rule kind"}),
+    ],
+)
+def test_parameters_are_checked(raw: dict, expected: dict) -> None:
+    assert param_errors("stale", **raw) == expected
