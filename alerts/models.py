@@ -229,6 +229,10 @@ class RuleOverride(models.Model):
             ) from None
 
 
+LONG_SILENCE_HOURS = 24
+SILENCE_REMINDER_BEFORE = timedelta(hours=1)
+
+
 class Silence(models.Model):
     """Holds back notifications of matching alerts (they are still recorded and shown silenced).
 
@@ -287,6 +291,31 @@ class Silence(models.Model):
             ]
         ):
             raise ValidationError("a silence needs at least one matcher")
+
+    @classmethod
+    def for_alert(
+        cls, alert: Alert, hours: float, now: datetime, user: Any = None, comment: str = ""
+    ) -> Silence:
+        """Silence this alert's rule on its source (or deployment) for some hours: one call."""
+        silence = cls(
+            rule=alert.rule,
+            source=alert.source,
+            deployment=alert.deployment if alert.source_id is None else None,
+            starts_at=now,
+            ends_at=now + timedelta(hours=hours),
+            comment=comment or f"Silenced from alert {alert.pk} for {hours:g} h",
+            created_by=user if getattr(user, "is_authenticated", False) else None,
+        )
+        silence.full_clean()
+        silence.save()
+        return silence
+
+    @property
+    def is_long(self) -> bool:
+        """Long enough that its end deserves a reminder to its author."""
+        if self.ends_at is None or self.recurrence_cron:
+            return False
+        return self.ends_at - self.starts_at >= timedelta(hours=LONG_SILENCE_HOURS)
 
     def expire(self, now: datetime) -> None:
         self.expired_at = now
@@ -443,7 +472,14 @@ class AlertEvent(models.Model):
 class Notification(models.Model):
     """An outbox row: one message to one channel, about one or several alerts of one rule."""
 
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="notifications")
+    channel = models.ForeignKey(
+        Channel,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        help_text="Empty for a message to one person (payload 'to'), e.g. a silence's author.",
+    )
     event = models.CharField(max_length=20, choices=NotificationEvent.choices)
     rule = models.ForeignKey(
         AlertRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"

@@ -19,7 +19,7 @@ from typing import Any
 from django.db import transaction
 
 from alerts.choices import AlertEventKind, AlertState, NotificationEvent, Severity
-from alerts.models import Alert, AlertRule, Channel, Notification
+from alerts.models import SILENCE_REMINDER_BEFORE, Alert, AlertRule, Channel, Notification, Silence
 
 
 def on_changes(
@@ -63,6 +63,36 @@ def due_escalations(now: datetime) -> list[Alert]:
     ]
 
 
+def remind_silence_authors(now: datetime) -> int:
+    """An hour before a long silence ends, its author hears about it (by email)."""
+    due = Silence.objects.filter(
+        expired_at__isnull=True,
+        expiry_reminded_at__isnull=True,
+        ends_at__gt=now,
+        ends_at__lte=now + SILENCE_REMINDER_BEFORE,
+        created_by__email__gt="",
+    ).select_related("created_by")
+    count = 0
+    for silence in due:
+        if not silence.is_long or silence.created_by is None:
+            continue
+        Notification.objects.create(
+            channel=None,
+            event=NotificationEvent.SILENCE_EXPIRING,
+            payload={
+                "to": silence.created_by.email,
+                "silence": {"id": silence.pk, "comment": silence.comment},
+                "ends_at": silence.ends_at.isoformat() if silence.ends_at else None,
+            },
+            created_at=now,
+            send_after=now,
+        )
+        silence.expiry_reminded_at = now
+        silence.save(update_fields=["expiry_reminded_at"])
+        count += 1
+    return count
+
+
 @transaction.atomic
 def send_reminders_and_escalations(now: datetime) -> int:
     reminders = due_reminders(now)
@@ -77,7 +107,7 @@ def send_reminders_and_escalations(now: datetime) -> int:
     for alert in escalations:
         alert.escalated_at = now
         alert.save(update_fields=["escalated_at"])
-    return count
+    return count + remind_silence_authors(now)
 
 
 def write(
