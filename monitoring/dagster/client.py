@@ -7,6 +7,7 @@ or 500 and a JSON body, so the body is parsed before the status is judged.
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -27,10 +28,19 @@ ERROR_TYPENAMES = frozenset(
 )
 
 
+FRAGMENTS_DIR = QUERIES_DIR / "fragments"
+FRAGMENT_SPREAD = re.compile(r"\.\.\.([A-Z]\w*)")
+
+
 @cache
 def load_query(name: str) -> str:
-    """The text of ``queries/<name>.graphql``."""
-    return (QUERIES_DIR / f"{name}.graphql").read_text()
+    """The text of ``queries/<name>.graphql`` with the shared fragments it spreads appended."""
+    text = (QUERIES_DIR / f"{name}.graphql").read_text()
+    for fragment in sorted(set(FRAGMENT_SPREAD.findall(text))):
+        path = FRAGMENTS_DIR / f"{fragment}.graphql"
+        if path.exists() and f"fragment {fragment} " not in text:
+            text += "\n" + path.read_text()
+    return text
 
 
 class DagsterClient:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from monitoring.dagster.client import QUERIES_DIR
+from monitoring.dagster.client import QUERIES_DIR, load_query
 
 QUERY_FILES = sorted(QUERIES_DIR.glob("*.graphql"))
 
@@ -27,7 +27,7 @@ def test_there_are_queries_to_check() -> None:
 def test_the_query_validates(dagster_schema, path: Path) -> None:  # type: ignore[no-untyped-def]
     from graphql import parse, validate
 
-    errors = validate(dagster_schema, parse(path.read_text()))
+    errors = validate(dagster_schema, parse(load_query(path.stem)))
     assert errors == [], [e.message for e in errors]
 
 
