@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Router, Schema
+from ninja.responses import Status
 
 from confops.api import ApiError, ErrorOut, TokenAuth, request_token
 from monitoring.choices import TokenScope
@@ -43,7 +44,7 @@ class PushedRunOut(Schema):
     ),
     url_name="push-run",
 )
-def push_run(request: HttpRequest, slug: str, report: PushedRunReport) -> tuple[int, PushedRunOut]:
+def push_run(request: HttpRequest, slug: str, report: PushedRunReport) -> Status[PushedRunOut]:
     token = request_token(request)
     try:
         source = find_pushed_source(slug)
@@ -65,4 +66,4 @@ def push_run(request: HttpRequest, slug: str, report: PushedRunReport) -> tuple[
         # The run's and the source's pages in the portal go here once they exist.
         links={},
     )
-    return (201 if created else 200), body
+    return Status(201 if created else 200, body)
