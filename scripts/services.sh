@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs (from Debian packages, if missing) and starts PostgreSQL and Redis on loopback for the
-# test suite, then writes their URLs to $SERVICES_DIR/env.sh. Idempotent: running servers are reused.
+# test suite, installs Debian's Chromium for the browser tests, then writes the servers' URLs to
+# $SERVICES_DIR/env.sh. Idempotent: running servers are reused.
 #   scripts/services.sh start | stop
 set -euo pipefail
 
@@ -65,10 +66,17 @@ stop_all() {
   log "stopped"
 }
 
+install_chromium() {
+  # Browser tests drive Debian's Chromium through Playwright; never a downloaded browser.
+  command -v chromium >/dev/null || apt_install chromium
+  log "Chromium: $(command -v chromium)"
+}
+
 case "${1:-start}" in
   start)
     start_postgres
     start_redis
+    install_chromium
     cat > "$SERVICES_DIR/env.sh" <<ENV
 export TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$PG_PORT/confops
 export TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT

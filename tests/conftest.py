@@ -9,7 +9,12 @@ from typing import Any
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.dagster", "tests.fixtures.processes", "tests.fixtures.http"]
+pytest_plugins = [
+    "tests.fixtures.dagster",
+    "tests.fixtures.processes",
+    "tests.fixtures.http",
+    "tests.fixtures.browser",
+]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

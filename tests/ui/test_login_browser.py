@@ -1,0 +1,21 @@
+"""A person logs in with a real browser and lands on the status page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from monitoring.models import Deployment
+from tests.fixtures.browser import log_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_an_operator_logs_in_and_sees_the_deployments(page: Any, django_user_model: Any) -> None:
+    django_user_model.objects.create_user("olga", password="pw-olga-12345")
+    Deployment.objects.create(name="confradar-local", graphql_url="http://127.0.0.1:3000/graphql")
+    page.goto("/")
+    assert "/accounts/login/" in page.url
+    log_in(page, "olga", "pw-olga-12345")
+    assert page.locator("text=confradar-local").is_visible()
