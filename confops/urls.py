@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from confops import views
 from confops.api import api, login_exempt_urls
@@ -17,5 +17,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("", include("monitoring.urls")),
+    path("", include("alerts.urls")),
     path("api/v1/", login_exempt_urls()),
 ]
