@@ -9,19 +9,23 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from alerts import audit
+from alerts import audit, delivery
+from alerts.choices import NotificationStatus
 from alerts.models import (
     Alert,
     AlertEvent,
     AlertRule,
     AuditEntry,
     Channel,
+    DeliveryAttempt,
     Notification,
     RuleOverride,
     Runbook,
     Silence,
 )
+from alerts.policy import enqueue
 from alerts.rules.base import all_kinds
+from alerts.transports import all_transports
 
 
 class AuditedAdmin(admin.ModelAdmin):
@@ -140,8 +144,23 @@ class AlertRuleAdmin(AuditedAdmin):
         )
 
 
+def channel_help() -> tuple[str, str]:
+    """Help texts for config and secret, per kind, from the transports themselves."""
+    config, secret = [], []
+    for kind, transport in sorted(all_transports().items()):
+        fields = transport.config_schema.model_fields
+        described = ", ".join(
+            f"{name} (required)" if info.is_required() else f"{name}={info.default!r}"
+            for name, info in fields.items()
+        )
+        config.append(f"{kind}: {described or 'nothing'}")
+        secret.append(f"{kind}: {transport.secret_help}")
+    return "JSON. " + " | ".join(config), " | ".join(secret)
+
+
 class ChannelForm(forms.ModelForm):
-    """The stored secret never goes back to the browser; blank keeps it."""
+    """The stored secret never goes back to the browser; blank keeps it. The kind's transport
+    validates config and secret (``Channel.clean``)."""
 
     secret = forms.CharField(
         required=False,
@@ -155,10 +174,13 @@ class ChannelForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        config_help, secret_help = channel_help()
+        if "config" in self.fields:
+            self.fields["config"].help_text = config_help
+        stored = ""
         if self.instance.pk and self.instance.secret:
-            self.fields[
-                "secret"
-            ].help_text = f"Stored: {self.instance.masked_secret}. Leave blank to keep it."
+            stored = f"Stored: {self.instance.masked_secret}. Leave blank to keep it. "
+        self.fields["secret"].help_text = stored + secret_help
 
     def clean_secret(self) -> str:
         value: str = self.cleaned_data.get("secret") or ""
@@ -168,9 +190,21 @@ class ChannelForm(forms.ModelForm):
 @admin.register(Channel)
 class ChannelAdmin(AuditedAdmin):
     form = ChannelForm
-    list_display = ["name", "kind", "enabled", "min_severity", "masked_secret"]
+    list_display = ["name", "kind", "enabled", "min_severity", "masked_secret", "failing_since"]
     list_filter = ["kind", "enabled"]
     search_fields = ["name"]
+    actions = ["send_test_message"]
+
+    @admin.action(description="Send a test message to selected channels", permissions=["change"])
+    def send_test_message(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:
+        """Sends now, in this request, and shows what the receiver answered."""
+        who = request.user.get_username() if request.user.is_authenticated else ""
+        for channel in queryset:
+            outcome = delivery.send_test(channel, timezone.now(), requested_by=who)
+            if outcome.status == delivery.SENT:
+                messages.success(request, f"{channel.name}: test message sent.")
+            else:
+                messages.error(request, f"{channel.name}: test message failed: {outcome.error}")
 
 
 @admin.register(Silence)
@@ -213,15 +247,77 @@ class AlertEventInline(admin.TabularInline):
         return False
 
 
+class AlertNotificationInline(admin.TabularInline):
+    """The messages about this alert and what came of them (failed ones show their error)."""
+
+    model = Notification.alerts.through
+    extra = 0
+    can_delete = False
+    verbose_name = "notification"
+    verbose_name_plural = "notifications"
+    fields = ("notification", "event", "channel", "status", "attempts", "sent_at", "error")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).select_related("notification__channel")
+
+    @admin.display(description="event")
+    def event(self, row: Any) -> str:
+        return str(row.notification.event)
+
+    @admin.display(description="channel")
+    def channel(self, row: Any) -> str:
+        return str(row.notification.channel or row.notification.payload.get("to", ""))
+
+    @admin.display(description="status")
+    def status(self, row: Any) -> str:
+        return str(row.notification.status)
+
+    @admin.display(description="attempts")
+    def attempts(self, row: Any) -> int:
+        return int(row.notification.attempts)
+
+    @admin.display(description="sent at")
+    def sent_at(self, row: Any) -> Any:
+        return row.notification.sent_at
+
+    @admin.display(description="error")
+    def error(self, row: Any) -> str:
+        return str(row.notification.error)
+
+
 @admin.register(Alert)
 class AlertAdmin(admin.ModelAdmin):
     list_display = ["summary", "rule", "severity", "state", "fired_at", "resolved_at", "suppressed"]
     list_filter = ["state", "severity", "rule", "inhibited"]
     search_fields = ["summary", "source__key"]
-    inlines = [AlertEventInline]
+    inlines = [AlertEventInline, AlertNotificationInline]
     readonly_fields = [f.name for f in Alert._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+class DeliveryAttemptInline(admin.TabularInline):
+    model = DeliveryAttempt
+    extra = 0
+    can_delete = False
+    fields = (
+        "number",
+        "started_at",
+        "duration_ms",
+        "ok",
+        "status_code",
+        "permanent",
+        "error",
+        "worker",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
@@ -238,7 +334,10 @@ class NotificationAdmin(admin.ModelAdmin):
         "error",
     ]
     list_filter = ["status", "event", "channel"]
-    readonly_fields = [f.name for f in Notification._meta.fields]
+    readonly_fields = [f.name for f in Notification._meta.fields] + ["pretty_payload"]
+    exclude = ["payload", "alerts"]
+    inlines = [DeliveryAttemptInline]
+    actions = ["retry"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -246,6 +345,23 @@ class NotificationAdmin(admin.ModelAdmin):
     @admin.display(description="Payload")
     def pretty_payload(self, notification: Notification) -> str:
         return json.dumps(notification.payload, indent=2)
+
+    @admin.action(
+        description="Retry selected failed or cancelled notifications", permissions=["change"]
+    )
+    def retry(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
+        now = timezone.now()
+        retried = 0
+        for notification in queryset.filter(
+            status__in=[NotificationStatus.FAILED, NotificationStatus.CANCELLED]
+        ):
+            if notification.retry_by_hand(now):
+                enqueue(notification)
+                audit.record(now, "retried", notification, actor=request.user)
+                retried += 1
+        skipped = queryset.count() - retried
+        note = f" ({skipped} were not failed or cancelled)" if skipped else ""
+        messages.success(request, f"Queued {retried} notifications again{note}.")
 
 
 @admin.register(Runbook)

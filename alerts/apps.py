@@ -3,14 +3,20 @@ from django.db.models.signals import post_migrate
 
 
 class AlertsConfig(AppConfig):
-    """Connects the engine to monitoring's signal and creates the default rules after migrate."""
+    """Connects the engine to monitoring's signal; after migrate, creates the default rules,
+    their runbooks and the roles (Viewer, Operator, Admin)."""
 
     name = "alerts"
 
     def ready(self) -> None:
+        from alerts.default_runbooks import create_default_runbooks
         from alerts.defaults import create_default_rules
         from alerts.receivers import judge_touched_sources
+        from alerts.roles import create_roles
         from monitoring.signals import sources_touched
 
         sources_touched.connect(judge_touched_sources, dispatch_uid="alerts-judge-touched")
         post_migrate.connect(create_default_rules, sender=self, dispatch_uid="alerts-defaults")
+        # After the default rules, so that the shipped runbooks can be linked to them.
+        post_migrate.connect(create_default_runbooks, sender=self, dispatch_uid="alerts-runbooks")
+        post_migrate.connect(create_roles, sender=self, dispatch_uid="alerts-roles")

@@ -8,12 +8,21 @@ from typing import Any
 from django.db import models
 
 from alerts.models import AuditEntry
+from confops.secrets import mask_secret
+
+# Stored once, shown masked everywhere, the audit trail included.
+SECRET_FIELDS = frozenset({"secret", "auth_header_value"})
 
 
 def snapshot(obj: models.Model, fields: list[str] | None = None) -> dict[str, Any]:
-    """Field values as JSON-friendly data (foreign keys as ids)."""
+    """Field values as JSON-friendly data (foreign keys as ids, secrets masked)."""
     names = fields or [f.attname for f in obj._meta.concrete_fields]
-    return {name: jsonable(getattr(obj, name)) for name in names}
+    return {
+        name: mask_secret(getattr(obj, name) or "")
+        if name in SECRET_FIELDS
+        else jsonable(getattr(obj, name))
+        for name in names
+    }
 
 
 def jsonable(value: Any) -> Any:

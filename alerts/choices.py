@@ -55,6 +55,7 @@ class AlertEventKind(models.TextChoices):
     REOPENED = "reopened"
     FOLDED = "folded", "Folded into an upstream alert"
     NOTIFIED = "notified"
+    REEXECUTED = "reexecuted", "Run re-executed"
 
 
 class NotificationEvent(models.TextChoices):
@@ -64,6 +65,8 @@ class NotificationEvent(models.TextChoices):
     RESOLVED = "resolved"
     SILENCE_EXPIRING = "silence_expiring"
     DAILY_REPORT = "daily_report"
+    CHANNEL_FAILING = "channel_failing", "Channel failing"
+    TEST = "test", "Test message"
 
 
 class NotificationStatus(models.TextChoices):
@@ -75,6 +78,9 @@ class NotificationStatus(models.TextChoices):
 
 
 class ChannelKind(models.TextChoices):
+    """The built-in kinds, for code that names one. ``Channel.kind`` takes its choices from the
+    transport registry (``alerts/transports``), so a new kind needs no change here."""
+
     EMAIL = "email"
     SLACK = "slack"
     WEBHOOK = "webhook"

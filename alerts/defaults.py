@@ -22,6 +22,8 @@ class DefaultRule:
     parameters: dict[str, Any] = field(default_factory=dict)
     description: str = ""
     escalate_after_minutes: int | None = None
+    # A failure that returns within this long after a success is the same incident (flapping).
+    resolve_hold_minutes: int = 0
 
 
 DEFAULT_RULES = [
@@ -30,6 +32,7 @@ DEFAULT_RULES = [
         "run_failed",
         Severity.WARNING,
         description="A run of the source failed and Dagster will not retry it.",
+        resolve_hold_minutes=30,
     ),
     DefaultRule(
         "Two consecutive failures",
@@ -93,6 +96,7 @@ def create_default_rules(restore: bool = False, **_: object) -> list[str]:
             "parameters": default.parameters,
             "description": default.description,
             "escalate_after_minutes": default.escalate_after_minutes,
+            "resolve_hold_minutes": default.resolve_hold_minutes,
             "is_default": True,
         }
         rule = AlertRule.objects.filter(name=default.name).first()

@@ -296,7 +296,8 @@ def apply_suppression(
 
 
 def upstream_causes(alerts: list[Alert]) -> dict[int, Alert]:
-    """For each consequence alert, the open failure alert of a source upstream of it."""
+    """For each consequence alert, the open failure alert of its own source or of a source
+    upstream of it: a failed daily run also goes stale, and that is one incident, not two."""
     candidates = [a for a in alerts if a.source_id and a.rule.kind in CONSEQUENCE_KINDS]
     if not candidates:
         return {}
@@ -309,7 +310,8 @@ def upstream_causes(alerts: list[Alert]) -> dict[int, Alert]:
     }
     causes = {}
     for alert in candidates:
-        for upstream_id in ancestors.get(alert.source_id or 0, ()):
+        source_id = alert.source_id or 0
+        for upstream_id in (source_id, *ancestors.get(source_id, ())):
             if upstream_id in failing:
                 causes[alert.pk] = failing[upstream_id]
                 break

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import F, Q, Window
+from django.db.models import F, Q, Subquery, Window
 from django.db.models.functions import RowNumber
 
 from alerts.rules.base import (
@@ -101,7 +101,8 @@ def load_runs(source_ids: list[int], per_source: int) -> dict[int, list[RunSampl
         .values_list("pk", flat=True)
     )
     rows = (
-        RunAsset.objects.filter(pk__in=list(latest))
+        # A subquery, not a list of ids: SQLite caps the parameters of one statement.
+        RunAsset.objects.filter(pk__in=Subquery(latest))
         .order_by("source_id", F("run_created_at").desc(nulls_last=True), "-pk")
         .values_list(*RUN_FIELDS)
     )

@@ -5,20 +5,19 @@ from __future__ import annotations
 
 import fnmatch
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from alerts.choices import (
     OPEN_STATES,
     SEVERITY_RANK,
     AlertEventKind,
     AlertState,
-    ChannelKind,
     NotificationEvent,
     NotificationStatus,
     ResolvedHow,
@@ -29,6 +28,9 @@ from alerts.rules.base import Params, ParamsError, all_kinds, kind
 from confops.secrets import mask_secret
 from monitoring.models import Deployment, Source
 from monitoring.validators import validate_cron
+
+if TYPE_CHECKING:
+    from alerts.transports.base import Transport
 
 
 class Runbook(models.Model):
@@ -49,11 +51,52 @@ class Runbook(models.Model):
         return self.title
 
 
+class RunbookRevision(models.Model):
+    """One saved version of a runbook page: the text as it then was, who wrote it and when.
+
+    Every save through the wiki adds one, numbered from 1 per page, so the history shows who
+    changed what (as a diff against the previous revision).
+    """
+
+    runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    title = models.CharField(max_length=200)
+    body = models.TextField()
+    summary = models.CharField(max_length=300, blank=True, help_text="What changed, and why.")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["runbook", "-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["runbook", "number"], name="one_revision_number_per_runbook"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.runbook} revision {self.number}"
+
+
+def channel_kind_choices() -> list[tuple[str, str]]:
+    """The registered transports: adding one module under alerts/transports adds a kind."""
+    from alerts.transports import all_transports
+
+    return sorted((kind, str(t.label)) for kind, t in all_transports().items())
+
+
 class Channel(models.Model):
-    """Where notifications go; secrets (webhook URLs, signing keys) are shown masked only."""
+    """Where notifications go; secrets (webhook URLs, signing keys) are shown masked only.
+
+    ``config`` and ``secret`` are validated by the kind's transport (its ``Config`` schema).
+    ``failing_since`` is set when its sends keep failing (the other channels are told, see
+    ``alerts.delivery``) and cleared by the next success.
+    """
 
     name = models.CharField(max_length=100, unique=True)
-    kind = models.CharField(max_length=20, choices=ChannelKind.choices)
+    kind = models.CharField(max_length=20, choices=channel_kind_choices)
     enabled = models.BooleanField(default=True)
     min_severity = models.CharField(
         max_length=10,
@@ -66,6 +109,12 @@ class Channel(models.Model):
     )
     secret = models.CharField(max_length=2000, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    failing_since = models.DateTimeField(
+        null=True, blank=True, help_text="Its last messages all failed; cleared by a success."
+    )
+    failure_notice_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the other channels were last told it is failing."
+    )
 
     class Meta:
         ordering = ["name"]
@@ -76,6 +125,28 @@ class Channel(models.Model):
     @property
     def masked_secret(self) -> str:
         return mask_secret(self.secret)
+
+    def clean(self) -> None:
+        from alerts.transports import ConfigError, all_transports
+
+        transport = all_transports().get(self.kind)
+        if transport is None:
+            return  # the field's choices already say so
+        try:
+            transport.parse_config(self.config, self.secret)
+        except ConfigError as exc:
+            errors: dict[str, list[str]] = {}
+            for where, message in exc.messages.items():
+                field = where if where in ("kind", "secret") else "config"
+                text = message if field != "config" else f"{where}: {message}"
+                errors.setdefault(field, []).append(text)
+            raise ValidationError(errors) from None
+
+    def transport(self) -> Transport:
+        """The kind's transport with this channel's validated config and secret."""
+        from alerts.transports import transport_class
+
+        return transport_class(self.kind).from_channel(self.config, self.secret)
 
     def accepts(self, severity: str) -> bool:
         return (
@@ -390,6 +461,13 @@ class Alert(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["state", "rule"]), models.Index(fields=["-fired_at"])]
+        # What the Operator role may do beyond reading (alerts/roles.py).
+        permissions = [
+            ("acknowledge_alert", "Can acknowledge and unacknowledge alerts"),
+            ("resolve_alert", "Can resolve alerts by hand"),
+            ("silence_alert", "Can silence alerts"),
+            ("reexecute_run", "Can re-execute the failed Dagster run of an alert"),
+        ]
 
     def __str__(self) -> str:
         return f"[{self.severity}] {self.summary}"
@@ -501,7 +579,75 @@ class Notification(models.Model):
         indexes = [models.Index(fields=["status", "send_after"])]
 
     def __str__(self) -> str:
-        return f"{self.event} to {self.channel} ({self.status})"
+        return f"{self.event} to {self.channel or self.payload.get('to', '?')} ({self.status})"
+
+    # State transitions. Each is a conditional UPDATE, so two workers can race on one row and
+    # exactly one wins: ``claim`` is the compare-and-swap that makes a send happen once.
+
+    @classmethod
+    def claim(cls, pk: int, now: datetime) -> bool:
+        """PENDING and due -> SENDING, counting the attempt; True only for the one winner."""
+        return (
+            cls.objects.filter(
+                pk=pk, status=NotificationStatus.PENDING, send_after__lte=now
+            ).update(status=NotificationStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+            == 1
+        )
+
+    def finish(self, claim: datetime, /, **fields: Any) -> bool:
+        """Book the outcome of the claim taken at ``claim``; False if the claim was lost
+        meanwhile (the sweeper judged this worker dead and handed the row to another)."""
+        return (
+            type(self)
+            .objects.filter(pk=self.pk, status=NotificationStatus.SENDING, claimed_at=claim)
+            .update(**fields)
+            == 1
+        )
+
+    def retry_by_hand(self, now: datetime) -> bool:
+        """A failed or cancelled row goes back to the outbox with a fresh attempt budget."""
+        return (
+            type(self)
+            .objects.filter(
+                pk=self.pk,
+                status__in=[NotificationStatus.FAILED, NotificationStatus.CANCELLED],
+            )
+            .update(
+                status=NotificationStatus.PENDING,
+                send_after=now,
+                attempts=0,
+                claimed_at=None,
+                error="",
+            )
+            == 1
+        )
+
+
+class DeliveryAttempt(models.Model):
+    """One try at sending a notification: when, how long, and what came of it.
+
+    Written before the send (``ok`` empty) and completed after it, so an attempt whose worker
+    died mid-send stays visible; the sweeper closes it as abandoned when it re-queues the row.
+    """
+
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, related_name="delivery_attempts"
+    )
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    duration_ms = models.FloatField(null=True, blank=True)
+    ok = models.BooleanField(null=True, help_text="Empty while sending, or if the worker died.")
+    status_code = models.IntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    permanent = models.BooleanField(default=False, help_text="Retrying could not help.")
+    worker = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["started_at", "pk"]
+
+    def __str__(self) -> str:
+        outcome = {True: "ok", False: "failed", None: "unknown"}[self.ok]
+        return f"attempt {self.number} of notification {self.notification_id}: {outcome}"
 
 
 class AuditEntry(models.Model):

@@ -18,8 +18,17 @@ from typing import Any
 
 from django.db import transaction
 
+from alerts import messages
 from alerts.choices import AlertEventKind, AlertState, NotificationEvent, Severity
-from alerts.models import SILENCE_REMINDER_BEFORE, Alert, AlertRule, Channel, Notification, Silence
+from alerts.models import (
+    SILENCE_REMINDER_BEFORE,
+    Alert,
+    AlertRule,
+    Channel,
+    Notification,
+    Runbook,
+    Silence,
+)
 
 
 def on_changes(
@@ -41,6 +50,7 @@ def due_reminders(now: datetime) -> list[Alert]:
         a
         for a in candidates
         if not a.suppressed
+        and a.clear_since is None  # cleared, waiting out its resolve hold: nothing to remind
         and a.last_notified_at is not None
         and now - a.last_notified_at >= timedelta(minutes=a.rule.cooldown_minutes)
     ]
@@ -76,7 +86,7 @@ def remind_silence_authors(now: datetime) -> int:
     for silence in due:
         if not silence.is_long or silence.created_by is None:
             continue
-        Notification.objects.create(
+        notification = Notification.objects.create(
             channel=None,
             event=NotificationEvent.SILENCE_EXPIRING,
             payload={
@@ -87,6 +97,7 @@ def remind_silence_authors(now: datetime) -> int:
             created_at=now,
             send_after=now,
         )
+        enqueue(notification)
         silence.expiry_reminded_at = now
         silence.save(update_fields=["expiry_reminded_at"])
         count += 1
@@ -116,7 +127,8 @@ def write(
     channels_of: Any,
     now: datetime,
 ) -> int:
-    """One row per (rule, channel) listing that rule's alerts; marks them notified."""
+    """One row per (rule, channel) listing that rule's alerts; marks notified the alerts that
+    went into a row (an alert with no channel to go to was not told to anyone)."""
     by_rule: dict[int, list[Alert]] = defaultdict(list)
     rules: dict[int, AlertRule] = {}
     for alert in alerts:
@@ -124,12 +136,14 @@ def write(
         rules[alert.rule_id] = alert.rule
     written = 0
     for rule_id, rule_alerts in by_rule.items():
+        told: dict[int, Alert] = {}
         for channel in channels_of(rules[rule_id]):
             chosen = [a for a in rule_alerts if channel.accepts(a.severity)]
             if chosen:
                 create_notification(channel, event, rules[rule_id], chosen, now)
                 written += 1
-        for alert in rule_alerts:
+                told.update((a.pk, a) for a in chosen)
+        for alert in told.values():
             alert.last_notified_at = now
             alert.save(update_fields=["last_notified_at"])
             alert.record(AlertEventKind.NOTIFIED, now, event=event)
@@ -148,17 +162,29 @@ def create_notification(
         send_after=now,
     )
     notification.alerts.set(alerts)
-    transaction.on_commit(lambda: dispatch(notification.pk))
+    enqueue(notification)
     return notification
+
+
+def enqueue(notification: Notification) -> None:
+    """Delivery starts once the transaction that wrote the row commits (never before: a worker
+    must not see a row that could still roll back)."""
+    pk = notification.pk
+    transaction.on_commit(lambda: dispatch(pk))
 
 
 def payload(event: str, rule: AlertRule, alerts: list[Alert], now: datetime) -> dict[str, Any]:
     """A snapshot of what the message says, so a later change cannot rewrite a sent page."""
+    runbook = runbook_for(rule, alerts)
     return {
         "event": event,
         "rule": {"id": rule.pk, "name": rule.name, "kind": rule.kind},
-        "runbook": {"slug": rule.runbook.slug, "title": rule.runbook.title}
-        if rule.runbook
+        "runbook": {
+            "slug": runbook.slug,
+            "title": runbook.title,
+            "steps": messages.first_steps(runbook.body),
+        }
+        if runbook
         else None,
         "sources": [a.subject for a in alerts],
         "at": now.isoformat(),
@@ -168,6 +194,7 @@ def payload(event: str, rule: AlertRule, alerts: list[Alert], now: datetime) -> 
                 "subject": a.subject,
                 "severity": a.severity,
                 "summary": a.summary,
+                "error": messages.excerpt(str((a.details or {}).get("error") or "")),
                 "run_id": a.run_id,
                 "run_url": a.run_url,
                 "fired_at": a.fired_at.isoformat() if a.fired_at else None,
@@ -180,10 +207,16 @@ def payload(event: str, rule: AlertRule, alerts: list[Alert], now: datetime) -> 
     }
 
 
-def dispatch(notification_id: int) -> None:
-    """Hand the row to the delivery workers (the notifications issue provides the task)."""
-    from alerts import tasks
+def runbook_for(rule: AlertRule, alerts: list[Alert]) -> Runbook | None:
+    """The rule's runbook, else the runbook named on the (first) source that has one."""
+    if rule.runbook is not None:
+        return rule.runbook
+    slugs = [a.source.runbook_slug for a in alerts if a.source and a.source.runbook_slug]
+    return Runbook.objects.filter(slug=slugs[0]).first() if slugs else None
 
-    deliver = getattr(tasks, "deliver_notification", None)
-    if deliver is not None:  # before transports exist, rows wait in the outbox
-        deliver.delay(notification_id)
+
+def dispatch(notification_id: int) -> None:
+    """Hand the row to a delivery worker (``alerts.tasks.deliver_notification``)."""
+    from alerts.tasks import deliver_notification  # the tasks module imports this one
+
+    deliver_notification.delay(notification_id)

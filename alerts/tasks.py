@@ -1,13 +1,13 @@
-"""Celery tasks of the alert engine: thin wrappers around evaluation and the policy."""
+"""Celery tasks of the alert engine: thin wrappers around evaluation, the policy and delivery."""
 
 from __future__ import annotations
 
 import logging
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.utils import timezone
 
-from alerts import evaluation, policy
+from alerts import delivery, evaluation, policy
 from alerts.locks import evaluation_lock
 
 logger = logging.getLogger(__name__)
@@ -29,3 +29,28 @@ def evaluate_all() -> dict[str, int]:
         "resolved": len(result.resolved),
         "notifications": result.notifications + reminders,
     }
+
+
+@shared_task(bind=True, name="alerts.deliver_notification", ignore_result=True)
+def deliver_notification(self: Task, notification_id: int) -> str:
+    """Send one outbox row now, in this task: the only broker hop between row and message.
+
+    A transient failure schedules the next attempt as a task with an ETA; the sweeper is the
+    safety net if that task is lost.
+    """
+    worker = self.request.hostname or delivery.worker_name()
+    outcome = delivery.deliver(notification_id, timezone.now(), worker=worker)
+    if outcome.retry_at is not None:
+        deliver_notification.apply_async((notification_id,), eta=outcome.retry_at)
+    return outcome.status
+
+
+@shared_task(name="alerts.sweep_notifications", ignore_result=True)
+def sweep_notifications() -> int:
+    """Re-queue rows whose time has come and rows whose worker died mid-send."""
+    notification_ids = delivery.sweep(timezone.now())
+    for notification_id in notification_ids:
+        deliver_notification.delay(notification_id)
+    if notification_ids:
+        logger.info("re-queued %d notifications", len(notification_ids))
+    return len(notification_ids)

@@ -1,6 +1,31 @@
 """Pages about what is judged: alerts, silences, runbooks (the operator UI)."""
 
-from django.urls import path  # noqa: F401 - patterns are added by the UI work
+from django.urls import path
+
+from alerts.views import alerts, runbooks, silences
 
 app_name = "alerts"
-urlpatterns: list = []
+urlpatterns = [
+    path("alerts/", alerts.alert_list, name="alert-list"),
+    path("alerts/<int:pk>/", alerts.alert_detail, name="alert-detail"),
+    path("alerts/<int:pk>/acknowledge/", alerts.acknowledge, name="alert-acknowledge"),
+    path("alerts/<int:pk>/unacknowledge/", alerts.unacknowledge, name="alert-unacknowledge"),
+    path("alerts/<int:pk>/resolve/", alerts.resolve, name="alert-resolve"),
+    path("alerts/<int:pk>/silence/", alerts.silence, name="alert-silence"),
+    path("alerts/<int:pk>/reexecute/", alerts.reexecute, name="alert-reexecute"),
+    path("silences/", silences.silence_list, name="silence-list"),
+    path("silences/new/", silences.silence_create, name="silence-create"),
+    path("silences/preview/", silences.silence_preview, name="silence-preview"),
+    path("silences/<int:pk>/expire/", silences.silence_expire, name="silence-expire"),
+    path("runbooks/", runbooks.runbook_list, name="runbook-list"),
+    path("runbooks/new/", runbooks.runbook_create, name="runbook-create"),
+    path("runbooks/preview/", runbooks.runbook_preview, name="runbook-preview"),
+    path("runbooks/<slug:slug>/", runbooks.runbook_detail, name="runbook-detail"),
+    path("runbooks/<slug:slug>/edit/", runbooks.runbook_edit, name="runbook-edit"),
+    path("runbooks/<slug:slug>/history/", runbooks.runbook_history, name="runbook-history"),
+    path(
+        "runbooks/<slug:slug>/history/<int:number>/",
+        runbooks.runbook_revision,
+        name="runbook-revision",
+    ),
+]

@@ -40,6 +40,12 @@ def default_entries() -> list[BeatEntry]:
             description="Every rule on every source (staleness, outages), reminders, escalations.",
         ),
         BeatEntry(
+            name="alerts: sweep notifications",
+            task="alerts.sweep_notifications",
+            every_seconds=10,
+            description="Re-queues due notifications and those whose worker died mid-send.",
+        ),
+        BeatEntry(
             name="monitoring: prune poll records",
             task="monitoring.prune_poll_records",
             every_seconds=3600,

@@ -129,6 +129,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(BROKER_DIR / "processed"),
         "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
+        # kombu lists the queue folder this often (default 1 s); every hop on the way from a
+        # failure to its message (beat -> poll -> delivery) waited half of it on average.
+        "polling_interval": 0.1,
     }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
@@ -151,6 +154,23 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=15)
 # Incoming-webhook URL for a default Slack channel; a secret, never logged or shown in full.
 SLACK_WEBHOOK_URL = env.str("SLACK_WEBHOOK_URL", default="")
 
+# --- Notification delivery (docs/notifications.md) --------------------------------------------
+# Attempts per message before it is marked failed (backoff with jitter between them).
+NOTIFICATION_MAX_ATTEMPTS = env.positive_int("NOTIFICATION_MAX_ATTEMPTS", default=8)
+# Timeout of one HTTP request to Slack or a webhook (read; connecting has 5 s).
+NOTIFICATION_HTTP_TIMEOUT_SECONDS = env.float("NOTIFICATION_HTTP_TIMEOUT_SECONDS", default=10.0)
+# A message claimed longer ago than this is presumed lost with its worker and sent again.
+NOTIFICATION_CLAIM_TIMEOUT_SECONDS = env.positive_int(
+    "NOTIFICATION_CLAIM_TIMEOUT_SECONDS", default=60
+)
+_LONGEST_SEND_SECONDS = max(EMAIL_TIMEOUT, NOTIFICATION_HTTP_TIMEOUT_SECONDS + 5)
+if _LONGEST_SEND_SECONDS * 2 > NOTIFICATION_CLAIM_TIMEOUT_SECONDS:
+    # Shorter, and a slow but live send would be taken for a dead worker and sent twice.
+    raise ImproperlyConfigured(
+        "NOTIFICATION_CLAIM_TIMEOUT_SECONDS must be at least twice the longest send timeout "
+        "(EMAIL_TIMEOUT, NOTIFICATION_HTTP_TIMEOUT_SECONDS + 5 s to connect)"
+    )
+
 # --- Health and heartbeats --------------------------------------------------------------------
 # A beat or worker heartbeat older than this is reported as stale by /health/detailed.
 HEARTBEAT_INTERVAL_SECONDS = env.positive_int("HEARTBEAT_INTERVAL_SECONDS", default=15)
@@ -171,6 +191,11 @@ DAGSTER_DISCOVERY_INTERVAL_SECONDS = env.positive_int(
 DAGSTER_TICKS_INTERVAL_SECONDS = env.positive_int("DAGSTER_TICKS_INTERVAL_SECONDS", default=30)
 DAGSTER_MAX_RUN_DETAILS_PER_POLL = env.positive_int("DAGSTER_MAX_RUN_DETAILS_PER_POLL", default=25)
 POLL_RECORD_RETENTION_HOURS = env.positive_int("POLL_RECORD_RETENTION_HOURS", default=48)
+
+# --- Pages ------------------------------------------------------------------------------------
+# How often the status page refreshes its grid, timeline and counters (htmx). A constant, not an
+# environment variable: tests lower it so a browser sees a change within a second.
+STATUS_REFRESH_SECONDS = 15
 
 # --- Security ---------------------------------------------------------------------------------
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=False)

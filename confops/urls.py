@@ -4,13 +4,14 @@ from django.urls import include, path
 
 from confops import views
 from confops.api import api, login_exempt_urls
+from monitoring import views as monitoring_views
 from monitoring.api import router as monitoring_api
 
 # Each app's API router joins the one API here: /api/v1/<its paths>.
 api.add_router("", monitoring_api)
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", monitoring_views.status, name="home"),
     path("health", views.liveness, name="health"),
     path("health/ready", views.readiness, name="health-ready"),
     path("health/detailed", views.detailed, name="health-detailed"),

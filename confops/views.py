@@ -1,15 +1,13 @@
-"""Health endpoints and the landing page."""
+"""Health endpoints (the landing page is the status page, ``monitoring.views.status``)."""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from confops import health
-from monitoring.models import Deployment
 
 
 @require_GET
@@ -40,9 +38,3 @@ def readiness(request: HttpRequest) -> JsonResponse:
 def detailed(request: HttpRequest) -> JsonResponse:
     body = health.detailed()
     return JsonResponse(body, status=200 if body["status"] == "ok" else 503)
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    deployments = Deployment.objects.all()
-    template = "confops/partials/deployments.html" if request.htmx else "confops/home.html"  # type: ignore[attr-defined]
-    return render(request, template, {"deployments": deployments})

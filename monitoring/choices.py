@@ -85,3 +85,20 @@ class PushEvent(models.TextChoices):
     START = "start"
     SUCCESS = "success"
     FAILURE = "failure"
+
+
+class HealthState(models.TextChoices):
+    """How a source looks on the status page: a colour, and the shape and word beside it."""
+
+    HEALTHY = "healthy"
+    WARNING = "warning"
+    CRITICAL = "critical"
+    UNKNOWN = "unknown"
+    PAUSED = "paused"
+
+
+class TimelineWindow(models.TextChoices):
+    """The span of the status page's run timeline (a URL parameter)."""
+
+    DAY = "24h", "24 hours"
+    WEEK = "7d", "7 days"

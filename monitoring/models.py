@@ -29,6 +29,11 @@ from monitoring.validators import validate_cron, validate_timezone
 
 # A failing deployment is polled less often, up to this, so an outage does not become a storm.
 MAX_POLL_BACKOFF_SECONDS = 300
+# Beat starts polls on a 1 s tick, and a poll stamps its next time from its own start, a few ms
+# after the tick that claimed it; without slack every 2 s interval slipped to the tick after,
+# so deployments were polled every 3 s (docs/performance.md: alert latency). A poll is due from
+# half a tick before its time.
+POLL_DUE_SLACK = timedelta(milliseconds=500)
 
 
 class Deployment(models.Model):
@@ -92,10 +97,11 @@ class Deployment(models.Model):
         if not self.enabled:
             return False
         if self.next_poll_at is not None:
-            return now >= self.next_poll_at
+            return now >= self.next_poll_at - POLL_DUE_SLACK
         if self.last_poll_at is None:
             return True
-        return now - self.last_poll_at >= timedelta(seconds=self.poll_interval_seconds)
+        interval = timedelta(seconds=self.poll_interval_seconds)
+        return now - self.last_poll_at >= interval - POLL_DUE_SLACK
 
     def backoff_seconds(self) -> float:
         """Doubles with each consecutive failure, from the poll interval up to five minutes."""
@@ -410,6 +416,8 @@ class RunAsset(models.Model):
         indexes = [
             models.Index(fields=["source", "run"]),
             models.Index(fields=["source", "-run_created_at"], name="run_asset_latest"),
+            # The status page's timeline reads every source's runs in a time window.
+            models.Index(fields=["run_created_at"], name="run_asset_created"),
         ]
 
     def __str__(self) -> str:

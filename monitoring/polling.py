@@ -24,7 +24,7 @@ from monitoring.choices import TERMINAL_RUN_STATUSES
 from monitoring.dagster import parse
 from monitoring.dagster.client import DagsterClient, load_query
 from monitoring.dagster.errors import DagsterError
-from monitoring.models import Deployment, PollRecord, Run
+from monitoring.models import POLL_DUE_SLACK, Deployment, PollRecord, Run
 
 logger = logging.getLogger(__name__)
 
@@ -258,7 +258,7 @@ def claim_due_deployments(now: datetime) -> list[int]:
     a slow worker queue never collects several polls of one deployment."""
     claimed = []
     for deployment in Deployment.objects.filter(enabled=True).filter(
-        Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now)
+        Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now + POLL_DUE_SLACK)
     ):
         if not deployment.is_due(now):
             continue

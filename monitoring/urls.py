@@ -1,6 +1,11 @@
-"""Pages about what is observed: the status grid and timeline, sources (the operator UI)."""
+"""Pages about what is observed. The status page itself is the site's root (``home``, in
+``confops/urls.py``); this namespace holds the rest."""
 
-from django.urls import path  # noqa: F401 - patterns are added by the UI work
+from django.urls import path
+
+from monitoring import views
 
 app_name = "monitoring"
-urlpatterns: list = []
+urlpatterns = [
+    path("sources/<slug:slug>/", views.source_detail, name="source"),
+]

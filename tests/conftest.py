@@ -13,7 +13,9 @@ pytest_plugins = [
     "tests.fixtures.dagster",
     "tests.fixtures.processes",
     "tests.fixtures.http",
+    "tests.fixtures.smtp",
     "tests.fixtures.browser",
+    "tests.fixtures.personas",
 ]
 
 

@@ -61,7 +61,8 @@ class MissedSchedule(RuleKind):
         expected = latest_expected(history.schedules, now - grace)
         if expected is None or expected.at < history.first_seen_at:
             return None
-        if started_between(history, expected.at - EARLY, expected.at + grace):
+        # A run that started late still answers the missed tick: the alert clears when it starts.
+        if started_between(history, expected.at - EARLY, now):
             return None
         schedule, zone_name = expected.schedule, str(expected.at.tzinfo)
         return Finding(

@@ -6,8 +6,9 @@ import itertools
 from datetime import datetime, timedelta
 from typing import Any
 
-from alerts.choices import ChannelKind, Severity
-from alerts.models import AlertRule, Channel
+from alerts import policy
+from alerts.choices import AlertState, ChannelKind, Severity
+from alerts.models import Alert, AlertRule, Channel, Notification
 from monitoring.choices import RunAssetOutcome, RunOrigin, RunStatus, SourceKind
 from monitoring.models import Deployment, Run, RunAsset, Source
 
@@ -59,10 +60,44 @@ def run(
 
 def channel(name: str = "ops-slack", kind: str = ChannelKind.SLACK, **fields: Any) -> Channel:
     fields.setdefault("min_severity", Severity.INFO)
-    return Channel.objects.create(name=name, kind=kind, secret="https://hooks.example/x", **fields)
+    fields.setdefault("secret", "https://hooks.example/x")
+    return Channel.objects.create(name=name, kind=kind, **fields)
 
 
 def rule(name: str, kind: str, channels: list[Channel] | None = None, **fields: Any) -> AlertRule:
     created = AlertRule.objects.create(name=name, kind=kind, **fields)
     created.channels.set(channels or [])
     return created
+
+
+def alert(
+    rule_: AlertRule,
+    src: Source,
+    at: datetime,
+    summary: str = "",
+    error: str = "HTTP 503 from upstream",
+    **fields: Any,
+) -> Alert:
+    """A firing alert as the engine leaves it."""
+    fields.setdefault("severity", rule_.severity)
+    fields.setdefault("state", AlertState.FIRING)
+    return Alert.objects.create(
+        rule=rule_,
+        source=src,
+        deployment=src.deployment,
+        summary=summary or f"{src.key} failed: {error.splitlines()[0]}",
+        details={"error": error},
+        opened_at=at,
+        condition_since=at,
+        fired_at=at,
+        last_seen_at=at,
+        **fields,
+    )
+
+
+def notification(
+    chan: Channel | None, event: str, alerts: list[Alert], at: datetime
+) -> Notification:
+    """An outbox row written by the policy (its dispatch waits for a commit)."""
+    assert chan is not None
+    return policy.create_notification(chan, event, alerts[0].rule, alerts, at)

@@ -8,14 +8,16 @@ import pytest
 
 from monitoring.models import Deployment
 from tests.fixtures.browser import log_in
+from tests.fixtures.personas import Persona
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_an_operator_logs_in_and_sees_the_deployments(page: Any, django_user_model: Any) -> None:
-    django_user_model.objects.create_user("olga", password="pw-olga-12345")
+def test_an_operator_logs_in_and_sees_the_deployments(
+    page: Any, operator_page_user: Persona
+) -> None:
     Deployment.objects.create(name="confradar-local", graphql_url="http://127.0.0.1:3000/graphql")
     page.goto("/")
     assert "/accounts/login/" in page.url
-    log_in(page, "olga", "pw-olga-12345")
-    assert page.locator("text=confradar-local").is_visible()
+    log_in(page, operator_page_user.username, operator_page_user.password)
+    assert page.get_by_role("heading", name="confradar-local").is_visible()

@@ -19,6 +19,18 @@ import dagster as dg
 WEBHOOK_ENV = "CONFRADAR_FAILURE_WEBHOOK_URL"
 WEBHOOK_TIMEOUT_S = 5.0
 SENSOR_NAME = "crawl_failure_sensor"
+INTERVAL_ENV = "CONFRADAR_FAILURE_SENSOR_INTERVAL_SECONDS"
+# Dagster's own default for sensors; tests set 5 s so they do not wait for ticks.
+DEFAULT_INTERVAL_S = 30
+
+
+def sensor_interval_seconds() -> int:
+    """The sensor's minimum interval from the environment, at least 1 s."""
+    raw = os.environ.get(INTERVAL_ENV, "").strip()
+    try:
+        return max(int(raw), 1) if raw else DEFAULT_INTERVAL_S
+    except ValueError:
+        raise ValueError(f"{INTERVAL_ENV}={raw!r}: give whole seconds") from None
 
 
 def user_error_message(error: Any) -> str:
@@ -148,7 +160,7 @@ def notify_failure(context: dg.RunFailureSensorContext) -> dict[str, Any] | None
 
 @dg.run_failure_sensor(
     name=SENSOR_NAME,
-    minimum_interval_seconds=5,
+    minimum_interval_seconds=sensor_interval_seconds(),
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
         "Dagster's own alerting: POSTs a JSON alert for every failed run of this code location "

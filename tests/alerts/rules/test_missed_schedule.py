@@ -74,15 +74,23 @@ def test_exactly_at_the_end_of_the_grace_the_run_is_due() -> None:
 
 
 @pytest.mark.parametrize(
-    ("start", "on_time"),
-    [(-5 * M, True), (-6 * M, False), (30 * M, True), (31 * M, False)],
+    ("start", "answered"),
+    [(-5 * M, True), (-6 * M, False), (30 * M, True), (31 * M, True)],
 )
-def test_the_window_runs_from_five_minutes_early_to_the_grace(
-    start: timedelta, on_time: bool
+def test_a_run_from_five_minutes_early_on_answers_the_tick(
+    start: timedelta, answered: bool
 ) -> None:
     hist = history(started(TODAY_0200 + start), schedules=DAILY)
     finding = judge("missed_schedule", hist, now=TODAY_0200 + timedelta(hours=2))
-    assert (finding is None) == on_time
+    assert (finding is None) == answered
+
+
+def test_a_late_run_clears_the_miss_when_it_starts() -> None:
+    """The miss is reported at the end of the grace; a run starting later still answers it."""
+    before = history(started(TODAY_0200 - timedelta(days=1)), schedules=DAILY)
+    assert judge("missed_schedule", before, now=TODAY_0200 + 45 * M) is not None
+    late = history(started(TODAY_0200 + 50 * M), schedules=DAILY)
+    assert judge("missed_schedule", late, now=TODAY_0200 + 51 * M) is None
 
 
 def test_expected_runs_before_the_source_was_first_seen_do_not_count() -> None:
@@ -98,7 +106,8 @@ def test_it_clears_once_a_later_expected_run_started() -> None:
 def test_the_cron_is_read_in_the_schedules_timezone() -> None:
     berlin = (schedule("0 2 * * *", timezone="Europe/Berlin"),)  # 01:00 UTC in January
     assert judge("missed_schedule", history(started(TODAY_0200 - 58 * M), schedules=berlin)) is None
-    finding = judge("missed_schedule", history(started(TODAY_0200), schedules=berlin))
+    yesterday = history(started(TODAY_0200 - timedelta(days=1)), schedules=berlin)
+    finding = judge("missed_schedule", yesterday)
     assert finding is not None
     assert "expected run at 2025-01-15 02:00 Europe/Berlin" in finding.summary
     assert finding.since == TODAY_0200 - 30 * M

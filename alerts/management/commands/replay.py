@@ -1,0 +1,159 @@
+"""Replay a JSONL history with the configured rules on a throw-away database (docs/replay.md).
+
+The command checks the file and the rules, then runs itself again with ``--inner`` in a child
+process whose database is a new temporary SQLite file; the child migrates it, loads the rules,
+simulates and prints the result, which the parent renders.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
+
+from alerts import policy, replay
+from alerts.models import AlertRule
+from alerts.replay import Numbered, ReplayFailed, ReplayInputError, RuleSpec
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be a whole number of seconds above 0")
+    return value
+
+
+def hours(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 24 * 366:
+        raise argparse.ArgumentTypeError("must be between 0 and 8784 hours")
+    return value
+
+
+def utc_moment(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError("needs a time zone")
+    return value.astimezone(UTC)
+
+
+def configured_rules(stderr: Any) -> list[RuleSpec]:
+    """The enabled rules of the database; like the engine, an invalid one is skipped."""
+    specs = []
+    for raw in replay.export_rules():
+        try:
+            specs.extend(replay.validate_rules([raw], origin="configured rules"))
+        except ReplayInputError as exc:
+            stderr.write(f"skipped: {exc}")
+    return specs
+
+
+class Command(BaseCommand):
+    help = (
+        "Replay a JSONL history (one run per line) with the configured rules on a throw-away "
+        "database and a simulated clock; print the alerts that would have fired and the "
+        "notifications that would have been sent. See docs/replay.md."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", help="JSONL file: one run (or declaration) per line")
+        parser.add_argument("--json", action="store_true", help="machine-readable output")
+        parser.add_argument(
+            "--tail",
+            type=hours,
+            default=replay.DEFAULT_TAIL_HOURS,
+            help="hours of simulated time after the last event (default 48)",
+        )
+        parser.add_argument(
+            "--rules", help="JSON list of rule objects to replay instead of the configured ones"
+        )
+        parser.add_argument(
+            "--step",
+            type=positive_int,
+            default=replay.DEFAULT_STEP_SECONDS,
+            help="seconds between evaluations of the simulated clock (default 300)",
+        )
+        parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
+        parser.add_argument("--until", type=utc_moment, help=argparse.SUPPRESS)
+        parser.add_argument("--save-template", help=argparse.SUPPRESS)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            lines = replay.read_lines(Path(options["file"]))
+            if options["rules"]:
+                specs = replay.load_rules_file(Path(options["rules"]))
+            else:
+                specs = configured_rules(self.stderr)
+            replay.check_references(lines, specs)
+        except ReplayInputError as exc:
+            raise CommandError(str(exc), returncode=2) from None
+        if options["inner"]:
+            self.simulate_here(lines, specs, options)
+            return
+        try:
+            result = replay.run_in_sandbox(
+                Path(options["file"]),
+                [spec.model_dump(mode="json") for spec in specs],
+                step_s=options["step"],
+                tail_hours=options["tail"],
+                until=options["until"],
+            )
+        except ReplayInputError as exc:
+            raise CommandError(str(exc), returncode=2) from None
+        except ReplayFailed as exc:
+            raise CommandError(str(exc)) from None
+        if options["json"]:
+            self.stdout.write(json.dumps(result.to_json(), indent=2))
+        else:
+            self.stdout.write(replay.render_text(result), ending="")
+
+    def simulate_here(self, lines: list[Numbered], specs: list[RuleSpec], options: Any) -> None:
+        """The child's part: only ever on the empty database the parent made for it."""
+        from alerts.simulation import simulate
+
+        guard_sandbox()
+        call_command("migrate", verbosity=0, interactive=False)
+        if options["save_template"]:
+            save_copy(Path(options["save_template"]))
+        AlertRule.objects.all().delete()  # the default rules migrate created
+        # The engine hands each outbox row to delivery through policy.dispatch: nothing leaves.
+        with mock.patch.object(policy, "dispatch", lambda notification_id: None):
+            result = simulate(
+                lines,
+                specs,
+                step=timedelta(seconds=options["step"]),
+                tail=timedelta(hours=options["tail"]),
+                until=options["until"],
+            )
+        self.stdout.write(replay.RESULT_MARKER)
+        self.stdout.write(result.to_wire())
+
+
+def guard_sandbox() -> None:
+    """--inner deletes every rule: refuse unless this is a database the parent made for it (a
+    new file, or a copy of a freshly migrated one, in a folder of its own)."""
+    expected = os.environ.get(replay.SANDBOX_ENV, "")
+    name = str(settings.DATABASES["default"]["NAME"])
+    in_sandbox = Path(name).parent.name.startswith(replay.SANDBOX_PREFIX)
+    if not expected or name != expected or not in_sandbox:
+        sys.stderr.write("replay --inner runs only in the sandbox that replay itself creates\n")
+        raise CommandError("not a replay sandbox", returncode=3)
+
+
+def save_copy(path: Path) -> None:
+    """A consistent copy of the migrated database (VACUUM INTO reads through the WAL), put in
+    place at once so that a concurrent replay never copies half of it."""
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM INTO %s", [str(partial)])
+    os.replace(partial, path)

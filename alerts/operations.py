@@ -1,0 +1,132 @@
+"""What an operator does to alerts and silences from the portal, each recorded with who did it.
+
+The model methods record the alert's events; these functions add what spans several objects
+(a silence and the alerts it holds back) and the audit entries. Views call them and only render.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from alerts import audit
+from alerts.choices import OPEN_STATES, AlertEventKind, ResolvedHow
+from alerts.models import Alert, Silence
+from alerts.silences import covers
+from monitoring.dagster.actions import reexecute_from_failure
+from monitoring.models import Deployment
+
+SILENCE_HOURS = (1, 4, 24)
+
+
+@transaction.atomic
+def silence_alert(
+    alert: Alert, hours: float, user: Any, now: datetime, comment: str = ""
+) -> Silence:
+    """Silence the alert's rule on its subject for some hours; the alert shows it at once."""
+    if not alert.is_open:
+        raise ValidationError("a resolved alert needs no silence")
+    silence = Silence.for_alert(alert, hours, now, user=user, comment=comment)
+    audit.record(now, "created", silence, audit.snapshot(silence), actor=user)
+    hold_back([alert], silence, user, now)
+    return silence
+
+
+@transaction.atomic
+def create_silence(silence: Silence, user: Any, now: datetime) -> Silence:
+    """Save a silence made in the form, audit it, and mark the open alerts it already covers."""
+    silence.created_by = user if getattr(user, "is_authenticated", False) else None
+    silence.full_clean()
+    silence.save()
+    audit.record(now, "created", silence, audit.snapshot(silence), actor=user)
+    if silence.is_active(now):
+        hold_back(open_alerts_covered(silence), silence, user, now)
+    return silence
+
+
+def hold_back(alerts: list[Alert], silence: Silence, user: Any, now: datetime) -> None:
+    """Mark alerts silenced now, as the next evaluation would (it then sees nothing to change).
+
+    Releasing is left to the evaluation, which also sends the firing message of an alert that
+    nobody was told about while it was held back.
+    """
+    for alert in alerts:
+        if alert.silenced_by_id is not None or not silence.is_active(now):
+            continue
+        alert.record(
+            AlertEventKind.SILENCED, now, actor=user, note=silence.comment, silence=silence.pk
+        )
+        alert.silenced_by = silence
+        alert.save(update_fields=["silenced_by"])
+
+
+def open_alerts_covered(silence: Silence, limit: int | None = None) -> list[Alert]:
+    """Open alerts the silence's matchers cover (it need not be saved: the form's preview)."""
+    candidates = Alert.objects.filter(state__in=OPEN_STATES).select_related(
+        "rule", "source", "source__deployment", "deployment"
+    )
+    if silence.rule_id:
+        candidates = candidates.filter(rule_id=silence.rule_id)
+    if silence.source_id:
+        candidates = candidates.filter(source_id=silence.source_id)
+    if silence.severity:
+        candidates = candidates.filter(severity=silence.severity)
+    matched = [a for a in candidates.order_by("-fired_at", "-opened_at") if covers(silence, a)]
+    return matched[:limit] if limit is not None else matched
+
+
+@transaction.atomic
+def expire_silence(silence: Silence, user: Any, now: datetime) -> None:
+    """End a silence now. The alerts it held are released by the next evaluation."""
+    if silence.expired_at is not None and silence.expired_at <= now:
+        raise ValidationError("this silence has already expired")
+    silence.expire(now)
+    audit.record(now, "expired", silence, actor=user)
+
+
+@transaction.atomic
+def resolve_by_hand(alert: Alert, user: Any, now: datetime) -> None:
+    was = alert.state
+    alert.resolve(now, ResolvedHow.MANUAL, user=user)
+    audit.record(now, "resolved", alert, {"state": [was, alert.state]}, actor=user)
+
+
+def alert_deployment(alert: Alert) -> Deployment | None:
+    if alert.source_id:
+        return alert.source.deployment if alert.source else None
+    return alert.deployment
+
+
+def can_reexecute(alert: Alert) -> bool:
+    """The alert names a Dagster run, of a deployment confops can ask to re-execute it."""
+    return bool(alert.run_id) and alert_deployment(alert) is not None
+
+
+def reexecute(alert: Alert, user: Any, now: datetime) -> str:
+    """Re-execute the alert's failed run from its failure; link and audit the new run.
+
+    Raises ``ValidationError`` when the alert has no Dagster run, and the typed ``DagsterError``
+    of the client when Dagster refuses or cannot be reached (nothing is recorded then).
+    """
+    deployment = alert_deployment(alert)
+    if not alert.run_id or deployment is None:
+        raise ValidationError("this alert is not about a Dagster run")
+    who = getattr(user, "username", "") or "confops"
+    tags = {"confops/triggered_by": who, "confops/alert_id": str(alert.pk)}
+    # Outside any transaction: an SQLite write lock must not wait on Dagster's answer.
+    new_run_id = reexecute_from_failure(deployment, alert.run_id, tags=tags)
+    with transaction.atomic():
+        alert.record(
+            AlertEventKind.REEXECUTED,
+            now,
+            actor=user,
+            note=f"Re-executed run {alert.run_id} from its failure",
+            parent_run_id=alert.run_id,
+            new_run_id=new_run_id,
+            new_run_url=deployment.run_url(new_run_id),
+        )
+        audit.record(now, "reexecuted", alert, {"run_id": [alert.run_id, new_run_id]}, actor=user)
+    return new_run_id

@@ -1,0 +1,162 @@
+"""Slack through an incoming webhook, laid out with Block Kit.
+
+Secret: the webhook URL (``https://hooks.slack.com/services/...``); a channel without one uses
+``SLACK_WEBHOOK_URL``. Config (optional): ``{"mention": "<!here>"}`` prepended to critical
+firing and escalation messages.
+
+A message is one attachment whose bar has the severity's colour (Block Kit has no colour of
+its own, attachments do), holding blocks: the headline with the severity's emoji, the rule
+and source(s), the one-line summary, an excerpt of the error, the runbook's first steps and
+links to the alert in confops (where it is acknowledged), its runbook and the Dagster run.
+The top-level ``text`` is what notifications and screen readers show.
+
+Slack answers an incoming webhook with ``ok`` (200) or an error code in the body: 400
+``invalid_payload``, 403 ``invalid_token`` or ``action_prohibited``, 404 ``channel_not_found``
+or ``no_service`` (the webhook was revoked), 410 ``channel_is_archived``. None of these heal
+by themselves, so a 4xx other than 429 is permanent; 429 carries ``Retry-After``
+(https://api.slack.com/messaging/webhooks#handling_errors,
+https://api.slack.com/apis/rate-limits).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.conf import settings
+
+from alerts.choices import ChannelKind, NotificationEvent, Severity
+from alerts.messages import AlertLine, Message, colour
+from alerts.transports import _http
+from alerts.transports.base import Config, SendResult, Transport, register
+
+EMOJI = {
+    Severity.CRITICAL: ":red_circle:",
+    Severity.WARNING: ":large_orange_circle:",
+    Severity.INFO: ":large_blue_circle:",
+}
+RESOLVED_EMOJI = ":white_check_mark:"
+SECTION_MAX_CHARS = 2900  # Slack refuses section text over 3,000 characters
+
+
+class SlackConfig(Config):
+    mention: str = ""
+
+
+@register
+class SlackTransport(Transport):
+    kind = ChannelKind.SLACK
+    label = "Slack (incoming webhook)"
+    config_schema = SlackConfig
+    config: SlackConfig
+    secret_required = True
+    secret_help = "the incoming webhook URL (or set SLACK_WEBHOOK_URL)"  # noqa: S105 - a help text
+
+    @classmethod
+    def default_secret(cls) -> str:
+        return str(settings.SLACK_WEBHOOK_URL)
+
+    def send(self, message: Message) -> SendResult:
+        url = self.secret or self.default_secret()
+        body = json.dumps(build_payload(message, self.config.mention)).encode()
+        response = _http.post(url, body, {"Content-Type": "application/json; charset=utf-8"})
+        return _http.verdict(response, "Slack")
+
+
+def escape(text: str) -> str:
+    """Slack mrkdwn treats &, < and > as control characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def link(url: str, label: str) -> str:
+    return f"<{url}|{escape(label)}>"
+
+
+def clip(text: str, limit: int = SECTION_MAX_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def emoji(message: Message) -> str:
+    if message.event == NotificationEvent.RESOLVED:
+        return RESOLVED_EMOJI
+    return EMOJI.get(Severity(message.severity), EMOJI[Severity.INFO])
+
+
+def build_payload(message: Message, mention: str = "") -> dict[str, Any]:
+    blocks = alert_blocks(message, mention) if message.is_about_alerts else other_blocks(message)
+    return {
+        "text": f"{emoji(message)} {message.subject}",
+        "attachments": [{"color": colour(message.event, message.severity), "blocks": blocks}],
+    }
+
+
+def section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text)}}
+
+
+def alert_blocks(message: Message, mention: str) -> list[dict[str, Any]]:
+    first = message.first
+    sources = ", ".join(f"`{escape(s)}`" for s in message.sources[:3])
+    if len(message.sources) > 3:
+        sources += f" and {len(message.sources) - 3} more"
+    plural = "s" if len(message.sources) > 1 else ""
+    loud = mention and message.severity == Severity.CRITICAL and message.event != "resolved"
+    headline = f"{emoji(message)} *{escape(message.headline)}: {escape(message.rule)}* on {sources}"
+    blocks = [section(f"{mention} {headline}" if loud else headline)]
+    blocks.append(
+        {
+            "type": "section",
+            "fields": [
+                {"type": "mrkdwn", "text": f"*Severity*\n{escape(message.severity)}"},
+                {"type": "mrkdwn", "text": f"*Rule*\n{escape(message.rule)}"},
+                {"type": "mrkdwn", "text": f"*Source{plural}*\n{sources}"},
+            ],
+        }
+    )
+    if len(message.alerts) == 1 and first is not None:
+        blocks.extend(single_alert_blocks(message, first))
+    else:
+        blocks.append(section(source_list(message)))
+    if message.runbook and message.runbook.steps:
+        steps = "\n".join(f"{i}. {escape(s)}" for i, s in enumerate(message.runbook.steps, 1))
+        blocks.append(section(f"*Runbook: {escape(message.runbook.title)}*\n{steps}"))
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": links(message)}]})
+    return blocks
+
+
+def single_alert_blocks(message: Message, alert: AlertLine) -> list[dict[str, Any]]:
+    text = escape(alert.summary)
+    if message.event == NotificationEvent.RESOLVED and alert.duration:
+        text += f"\nLasted *{alert.duration}*."
+    blocks = [section(text)]
+    if alert.error and message.event != NotificationEvent.RESOLVED:
+        blocks.append(section(f"```{clip(escape(alert.error), 2800)}```"))
+    return blocks
+
+
+def source_list(message: Message) -> str:
+    lines = [
+        f"• {link(a.url, a.source) if a.url else escape(a.source)}: {escape(a.summary)}"
+        for a in message.shown
+    ]
+    if message.more:
+        lines.append(f"… and {message.more} more")
+    return "\n".join(lines)
+
+
+def links(message: Message) -> str:
+    first = message.first
+    parts = []
+    if first is not None and first.url:
+        action = "View in confops" if message.event == "resolved" else "Acknowledge in confops"
+        parts.append(link(first.url, action if len(message.alerts) == 1 else "Open in confops"))
+    if message.runbook and message.runbook.url:
+        parts.append(link(message.runbook.url, f"Runbook: {message.runbook.title}"))
+    if first is not None and first.run_url and len(message.alerts) == 1:
+        parts.append(link(first.run_url, "Dagster run"))
+    return " · ".join(parts) or "confops"
+
+
+def other_blocks(message: Message) -> list[dict[str, Any]]:
+    """Messages that are not about alerts: their own Slack text, or the plain text body."""
+    return [section(message.slack_text or f"*{escape(message.subject)}*\n{escape(message.text)}")]

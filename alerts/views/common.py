@@ -1,0 +1,41 @@
+"""Helpers shared by the views: permission-checked views, safe redirects, htmx responses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth.decorators import permission_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils.http import url_has_allowed_host_and_scheme
+
+ViewFunc = Callable[..., HttpResponse]
+
+
+def needs(perm: str) -> Callable[[ViewFunc], ViewFunc]:
+    """Refuse with 403 (never a login redirect) to a logged-in user without ``perm``."""
+    return permission_required(perm, raise_exception=True)
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    return bool(getattr(request, "htmx", False))
+
+
+def safe_next(request: HttpRequest, default: str) -> str:
+    """The page to go back to after an action, if it is one of ours."""
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    allowed = url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return candidate if candidate and allowed else default
+
+
+def see_other(url: str) -> HttpResponse:
+    """Redirect after a POST with 303, so that a reload does not repeat the action."""
+    response = HttpResponseRedirect(url)
+    response.status_code = 303
+    return response
+
+
+def context_with(request: HttpRequest, **values: Any) -> dict[str, Any]:
+    return {"next_url": safe_next(request, request.get_full_path()), **values}

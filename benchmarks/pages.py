@@ -1,0 +1,160 @@
+"""Server time of the status page (and of the alerts page, once it exists) at 1,000 sources.
+
+    .venv/bin/python benchmarks/pages.py [--database-url postgres://...] [--sources 1000]
+                                         [--requests 30]
+
+Seeds a fresh database with the data of ``benchmarks/evaluate.py`` (PostgreSQL when
+--database-url or TEST_POSTGRES_URL names a server, else SQLite): one deployment, sources in
+ten groups (10 % hourly, 10 % every six hours, 80 % daily), 30 days of runs, 2 % of them failed.
+One evaluation of the default rules then opens the alerts those failures cause. Each page is
+requested through Django's test client as a logged-in user of the Viewer role (middleware,
+session, template rendering: everything but the network), after warm-up; median and p95 are
+printed with the SQL query count and the response size, the machine noted. Target: p95 under
+150 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+PROJECT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT))
+
+from benchmarks.evaluate import configure, seed  # noqa: E402 - needs the path above
+
+WARM_UP = 3
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def measure(client: Any, url: str, count: int, **headers: str) -> tuple[list[float], int, int]:
+    """Timings in ms, SQL queries of the last request, and the response's size in bytes."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(WARM_UP):
+        client.get(url, headers=headers)
+    timings, queries, size = [], 0, 0
+    for _ in range(count):
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            response = client.get(url, headers=headers)
+            timings.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            raise SystemExit(f"{url} answered {response.status_code}")
+        queries, size = len(captured.captured_queries), len(response.content)
+    return timings, queries, size
+
+
+def report(label: str, client: Any, url: str, count: int, **headers: str) -> None:
+    timings, queries, size = measure(client, url, count, **headers)
+    print(
+        f"{label:<34} median {statistics.median(timings):6.1f} ms, "
+        f"p95 {percentile(timings, 0.95):6.1f} ms, max {max(timings):6.1f} ms, "
+        f"{queries:2d} SQL queries, {size / 1024:6.0f} KiB"
+    )
+
+
+def prepare(sources: int) -> tuple[Any, int, float]:
+    """Seed, open the alerts the history causes, and log a user in."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.test import Client
+    from django.utils import timezone
+
+    from alerts.evaluation import evaluate
+    from monitoring.models import Source
+
+    now = timezone.now()
+    started = time.perf_counter()
+    runs = seed(sources, now, random.Random(7))
+    Source.objects.update(last_metrics={"count": 1234.0})
+    evaluate(now)
+    elapsed = time.perf_counter() - started
+    user = get_user_model().objects.create_user("bench")  # force_login needs no password
+    viewers = Group.objects.filter(name="Viewer").first()  # the role from alerts/roles.py
+    if viewers is not None:
+        user.groups.add(viewers)
+    client = Client()
+    client.force_login(user)
+    return client, runs, elapsed
+
+
+def drop_database() -> None:
+    """Remove the throw-away PostgreSQL database (SQLite's lives in a temporary folder)."""
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        return
+    name = connection.settings_dict["NAME"]
+    connections.close_all()
+    import psycopg
+
+    base, _, _ = os.environ["DATABASE_URL"].rpartition("/")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--database-url", default=os.environ.get("TEST_POSTGRES_URL"))
+    parser.add_argument("--sources", type=int, default=1000)
+    parser.add_argument("--requests", type=int, default=30)
+    args = parser.parse_args()
+    engine = configure(args.database_url)
+
+    import django
+
+    django.setup()
+    try:
+        run(args, engine)
+    finally:
+        drop_database()
+
+
+def run(args: argparse.Namespace, engine: str) -> None:
+    from django.core.management import call_command
+    from django.test.utils import setup_test_environment
+    from django.urls import NoReverseMatch, reverse
+
+    from alerts.models import Alert
+    from benchmarks.health import machine
+    from monitoring.models import Source
+
+    setup_test_environment()  # the test client's host, in-memory email
+    call_command("migrate", verbosity=0)
+    client, runs, elapsed = prepare(args.sources)
+    print(f"machine: {machine()}; database: {engine}")
+    print(
+        f"seeded {args.sources} sources, {runs} runs, "
+        f"{Alert.objects.filter(state='firing').count()} firing alerts in {elapsed:.0f} s; "
+        f"{args.requests} requests per page after {WARM_UP} to warm up"
+    )
+    n = args.requests
+    report("status page", client, "/", n)
+    report("status page, htmx refresh", client, "/", n, **{"HX-Request": "true"})
+    report("status page, 7 days", client, "/?window=7d", n)
+    report("status page, one group", client, "/?group=group_3", n)
+    hourly = Source.objects.order_by("pk").first()
+    if hourly is not None:
+        report("source page (an hourly source)", client, f"/sources/{hourly.slug}/", n)
+    try:
+        alerts_url = reverse("alerts:alert-list")
+    except NoReverseMatch:
+        print("alerts page: not there yet (no URL named alerts:alert-list)")
+    else:
+        report("alerts page", client, alerts_url, n)
+
+
+if __name__ == "__main__":
+    main()

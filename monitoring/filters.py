@@ -1,0 +1,68 @@
+"""The status page's filters, read from and written back to the URL's query string."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+from urllib.parse import urlencode
+
+from monitoring.choices import TimelineWindow
+
+# The deployment filter's value for sources that report over HTTP (they have no deployment).
+PUSHED = "-"
+
+
+@dataclass(frozen=True)
+class StatusFilters:
+    """``deployment`` (a name, or ``-`` for pushed sources), ``group``, ``tag`` (``key=value``
+    or just ``key``), ``owner`` (the operator-set owner or one of Dagster's owners), and the
+    timeline ``window``."""
+
+    deployment: str = ""
+    group: str = ""
+    tag: str = ""
+    owner: str = ""
+    window: str = TimelineWindow.DAY
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, Any]) -> StatusFilters:
+        values = {f.name: str(query.get(f.name) or "").strip()[:255] for f in fields(cls)}
+        if values["window"] not in TimelineWindow.values:
+            values["window"] = TimelineWindow.DAY
+        return cls(**values)
+
+    @property
+    def active(self) -> bool:
+        """Whether any filter narrows the sources (the window does not)."""
+        return any((self.deployment, self.group, self.tag, self.owner))
+
+    @property
+    def tag_pair(self) -> tuple[str, str | None]:
+        key, sep, value = self.tag.partition("=")
+        return key.strip(), value.strip() if sep else None
+
+    def query_string(self, **changes: str) -> str:
+        """The canonical query string (empty values and the default window left out)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)} | changes
+        if values["window"] == TimelineWindow.DAY:
+            values["window"] = ""
+        return urlencode({k: v for k, v in values.items() if v})
+
+    def matches(
+        self,
+        deployment_name: str | None,
+        group: str,
+        tags: Mapping[str, Any],
+        owner: str,
+        dagster_owners: Iterable[str],
+    ) -> bool:
+        if self.deployment and self.deployment != (deployment_name or PUSHED):
+            return False
+        if self.group and self.group != group:
+            return False
+        if self.tag:
+            key, value = self.tag_pair
+            if key not in tags or (value is not None and str(tags[key]) != value):
+                return False
+        return not self.owner or self.owner == owner or self.owner in dagster_owners

@@ -1,0 +1,368 @@
+"""What a source's page shows: health, the metric's trend, runs, checks, alerts, rules, runbook."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Case, F, IntegerField, Value, When, Window
+from django.db.models.functions import RowNumber
+from django.utils import timezone
+from django.utils.safestring import SafeString
+
+from alerts.choices import OPEN_STATES, AlertState, RuleTarget
+from alerts.models import Alert, AlertRule, RuleOverride, Runbook
+from alerts.rules.base import ParamsError, all_kinds
+from monitoring.charts import line_chart
+from monitoring.choices import InstigatorKind, RunAssetOutcome, RunStatus
+from monitoring.formatting import number
+from monitoring.links import dagster_source_url
+from monitoring.models import CheckResult, Instigator, RunAsset, Source
+from monitoring.status import Health, OpenAlerts, deployment_problem, source_health
+from monitoring.timeline import STATE_LABEL, TimelineRun, bar_state
+from monitoring.trend import BoundRule, DropRule, Sample, bound_levels, trend_series
+
+RUNS_PER_PAGE = 25
+TREND_DAYS = 30
+CHECK_HISTORY = 10
+ALERT_HISTORY = 50
+SUCCESS_OUTCOMES = (RunAssetOutcome.MATERIALIZED, RunAssetOutcome.OBSERVED)
+VISIBLE_STATES = (AlertState.FIRING, AlertState.ACKNOWLEDGED)
+RUN_ICONS = {
+    "ok": "i-healthy",
+    "failed": "i-critical",
+    "retrying": "i-warning",
+    "running": "i-unknown",
+    "skipped": "i-paused",
+    "canceled": "i-paused",
+}
+
+
+@dataclass(frozen=True)
+class RunLine:
+    """One row of the runs table."""
+
+    link: RunAsset
+    state: str
+    value: Any
+    error: str
+    url: str
+
+    @property
+    def label(self) -> str:
+        return STATE_LABEL[self.state]
+
+    @property
+    def icon(self) -> str:
+        return RUN_ICONS[self.state]
+
+
+@dataclass(frozen=True)
+class RuleLine:
+    """A rule whose scope covers the source, with what applies here."""
+
+    rule: AlertRule
+    override: RuleOverride | None
+    parameters: dict[str, Any]
+    active: bool
+
+
+def build(source: Source, metric: str, now: datetime) -> dict[str, Any]:
+    rules = covering_rules(source)
+    alerts = list(alert_history(source))
+    return {
+        "source": source,
+        "health": health(source, alerts, now),
+        "last_failure": last_failure(source),
+        "dagster_url": dagster_url(source),
+        "upstream": list(source.upstream.filter(is_gone=False).order_by("key")),
+        "downstream": list(source.downstream.filter(is_gone=False).order_by("key")),
+        "schedules": instigators(source),
+        "trend": trend(source, metric, rules, now),
+        "metric": metric,
+        "checks": check_history(source),
+        "alerts": alerts,
+        "alert_total": Alert.objects.filter(source=source).count(),
+        "rules": rules,
+        "orphan_overrides": orphan_overrides(source, rules),
+        "runbook": Runbook.objects.filter(slug=source.runbook_slug).first()
+        if source.runbook_slug
+        else None,
+        "owners": owner_links(source),
+        "tags": [(f"{k}={v}", urlencode({"tag": f"{k}={v}"})) for k, v in source.tags.items()],
+        "group_query": urlencode({"group": source.group_name}),
+    }
+
+
+def owner_links(source: Source) -> list[tuple[str, str]]:
+    """Each owner with the status page query that filters by it."""
+    owners = dict.fromkeys(o for o in [source.owner, *source.dagster_owners] if o)
+    return [(o, urlencode({"owner": o})) for o in owners]
+
+
+def health(source: Source, alerts: list[Alert], now: datetime) -> Health:
+    """The same judgement as the status page's cell (the history holds every open alert)."""
+    d = source.deployment
+    problem = (
+        deployment_problem(
+            d.enabled, d.last_success_at, d.consecutive_failures, d.failing_since, now
+        )
+        if d
+        else ""
+    )
+    visible = [a for a in alerts if a.state in VISIBLE_STATES]
+    counts = {s: sum(a.severity == s for a in visible) for s in ("critical", "warning", "info")}
+    worst = OpenAlerts(counts["critical"], counts["warning"], counts["info"]).worst
+    example = next((a.rule.name for a in visible if a.severity == worst), "")
+    alerts_summary = OpenAlerts(counts["critical"], counts["warning"], counts["info"], 0, example)
+    return source_health(
+        paused=source.paused,
+        deployment_problem=problem,
+        alerts=alerts_summary,
+        last_run_at=source.last_run_at,
+        last_success_at=source.last_success_at,
+        now=now,
+    )
+
+
+def dagster_url(source: Source) -> str:
+    d = source.deployment
+    if d is None:
+        return ""
+    return dagster_source_url(
+        d.ui_url, source.kind, source.key, source.repository, source.code_location
+    )
+
+
+def last_failure(source: Source) -> RunAsset | None:
+    return (
+        RunAsset.objects.filter(source=source, outcome=RunAssetOutcome.FAILED)
+        .select_related("run")
+        .order_by(F("run_created_at").desc(nulls_last=True), "-pk")
+        .first()
+    )
+
+
+def instigators(source: Source) -> list[Instigator]:
+    """The Dagster schedules and sensors that target the source."""
+    wanted = {(InstigatorKind.SCHEDULE.value, n) for n in source.schedule_names or []}
+    wanted |= {(InstigatorKind.SENSOR.value, n) for n in source.sensor_names or []}
+    if source.deployment_id is None or not wanted:
+        return []
+    found = Instigator.objects.filter(
+        deployment_id=source.deployment_id, is_gone=False, name__in={n for _, n in wanted}
+    )
+    return [i for i in found if (i.kind, i.name) in wanted]
+
+
+@dataclass(frozen=True)
+class RunsPage:
+    """A page of the runs table: the paginator's page and its rows."""
+
+    page: Page[RunAsset]
+    lines: list[RunLine]
+
+
+def runs_page(source: Source, page: str | None, metric: str) -> RunsPage:
+    """Newest first, ``RUNS_PER_PAGE`` a page; an invalid page number gives the nearest page."""
+    links = (
+        RunAsset.objects.filter(source=source)
+        .select_related("run", "run__deployment")
+        .order_by(F("run_created_at").desc(nulls_last=True), "-pk")
+    )
+    paginated = Paginator(links, RUNS_PER_PAGE).get_page(page)
+    return RunsPage(paginated, [run_line(link, metric) for link in paginated.object_list])
+
+
+def run_line(link: RunAsset, metric: str) -> RunLine:
+    state = bar_state_of(link)
+    run = link.run
+    error = run.error_message if state in ("failed", "retrying") else ""
+    return RunLine(link, state, (link.metrics or {}).get(metric), error, run.dagster_url)
+
+
+def bar_state_of(link: RunAsset) -> str:
+    run = link.run
+    return bar_state(
+        TimelineRun(
+            key="",
+            status=run.status,
+            outcome=link.outcome,
+            started=None,
+            ended=None,
+            duration_s=run.duration_s,
+            will_retry=run.will_retry,
+            error=run.error_message,
+            url="",
+        )
+    )
+
+
+@dataclass(frozen=True)
+class CheckLine:
+    name: str
+    latest: CheckResult
+    history: list[CheckResult]  # oldest first, the latest last
+
+
+def check_history(source: Source) -> list[CheckLine]:
+    """The latest evaluation of each check with up to ``CHECK_HISTORY`` before it."""
+    ranked = (
+        CheckResult.objects.filter(source=source)
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("check_name")],
+                order_by=[F("evaluated_at").desc(), F("pk").desc()],
+            )
+        )
+        .filter(rank__lte=CHECK_HISTORY)
+        .order_by("check_name", "-evaluated_at")
+    )
+    grouped: dict[str, list[CheckResult]] = defaultdict(list)
+    for result in ranked:
+        grouped[result.check_name].append(result)
+    return [CheckLine(name, rows[0], rows[::-1]) for name, rows in grouped.items()]
+
+
+def alert_history(source: Source) -> Any:
+    """The source's alerts, open ones first, then the most recent."""
+    return (
+        Alert.objects.filter(source=source)
+        .select_related("rule", "acknowledged_by")
+        .annotate(
+            closed=Case(
+                When(state__in=OPEN_STATES, then=Value(0)),
+                default=Value(1),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("closed", "-opened_at")[:ALERT_HISTORY]
+    )
+
+
+def covering_rules(source: Source) -> list[RuleLine]:
+    """Rules about sources whose scope covers this one, as the engine decides it."""
+    overrides = {
+        o.rule_id: o for o in RuleOverride.objects.filter(source=source).select_related("rule")
+    }
+    lines = []
+    for rule in AlertRule.objects.prefetch_related("scope_sources").select_related("runbook"):
+        if rule.kind not in all_kinds() or rule.target != RuleTarget.SOURCE:
+            continue
+        if source.is_asset_job and not rule.include_asset_jobs:
+            continue
+        if not rule.covers_source(source):
+            continue
+        override = overrides.get(rule.pk)
+        parameters = {**rule.parameters, **(override.parameters if override else {})}
+        active = rule.enabled and not source.paused and (override is None or override.enabled)
+        lines.append(RuleLine(rule, override, parameters, active))
+    return lines
+
+
+def orphan_overrides(source: Source, rules: list[RuleLine]) -> list[RuleOverride]:
+    """Overrides for rules that no longer cover the source (scope changed since)."""
+    covered = {line.rule.pk for line in rules}
+    return [
+        o
+        for o in RuleOverride.objects.filter(source=source).select_related("rule")
+        if o.rule_id not in covered
+    ]
+
+
+@dataclass(frozen=True)
+class Trend:
+    svg: SafeString
+    legend: list[tuple[str, str]]
+    metrics: list[str]
+    points: int
+
+
+def trend(source: Source, metric: str, rules: list[RuleLine], now: datetime) -> Trend:
+    """The metric over the last 30 days of successful runs, with the volume rules' lines."""
+    start = now - timedelta(days=TREND_DAYS)
+    drops, bounds = volume_rules(rules, metric)
+    lookback = max([d.window_runs for d in drops] or [7])
+    samples, keys = trend_samples(source, metric, start, lookback)
+    keys |= {k for k, v in (source.last_metrics or {}).items() if isinstance(v, int | float)}
+    series = trend_series(samples, start, metric, drops)
+    levels = bound_levels(bounds)
+    tz = timezone.get_current_timezone()
+    shown = [s for s in samples if s.at >= start]
+    svg = line_chart(
+        series,
+        levels,
+        start=start.astimezone(tz),
+        end=now.astimezone(tz),
+        title=f"{metric} of {source.key} over {TREND_DAYS} days",
+        description=describe(metric, shown),
+        element_id="trend",
+    )
+    legend = [(s.label, s.css) for s in series] + [(lv.label, lv.css) for lv in levels]
+    return Trend(svg, legend, sorted(keys | {metric}), len(shown))
+
+
+def describe(metric: str, samples: list[Sample]) -> str:
+    if not samples:
+        return f"No successful run reported {metric} in the last {TREND_DAYS} days."
+    values = [s.value for s in samples]
+    return (
+        f"{len(samples)} successful runs; latest {number(values[-1])}, "
+        f"lowest {number(min(values))}, highest {number(max(values))}."
+    )
+
+
+def trend_samples(
+    source: Source, metric: str, start: datetime, lookback: int
+) -> tuple[list[Sample], set[str]]:
+    """Successful runs since ``start`` plus ``lookback`` before it (for the first averages),
+    oldest first, and every numeric metric key those runs reported."""
+    successes = RunAsset.objects.filter(
+        source=source, outcome__in=SUCCESS_OUTCOMES, run__status=RunStatus.SUCCESS
+    ).values_list("run_created_at", "run__ended_at", "metrics")
+    recent = list(successes.filter(run_created_at__gte=start).order_by("run_created_at", "pk"))
+    earlier = list(
+        successes.filter(run_created_at__lt=start).order_by("-run_created_at", "-pk")[:lookback]
+    )
+    samples, keys = [], set()
+    for created, ended, metrics in [*reversed(earlier), *recent]:
+        metrics = metrics or {}
+        keys |= {k for k, v in metrics.items() if isinstance(v, int | float)}
+        value = metrics.get(metric)
+        at = ended or created
+        if isinstance(value, int | float) and math.isfinite(value) and at is not None:
+            samples.append(Sample(at, float(value)))
+    return samples, keys
+
+
+def volume_rules(rules: list[RuleLine], metric: str) -> tuple[list[DropRule], list[BoundRule]]:
+    """The effective parameters of active volume rules on this metric."""
+    drops, bounds = [], []
+    for line in rules:
+        if not line.active or line.rule.kind not in ("volume_drop", "volume_bounds"):
+            continue
+        try:
+            params = line.rule.params(line.override.parameters if line.override else None)
+        except ParamsError:
+            continue  # shown in the rules table; an invalid rule judges nothing either
+        values = params.model_dump()
+        if values.get("metric") != metric:
+            continue
+        if line.rule.kind == "volume_drop":
+            drops.append(
+                DropRule(
+                    line.rule.name,
+                    values["percent"],
+                    values["window_runs"],
+                    values["min_history"],
+                )
+            )
+        else:
+            bounds.append(BoundRule(line.rule.name, values["min"], values["max"]))
+    return drops, bounds

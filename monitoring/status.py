@@ -1,0 +1,120 @@
+"""The health of sources as the status page shows it: pure functions of stored state and ``now``.
+
+A source's state comes from its open alerts, so the page and the notifications never disagree:
+a firing or acknowledged critical alert makes it critical, a warning one a warning. Without
+either it is healthy if it succeeded recently. It is grey when nothing can be said: paused,
+never run, not succeeded for a long time while no alert judges it, or its deployment cannot be
+polled (the data shown is then as old as the last good poll).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from monitoring.choices import HealthState
+from monitoring.formatting import since
+
+# The default staleness rule fires after 24 h. A success older than a week with no alert open
+# means no rule judges this source (switched off or overridden), so the page cannot vouch for it.
+RECENT_SUCCESS = timedelta(days=7)
+
+SEVERITY_STATE = {"critical": HealthState.CRITICAL, "warning": HealthState.WARNING}
+
+# The colour, the icon (an id in the page's SVG sprite) and the word for each state: colour is
+# never the only signal.
+PRESENTATION: dict[str, tuple[str, str, str]] = {
+    HealthState.HEALTHY: ("green", "i-healthy", "Healthy"),
+    HealthState.WARNING: ("yellow", "i-warning", "Warning"),
+    HealthState.CRITICAL: ("red", "i-critical", "Critical"),
+    HealthState.UNKNOWN: ("grey", "i-unknown", "Unknown"),
+    HealthState.PAUSED: ("grey", "i-paused", "Paused"),
+}
+
+
+@dataclass(frozen=True)
+class Health:
+    """A state and why, in words an operator reads in a grid cell."""
+
+    state: HealthState
+    reason: str
+
+    @property
+    def colour(self) -> str:
+        return PRESENTATION[self.state][0]
+
+    @property
+    def icon(self) -> str:
+        return PRESENTATION[self.state][1]
+
+    @property
+    def label(self) -> str:
+        return PRESENTATION[self.state][2]
+
+
+@dataclass(frozen=True)
+class OpenAlerts:
+    """A source's firing and acknowledged alerts, summed by severity."""
+
+    critical: int = 0
+    warning: int = 0
+    info: int = 0
+    acknowledged: int = 0
+    example: str = ""  # a rule name to show, taken from the worst severity
+
+    @property
+    def worst(self) -> str | None:
+        for severity in ("critical", "warning", "info"):
+            if getattr(self, severity):
+                return severity
+        return None
+
+    @property
+    def total(self) -> int:
+        return self.critical + self.warning + self.info
+
+
+def deployment_problem(
+    enabled: bool,
+    last_success_at: datetime | None,
+    consecutive_failures: int,
+    failing_since: datetime | None,
+    now: datetime,
+) -> str:
+    """Why a deployment's sources cannot be vouched for, or "" when its polls succeed."""
+    if not enabled:
+        return "deployment disabled: not polled"
+    if consecutive_failures:
+        started = f" for {since(failing_since, now)}" if failing_since else ""
+        return f"deployment unreachable{started}"
+    if last_success_at is None:
+        return "deployment not polled yet"
+    return ""
+
+
+def source_health(
+    *,
+    paused: bool,
+    deployment_problem: str,
+    alerts: OpenAlerts,
+    last_run_at: datetime | None,
+    last_success_at: datetime | None,
+    now: datetime,
+) -> Health:
+    """The state of one source; the order of the checks is the order of precedence."""
+    if paused:
+        return Health(HealthState.PAUSED, "paused: not judged")
+    if deployment_problem:
+        return Health(HealthState.UNKNOWN, deployment_problem)
+    worst = alerts.worst
+    if worst in SEVERITY_STATE:
+        count = getattr(alerts, worst)
+        more = f" (+{count - 1} more)" if count > 1 else ""
+        return Health(SEVERITY_STATE[worst], f"{alerts.example}{more}")
+    if last_run_at is None and last_success_at is None:
+        return Health(HealthState.UNKNOWN, "never run")
+    if last_success_at is None:
+        return Health(HealthState.UNKNOWN, "no success yet")
+    if now - last_success_at > RECENT_SUCCESS:
+        return Health(HealthState.UNKNOWN, "no success for over a week, and no rule says why")
+    return Health(HealthState.HEALTHY, "")

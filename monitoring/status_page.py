@@ -1,0 +1,360 @@
+"""What the status page shows, read in a fixed number of queries whatever the number of sources.
+
+1. deployments; 2. sources (their denormalised latest-state fields, one row each);
+3. open alerts summed per source and severity in SQL; 4. the timeline's runs in the window, at
+most ``RUNS_PER_SOURCE`` per source, ranked in SQL and joined to their run. Filters apply in
+Python to the source rows (tags and Dagster owners are JSON, which SQLite cannot search well),
+and in SQL to the runs when any is set.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db.models import Count, F, Min, Window
+from django.db.models.functions import Coalesce, RowNumber
+from django.urls import reverse
+from django.utils import timezone
+
+from alerts.choices import AlertState
+from alerts.models import Alert
+from monitoring.choices import HealthState, TimelineWindow
+from monitoring.db import Epoch
+from monitoring.filters import PUSHED, StatusFilters
+from monitoring.formatting import number, since
+from monitoring.models import Deployment, RunAsset, Source
+from monitoring.status import Health, OpenAlerts, deployment_problem, source_health
+from monitoring.timeline import (
+    RUNS_PER_SOURCE,
+    Bar,
+    Placer,
+    Tick,
+    TimelineRun,
+    TimeWindow,
+    place_all,
+    ticks,
+)
+
+SOURCE_FIELDS = (
+    "pk",
+    "slug",
+    "key",
+    "deployment_id",
+    "group_name",
+    "tags",
+    "owner",
+    "dagster_owners",
+    "paused",
+    "last_status",
+    "last_metrics",
+)
+# The two times each source row needs, as epoch seconds (see ``RUN_FIELDS``).
+SOURCE_TIMES = {"ran": Epoch("last_run_at"), "succeeded": Epoch("last_success_at")}
+# Times come as seconds since 1970 computed by the database: parsing thousands of datetimes
+# was a good part of the page's time.
+RUN_FIELDS = (
+    "source_id",
+    "outcome",
+    "run__run_id",
+    "run__deployment_id",
+    "run__status",
+    "began",
+    "ended",
+    "run__duration_s",
+    "run__will_retry",
+    "run__error_message",
+)
+VISIBLE_ALERT_STATES = (AlertState.FIRING, AlertState.ACKNOWLEDGED)
+# Beyond this many shown sources the runs query joins sources instead of listing their ids
+# (SQLite allows 32,766 parameters in one statement).
+MAX_LISTED_SOURCES = 5000
+
+
+@dataclass
+class Cell:
+    """One source in the grid, and its row of the timeline."""
+
+    slug: str
+    key: str
+    url: str
+    health: Health
+    last_run: str
+    last_status: str
+    count: str
+    fresh: str
+    acknowledged: bool
+    bars: list[Bar] = field(default_factory=list)
+    capped: bool = False
+
+
+@dataclass
+class Group:
+    name: str
+    cells: list[Cell]
+
+
+@dataclass
+class Section:
+    """A deployment (or the pushed sources) with its groups of sources."""
+
+    key: str
+    title: str
+    deployment: Deployment | None
+    problem: str
+    alerts: OpenAlerts
+    groups: list[Group]
+
+
+@dataclass
+class AlertTotals:
+    """Open alerts by subject, and the firing ones by severity for the page's header."""
+
+    by_source: dict[int, OpenAlerts]
+    by_deployment: dict[int, OpenAlerts]
+    firing: Counter[str]
+    acknowledged: int
+
+
+@dataclass
+class StatusPage:
+    sections: list[Section]
+    states: dict[str, int]
+    firing_critical: int
+    firing_warning: int
+    acknowledged: int
+    window: TimeWindow
+    ticks: list[Tick]
+    shown: int
+    options: dict[str, list[tuple[str, str]]]
+
+
+def build(filters: StatusFilters, now: datetime, with_options: bool = True) -> StatusPage:
+    deployments = {d.pk: d for d in Deployment.objects.all()}
+    rows = list(
+        Source.objects.filter(is_gone=False, is_asset_job=False)
+        .order_by("deployment_id", "group_name", "key")
+        .values(*SOURCE_FIELDS, **SOURCE_TIMES)
+    )
+    totals = open_alerts()
+    names = {pk: d.name for pk, d in deployments.items()}
+    shown = [row for row in rows if matches(filters, row, names)]
+    window = TimeWindow.ending(TimelineWindow(filters.window), now)
+    runs = timeline_runs(filters, [row["pk"] for row in shown], window, deployments)
+    sections = arrange(shown, deployments, filters, totals, runs, window, now)
+    states = Counter(str(c.health.state) for s in sections for g in s.groups for c in g.cells)
+    return StatusPage(
+        sections=sections,
+        states={state: states.get(state, 0) for state in HealthState.values},
+        firing_critical=totals.firing["critical"],
+        firing_warning=totals.firing["warning"],
+        acknowledged=totals.acknowledged,
+        window=window,
+        ticks=ticks(window, timezone.get_current_timezone()),
+        shown=len(shown),
+        options=filter_options(rows, deployments) if with_options else {},
+    )
+
+
+def matches(filters: StatusFilters, row: dict[str, Any], names: dict[int, str]) -> bool:
+    return filters.matches(
+        names.get(row["deployment_id"]),
+        row["group_name"],
+        row["tags"] or {},
+        row["owner"],
+        row["dagster_owners"] or [],
+    )
+
+
+def open_alerts() -> AlertTotals:
+    """Firing and acknowledged alerts, summed per subject and severity in one query."""
+    rows = (
+        Alert.objects.filter(state__in=VISIBLE_ALERT_STATES)
+        .values("source_id", "deployment_id", "severity", "state")
+        .annotate(n=Count("pk"), example=Min("rule__name"))
+        .order_by()
+    )
+    per_subject: dict[tuple[str, int], dict[str, Any]] = defaultdict(dict)
+    firing: Counter[str] = Counter()
+    acknowledged = 0
+    for row in rows:
+        subject = ("s", row["source_id"]) if row["source_id"] else ("d", row["deployment_id"])
+        counts = per_subject[subject]
+        counts[row["severity"]] = counts.get(row["severity"], 0) + row["n"]
+        counts.setdefault(f"example_{row['severity']}", row["example"])
+        if row["state"] == AlertState.FIRING:
+            firing[row["severity"]] += row["n"]
+            counts[f"firing_{row['severity']}"] = True
+        else:
+            acknowledged += row["n"]
+    by: dict[str, dict[int, OpenAlerts]] = {"s": {}, "d": {}}
+    for (kind, pk), counts in per_subject.items():
+        by[kind][pk] = summarise(counts)
+    return AlertTotals(by["s"], by["d"], firing, acknowledged)
+
+
+def summarise(counts: dict[str, Any]) -> OpenAlerts:
+    summary = OpenAlerts(
+        critical=counts.get("critical", 0),
+        warning=counts.get("warning", 0),
+        info=counts.get("info", 0),
+    )
+    worst = summary.worst or "info"
+    return OpenAlerts(
+        critical=summary.critical,
+        warning=summary.warning,
+        info=summary.info,
+        acknowledged=0 if counts.get(f"firing_{worst}") else counts.get(worst, 0),
+        example=counts.get(f"example_{worst}") or "",
+    )
+
+
+def timeline_runs(
+    filters: StatusFilters,
+    source_ids: list[int],
+    window: TimeWindow,
+    deployments: dict[int, Deployment],
+) -> dict[int, list[TimelineRun]]:
+    """The runs of the shown sources created in the window, newest first, capped per source."""
+    if not source_ids:
+        return {}
+    query = RunAsset.objects.filter(run_created_at__gte=window.start)
+    if len(source_ids) <= MAX_LISTED_SOURCES:
+        # A list lets the database seek the (source, -run_created_at) index once per source.
+        query = query.filter(source_id__in=source_ids)
+    else:
+        query = query.filter(source__is_gone=False, source__is_asset_job=False)
+    ranked = (
+        query.annotate(
+            began=Epoch(Coalesce("run__started_at", "run__created_at", "run_created_at")),
+            ended=Epoch("run__ended_at"),
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("source_id")],
+                order_by=[F("run_created_at").desc(), F("pk").desc()],
+            ),
+        )
+        .filter(rank__lte=RUNS_PER_SOURCE)
+        .order_by("source_id", "-run_created_at", "-pk")
+        .values_list("pk", *RUN_FIELDS)
+    )
+    runs: dict[int, list[TimelineRun]] = defaultdict(list)
+    for row in ranked:
+        runs[row[1]].append(timeline_run(row, deployments))
+    return runs
+
+
+def timeline_run(row: tuple[Any, ...], deployments: dict[int, Deployment]) -> TimelineRun:
+    (pk, _, outcome, run_id, dep, status, started, ended, duration, retry, error) = row
+    deployment = deployments.get(dep) if dep else None
+    return TimelineRun(
+        key=f"run-{pk}",
+        status=status,
+        outcome=outcome,
+        started=started,
+        ended=ended,
+        duration_s=duration,
+        will_retry=retry,
+        error=error,
+        url=deployment.run_url(run_id) if deployment else "",
+    )
+
+
+def arrange(
+    rows: list[dict[str, Any]],
+    deployments: dict[int, Deployment],
+    filters: StatusFilters,
+    totals: AlertTotals,
+    runs: dict[int, list[TimelineRun]],
+    window: TimeWindow,
+    now: datetime,
+) -> list[Section]:
+    """Sections per deployment (every deployment, even without sources, unless filtered out),
+    then the pushed sources; groups inside each, in the order of the rows."""
+    sections: dict[int | None, Section] = {}
+    for pk, d in sorted(deployments.items(), key=lambda item: item[1].name):
+        if not filters.active or (filters.deployment == d.name and not source_filtered(filters)):
+            sections[pk] = deployment_section(d, totals, now)
+    url = reverse("monitoring:source", kwargs={"slug": "SLUG"})
+    placer = Placer(window, timezone.get_current_timezone())
+    for row in rows:
+        section = sections.get(row["deployment_id"])
+        if section is None:
+            owner = deployments.get(row["deployment_id"]) if row["deployment_id"] else None
+            section = deployment_section(owner, totals, now)
+            sections[row["deployment_id"]] = section
+        if not section.groups or section.groups[-1].name != row["group_name"]:
+            section.groups.append(Group(row["group_name"], []))
+        cell = make_cell(row, url, section.problem, totals, now)
+        source_runs = runs.get(row["pk"], [])
+        cell.bars = place_all(source_runs, placer)
+        cell.capped = len(source_runs) >= RUNS_PER_SOURCE
+        section.groups[-1].cells.append(cell)
+    ordered = sorted(sections.values(), key=lambda s: (s.deployment is None, s.title))
+    return ordered
+
+
+def source_filtered(filters: StatusFilters) -> bool:
+    return bool(filters.group or filters.tag or filters.owner)
+
+
+def deployment_section(d: Deployment | None, totals: AlertTotals, now: datetime) -> Section:
+    if d is None:
+        return Section(PUSHED, "Pushed sources", None, "", OpenAlerts(), [])
+    problem = deployment_problem(
+        d.enabled, d.last_success_at, d.consecutive_failures, d.failing_since, now
+    )
+    return Section(d.name, d.name, d, problem, totals.by_deployment.get(d.pk, OpenAlerts()), [])
+
+
+def make_cell(
+    row: dict[str, Any], url: str, problem: str, totals: AlertTotals, now: datetime
+) -> Cell:
+    alerts = totals.by_source.get(row["pk"], OpenAlerts())
+    ran, succeeded = moment(row["ran"]), moment(row["succeeded"])
+    health = source_health(
+        paused=row["paused"],
+        deployment_problem=problem,
+        alerts=alerts,
+        last_run_at=ran,
+        last_success_at=succeeded,
+        now=now,
+    )
+    count = (row["last_metrics"] or {}).get("count")
+    return Cell(
+        slug=row["slug"],
+        key=row["key"],
+        url=url.replace("SLUG", row["slug"]),
+        health=health,
+        last_run=since(ran, now),
+        last_status=(row["last_status"] or "").lower(),
+        count=number(count) if count is not None else "—",
+        fresh=since(succeeded, now),
+        acknowledged=bool(alerts.acknowledged) and health.state in ("critical", "warning"),
+    )
+
+
+def moment(epoch: float | None) -> datetime | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
+
+
+def filter_options(
+    rows: list[dict[str, Any]], deployments: dict[int, Deployment]
+) -> dict[str, list[tuple[str, str]]]:
+    """Choices for the filter form, from every visible source (not only the shown ones)."""
+    names = sorted(d.name for d in deployments.values())
+    choices = [(name, name) for name in names]
+    if any(row["deployment_id"] is None for row in rows):
+        choices.append((PUSHED, "Pushed sources"))
+    groups = sorted({row["group_name"] for row in rows if row["group_name"]})
+    tags = sorted({f"{k}={v}" for row in rows for k, v in (row["tags"] or {}).items()})
+    owners = {row["owner"] for row in rows if row["owner"]}
+    owners |= {o for row in rows for o in row["dagster_owners"] or [] if isinstance(o, str)}
+    return {
+        "deployment": choices,
+        "group": [(g, g) for g in groups],
+        "tag": [(t, t) for t in tags],
+        "owner": [(o, o) for o in sorted(owners)],
+    }

@@ -1,0 +1,31 @@
+"""Template filters over ``monitoring.formatting``: ``{{ run.duration_s|span }}``,
+``{{ value|number }}``, ``{{ moment|ago }}``."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django import template
+from django.utils import timezone
+
+from monitoring import formatting
+
+register = template.Library()
+
+
+@register.filter
+def span(value: float | timedelta | None) -> str:
+    return formatting.span(value)
+
+
+@register.filter
+def number(value: object) -> str:
+    return formatting.number(value)
+
+
+@register.filter
+def ago(moment: datetime | None) -> str:
+    """How long ago, coarsely ("3 h ago"), or "never"."""
+    if moment is None:
+        return "never"
+    return f"{formatting.since(moment, timezone.now())} ago"

@@ -1,0 +1,130 @@
+"""Slack incoming webhooks, with a local HTTP server standing in for Slack: the Block Kit layout,
+and Slack's answers sorted into "try again" and "give up"."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from alerts import messages
+from alerts.transports import DeliveryError, transport_class
+from tests.alerts.test_messages import alert_json, payload
+from tests.fixtures.http import HttpResponder
+
+
+def slack(url: str, **config: Any) -> Any:
+    return transport_class("slack").from_channel(config, url)
+
+
+def texts(blocks: list[dict[str, Any]]) -> str:
+    """Every mrkdwn string in the blocks, for asserting what a reader sees."""
+    found = []
+    for block in blocks:
+        if "text" in block:
+            found.append(block["text"]["text"])
+        found += [field["text"] for field in block.get("fields", [])]
+        found += [element["text"] for element in block.get("elements", [])]
+    return "\n".join(found)
+
+
+def test_a_firing_alert_is_laid_out_in_block_kit(http_responder: HttpResponder) -> None:
+    http_responder.respond(200, "ok", content_type="text/plain")
+    raw = alert_json(7, "elra_conferences", severity="critical")
+    message = messages.render("firing", payload("firing", [raw]), 12)
+
+    result = slack(f"{http_responder.url}/services/T0/B0/x").send(message)
+
+    assert result.status_code == 200
+    [request] = http_responder.requests
+    assert request.path == "/services/T0/B0/x"
+    assert request.headers["Content-Type"].startswith("application/json")
+    body = json.loads(request.body)
+    assert body["text"] == ":red_circle: [CRITICAL] Firing: Run failed on elra_conferences"
+    [attachment] = body["attachments"]
+    assert attachment["color"] == "#d40e0d"
+    blocks = attachment["blocks"]
+    assert {b["type"] for b in blocks} <= {"section", "context"}
+    shown = texts(blocks)
+    assert ":red_circle: *Firing: Run failed* on `elra_conferences`" in shown
+    assert "*Severity*\ncritical" in shown and "*Source*\n`elra_conferences`" in shown
+    assert "elra_conferences failed: HTTP 503" in shown
+    assert "```ConnectionError: HTTP 503 Service Unavailable" in shown
+    assert "*Runbook: Scraper failure*\n1. Look" in shown
+    assert "<http://localhost:8000/alerts/7/|Acknowledge in confops>" in shown
+    assert "<http://localhost:8000/runbooks/scraper-failure/|Runbook: Scraper failure>" in shown
+    assert "<http://dagster.local/runs/run-7|Dagster run>" in shown
+
+
+def test_a_resolved_alert_is_green_with_its_duration(http_responder: HttpResponder) -> None:
+    raw = alert_json(7, "elra_conferences", duration_s=1860, resolved_at="2026-11-02T02:31:00Z")
+    slack(http_responder.url).send(messages.render("resolved", payload("resolved", [raw])))
+    body = http_responder.requests[0].json()
+    assert body["text"].startswith(":white_check_mark: [WARNING] Resolved")
+    assert body["attachments"][0]["color"] == "#2eb67d"
+    assert "Lasted *31 min*." in texts(body["attachments"][0]["blocks"])
+
+
+def test_a_grouped_storm_stays_within_slack_limits(http_responder: HttpResponder) -> None:
+    alerts = [alert_json(i, f"source_{i:03d}") for i in range(500)]
+    slack(http_responder.url).send(messages.render("firing", payload("firing", alerts)))
+    blocks = http_responder.requests[0].json()["attachments"][0]["blocks"]
+    shown = texts(blocks)
+    assert "on `source_000`, `source_001`, `source_002` and 497 more" in shown
+    assert shown.count("• <http://localhost:8000/alerts/") == 20
+    assert "… and 480 more" in shown
+    assert len(blocks) <= 50
+    assert all(len(b.get("text", {}).get("text", "")) <= 3000 for b in blocks)
+
+
+def test_mrkdwn_control_characters_are_escaped(http_responder: HttpResponder) -> None:
+    raw = alert_json(1, "acl", summary="count <10 & falling <!channel>")
+    slack(http_responder.url).send(messages.render("firing", payload("firing", [raw])))
+    shown = texts(http_responder.requests[0].json()["attachments"][0]["blocks"])
+    assert "count &lt;10 &amp; falling &lt;!channel&gt;" in shown
+
+
+def test_a_mention_is_added_to_critical_pages_only(http_responder: HttpResponder) -> None:
+    transport = slack(http_responder.url, mention="<!here>")
+    for severity in ("critical", "warning"):
+        raw = alert_json(1, "elra", severity=severity)
+        transport.send(messages.render("firing", payload("firing", [raw])))
+    first, second = (texts(r.json()["attachments"][0]["blocks"]) for r in http_responder.requests)
+    assert first.startswith("<!here> ") and "<!here>" not in second
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [(403, "invalid_token"), (404, "channel_not_found"), (410, "channel_is_archived")],
+)
+def test_slack_refusals_are_permanent(
+    http_responder: HttpResponder, status: int, body: str
+) -> None:
+    http_responder.respond(status, body, content_type="text/plain")
+    with pytest.raises(DeliveryError) as caught:
+        slack(http_responder.url).send(messages.render("test", {"channel": {"name": "ops"}}))
+    assert caught.value.permanent and caught.value.status_code == status
+    assert body in caught.value.reason
+
+
+def test_rate_limits_and_outages_are_retried(http_responder: HttpResponder) -> None:
+    http_responder.respond(429, "rate_limited", headers={"Retry-After": "30"})
+    http_responder.respond(503, "upstream down")
+    transport = slack(http_responder.url)
+    message = messages.render("test", {"channel": {"name": "ops"}})
+    with pytest.raises(DeliveryError) as limited:
+        transport.send(message)
+    assert not limited.value.permanent and limited.value.retry_after == 30
+    with pytest.raises(DeliveryError) as down:
+        transport.send(message)
+    assert not down.value.permanent and down.value.status_code == 503
+
+
+def test_a_channel_without_a_url_uses_the_default_webhook(
+    http_responder: HttpResponder, settings: Any
+) -> None:
+    settings.SLACK_WEBHOOK_URL = f"{http_responder.url}/default"
+    transport_class("slack").parse_config({}, "")  # valid: the default fills in
+    slack("").send(messages.render("test", {"channel": {"name": "ops"}}))
+    assert http_responder.requests[0].path == "/default"
