@@ -4,14 +4,13 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('monitoring', '0006_run_asset_created_at'),
+        ("monitoring", "0006_run_asset_created_at"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='runasset',
-            index=models.Index(fields=['run_created_at'], name='run_asset_created'),
+            model_name="runasset",
+            index=models.Index(fields=["run_created_at"], name="run_asset_created"),
         ),
     ]
