@@ -4,6 +4,7 @@ linked to the alert, which then resolves."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from alerts.choices import AlertEventKind, AlertState
+from alerts.evaluation import evaluate
 from alerts.models import Alert, AlertRule, AuditEntry
 from monitoring import polling
 from monitoring.models import Deployment
@@ -61,7 +63,12 @@ def test_an_operator_reexecutes_a_failed_run_from_its_failure(
     assert tags["confops/triggered_by"] == operator_user.username
     assert tags["confops/alert_id"] == str(alert.pk)
 
-    poll(deployment)  # the re-executed run's success clears the failure
+    poll(deployment)  # the re-executed run's success clears the failure...
+    alert.refresh_from_db()
+    assert alert.clear_since is not None
+    # ...and the alert resolves once the rule's resolve hold (flapping guard) has passed.
+    hold = timedelta(minutes=alert.rule.resolve_hold_minutes)
+    evaluate(alert.clear_since + hold)
     alert.refresh_from_db()
     assert alert.state == AlertState.RESOLVED
     detail = operator_client.get(f"/alerts/{alert.pk}/").content.decode()
