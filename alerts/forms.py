@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils import timezone
 
 from alerts.choices import AlertState, Severity
@@ -38,13 +39,36 @@ def source_choices() -> Any:
     return Source.objects.select_related("deployment").order_by("key", "deployment__name")
 
 
+class SourceFilterField(forms.CharField):
+    """A source named by its key, slug or id, typed rather than picked: a list of every source
+    would make the page (and its rendering time) grow with the number of sources."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "widget", forms.TextInput(attrs={"placeholder": "key or slug", "size": 18})
+        )
+        super().__init__(**kwargs)
+
+    def clean(self, value: Any) -> Source | None:
+        text = (super().clean(value) or "").strip()
+        if not text:
+            return None
+        match = Q(slug=text) | Q(key=text)
+        if text.isdigit():
+            match |= Q(pk=int(text))
+        source = Source.objects.filter(match).order_by("pk").first()
+        if source is None:
+            raise forms.ValidationError(f"no source '{text}'")
+        return source
+
+
 class AlertFilterForm(forms.Form):
     """The alerts page's filters, read from the query string; an invalid value is ignored."""
 
     state = forms.ChoiceField(choices=STATE_FILTERS, required=False)
     severity = forms.ChoiceField(choices=[("", "Any"), *Severity.choices], required=False)
     rule = forms.ModelChoiceField(AlertRule.objects.all(), required=False, empty_label="Any")
-    source = SourceChoiceField(source_choices(), required=False, empty_label="Any")
+    source = SourceFilterField(required=False)
     deployment = forms.ModelChoiceField(Deployment.objects.all(), required=False, empty_label="Any")
 
     def filters(self) -> dict[str, Any]:
