@@ -72,10 +72,44 @@ class AlertRuleForm(forms.ModelForm):
         if "parameters" in self.fields:
             self.fields["parameters"].help_text = "JSON. Defaults per kind: " + kind_help()
 
+    def clean(self) -> dict[str, Any]:
+        """With "Backtest", the form answers what these parameters would have fired over the
+        stored history, and stays unsaved with the values as typed."""
+        cleaned = super().clean() or {}
+        if BACKTEST_BUTTON in self.data and not self.errors:
+            raise forms.ValidationError(backtest_message(self.instance, cleaned))
+        return cleaned
+
+
+BACKTEST_BUTTON = "_backtest"
+BACKTEST_DAYS = 30
+
+
+def backtest_message(rule: AlertRule, cleaned: dict[str, Any]) -> str:
+    from alerts.backtest import BacktestError, backtest
+
+    for name in ("kind", "parameters", "severity", "cooldown_minutes", "pending_minutes"):
+        if name in cleaned:
+            setattr(rule, name, cleaned[name])
+    try:
+        result = backtest(rule, cleaned.get("parameters"), BACKTEST_DAYS, timezone.now())
+    except BacktestError as exc:
+        return f"Backtest (nothing saved): {exc}"
+    listed = "; ".join(
+        f"{row.source} at {row.fired_at[:16].replace('T', ' ')}" for row in result.alerts[:10]
+    )
+    more = f" and {result.fired - 10} more" if result.fired > 10 else ""
+    return (
+        f"Backtest (nothing saved): over the last {BACKTEST_DAYS} days ({result.sources} "
+        f"sources, {result.runs} runs) these settings would have fired {result.fired} "
+        f"alert{'s' if result.fired != 1 else ''}" + (f": {listed}{more}." if listed else ".")
+    )
+
 
 @admin.register(AlertRule)
 class AlertRuleAdmin(AuditedAdmin):
     form = AlertRuleForm
+    change_form_template = "admin/alerts/alertrule/change_form.html"
     list_display = [
         "name",
         "kind",

@@ -114,3 +114,24 @@ def test_disabling_rules_in_bulk_is_audited(admin_client: Client) -> None:
     assert AuditEntry.objects.filter(
         object_id=str(rule.pk), changes__enabled=[True, False]
     ).exists()
+
+
+def test_backtest_in_the_form_counts_alerts_and_saves_nothing(admin_client: Client) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    elra = f.source("elra_conferences", f.deployment())
+    now = timezone.now()
+    for days_ago in (5, 3):
+        f.run(elra, now - timedelta(days=days_ago), ok=False, error="HTTP 503 from elra.info")
+        f.run(elra, now - timedelta(days=days_ago) + timedelta(hours=2), ok=True)
+    response = admin_client.post(
+        "/admin/alerts/alertrule/add/",
+        rule_form(name="Failures", kind="run_failed", parameters="{}", _backtest="1"),
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Backtest (nothing saved)" in html
+    assert "would have fired 2 alerts" in html and "elra_conferences" in html
+    assert not AlertRule.objects.filter(name="Failures").exists()
