@@ -5,6 +5,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -21,6 +22,7 @@ from alerts.models import (
     Notification,
     RuleOverride,
     Runbook,
+    RunbookRevision,
     Silence,
 )
 from alerts.policy import enqueue
@@ -403,6 +405,40 @@ class RunbookAdmin(AuditedAdmin):
     list_display = ["title", "slug", "updated_at"]
     search_fields = ["title", "slug", "body"]
     prepopulated_fields = {"slug": ["title"]}
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return ["slug"] if obj is not None else []  # links point at the slug
+
+    def get_prepopulated_fields(self, request: HttpRequest, obj: Any = None) -> dict[str, Any]:
+        return {} if obj is not None else {"slug": ["title"]}
+
+    def save_model(self, request: HttpRequest, obj: Runbook, form: Any, change: bool) -> None:
+        """Through the wiki, so an admin edit is a revision with its author, and audited."""
+        from alerts import wiki
+
+        with transaction.atomic():
+            saved = wiki.save_page(
+                slug=obj.slug,
+                title=obj.title,
+                body=obj.body,
+                author=request.user,
+                now=timezone.now(),
+                summary="edited in the admin",
+            )
+        obj.pk = saved.pk
+
+
+@admin.register(RunbookRevision)
+class RunbookRevisionAdmin(admin.ModelAdmin):
+    list_display = ["runbook", "number", "author", "created_at", "summary"]
+    list_filter = ["runbook"]
+    readonly_fields = ["runbook", "number", "title", "body", "summary", "author", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(AuditEntry)

@@ -350,3 +350,19 @@ def test_diff_lines_mark_additions_removals_and_hunks() -> None:
 def test_an_unknown_revision_is_a_404(viewer_user_client: Client) -> None:
     assert viewer_user_client.get("/runbooks/volume-drop/history/9/").status_code == 404
     assert RunbookRevision.objects.filter(runbook__slug="volume-drop").count() == 1
+
+
+def test_an_edit_in_the_django_admin_is_a_revision_with_its_author(
+    admin_client: Any, admin_user: Any
+) -> None:
+    from alerts.models import Runbook
+
+    runbook = Runbook.objects.create(slug="admin-edited", title="Admin edited", body="one")
+    response = admin_client.post(
+        f"/admin/alerts/runbook/{runbook.pk}/change/",
+        {"title": "Admin edited", "body": "two"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    runbook.refresh_from_db()
+    revision = runbook.revisions.get()
+    assert (runbook.body, revision.body, revision.author) == ("two", "two", admin_user)
