@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -94,6 +95,9 @@ def resolve_by_hand(alert: Alert, user: Any, now: datetime) -> None:
     audit.record(now, "resolved", alert, {"state": [was, alert.state]}, actor=user)
 
 
+REEXECUTE_CLAIM_SECONDS = 300
+
+
 def alert_deployment(alert: Alert) -> Deployment | None:
     if alert.source_id:
         return alert.source.deployment if alert.source else None
@@ -114,10 +118,22 @@ def reexecute(alert: Alert, user: Any, now: datetime) -> str:
     deployment = alert_deployment(alert)
     if not alert.run_id or deployment is None:
         raise ValidationError("this alert is not about a Dagster run")
+    if alert.events.filter(
+        kind=AlertEventKind.REEXECUTED, data__parent_run_id=alert.run_id
+    ).exists():
+        raise ValidationError(f"run {alert.run_id} was already re-executed from this alert")
+    # A double click or two operators at once must launch one run, not two.
+    claim = f"confops:reexecute:{alert.pk}:{alert.run_id}"
+    if not cache.add(claim, "claimed", REEXECUTE_CLAIM_SECONDS):
+        raise ValidationError(f"a re-execution of run {alert.run_id} is already under way")
     who = getattr(user, "username", "") or "confops"
     tags = {"confops/triggered_by": who, "confops/alert_id": str(alert.pk)}
-    # Outside any transaction: an SQLite write lock must not wait on Dagster's answer.
-    new_run_id = reexecute_from_failure(deployment, alert.run_id, tags=tags)
+    try:
+        # Outside any transaction: an SQLite write lock must not wait on Dagster's answer.
+        new_run_id = reexecute_from_failure(deployment, alert.run_id, tags=tags)
+    except BaseException:
+        cache.delete(claim)  # refused or unreachable: another try may go ahead
+        raise
     with transaction.atomic():
         alert.record(
             AlertEventKind.REEXECUTED,

@@ -35,7 +35,9 @@ def on_changes(
     fired: list[Alert], released: list[Alert], resolved: list[Alert], now: datetime
 ) -> int:
     """Messages for what one evaluation changed; returns how many outbox rows were written."""
-    firing = [a for a in [*fired, *released] if not a.suppressed]
+    # An alert can both fire and be released in one pass (its silence ended as its pending
+    # period ran out): one line in the message, not two.
+    firing = list({a.pk: a for a in [*fired, *released] if not a.suppressed}.values())
     told_resolved = [a for a in resolved if a.last_notified_at is not None]
     count = write(NotificationEvent.FIRING, firing, lambda rule: rule.channels.all(), now)
     count += write(NotificationEvent.RESOLVED, told_resolved, lambda rule: rule.channels.all(), now)

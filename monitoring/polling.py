@@ -23,10 +23,13 @@ from monitoring import signals, sync
 from monitoring.choices import TERMINAL_RUN_STATUSES
 from monitoring.dagster import parse
 from monitoring.dagster.client import DagsterClient, load_query
-from monitoring.dagster.errors import DagsterError
+from monitoring.dagster.errors import DagsterError, DagsterErrorUnion
 from monitoring.models import POLL_DUE_SLACK, Deployment, PollRecord, Run
 
 logger = logging.getLogger(__name__)
+
+# Failed ticks read per schedule or sensor and poll (only failures are paged: generous).
+TICKS_PAGE = 50
 
 
 def client_for(deployment: Deployment) -> DagsterClient:
@@ -166,28 +169,40 @@ class Poller:
         since = self.deployment.ticks_high_water_mark
         if since is None:
             since = (self.now - timedelta(days=1)).timestamp()
-        newest = since
-        locations = self.deployment.instigators.values_list(
-            "code_location", "repository"
-        ).distinct()
+        newest, skipped = since, False
+        broken = set(self.deployment.code_location_errors)
+        locations = (
+            self.deployment.instigators.filter(is_gone=False)
+            .exclude(code_location__in=broken)
+            .values_list("code_location", "repository")
+            .distinct()
+        )
         for location, repository in locations:
-            data = self.execute(
-                "ticks",
-                {
-                    "repository": {
-                        "repositoryLocationName": location,
-                        "repositoryName": repository,
-                    },
-                    "since": since - settings.DAGSTER_POLL_OVERLAP_SECONDS,
-                    "limit": 50,
-                },
-            )
-            ticks = parse.ticks(data)
+            try:
+                ticks = self.location_ticks(location, repository, since)
+            except DagsterErrorUnion as exc:
+                # One location gone or broken must not fail the poll (and so the deployment);
+                # the cursor stays so its failed ticks are read once it is back.
+                logger.warning("ticks of %s skipped: %s", location, exc)
+                skipped = True
+                continue
             self.stats.failed_ticks += sync.apply_ticks(self.deployment, location, ticks)
-            newest = max([newest, *(t.timestamp for t in ticks)])
-        self.deployment.ticks_high_water_mark = newest
+            newest = max([newest, *(t.timestamp for t in ticks if t.status == "FAILURE")])
+        if not skipped:
+            self.deployment.ticks_high_water_mark = newest
         self.deployment.ticks_polled_at = self.now
         self.deployment.save(update_fields=["ticks_high_water_mark", "ticks_polled_at"])
+
+    def location_ticks(
+        self, location: str, repository: str, since: float
+    ) -> list[parse.TickRecord]:
+        selector = {"repositoryLocationName": location, "repositoryName": repository}
+        variables = {
+            "repository": selector,
+            "since": since - settings.DAGSTER_POLL_OVERLAP_SECONDS,
+            "limit": TICKS_PAGE,
+        }
+        return parse.ticks(self.execute("ticks", variables))
 
 
 def poll_deployment(

@@ -215,8 +215,13 @@ def report_problems(report: PushedRunReport, now: datetime) -> dict[str, str]:
         )
     elif report.at < EARLIEST_AT:
         problems["at"] = "must not be before 1970"
-    if report.started_at is not None and report.started_at > report.at:
-        problems["started_at"] = "must not be after at"
+    if report.started_at is not None:
+        if report.started_at > report.at:
+            problems["started_at"] = "must not be after at"
+        elif report.started_at < EARLIEST_AT:
+            problems["started_at"] = "must not be before 1970"
+        elif (report.at - report.started_at).total_seconds() > MAX_DURATION_S:
+            problems["started_at"] = f"makes the run longer than {MAX_DURATION_S} seconds"
     return problems
 
 

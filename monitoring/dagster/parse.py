@@ -544,8 +544,13 @@ def ticks(data: JsonObject) -> list[TickRecord]:
         for raw in items(union(data.get(field_name), field_name, typename).get("results"), kind):
             instigator = obj(raw, kind)
             state = obj(instigator.get(state_key), f"{kind}.{state_key}")
-            for tick in items(state.get("ticks") or [], f"{kind}.ticks"):
-                result.append(tick_record(kind, instigator, state, obj(tick, "tick")))
+            seen: set[str] = set()
+            for field_name in ("latest", "failures", "ticks"):
+                for tick in items(state.get(field_name) or [], f"{kind}.{field_name}"):
+                    record = tick_record(kind, instigator, state, obj(tick, "tick"))
+                    if record.tick_id not in seen:
+                        seen.add(record.tick_id)
+                        result.append(record)
     return result
 
 

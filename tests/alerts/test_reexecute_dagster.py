@@ -102,3 +102,29 @@ def test_reexecuting_a_run_that_succeeded_is_refused_readably(
     assert response.status_code == 502
     assert f"Run {ok_id} did not fail" in response.content.decode()
     assert not alert.events.filter(kind=AlertEventKind.REEXECUTED).exists()
+
+
+def test_the_same_failed_run_is_re_executed_once(
+    dagster_webserver: DagsterServer, operator_client: Client
+) -> None:
+    """A double click (or two operators) must launch one Dagster run, not two."""
+    server = dagster_webserver
+    deployment = Deployment.objects.create(
+        name="confradar-twice", graphql_url=server.graphql_url, ui_url=server.base_url
+    )
+    poll(deployment)
+    server.set_faults({"elra_conferences": {"fail": True}})
+    try:
+        failed_id = server.launch_run("crawl_job")
+        server.wait_for_run(failed_id)
+    finally:
+        server.clear_faults()
+    poll(deployment)
+    alert = Alert.objects.get(
+        rule__name="Run failed", source__key="elra_conferences", state=AlertState.FIRING
+    )
+    first = operator_client.post(f"/alerts/{alert.pk}/reexecute/")
+    second = operator_client.post(f"/alerts/{alert.pk}/reexecute/")
+    assert first.status_code == 303
+    assert second.status_code == 409 and "already re-executed" in second.content.decode()
+    assert alert.events.filter(kind=AlertEventKind.REEXECUTED).count() == 1

@@ -210,3 +210,30 @@ def test_register_deployment_refuses_a_bad_url() -> None:
     with pytest.raises(CommandError, match="graphql_url"):
         call_command("register_deployment", "x", "not a url")
     assert not Deployment.objects.exists()
+
+
+def test_a_broken_location_s_ticks_do_not_fail_the_poll(
+    http_responder: HttpResponder, deployment: Deployment
+) -> None:
+    from monitoring.models import Instigator
+
+    Instigator.objects.create(
+        deployment=deployment,
+        kind="sensor",
+        name="registry",
+        code_location="confradar",
+        repository="__repository__",
+    )
+    deployment.ticks_polled_at = None
+    deployment.ticks_high_water_mark = HIGH_WATER_MARK
+    deployment.save()
+    http_responder.respond(200, poll_answer([]))
+    gone = {"__typename": "RepositoryNotFoundError", "message": "Could not find a repository"}
+    http_responder.respond(
+        200, json.dumps({"data": {"schedulesOrError": gone, "sensorsOrError": gone}})
+    )
+    now = timezone.now()
+    assert polling.poll_deployment(deployment, now) is True
+    deployment.refresh_from_db()
+    assert deployment.ticks_polled_at == now and deployment.is_reachable
+    assert deployment.ticks_high_water_mark == HIGH_WATER_MARK  # read again once it is back

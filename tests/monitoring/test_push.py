@@ -271,3 +271,19 @@ def test_a_stored_report_names_its_source_to_the_alert_engine_after_commit(
     finally:
         signals.sources_touched.disconnect(listener)
     assert received == [{source.pk}]
+
+
+@pytest.mark.parametrize(
+    ("started_at", "message"),
+    [
+        ("0001-01-01T00:30:00+01:00", "must not be before 1970"),
+        ("2020-01-01T00:00:00Z", "makes the run longer than"),
+    ],
+)
+def test_an_absurd_start_is_refused_not_a_server_error(
+    source: Source, started_at: str, message: str
+) -> None:
+    with pytest.raises(InvalidReport) as caught:
+        record_pushed_run(source, report(started_at=started_at), NOW)
+    assert message in caught.value.fields["started_at"]
+    assert not Run.objects.exists()
