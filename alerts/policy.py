@@ -44,18 +44,30 @@ def on_changes(
     return count
 
 
+def reminder_due_at(alert: Alert) -> datetime | None:
+    """When this alert's next reminder is due, or None when it gets none."""
+    if alert.state != AlertState.FIRING or alert.suppressed or alert.last_notified_at is None:
+        return None
+    if alert.clear_since is not None:  # cleared, waiting out its resolve hold: nothing to remind
+        return None
+    return alert.last_notified_at + timedelta(minutes=alert.rule.cooldown_minutes)
+
+
+def escalation_due_at(alert: Alert) -> datetime | None:
+    """When this alert escalates, or None when it does not (any more)."""
+    delay = alert.rule.escalate_after_minutes
+    if alert.state != AlertState.FIRING or alert.suppressed or alert.severity != Severity.CRITICAL:
+        return None
+    if alert.escalated_at is not None or alert.fired_at is None or delay is None:
+        return None
+    return alert.fired_at + timedelta(minutes=delay)
+
+
 def due_reminders(now: datetime) -> list[Alert]:
     candidates = Alert.objects.filter(
         state=AlertState.FIRING, last_notified_at__isnull=False
     ).select_related("rule", "source")
-    return [
-        a
-        for a in candidates
-        if not a.suppressed
-        and a.clear_since is None  # cleared, waiting out its resolve hold: nothing to remind
-        and a.last_notified_at is not None
-        and now - a.last_notified_at >= timedelta(minutes=a.rule.cooldown_minutes)
-    ]
+    return [a for a in candidates if (due := reminder_due_at(a)) is not None and due <= now]
 
 
 def due_escalations(now: datetime) -> list[Alert]:
@@ -66,13 +78,7 @@ def due_escalations(now: datetime) -> list[Alert]:
         fired_at__isnull=False,
         rule__escalate_after_minutes__isnull=False,
     ).select_related("rule", "source")
-    return [
-        a
-        for a in candidates
-        if not a.suppressed
-        and a.fired_at is not None
-        and now - a.fired_at >= timedelta(minutes=a.rule.escalate_after_minutes or 0)
-    ]
+    return [a for a in candidates if (due := escalation_due_at(a)) is not None and due <= now]
 
 
 def remind_silence_authors(now: datetime) -> int:

@@ -32,7 +32,6 @@ from alerts.choices import (
     NotificationEvent,
     RuleTarget,
     ScopeKind,
-    Severity,
 )
 from alerts.evaluation import SubjectKey
 from alerts.models import Alert, AlertRule, Channel, Notification, RuleOverride, Silence
@@ -395,22 +394,13 @@ class Clock:
 
 
 def next_notification_due(alerts: list[Alert]) -> datetime | None:
-    """The earliest reminder or escalation; the same conditions as ``policy.due_reminders``
-    and ``policy.due_escalations``, which decide what is actually sent."""
-    dues = []
-    for alert in alerts:
-        if alert.state != AlertState.FIRING or alert.suppressed:
-            continue
-        if alert.last_notified_at is not None:
-            dues.append(alert.last_notified_at + timedelta(minutes=alert.rule.cooldown_minutes))
-        escalate = alert.rule.escalate_after_minutes
-        if (
-            alert.severity == Severity.CRITICAL
-            and alert.escalated_at is None
-            and alert.fired_at is not None
-            and escalate is not None
-        ):
-            dues.append(alert.fired_at + timedelta(minutes=escalate))
+    """The earliest reminder or escalation, by the policy's own rules for what is due."""
+    dues = [
+        due
+        for alert in alerts
+        for due in (policy.reminder_due_at(alert), policy.escalation_due_at(alert))
+        if due is not None
+    ]
     return min(dues, default=None)
 
 
