@@ -15,7 +15,7 @@ from django.db import transaction
 
 from alerts import audit
 from alerts.choices import OPEN_STATES, AlertEventKind, ResolvedHow
-from alerts.models import Alert, Silence
+from alerts.models import Alert, AlertRule, RuleOverride, Silence
 from alerts.silences import covers
 from monitoring.dagster.actions import reexecute_from_failure
 from monitoring.models import Deployment
@@ -37,12 +37,14 @@ def silence_alert(
 
 
 @transaction.atomic
-def create_silence(silence: Silence, user: Any, now: datetime) -> Silence:
+def create_silence(silence: Silence, user: Any, now: datetime, actor_label: str = "") -> Silence:
     """Save a silence made in the form, audit it, and mark the open alerts it already covers."""
     silence.created_by = user if getattr(user, "is_authenticated", False) else None
     silence.full_clean()
     silence.save()
-    audit.record(now, "created", silence, audit.snapshot(silence), actor=user)
+    audit.record(
+        now, "created", silence, audit.snapshot(silence), actor=user, actor_label=actor_label
+    )
     if silence.is_active(now):
         hold_back(open_alerts_covered(silence), silence, user, now)
     return silence
@@ -80,19 +82,131 @@ def open_alerts_covered(silence: Silence, limit: int | None = None) -> list[Aler
 
 
 @transaction.atomic
-def expire_silence(silence: Silence, user: Any, now: datetime) -> None:
+def expire_silence(silence: Silence, user: Any, now: datetime, actor_label: str = "") -> None:
     """End a silence now. The alerts it held are released by the next evaluation."""
     if silence.expired_at is not None and silence.expired_at <= now:
         raise ValidationError("this silence has already expired")
     silence.expire(now)
-    audit.record(now, "expired", silence, actor=user)
+    audit.record(now, "expired", silence, actor=user, actor_label=actor_label)
 
 
 @transaction.atomic
-def resolve_by_hand(alert: Alert, user: Any, now: datetime) -> None:
+def resolve_by_hand(alert: Alert, user: Any, now: datetime, actor_label: str = "") -> None:
     was = alert.state
     alert.resolve(now, ResolvedHow.MANUAL, user=user)
-    audit.record(now, "resolved", alert, {"state": [was, alert.state]}, actor=user)
+    audit.record(
+        now,
+        "resolved",
+        alert,
+        {"state": [was, alert.state]},
+        actor=user,
+        actor_label=actor_label,
+    )
+
+
+@transaction.atomic
+def acknowledge(alert: Alert, user: Any, note: str, now: datetime, actor_label: str = "") -> None:
+    """Acknowledge a firing alert (refused otherwise), and audit who did it and how."""
+    was = alert.state
+    alert.acknowledge(user, note, now)
+    changes = {"state": [was, alert.state], "note": note}
+    audit.record(now, "acknowledged", alert, changes, actor=user, actor_label=actor_label)
+
+
+@transaction.atomic
+def unacknowledge(alert: Alert, user: Any, now: datetime, actor_label: str = "") -> None:
+    """Put an acknowledged alert back to firing: reminders restart from now."""
+    was = alert.state
+    alert.unacknowledge(user, now)
+    changes = {"state": [was, alert.state]}
+    audit.record(now, "unacknowledged", alert, changes, actor=user, actor_label=actor_label)
+
+
+# Rules and their per-source overrides, changed outside the admin (the REST API). The admin's
+# own saves go through ``AuditedAdmin``; both validate with ``full_clean`` (``AlertRule.clean``).
+
+RULE_RELATIONS = ("channels", "escalation_channels", "scope_sources")
+
+
+def rule_snapshot(rule: AlertRule) -> dict[str, Any]:
+    """The rule's fields and its many-to-many choices (as sorted ids), for the audit trail."""
+    values = audit.snapshot(rule)
+    if rule.pk:
+        for name in RULE_RELATIONS:
+            values[name] = sorted(getattr(rule, name).values_list("pk", flat=True))
+    return values
+
+
+@transaction.atomic
+def save_rule(
+    rule: AlertRule,
+    relations: dict[str, list[Any]],
+    user: Any,
+    now: datetime,
+    actor_label: str = "",
+) -> AlertRule:
+    """Validate as the admin does (``full_clean``), save, set ``relations`` and audit the diff.
+
+    Raises Django's ``ValidationError`` (nothing saved) when the rule is invalid.
+    """
+    created = rule.pk is None
+    before = {} if created else rule_snapshot(AlertRule.objects.get(pk=rule.pk))
+    rule.full_clean()
+    rule.save()
+    for name, objects in relations.items():
+        getattr(rule, name).set(objects)
+    changes = audit.diff(before, rule_snapshot(rule))
+    action = "created" if created else "changed"
+    audit.record(now, action, rule, changes, actor=user, actor_label=actor_label)
+    return rule
+
+
+def set_rule_enabled(
+    rule: AlertRule, enabled: bool, user: Any, now: datetime, actor_label: str = ""
+) -> bool:
+    """Switch a rule on or off as the admin's actions do; False when it already was."""
+    if rule.enabled == enabled:
+        return False
+    rule.enabled = enabled
+    rule.save(update_fields=["enabled", "updated_at"])
+    changes = {"enabled": [not enabled, enabled]}
+    audit.record(now, "changed", rule, changes, actor=user, actor_label=actor_label)
+    return True
+
+
+@transaction.atomic
+def delete_rule(rule: AlertRule, user: Any, now: datetime, actor_label: str = "") -> None:
+    """Delete a rule with its alerts, as the admin does. A default rule may be deleted too:
+    ``manage.py restore_default_rules`` (and the next ``migrate``) brings it back."""
+    audit.record(now, "deleted", rule, rule_snapshot(rule), actor=user, actor_label=actor_label)
+    rule.delete()
+
+
+@transaction.atomic
+def save_override(
+    override: RuleOverride, user: Any, now: datetime, actor_label: str = ""
+) -> RuleOverride:
+    """Validate (only the kind's overridable parameters, valid values) and save, audited."""
+    fields = ["parameters", "enabled"]
+    before = {}
+    if override.pk:
+        before = audit.snapshot(RuleOverride.objects.get(pk=override.pk), fields)
+    override.full_clean(validate_unique=False)
+    action = "changed" if override.pk else "created"
+    override.save()
+    changes = audit.diff(before, audit.snapshot(override, fields))
+    audit.record(now, action, override, changes, actor=user, actor_label=actor_label)
+    return override
+
+
+@transaction.atomic
+def delete_override(
+    override: RuleOverride, user: Any, now: datetime, actor_label: str = ""
+) -> None:
+    fields = ["parameters", "enabled"]
+    changes = audit.snapshot(override, fields)
+    audit.record(now, "deleted", override, changes, actor=user, actor_label=actor_label)
+    override.delete()
 
 
 REEXECUTE_CLAIM_SECONDS = 300

@@ -3,15 +3,23 @@
 Apps add a ninja `Router` each (mounted in `confops/urls.py`). Every 4xx answer has the same
 body, `{"error": "<message>"}`, plus `"fields": {"<path>": "<message>"}` when the request did
 not validate (`metrics.count`, `at`, ...). Requests authenticate with an `ApiToken`, never with a
-session, so the API's URLs are exempt from `LoginRequiredMiddleware` and from CSRF.
+session, so the API's URLs are exempt from `LoginRequiredMiddleware` and from CSRF. Lists are
+paged the same way everywhere (`?limit=&offset=`, answered with `count`, `next`, `previous` and
+`results`), and a change made with a token is audited as its owner, labelled with the token.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from functools import wraps
+from typing import Annotated, Any
 
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError, transaction
+from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver
 from django.utils import timezone
@@ -24,6 +32,7 @@ from ninja.errors import (
     ValidationErrorContext,
 )
 from ninja.security import HttpBearer
+from pydantic import AfterValidator, Field
 
 from monitoring.models import TOKEN_PREFIX, ApiToken
 
@@ -37,6 +46,11 @@ class ErrorOut(Schema):
 
     error: str
     fields: dict[str, str] | None = None
+
+
+# Every status a token-protected operation can answer besides its success: the request did not
+# validate (400), the token is missing or not accepted (401) or lacks the scope (403).
+AUTH_ERRORS = frozenset({400, 401, 403})
 
 
 class ApiError(HttpError):
@@ -71,7 +85,12 @@ class ConfopsAPI(NinjaAPI):
 api = ConfopsAPI(
     title="confops API",
     version="1",
-    description="Report runs of jobs outside Dagster; more of the portal follows.",
+    description=(
+        "Rules, silences, alerts, sources, runbooks and reports of confops, and the push "
+        "endpoint for jobs outside Dagster. Authenticate with `Authorization: Bearer <token>`; "
+        "a token carries scopes (`read`, `operate`, `admin`; `admin` implies every other). "
+        'Errors are `{"error": ..., "fields": {...}}`. See docs/api.md.'
+    ),
     urls_namespace="api",
     openapi_url="/schema",
     docs_url="/docs",
@@ -120,6 +139,64 @@ def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespons
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     fields = exc.fields if isinstance(exc, ApiError) else None
     return error_response(request, exc.status_code, exc.message, fields)
+
+
+@api.exception_handler(DataError)
+@api.exception_handler(OverflowError)
+def _data_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # The last line of defence: a value the schema let through but the database cannot store or
+    # compare (PostgreSQL refuses NUL characters and odd time zone offsets, SQLite integers past
+    # 64 bits). The operation ran in its own transaction (`atomic_operation`), so nothing
+    # half-done stays behind.
+    return error_response(request, 400, "a value in this request cannot be stored or compared")
+
+
+def atomic_operation(operation: Callable[..., Any]) -> Callable[..., Any]:
+    """Each API operation is all or nothing: a write that fails half-way leaves no trace."""
+
+    @wraps(operation)
+    def run_atomically(*args: Any, **kwargs: Any) -> Any:
+        with transaction.atomic():
+            return operation(*args, **kwargs)
+
+    return run_atomically
+
+
+def refuse_nul_characters(view: Callable[..., Any]) -> Callable[..., Any]:
+    """A NUL character cannot be stored in PostgreSQL text; say so instead of failing later."""
+
+    @wraps(view)
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        query = request.META.get("QUERY_STRING", "")
+        if "%00" in query or "\x00" in request.path or b"\\u0000" in request.body:
+            return error_response(request, 400, "NUL characters are not accepted")
+        return view(request, *args, **kwargs)
+
+    return checked
+
+
+api.add_decorator(atomic_operation)
+api.add_decorator(refuse_nul_characters, mode="view")
+
+
+# The widest offset in use on Earth is 14 h; PostgreSQL refuses anything past 15:59.
+MAX_UTC_OFFSET = timedelta(hours=14)
+
+
+def sane_moment(moment: datetime) -> datetime:
+    """A time a person could mean: naive is UTC, an offset within ±14 h, years 1970 to 9999."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    offset = moment.utcoffset() or timedelta(0)
+    if abs(offset) > MAX_UTC_OFFSET:
+        raise ValueError("the UTC offset must be within ±14:00")
+    if not 1970 <= moment.year <= 9998:
+        raise ValueError("must be between 1970 and 9998")
+    return moment.astimezone(UTC)
+
+
+# Every time an API client sends goes through this type: `Moment | None = None` in a schema.
+Moment = Annotated[datetime, AfterValidator(sane_moment)]
 
 
 @api.exception_handler(Http404)
@@ -188,3 +265,77 @@ def login_exempt_urls() -> tuple[list[URLPattern | URLResolver], str, str]:
         if isinstance(pattern, URLPattern):
             login_not_required(pattern.callback)
     return patterns, app_name, namespace
+
+
+def token_label(token: ApiToken) -> str:
+    """How an audit entry names the token a change was made with."""
+    return f"API token {token.name} ({token.prefix}…)"
+
+
+def token_owner(token: ApiToken) -> Any:
+    """The person a change made with the token is recorded as: the one who created it."""
+    return token.created_by
+
+
+# Pagination: one shape for every list.
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+MAX_OFFSET = 1_000_000  # beyond any real list; keeps SQL's OFFSET in range
+
+
+class PageQuery(Schema):
+    """`?limit=&offset=`: at most `MAX_PAGE_SIZE` items per page."""
+
+    limit: int = Field(
+        DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="Items per page (at most 200)."
+    )
+    offset: int = Field(0, ge=0, le=MAX_OFFSET, description="Items to skip.")
+
+
+class PageOut(Schema):
+    """A page of a list: the total `count`, and links to the `next` and `previous` pages."""
+
+    count: int
+    next: str | None
+    previous: str | None
+
+
+def paginate(
+    request: HttpRequest, items: QuerySet[Any] | Sequence[Any], page: PageQuery
+) -> tuple[list[Any], dict[str, Any]]:
+    """The page's items, and `count`/`next`/`previous` for its body."""
+    count = items.count() if isinstance(items, QuerySet) else len(items)
+    end = page.offset + page.limit
+    rows = list(items[page.offset : end])
+    links = {
+        "count": count,
+        "next": page_link(request, end, page.limit) if end < count else None,
+        "previous": page_link(request, max(0, page.offset - page.limit), page.limit)
+        if page.offset > 0
+        else None,
+    }
+    return rows, links
+
+
+def page_link(request: HttpRequest, offset: int, limit: int) -> str:
+    query = request.GET.copy()
+    query["offset"], query["limit"] = str(offset), str(limit)
+    return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+
+
+def get_or_404(items: QuerySet[Any], what: str, **lookup: Any) -> Any:
+    """One object, or the API's 404 naming what was not found."""
+    found: Model | None = items.filter(**lookup).first()
+    if found is None:
+        raise ApiError(404, f"no {what} {next(iter(lookup.values()), '')}".strip())
+    return found
+
+
+def invalid(exc: DjangoValidationError) -> ApiError:
+    """A model's ``full_clean`` errors as a 400 with one message per field (as the admin's form
+    shows them under each field); errors not tied to a field become the message."""
+    if not hasattr(exc, "error_dict"):
+        return ApiError(400, " ".join(exc.messages))
+    fields = {name: " ".join(messages) for name, messages in exc.message_dict.items()}
+    general = fields.pop(NON_FIELD_ERRORS, "")
+    return ApiError(400, general or f"invalid request ({', '.join(fields)})", fields or None)

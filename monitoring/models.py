@@ -612,7 +612,13 @@ class ApiToken(models.Model):
         return not allowed or source in allowed
 
     def has_scope(self, scope: str) -> bool:
-        return scope in self.scopes or TokenScope.ADMIN in self.scopes
+        """Scopes nest: admin includes operate, operate includes read (whoever acknowledges an
+        alert must be able to list it). Push stands alone: a job's token reads nothing."""
+        implied_by = {
+            TokenScope.READ: {TokenScope.READ, TokenScope.OPERATE, TokenScope.ADMIN},
+            TokenScope.OPERATE: {TokenScope.OPERATE, TokenScope.ADMIN},
+        }.get(TokenScope(scope), {TokenScope(scope), TokenScope.ADMIN})
+        return any(granted in implied_by for granted in self.scopes)
 
     def revoke(self, now: datetime) -> None:
         self.revoked_at = now
