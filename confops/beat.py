@@ -7,16 +7,21 @@ entry an operator retuned or disabled.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 
 
 @dataclass(frozen=True)
 class BeatEntry:
+    """Every ``every_seconds``, or (``daily_at``, "HH:MM") once a day in ``timezone``."""
+
     name: str
     task: str
-    every_seconds: int
+    every_seconds: int | None
     description: str
+    daily_at: str = ""
+    timezone: str = "UTC"
 
 
 def default_entries() -> list[BeatEntry]:
@@ -51,26 +56,52 @@ def default_entries() -> list[BeatEntry]:
             every_seconds=3600,
             description="Deletes poll records older than POLL_RECORD_RETENTION_HOURS.",
         ),
+        BeatEntry(
+            name="reports: send the daily report",
+            task="reports.send_daily_report",
+            every_seconds=None,
+            daily_at=settings.REPORT_SEND_AT,
+            timezone=settings.REPORT_TIME_ZONE,
+            description="Generates yesterday's report and sends it once (docs/reports.md).",
+        ),
     ]
 
 
 def load_default_schedule(**_: object) -> list[str]:
     """Create missing default entries; return the names created."""
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+    from django_celery_beat.models import PeriodicTask
 
     created: list[str] = []
     for entry in default_entries():
         if PeriodicTask.objects.filter(name=entry.name).exists():
             continue
-        interval, _ = IntervalSchedule.objects.get_or_create(
-            every=entry.every_seconds, period=IntervalSchedule.SECONDS
-        )
         PeriodicTask.objects.create(
             name=entry.name,
             task=entry.task,
-            interval=interval,
             description=entry.description,
             enabled=True,
+            **schedule_of(entry),
         )
         created.append(entry.name)
     return created
+
+
+def schedule_of(entry: BeatEntry) -> dict[str, Any]:
+    """The entry's interval, or its daily crontab (a time of day in a time zone)."""
+    from django_celery_beat.models import CrontabSchedule, IntervalSchedule
+
+    if entry.daily_at:
+        hour, minute = (str(int(part)) for part in entry.daily_at.split(":"))
+        crontab, _ = CrontabSchedule.objects.get_or_create(
+            minute=minute,
+            hour=hour,
+            day_of_week="*",
+            day_of_month="*",
+            month_of_year="*",
+            timezone=entry.timezone,
+        )
+        return {"crontab": crontab}
+    interval, _ = IntervalSchedule.objects.get_or_create(
+        every=entry.every_seconds, period=IntervalSchedule.SECONDS
+    )
+    return {"interval": interval}

@@ -83,6 +83,10 @@ def emoji(message: Message) -> str:
 
 
 def build_payload(message: Message, mention: str = "") -> dict[str, Any]:
+    if message.payload.get("slack_blocks"):
+        # A set that lays itself out (the daily report's summary, reports/render.py): the
+        # blocks were built and escaped when the row was written.
+        return {"text": message.subject, "blocks": message.payload["slack_blocks"]}
     blocks = alert_blocks(message, mention) if message.is_about_alerts else other_blocks(message)
     return {
         "text": f"{emoji(message)} {message.subject}",

@@ -57,11 +57,11 @@ def test_an_operator_also_acknowledges_silences_edits_runbooks_and_reexecutes() 
     assert "monitoring.change_deployment" not in operator
 
 
-def test_an_admin_has_every_permission_of_alerts_monitoring_and_beat() -> None:
+def test_an_admin_has_every_permission_of_alerts_monitoring_reports_and_beat() -> None:
     expected = {
         f"{p.content_type.app_label}.{p.codename}"
         for p in Permission.objects.filter(
-            content_type__app_label__in=["alerts", "monitoring", "django_celery_beat"]
+            content_type__app_label__in=["alerts", "monitoring", "reports", "django_celery_beat"]
         ).select_related("content_type")
     }
     admin = codenames(ADMIN)

@@ -1,0 +1,135 @@
+"""Generating a day's report and sending it through the notification outbox.
+
+``generate`` gathers, builds, renders and stores (replacing the day's report). ``send`` makes
+sure the report exists, claims a send round on it (a compare-and-swap on ``DailyReport``), and
+writes one outbox row per recipient in the same transaction, so sending a date twice writes its
+rows once; ``force`` sends again. Delivery is then the alerts outbox's: retries with backoff,
+at most one send per row (``alerts/delivery.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from alerts.choices import NotificationEvent
+from alerts.models import Channel, Notification
+from alerts.policy import enqueue
+from reports import render
+from reports.builder import build_report
+from reports.data import gather, window
+from reports.models import DailyReport, ReportDistribution
+from reports.suggestions import suggest
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    """What a send request did: ``sent`` is False when nothing new was written, with why."""
+
+    report: DailyReport
+    generated: bool
+    sent: bool
+    notifications: int
+    reason: str
+
+
+def yesterday(now: datetime, tz_name: str | None = None) -> date:
+    """The last full day in the report's time zone."""
+    from zoneinfo import ZoneInfo
+
+    return (
+        now.astimezone(ZoneInfo(tz_name or settings.REPORT_TIME_ZONE)) - timedelta(days=1)
+    ).date()
+
+
+def generate(day: date, now: datetime, tz_name: str | None = None) -> DailyReport:
+    """Build and store the report of ``day``, replacing an earlier version of it."""
+    tz_name = tz_name or settings.REPORT_TIME_ZONE
+    data = gather(day, tz_name)
+    data = suggest(data, now, settings.REPORT_BACKTEST_RULES)
+    summary = build_report(data, now).to_json()
+    html = render.render_html(summary, email=True)
+    text = render.render_text(summary)
+    report = DailyReport.store(day, tz_name, window(day, tz_name), now, (summary, html, text))
+    logger.info("daily report for %s generated: %s", day, summary["headline"])
+    return report
+
+
+def send(day: date, now: datetime, *, force: bool = False, by: str = "") -> SendOutcome:
+    """Generate the report if needed and write its outbox rows, once per date unless forced."""
+    report = DailyReport.objects.filter(date=day).first()
+    generated = report is None
+    if report is None:
+        report = generate(day, now)
+    distribution = ReportDistribution.current()
+    channels, addresses = distribution.recipients(), distribution.addresses
+    if not distribution.enabled:
+        return SendOutcome(report, generated, False, 0, "sending is switched off (distribution)")
+    if not channels and not addresses:
+        return SendOutcome(report, generated, False, 0, "no recipients: no enabled channel")
+    with transaction.atomic():
+        if not report.claim_send(now, by or "system", force):
+            when = report.sent_at.isoformat() if report.sent_at else "before"
+            return SendOutcome(report, generated, False, 0, f"already sent at {when}")
+        written = write_outbox(report, channels, addresses, now)
+    logger.info(
+        "daily report for %s: %d messages queued (round %d)", day, written, report.send_round
+    )
+    return SendOutcome(report, generated, True, written, "sent")
+
+
+def write_outbox(
+    report: DailyReport, channels: list[Channel], addresses: list[str], now: datetime
+) -> int:
+    payload = report_payload(report)
+    rows = [
+        Notification(
+            channel=channel,
+            event=NotificationEvent.DAILY_REPORT,
+            payload=payload,
+            created_at=now,
+            send_after=now,
+        )
+        for channel in channels
+    ] + [
+        Notification(
+            channel=None,
+            event=NotificationEvent.DAILY_REPORT,
+            payload={**payload, "to": address},
+            created_at=now,
+            send_after=now,
+        )
+        for address in addresses
+    ]
+    for row in rows:
+        row.save()
+        enqueue(row)
+    return len(rows)
+
+
+def report_payload(report: DailyReport) -> dict[str, Any]:
+    """The outbox snapshot (alerts.messages' ``daily_report`` set reads it): the email's HTML and
+    text, Slack's blocks, and the key figures for webhooks."""
+    summary = report.summary
+    return {
+        "event": NotificationEvent.DAILY_REPORT,
+        "severity": "critical" if summary["alerts"]["open_critical_count"] else "info",
+        "title": "confops daily report",
+        "date": summary["day"],
+        "headline": summary["headline"],
+        "url": render.report_url(summary["day"]),
+        "lines": [summary["headline"]],
+        "html": report.html,
+        "text": report.text,
+        "slack_blocks": render.slack_blocks(summary),
+        "report": {"id": report.pk, "date": summary["day"], "round": report.send_round},
+        "overall": summary["overall"],
+        "alert_figures": {k: v for k, v in summary["alerts"].items() if k != "open_critical"},
+    }

@@ -1,0 +1,11 @@
+"""Pages of the daily report."""
+
+from django.urls import path
+
+from reports import views
+
+app_name = "reports"
+urlpatterns = [
+    path("reports/", views.report_latest, name="latest"),
+    path("reports/<str:day>/", views.report_detail, name="detail"),
+]
