@@ -1,6 +1,7 @@
 """gunicorn settings from the environment, so the demo and docker-compose run one command."""
 
 import os
+from typing import Any
 
 bind = os.environ.get("CONFOPS_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -9,3 +10,22 @@ timeout = int(os.environ.get("WEB_TIMEOUT", "60"))
 accesslog = "-"
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# Request metrics in prometheus_client's multiprocess mode (confops/request_metrics.py): each
+# start begins with an empty folder (counters restart with the server, as Prometheus expects),
+# and a dead worker's files are marked so live gauges drop it.
+metrics_dir = os.environ.get("METRICS_MULTIPROC_DIR", "")
+
+
+def on_starting(server: object) -> None:
+    if metrics_dir and os.path.isdir(metrics_dir):
+        for name in os.listdir(metrics_dir):
+            if name.endswith(".db"):
+                os.remove(os.path.join(metrics_dir, name))
+
+
+def child_exit(server: object, worker: Any) -> None:
+    if metrics_dir:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid, metrics_dir)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs (from Debian packages, if missing) and starts PostgreSQL and Redis on loopback for the
-# test suite, installs Debian's Chromium for the browser tests, then writes the servers' URLs to
+# test suite, installs Debian's Chromium for the browser tests and promtool (Debian's prometheus
+# package, for the deploy/prometheus checks), then writes the servers' URLs to
 # $SERVICES_DIR/env.sh. Idempotent: running servers are reused.
 #   scripts/services.sh start | stop
 set -euo pipefail
@@ -72,11 +73,23 @@ install_chromium() {
   log "Chromium: $(command -v chromium)"
 }
 
+install_promtool() {
+  # The tests check deploy/prometheus with promtool; Debian ships it in the prometheus package.
+  # Only the tool is wanted: no recommended extras, and no Prometheus server is started.
+  if ! command -v promtool >/dev/null; then
+    apt_install --no-install-recommends prometheus
+    # The package enables its server where systemd runs (CI runners): stop it again.
+    command -v systemctl >/dev/null && as_root systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
+  log "promtool: $(command -v promtool)"
+}
+
 case "${1:-start}" in
   start)
     start_postgres
     start_redis
     install_chromium
+    install_promtool
     cat > "$SERVICES_DIR/env.sh" <<ENV
 export TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$PG_PORT/confops
 export TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT
