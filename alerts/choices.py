@@ -13,10 +13,11 @@ SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
 
 
 class RuleTarget(models.TextChoices):
-    """What one alert of a rule is about: a source, or a whole deployment."""
+    """What one alert of a rule is about: a source, a whole deployment, or confops itself."""
 
     SOURCE = "source"
     DEPLOYMENT = "deployment"
+    CONFOPS = "confops", "confops itself (beat, workers, poller)"
 
 
 class ScopeKind(models.TextChoices):

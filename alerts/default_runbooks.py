@@ -41,6 +41,7 @@ DEFAULT_RUNBOOKS = [
         ("Asset check ERROR", "Asset check WARN", "Duplicates"),
     ),
     DefaultRunbook("deployment-unreachable", "Deployment unreachable", ("Deployment unreachable",)),
+    DefaultRunbook("confops-stalled", "confops stalled", ("confops stalled",)),
 ]
 
 

@@ -83,6 +83,15 @@ DEFAULT_RULES = [
         {"for_minutes": 2},
         escalate_after_minutes=30,
     ),
+    # Judged by the watcher (confops/watchdog.py), which runs even when beat is dead.
+    DefaultRule(
+        "confops stalled",
+        "confops_stalled",
+        Severity.CRITICAL,
+        description="Beat, every worker or the poller of confops stopped: nothing else is "
+        "being watched until it is back.",
+        escalate_after_minutes=30,
+    ),
 ]
 
 

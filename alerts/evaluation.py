@@ -89,7 +89,7 @@ def evaluate(
     for rule in rules:
         if rule.target == RuleTarget.SOURCE:
             judge_sources(rule, histories, asset_jobs, now, findings, evaluated)
-        elif source_ids is None:
+        elif rule.target == RuleTarget.DEPLOYMENT and source_ids is None:
             judge_deployments(rule, deployments, now, findings, evaluated)
     result = reconcile({r.pk: r for r in rules}, evaluated, findings, histories, deployments, now)
     result.evaluated, result.findings = len(evaluated), len(findings)

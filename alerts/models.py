@@ -459,6 +459,15 @@ class Alert(models.Model):
                 condition=Q(state__in=OPEN_STATES) & Q(source__isnull=True),
                 name="one_open_alert_per_rule_and_deployment",
             ),
+            # NULLs are distinct in a unique index: the alert about confops itself (no source,
+            # no deployment) needs a constraint of its own, or two watchers could open two.
+            models.UniqueConstraint(
+                fields=["rule"],
+                condition=Q(state__in=OPEN_STATES)
+                & Q(source__isnull=True)
+                & Q(deployment__isnull=True),
+                name="one_open_alert_per_rule_about_confops",
+            ),
         ]
         indexes = [models.Index(fields=["state", "rule"]), models.Index(fields=["-fired_at"])]
         # What the Operator role may do beyond reading (alerts/roles.py).
@@ -478,6 +487,8 @@ class Alert(models.Model):
 
     @property
     def subject(self) -> str:
+        if self.source_id is None and self.deployment_id is None:
+            return "confops"  # the watcher's alert about confops itself
         return self.source.key if self.source else str(self.deployment)
 
     @property

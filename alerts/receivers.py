@@ -4,11 +4,13 @@ in the same worker, which saves a broker round trip on the path from failure to 
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 from typing import Any
 
 from alerts import evaluation
 from alerts.locks import evaluation_lock
+from confops.metrics import record_evaluation
 
 logger = logging.getLogger(__name__)
 
@@ -17,7 +19,9 @@ def judge_touched_sources(source_ids: set[int], now: datetime, **_: Any) -> None
     try:
         with evaluation_lock() as locked:
             if locked:
+                started = time.perf_counter()
                 evaluation.evaluate(now, source_ids=source_ids)
+                record_evaluation("poll", time.perf_counter() - started, now.timestamp())
             else:
                 logger.warning("evaluation of %d sources skipped: lock held", len(source_ids))
     except Exception:

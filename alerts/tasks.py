@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from celery import Task, shared_task
 from django.utils import timezone
 
 from alerts import delivery, evaluation, policy
 from alerts.locks import evaluation_lock
+from confops import deadman
+from confops.metrics import record_evaluation
 
 logger = logging.getLogger(__name__)
 
@@ -21,8 +24,12 @@ def evaluate_all() -> dict[str, int]:
         if not locked:
             logger.warning("evaluation skipped: another evaluation holds the lock")
             return {}
+        started = time.perf_counter()
         result = evaluation.evaluate(now)
+        record_evaluation("timer", time.perf_counter() - started, now.timestamp())
         reminders = policy.send_reminders_and_escalations(now)
+        # Only reached when the cycle went well: an outside service hears that confops lives.
+        deadman.after_good_cycle(now)
     return {
         "evaluated": result.evaluated,
         "fired": len(result.fired),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "confops.settings")
 
@@ -14,3 +14,58 @@ app.autodiscover_tasks()
 
 # Beat records its heartbeat through a signal, so the handlers are connected wherever the app loads.
 import confops.heartbeat  # noqa: E402,F401
+
+
+def is_prefork(pool_cls: str | type) -> bool:
+    from celery.concurrency import get_implementation
+    from celery.concurrency.prefork import TaskPool
+
+    implementation = get_implementation(pool_cls)
+    return isinstance(implementation, type) and issubclass(implementation, TaskPool)
+
+
+@signals.worker_init.connect
+def _trace_worker(sender: object = None, **_: object) -> None:
+    """Solo and thread pools run tasks in this process; prefork children start their own
+    exporter in ``worker_process_init`` (its thread would not survive the fork)."""
+    from confops.observability import init_tracing
+
+    if not is_prefork(getattr(sender, "pool_cls", "prefork")):
+        init_tracing(web=False)
+
+
+@signals.worker_process_init.connect
+def _trace_worker_child(**_: object) -> None:
+    from confops.observability import init_tracing
+
+    init_tracing(web=False)
+
+
+@signals.beat_init.connect
+def _trace_beat(**_: object) -> None:
+    from confops.observability import init_tracing
+
+    init_tracing(web=False)
+
+
+@signals.worker_process_shutdown.connect
+@signals.worker_shutdown.connect
+def _flush_traces(**_: object) -> None:
+    from confops.observability import flush_traces
+
+    flush_traces()
+
+
+@signals.worker_ready.connect
+def _start_watcher(sender: object = None, **_: object) -> None:
+    """The watcher runs in every worker, so a dead beat is still noticed (confops/watchdog.py)."""
+    from confops import watchdog
+
+    watchdog.start_thread(str(getattr(sender, "hostname", None) or "unknown"))
+
+
+@signals.worker_shutdown.connect
+def _stop_watcher(**_: object) -> None:
+    from confops import watchdog
+
+    watchdog.stop_threads()

@@ -10,6 +10,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -17,7 +18,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
-from confops import heartbeat
+from confops import heartbeat, watchdog
 
 
 @dataclass
@@ -125,8 +126,47 @@ def deployments(now: float) -> list[dict[str, Any]]:
     return rows
 
 
+def worker_heartbeats(now: float) -> dict[str, float]:
+    """Each worker's own heartbeat age (its watcher thread), by host name."""
+    return {host: round(now - at, 1) for host, at in sorted(heartbeat.read_workers().items())}
+
+
 def readiness() -> list[CheckResult]:
     return [timed("database", database), timed("broker", broker)]
+
+
+def watcher_warnings(now: datetime) -> list[str]:
+    """What the watcher finds stalled, for readiness to report without failing on it: a web
+    process is still worth traffic when beat is dead (its pages show the problem, and taking
+    it out of the load balancer would hide them). Also gives the watcher a chance to run, so
+    the internal alert opens even when beat and every worker are gone."""
+    try:
+        stalls = watchdog.stalls_now(now)
+    except Exception as exc:  # readiness names the database itself; never fail on this
+        return [f"watcher: {type(exc).__name__}: {exc}"[:500]]
+    watchdog.check_quietly(now)
+    return [stall.summary for stall in stalls]
+
+
+def watcher_report(now: datetime) -> dict[str, Any]:
+    """The stalls the watcher sees now and the internal alert about them, if one is open."""
+    from alerts.choices import OPEN_STATES
+    from alerts.models import Alert
+    from alerts.rules.confops_stalled import KIND
+
+    watchdog.check_quietly(now)
+    stalls = watchdog.stalls_now(now)
+    alert = (
+        Alert.objects.filter(rule__kind=KIND, state__in=OPEN_STATES, source__isnull=True)
+        .order_by("-opened_at")
+        .first()
+    )
+    return {
+        "stalls": [{"component": s.component, "summary": s.summary} for s in stalls],
+        "alert": {"id": alert.pk, "state": alert.state, "summary": alert.summary}
+        if alert
+        else None,
+    }
 
 
 def detailed() -> dict[str, Any]:
@@ -147,8 +187,11 @@ def detailed() -> dict[str, Any]:
         deployment_check.error = f"{type(exc).__name__}: {exc}"[:500]
     deployment_check.duration_ms = (time.perf_counter() - started) * 1000
     checks.append(deployment_check)
+    watcher = timed("watcher", lambda: watcher_report(timezone.now()))
     return {
         "status": "ok" if all(c.ok for c in checks) else "degraded",
         "checks": {c.name: c.as_dict() for c in checks},
         "deployments": rows,
+        "worker_heartbeats": worker_heartbeats(now),
+        "watcher": watcher.info or {"error": watcher.error},
     }

@@ -1,7 +1,7 @@
 """Heartbeats of Celery beat and workers, kept in the shared cache.
 
 A quiet scheduler and a dead one look alike from the database; a heartbeat that each refreshes
-lets the health checks (and later the watcher alerts) tell them apart.
+lets the health checks and the watcher (``confops/watchdog.py``) tell them apart.
 """
 
 from __future__ import annotations
@@ -15,6 +15,9 @@ from django.core.cache import cache
 
 BEAT_KEY = "confops:heartbeat:beat"
 WORKER_TASK_KEY = "confops:heartbeat:worker-task"
+# Each worker's own heartbeat (its watcher thread), and the list of the workers seen.
+WORKER_KEY_PREFIX = "confops:heartbeat:worker:"
+WORKER_NAMES_KEY = "confops:heartbeat:worker-names"
 # Long enough to survive any sane stale threshold; the age tells staleness, not the expiry.
 HEARTBEAT_TTL_SECONDS = 7 * 24 * 3600
 
@@ -32,6 +35,40 @@ def record_worker_task(hostname: str, now: float) -> None:
 def read(key: str) -> dict[str, Any] | None:
     value = cache.get(key)
     return value if isinstance(value, dict) else None
+
+
+def worker_key(hostname: str) -> str:
+    return f"{WORKER_KEY_PREFIX}{hostname}"
+
+
+def record_worker(hostname: str, now: float) -> None:
+    """A worker's own sign of life, written by its watcher thread: unlike the heartbeat task it
+    needs neither beat nor the broker, so it tells a dead worker from a dead beat."""
+    cache.set(worker_key(hostname), {"at": now, "host": hostname}, HEARTBEAT_TTL_SECONDS)
+    names = cache.get(WORKER_NAMES_KEY) or []
+    if hostname not in names:
+        # Read-modify-write: two workers starting at once may drop one name; each adds itself
+        # again at its next beat, so the list converges.
+        cache.set(WORKER_NAMES_KEY, sorted({*names, hostname}), HEARTBEAT_TTL_SECONDS)
+
+
+def read_workers() -> dict[str, float]:
+    """Each known worker's last own heartbeat (epoch seconds), by host name."""
+    names = cache.get(WORKER_NAMES_KEY) or []
+    found = cache.get_many([worker_key(name) for name in names])
+    return {
+        value["host"]: float(value["at"])
+        for value in found.values()
+        if isinstance(value, dict) and "at" in value
+    }
+
+
+def forget_worker(hostname: str) -> None:
+    """A worker shutting down cleanly leaves the list (a crashed one just goes stale)."""
+    cache.delete(worker_key(hostname))
+    names = cache.get(WORKER_NAMES_KEY) or []
+    if hostname in names:
+        cache.set(WORKER_NAMES_KEY, [n for n in names if n != hostname], HEARTBEAT_TTL_SECONDS)
 
 
 @beat_init.connect

@@ -7,6 +7,7 @@ Slack) come from the environment.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -177,6 +178,45 @@ HEARTBEAT_INTERVAL_SECONDS = env.positive_int("HEARTBEAT_INTERVAL_SECONDS", defa
 HEARTBEAT_STALE_SECONDS = env.positive_int("HEARTBEAT_STALE_SECONDS", default=90)
 HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=3.0)
 
+# --- Watching confops itself (confops/watchdog.py) --------------------------------------------
+# A deployment not polled at all for this many of its intervals (but never less than the floor)
+# means the poller is stuck: it opens the confops-internal alert, as a stale beat does.
+WATCHER_STALE_POLL_INTERVALS = env.positive_int("WATCHER_STALE_POLL_INTERVALS", default=5)
+WATCHER_STALE_POLL_FLOOR_SECONDS = env.positive_int("WATCHER_STALE_POLL_FLOOR_SECONDS", default=60)
+# How often each worker's watcher thread checks (at most one check per interval runs, however
+# many workers and health probes ask).
+WATCHER_CHECK_INTERVAL_SECONDS = env.positive_int("WATCHER_CHECK_INTERVAL_SECONDS", default=30)
+# Optional dead man's switch: pinged after good evaluation cycles, at most once per interval,
+# so an outside service (Healthchecks-style) notices when confops stops.
+DEAD_MANS_SWITCH_URL = env.str("DEAD_MANS_SWITCH_URL", default="")
+DEAD_MANS_SWITCH_MIN_INTERVAL_SECONDS = env.positive_int(
+    "DEAD_MANS_SWITCH_MIN_INTERVAL_SECONDS", default=60
+)
+
+# --- Prometheus metrics (/metrics, confops/metrics.py) ----------------------------------------
+# A scraper is let in by the bearer token, the allow-list, or both when both are set; with
+# neither, /metrics needs a login like every page (so anonymous scrapers are refused).
+METRICS_BEARER_TOKEN = env.str("METRICS_BEARER_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+try:
+    METRICS_ALLOWED_NETWORKS = [ipaddress.ip_network(n, strict=False) for n in METRICS_ALLOWED_IPS]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {exc}") from None
+# Numeric metadata exposed per source as confops_source_last_metric_value{metric=...}: a fixed
+# list, so a pipeline that attaches new metadata cannot multiply the series.
+METRICS_SOURCE_METRIC_NAMES = env.list("METRICS_SOURCE_METRIC_NAMES", default=["count"])
+# The poll duration histogram and the failed polls count the polls of this last window.
+METRICS_POLL_WINDOW_SECONDS = env.positive_int("METRICS_POLL_WINDOW_SECONDS", default=300)
+# Request latency histograms, summed over every gunicorn worker through prometheus_client's
+# multiprocess mode: a folder each worker writes and /metrics reads. Empty: no request metrics.
+METRICS_MULTIPROC_DIR = env.str("METRICS_MULTIPROC_DIR", default="")
+if METRICS_MULTIPROC_DIR:
+    Path(METRICS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+    # prometheus_client picks its value store when first imported, which is after settings.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = METRICS_MULTIPROC_DIR
+    # First after the request id, so it times the whole stack.
+    MIDDLEWARE.insert(1, "confops.request_metrics.RequestMetricsMiddleware")
+
 # --- Dagster polling --------------------------------------------------------------------------
 DAGSTER_REQUEST_TIMEOUT_SECONDS = env.float("DAGSTER_REQUEST_TIMEOUT_SECONDS", default=10.0)
 # Re-ask for runs updated this long before the high-water mark (strict filter, clock skew).
@@ -191,6 +231,25 @@ DAGSTER_DISCOVERY_INTERVAL_SECONDS = env.positive_int(
 DAGSTER_TICKS_INTERVAL_SECONDS = env.positive_int("DAGSTER_TICKS_INTERVAL_SECONDS", default=30)
 DAGSTER_MAX_RUN_DETAILS_PER_POLL = env.positive_int("DAGSTER_MAX_RUN_DETAILS_PER_POLL", default=25)
 POLL_RECORD_RETENTION_HOURS = env.positive_int("POLL_RECORD_RETENTION_HOURS", default=48)
+
+# --- Daily report (docs/reports.md) -----------------------------------------------------------
+# The report covers midnight to midnight in this zone; beat sends yesterday's at REPORT_SEND_AT.
+REPORT_TIME_ZONE = env.str("REPORT_TIME_ZONE", default="UTC")
+REPORT_SEND_AT = env.str("REPORT_SEND_AT", default="07:00")
+try:
+    import zoneinfo as _zoneinfo
+
+    _zoneinfo.ZoneInfo(REPORT_TIME_ZONE)
+    _send_hour, _send_minute = (int(part) for part in REPORT_SEND_AT.split(":"))
+    if not (0 <= _send_hour < 24 and 0 <= _send_minute < 60):
+        raise ValueError(REPORT_SEND_AT)
+except (ValueError, _zoneinfo.ZoneInfoNotFoundError):
+    raise ImproperlyConfigured(
+        f"REPORT_TIME_ZONE={REPORT_TIME_ZONE!r} / REPORT_SEND_AT={REPORT_SEND_AT!r}: use an IANA "
+        "time zone such as Europe/Paris and a time as HH:MM"
+    ) from None
+# Threshold suggestions backtest at most this many of the day's noisiest rules (0: none).
+REPORT_BACKTEST_RULES = env.int("REPORT_BACKTEST_RULES", default=3)
 
 # --- Pages ------------------------------------------------------------------------------------
 # How often the status page refreshes its grid, timeline and counters (htmx). A constant, not an
@@ -260,3 +319,19 @@ LOGGING = {
         "celery": {"level": LOG_LEVEL},
     },
 }
+
+# --- Error tracking and tracing (confops/observability.py) ------------------------------------
+# Sentry is on only with a DSN; started here so web, worker, beat and manage.py all report.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_RELEASE = env.str("SENTRY_RELEASE", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="production")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+if not 0.0 <= SENTRY_TRACES_SAMPLE_RATE <= 1.0:
+    raise ImproperlyConfigured("SENTRY_TRACES_SAMPLE_RATE must be between 0 and 1")
+if SENTRY_DSN:
+    from confops.observability import init_sentry
+
+    init_sentry(SENTRY_DSN, SENTRY_RELEASE, SENTRY_ENVIRONMENT, SENTRY_TRACES_SAMPLE_RATE)
+# OpenTelemetry is on only with an OTLP endpoint (wsgi.py and celery.py instrument the process).
+OTEL_EXPORTER_OTLP_ENDPOINT = env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
+OTEL_SERVICE_NAME = env.str("OTEL_SERVICE_NAME", default="confops")

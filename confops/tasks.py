@@ -5,11 +5,19 @@ from __future__ import annotations
 import time
 
 from celery import Task, shared_task
+from django.conf import settings
 
-from confops import heartbeat
+from confops import deadman, heartbeat
 
 
 @shared_task(bind=True, name="confops.heartbeat", ignore_result=True)
 def heartbeat_task(self: Task) -> None:
     """Proves the path beat -> broker -> worker works; scheduled by beat every interval."""
     heartbeat.record_worker_task(self.request.hostname or "unknown", time.time())
+
+
+@shared_task(name="confops.ping_dead_mans_switch", ignore_result=True)
+def ping_dead_mans_switch() -> bool:
+    """Queued by a good evaluation cycle (``deadman.after_good_cycle``)."""
+    url = settings.DEAD_MANS_SWITCH_URL
+    return bool(url) and deadman.ping(url)

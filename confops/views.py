@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -22,13 +23,18 @@ def liveness(request: HttpRequest) -> JsonResponse:
 @never_cache
 @login_not_required
 def readiness(request: HttpRequest) -> JsonResponse:
-    """Ready when the database and the broker answer; 503 naming what failed otherwise."""
+    """Ready when the database and the broker answer; 503 naming what failed otherwise.
+
+    A stalled beat, worker or poller is listed under ``warnings`` but never makes this 503:
+    this web process can still serve (and its pages show the trouble); see ``health``.
+    """
     checks = health.readiness()
     failing = [c.name for c in checks if not c.ok]
     body = {
         "status": "unavailable" if failing else "ok",
         "failing": failing,
         "checks": {c.name: c.as_dict() for c in checks},
+        "warnings": [] if failing else health.watcher_warnings(timezone.now()),
     }
     return JsonResponse(body, status=503 if failing else 200)
 

@@ -27,6 +27,8 @@ SOURCE_KINDS = {
     "run_never_finished",
 }
 DEPLOYMENT_KINDS = {"tick_failed", "deployment_unhealthy", "deployment_unreachable"}
+# Judged by the watcher (confops/watchdog.py), not by the engine's pass.
+CONFOPS_KINDS = {"confops_stalled"}
 TIME_BASED = {
     "stale",
     "missed_schedule",
@@ -40,7 +42,7 @@ MINIMAL: dict[str, dict[str, Any]] = {
     "metadata_threshold": {"metric": "duplicates", "value": 0},
     "volume_bounds": {"min": 1},
 }
-ALL = sorted(SOURCE_KINDS | DEPLOYMENT_KINDS)
+ALL = sorted(SOURCE_KINDS | DEPLOYMENT_KINDS | CONFOPS_KINDS)
 
 
 def kind_modules() -> list[str]:
@@ -96,6 +98,7 @@ def test_every_kind_describes_itself(name: str) -> None:
     assert set(impl.overridable) <= set(impl.params.model_fields)
     assert impl.time_based is (name in TIME_BASED)
     expected = RuleTarget.DEPLOYMENT if name in DEPLOYMENT_KINDS else RuleTarget.SOURCE
+    expected = RuleTarget.CONFOPS if name in CONFOPS_KINDS else expected
     assert impl.target == expected
     assert type(impl).__doc__
 

@@ -1,0 +1,390 @@
+"""Watching the watcher: the pure judgement of stalls, the internal alert it opens and resolves,
+the dead man's switch, and real worker and beat processes where beat is stopped."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+from alerts.choices import AlertState, NotificationEvent
+from alerts.models import Alert, AlertRule, Notification
+from alerts.rules.confops_stalled import KIND
+from confops import deadman, heartbeat, watchdog
+from confops.celery import app
+from confops.watchdog import PollerState, Snapshot, Thresholds, judge
+from monitoring.models import Deployment
+from tests.alerts import factories
+from tests.fixtures.http import HttpResponder
+from tests.fixtures.processes import CeleryProcesses, wait_until
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+THRESHOLDS = Thresholds(heartbeat_stale_seconds=90, poll_intervals=5, poll_floor_seconds=60)
+
+
+def ago(seconds: float) -> datetime:
+    return NOW - timedelta(seconds=seconds)
+
+
+def poller(name: str = "prod", polled_ago: float = 1, gap: float = 2) -> PollerState:
+    return PollerState(name, ago(polled_ago), ago(polled_ago), expected_gap_seconds=gap)
+
+
+# --- The pure judgement -----------------------------------------------------------------------
+
+
+def test_nothing_is_stalled_while_heartbeats_and_polls_are_fresh() -> None:
+    snapshot = Snapshot(beat_at=ago(10), worker_at=ago(5), pollers=(poller(),))
+    assert judge(snapshot, THRESHOLDS, NOW) == []
+
+
+def test_a_silent_beat_is_a_stall_from_the_moment_its_threshold_passed() -> None:
+    [stall] = judge(Snapshot(beat_at=ago(300), worker_at=ago(5)), THRESHOLDS, NOW)
+    assert stall.component == "beat"
+    assert stall.summary == "beat silent for 5 min"
+    assert stall.since == ago(300) + timedelta(seconds=90)
+
+
+def test_a_heartbeat_exactly_at_the_threshold_is_not_yet_stale() -> None:
+    assert judge(Snapshot(beat_at=ago(90), worker_at=ago(90)), THRESHOLDS, NOW) == []
+
+
+def test_no_live_worker_is_a_stall_of_its_own() -> None:
+    [stall] = judge(Snapshot(beat_at=ago(1), worker_at=ago(200)), THRESHOLDS, NOW)
+    assert stall.component == "workers" and stall.summary == "no worker alive for 3 min"
+
+
+def test_a_poller_stalls_after_n_intervals_but_never_before_the_floor() -> None:
+    fast = poller("fast", polled_ago=61, gap=2)  # 5 x 2 s = 10 s, but the floor is 60 s
+    slow = poller("slow", polled_ago=290, gap=60)  # 5 x 60 s = 300 s: not yet
+    stalls = judge(Snapshot(ago(1), ago(1), (fast, slow)), THRESHOLDS, NOW)
+    assert [s.component for s in stalls] == ["poller:fast"]
+    assert stalls[0].since == ago(61) + timedelta(seconds=60)
+    later = judge(Snapshot(ago(1), ago(1), (slow,)), THRESHOLDS, NOW + timedelta(seconds=11))
+    assert [s.summary for s in later] == ["slow not polled for 5 min"]
+
+
+def test_a_poller_backing_off_from_a_failing_dagster_is_not_stalled() -> None:
+    """Its polls run and fail (deployment_unreachable's business); the gap is its backoff."""
+    backing_off = poller("down", polled_ago=250, gap=300)
+    assert judge(Snapshot(ago(1), ago(1), (backing_off,)), THRESHOLDS, NOW) == []
+
+
+def test_one_finding_lists_every_stalled_part_since_the_earliest() -> None:
+    stalls = judge(Snapshot(ago(300), ago(200), (poller(polled_ago=400),)), THRESHOLDS, NOW)
+    finding = watchdog.finding_for(stalls)
+    assert finding is not None
+    assert finding.summary.startswith("confops stalled: beat silent for 5 min; no worker alive")
+    assert "prod not polled for 6 min" in finding.summary
+    assert finding.since == ago(400) + timedelta(seconds=60)
+    assert [s["component"] for s in finding.details["stalls"]] == ["beat", "workers", "poller:prod"]
+    assert watchdog.finding_for([]) is None
+
+
+# --- The internal alert -----------------------------------------------------------------------
+
+
+def fresh_heartbeats(now: datetime) -> None:
+    heartbeat.record_beat(now.timestamp())
+    heartbeat.record_worker("w1@host", now.timestamp())
+
+
+@pytest.mark.django_db
+def test_the_system_rule_exists_after_migrate_and_is_about_confops() -> None:
+    rule = AlertRule.objects.get(kind=KIND)
+    assert rule.is_default and rule.enabled and rule.severity == "critical"
+    assert rule.target == "confops"
+
+
+@pytest.mark.django_db
+def test_a_missing_heartbeat_gets_the_full_threshold_before_it_counts() -> None:
+    """A fresh install or a flushed cache: no heartbeat yet is not a dead beat yet."""
+    now = timezone.now()
+    assert watchdog.check(now).stalls == []
+    later = watchdog.check(now + timedelta(seconds=91)).stalls
+    assert {s.component for s in later} == {"beat", "workers"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stalled_beat_opens_one_alert_that_is_notified_and_resolves_on_recovery(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    slack = factories.channel()
+    AlertRule.objects.get(kind=KIND).channels.add(slack)
+    now = timezone.now()
+    fresh_heartbeats(now - timedelta(seconds=600))
+    heartbeat.record_worker("w1@host", now.timestamp())
+    with django_capture_on_commit_callbacks(execute=False):
+        first = watchdog.check(now)
+        second = watchdog.check(now + timedelta(seconds=30))
+    assert [s.component for s in first.stalls] == ["beat"] and first.fired == 1
+    assert second.fired == 0
+    alert = Alert.objects.get(rule__kind=KIND)
+    assert alert.state == AlertState.FIRING and alert.subject == "confops"
+    assert alert.source_id is None and alert.deployment_id is None
+    assert "beat silent for 10 min" in alert.summary
+    [firing] = Notification.objects.filter(channel=slack)
+    assert firing.event == NotificationEvent.FIRING
+    assert firing.payload["alerts"][0]["subject"] == "confops"
+
+    recovered = now + timedelta(seconds=60)
+    fresh_heartbeats(recovered)
+    with django_capture_on_commit_callbacks(execute=False):
+        assert watchdog.check(recovered).resolved == 1
+    alert.refresh_from_db()
+    assert alert.state == AlertState.RESOLVED
+    assert Notification.objects.filter(event=NotificationEvent.RESOLVED).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_stuck_poller_opens_the_alert_naming_the_deployment() -> None:
+    now = timezone.now()
+    fresh_heartbeats(now)
+    Deployment.objects.create(
+        name="prod", graphql_url="http://prod/graphql", last_poll_at=now - timedelta(minutes=5)
+    )
+    Deployment.objects.create(
+        name="paused",
+        graphql_url="http://x/graphql",
+        enabled=False,
+        last_poll_at=now - timedelta(days=1),
+    )
+    watchdog.check(now)
+    alert = Alert.objects.get(rule__kind=KIND, state=AlertState.FIRING)
+    assert alert.summary == "confops stalled: prod not polled for 5 min"
+
+
+@pytest.mark.django_db
+def test_a_disabled_system_rule_opens_nothing() -> None:
+    AlertRule.objects.filter(kind=KIND).update(enabled=False)
+    now = timezone.now()
+    fresh_heartbeats(now - timedelta(hours=1))
+    assert [s.component for s in watchdog.check(now).stalls] == ["beat", "workers"]
+    assert not Alert.objects.filter(rule__kind=KIND).exists()
+
+
+@pytest.mark.django_db
+def test_many_watchers_asking_at_once_run_one_check_per_interval(settings: Any) -> None:
+    settings.WATCHER_CHECK_INTERVAL_SECONDS = 30
+    now = timezone.now()
+    outcomes = [watchdog.check_if_due(now) for _ in range(5)]
+    assert [o.skipped for o in outcomes] == [False, True, True, True, True]
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_a_second_open_alert_about_confops() -> None:
+    rule = AlertRule.objects.get(kind=KIND)
+    fields = {"severity": "critical", "summary": "x", "state": AlertState.FIRING}
+    now = timezone.now()
+    Alert.objects.create(rule=rule, opened_at=now, condition_since=now, last_seen_at=now, **fields)
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Alert.objects.create(
+            rule=rule, opened_at=now, condition_since=now, last_seen_at=now, **fields
+        )
+
+
+@pytest.mark.django_db
+def test_the_rule_engine_pass_leaves_the_confops_rule_to_the_watcher() -> None:
+    from alerts import evaluation
+
+    factories.deployment("prod")
+    result = evaluation.evaluate(timezone.now())
+    assert not Alert.objects.filter(rule__kind=KIND).exists()
+    assert result.fired == []
+
+
+def test_the_worker_thread_refreshes_its_own_heartbeat_and_stops(
+    transactional_db: None, settings: Any
+) -> None:
+    settings.WATCHER_CHECK_INTERVAL_SECONDS = 1
+    thread = watchdog.start_thread("thread-test@host")
+    try:
+        wait_until(
+            lambda: "thread-test@host" in heartbeat.read_workers(), timeout=10, what="heartbeat"
+        )
+    finally:
+        watchdog.stop_threads()
+    assert not thread.is_alive()
+    assert "thread-test@host" not in heartbeat.read_workers()  # a clean exit leaves the list
+
+
+# --- Health endpoints -------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_readiness_warns_about_a_dead_beat_but_stays_ready(client: Client) -> None:
+    now = timezone.now()
+    fresh_heartbeats(now)
+    heartbeat.record_beat(now.timestamp() - 600)
+    response = client.get("/health/ready")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert [w for w in body["warnings"] if w.startswith("beat silent for")], body
+
+
+@pytest.mark.django_db
+def test_details_report_the_watcher_and_each_worker_heartbeat(
+    admin_client: Client, settings: Any
+) -> None:
+    settings.HEALTH_CHECK_TIMEOUT_SECONDS = 0.3
+    now = timezone.now()
+    fresh_heartbeats(now)
+    heartbeat.record_beat(now.timestamp() - 600)
+    body = admin_client.get("/health/detailed").json()
+    assert body["status"] == "degraded"
+    assert set(body["worker_heartbeats"]) == {"w1@host"}
+    assert [s["component"] for s in body["watcher"]["stalls"]] == ["beat"]
+    alert = body["watcher"]["alert"]
+    assert alert["state"] == "firing" and "beat silent" in alert["summary"]
+
+
+# --- Dead man's switch ------------------------------------------------------------------------
+
+
+def test_a_ping_is_due_once_per_interval() -> None:
+    assert deadman.ping_due(None, NOW, 60)
+    assert not deadman.ping_due(ago(59).timestamp(), NOW, 60)
+    assert deadman.ping_due(ago(60).timestamp(), NOW, 60)
+
+
+@pytest.fixture
+def eager(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tasks run inline: the ping task is queued by evaluate_all and sent in the same test."""
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
+
+
+@pytest.mark.django_db
+def test_a_good_evaluation_cycle_pings_the_switch_at_most_once_per_interval(
+    http_responder: HttpResponder, settings: Any, eager: None
+) -> None:
+    from alerts.tasks import evaluate_all
+
+    settings.DEAD_MANS_SWITCH_URL = f"{http_responder.url}/ping/abc"
+    settings.DEAD_MANS_SWITCH_MIN_INTERVAL_SECONDS = 1
+    evaluate_all()
+    evaluate_all()
+    # (The responder records GETs under "POST": it serves both with one handler.)
+    assert [(r.path, r.body) for r in http_responder.requests] == [("/ping/abc", b"")]
+    time.sleep(1.05)
+    evaluate_all()
+    assert len(http_responder.requests) == 2
+
+
+@pytest.mark.django_db
+def test_a_failing_evaluation_does_not_ping(
+    http_responder: HttpResponder, settings: Any, eager: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Mocked: no stored data makes evaluation raise (invalid rules are skipped by design), so
+    the failure is injected where the task calls it."""
+    from alerts import evaluation
+    from alerts.tasks import evaluate_all
+
+    settings.DEAD_MANS_SWITCH_URL = f"{http_responder.url}/ping/abc"
+
+    def broken(now: datetime) -> None:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(evaluation, "evaluate", broken)
+    with pytest.raises(RuntimeError):
+        evaluate_all()
+    assert http_responder.requests == []
+
+
+@pytest.mark.django_db
+def test_a_failed_ping_is_logged_and_retried_at_the_next_good_cycle(
+    http_responder: HttpResponder, settings: Any, eager: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    from alerts.tasks import evaluate_all
+
+    settings.DEAD_MANS_SWITCH_URL = f"{http_responder.url}/ping/abc"
+    http_responder.respond(500, "down")
+    evaluate_all()  # the ping fails, evaluation does not
+    evaluate_all()
+    assert [r.path for r in http_responder.requests] == ["/ping/abc", "/ping/abc"]
+    assert "dead man's switch ping failed" in caplog.text
+
+
+@pytest.mark.django_db
+def test_without_a_url_nothing_is_pinged(http_responder: HttpResponder, eager: None) -> None:
+    from alerts.tasks import evaluate_all
+
+    evaluate_all()
+    assert deadman.after_good_cycle(timezone.now()) is False
+    assert http_responder.requests == []
+
+
+# --- Real processes ---------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_stopping_beat_is_reported_by_health_and_opens_the_internal_alert(
+    celery_processes: CeleryProcesses, admin_client: Client, client: Client, settings: Any
+) -> None:
+    """Worker and beat run for real with a 3 s stale threshold; beat is stopped, and the
+    worker's watcher thread (not beat, which is dead) opens the alert."""
+    second, _ = IntervalSchedule.objects.get_or_create(every=1, period=IntervalSchedule.SECONDS)
+    PeriodicTask.objects.filter(name="confops: heartbeat").update(interval=second)
+    fast = {"HEARTBEAT_STALE_SECONDS": "3", "WATCHER_CHECK_INTERVAL_SECONDS": "1"}
+    celery_processes.env.update(fast)
+    settings.HEARTBEAT_STALE_SECONDS = 3
+    settings.HEALTH_CHECK_TIMEOUT_SECONDS = 0.6
+    # Beat first: a worker whose watcher starts long before beat would rightly report it.
+    beat = celery_processes.beat()
+    try:
+        wait_until(lambda: heartbeat.read(heartbeat.BEAT_KEY), timeout=90, what="beat")
+        celery_processes.worker()
+        wait_until(heartbeat.read_workers, timeout=90, what="a worker's own heartbeat")
+        assert client.get("/health/ready").json()["warnings"] == []
+        assert not Alert.objects.filter(rule__kind=KIND).exists()
+        beat.stop()
+        celery_processes.started.remove(beat)  # stopped once, not again at teardown
+        wait_until(
+            lambda: Alert.objects.filter(rule__kind=KIND, state=AlertState.FIRING).exists(),
+            timeout=30,
+            what="the internal alert",
+        )
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{celery_processes.logs()}") from None
+    alert = Alert.objects.get(rule__kind=KIND, state=AlertState.FIRING)
+    assert alert.summary.startswith("confops stalled: beat silent for")
+
+    ready = client.get("/health/ready")
+    assert ready.status_code == 200
+    assert any(w.startswith("beat silent for") for w in ready.json()["warnings"])
+    detailed = admin_client.get("/health/detailed")
+    body = detailed.json()
+    assert detailed.status_code == 503 and body["status"] == "degraded"
+    assert body["checks"]["beat"]["ok"] is False
+    assert "stale after 3 s" in body["checks"]["beat"]["error"]
+    assert body["watcher"]["alert"]["id"] == alert.pk
+    assert any(host.startswith("test-worker@") for host in body["worker_heartbeats"])
+
+
+@pytest.mark.django_db
+def test_the_internal_alert_shows_on_the_alert_pages_as_about_confops(
+    admin_client: Client,
+) -> None:
+    now = timezone.now()
+    fresh_heartbeats(now - timedelta(hours=1))
+    watchdog.check(now)
+    alert = Alert.objects.get(rule__kind=KIND)
+    listing = admin_client.get("/alerts/")
+    page = admin_client.get(f"/alerts/{alert.pk}/")
+    assert listing.status_code == 200 and page.status_code == 200
+    assert "confops stalled: beat silent for 60 min" in page.content.decode()
+    assert "confops stalled" in listing.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_system_rule_links_to_its_shipped_runbook() -> None:
+    rule = AlertRule.objects.select_related("runbook").get(kind=KIND)
+    assert rule.runbook is not None and rule.runbook.slug == "confops-stalled"
+    assert "check_heartbeat beat" in rule.runbook.body
