@@ -119,7 +119,8 @@ def latest(request: HttpRequest, query: Query[FormatQuery]) -> Any:
     response={200: SendOut, SEND_ERRORS: ErrorOut},
     summary="Generate if needed and send a daily report now",
     description='Body (optional): `{"date": "YYYY-MM-DD", "force": false}`. Sends once per '
-    "date: a second call answers `sent: false` and writes nothing, unless `force` is true.",
+    "date: a second call answers `sent: false` and writes nothing, unless `force` is true. "
+    "A day that has not ended yet in the report's time zone is refused (400).",
     url_name="report-daily-send",
     # The body is optional, which ninja's body parameters cannot say: it is read by hand and
     # documented here.
@@ -140,7 +141,10 @@ def send_now(request: HttpRequest) -> SendOut:
     if day.year < 2000:
         raise ApiError(400, "invalid request (date)", {"date": "must be 2000 or later"})
     token = request_token(request)
-    outcome = sending.send(day, now, force=body.force, by=f"API token {token.name}")
+    try:
+        outcome = sending.send(day, now, force=body.force, by=f"API token {token.name}")
+    except sending.DayNotOver as exc:
+        raise ApiError(400, "invalid request (date)", {"date": str(exc)}) from None
     return SendOut(
         date=day,
         generated=outcome.generated,

@@ -25,7 +25,7 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any, TypeVar
 
@@ -316,6 +316,12 @@ def percent(part: int | float, whole: int | float) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
 
 
+def utc(moment: datetime) -> datetime:
+    """``moment`` in UTC: subtracting two datetimes that share a ZoneInfo counts wall-clock time,
+    so a 23 or 25 hour DST day would come out as 24 hours."""
+    return moment.astimezone(UTC)
+
+
 def local_time(moment: datetime, data: ReportData) -> str:
     return moment.astimezone(data.start.tzinfo).strftime("%H:%M")
 
@@ -406,7 +412,7 @@ def source_line(
         else None,
         fresh_all_day=(not breaches) if judged else None,
         breaches=[breach(a, b, data) for a, b in breaches] if judged else [],
-        breach_minutes=sum(int((b - a).total_seconds() // 60) for a, b in breaches)
+        breach_minutes=sum(int((utc(b) - utc(a)).total_seconds() // 60) for a, b in breaches)
         if judged
         else 0,
     )
@@ -432,6 +438,7 @@ def stale_spans(
     success (measured from when it was first seen if it never succeeded, as the stale rule does)."""
     if source.fresh_limit_s is None:
         return []
+    start, end = utc(start), utc(end)
     limit = timedelta(seconds=source.fresh_limit_s)
     until = min(end, source.gone_since) if source.gone_since else end
     reference = source.last_success_before or source.first_seen_at
@@ -450,7 +457,7 @@ def breach(stale_from: datetime, stale_to: datetime, data: ReportData) -> Breach
         start=stale_from.isoformat(),
         end=stale_to.isoformat(),
         label=f"{local_time(stale_from, data)}\u2013{end_label}",  # an en dash
-        minutes=int((stale_to - stale_from).total_seconds() // 60),
+        minutes=int((utc(stale_to) - utc(stale_from)).total_seconds() // 60),
     )
 
 
@@ -486,16 +493,21 @@ def overall_health(lines: list[SourceLine], runs: list[RunFacts]) -> Overall:
 
 
 def hour_bars(runs: list[RunFacts], start: datetime, end: datetime) -> list[HourBar]:
-    """Runs per hour of the window (23 or 25 bars on a DST change), scaled to the busiest."""
-    hours = int((end - start).total_seconds() // 3600)
+    """Runs per hour of the window (23 or 25 bars on a DST change), scaled to the busiest.
+
+    Hours are counted in UTC and labelled in the window's zone, so a spring-forward day has no
+    "02" bar and a fall-back day has two.
+    """
+    first = utc(start)
+    hours = int((utc(end) - first).total_seconds() // 3600)
     ok, failed = [0] * hours, [0] * hours
     for run in runs:
-        index = min(int((run.ended_at - start).total_seconds() // 3600), hours - 1)
+        index = min(int((utc(run.ended_at) - first).total_seconds() // 3600), hours - 1)
         (ok if run.ok else failed)[index] += 1
     peak = max((a + b for a, b in zip(ok, failed, strict=True)), default=0) or 1
     return [
         HourBar(
-            label=(start + timedelta(hours=i)).astimezone(start.tzinfo).strftime("%H"),
+            label=(first + timedelta(hours=i)).astimezone(start.tzinfo).strftime("%H"),
             succeeded=ok[i],
             failed=failed[i],
             height_ok=round(60 * ok[i] / peak),
@@ -603,7 +615,7 @@ def long_silences(data: ReportData) -> list[SilenceLine]:
     """One-off silences in force at the end of the day that began over 24 h before."""
     lines = []
     for silence in sorted(data.silences, key=lambda s: s.starts_at):
-        age = data.end - silence.starts_at
+        age = utc(data.end) - utc(silence.starts_at)
         if age < LONG_SILENCE:
             continue
         lines.append(

@@ -40,6 +40,21 @@ class SendOutcome:
     reason: str
 
 
+class DayNotOver(Exception):
+    """Refuses to send a day that has not ended: the send would mark it sent, and the full
+    report beat builds the next morning could then never be sent."""
+
+
+def check_sendable(day: date, now: datetime, tz_name: str | None = None) -> None:
+    """Raise ``DayNotOver`` unless ``day`` has ended in the report's time zone."""
+    tz_name = tz_name or settings.REPORT_TIME_ZONE
+    end = window(day, tz_name)[1]
+    if now < end:
+        raise DayNotOver(
+            f"the day has not ended yet in {tz_name}; it can be sent from {end:%Y-%m-%d %H:%M}"
+        )
+
+
 def yesterday(now: datetime, tz_name: str | None = None) -> date:
     """The last full day in the report's time zone."""
     from zoneinfo import ZoneInfo
@@ -63,7 +78,10 @@ def generate(day: date, now: datetime, tz_name: str | None = None) -> DailyRepor
 
 
 def send(day: date, now: datetime, *, force: bool = False, by: str = "") -> SendOutcome:
-    """Generate the report if needed and write its outbox rows, once per date unless forced."""
+    """Generate the report if needed and write its outbox rows, once per date unless forced.
+
+    Raises ``DayNotOver`` for a day that has not ended yet (it can still be generated)."""
+    check_sendable(day, now)
     report = DailyReport.objects.filter(date=day).first()
     generated = report is None
     if report is None:

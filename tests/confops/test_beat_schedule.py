@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 import pytest
 from django.test import Client
-from django_celery_beat.models import IntervalSchedule, PeriodicTask
+from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
 from confops.beat import default_entries, load_default_schedule
 
@@ -36,6 +39,74 @@ def test_reloading_keeps_what_an_operator_changed() -> None:
 def test_a_deleted_entry_comes_back() -> None:
     PeriodicTask.objects.filter(name="confops: heartbeat").delete()
     assert load_default_schedule() == ["confops: heartbeat"]
+
+
+DAILY = "reports: send the daily report"
+
+
+def daily_crontab() -> tuple[str, str, str]:
+    crontab = PeriodicTask.objects.get(name=DAILY).crontab
+    assert crontab is not None
+    return (crontab.hour, crontab.minute, str(crontab.timezone))
+
+
+def test_new_report_settings_move_an_entry_nobody_retuned(settings: Any) -> None:
+    settings.REPORT_SEND_AT, settings.REPORT_TIME_ZONE = "06:30", "Europe/Paris"
+    assert load_default_schedule() == []
+    assert daily_crontab() == ("6", "30", "Europe/Paris")
+    description = PeriodicTask.objects.get(name=DAILY).description
+    assert description.endswith("(docs/reports.md). [default: daily 06:30 Europe/Paris]")
+    settings.REPORT_SEND_AT = "05:00"  # and again: it follows each change
+    load_default_schedule()
+    assert daily_crontab() == ("5", "0", "Europe/Paris")
+
+
+def test_a_new_heartbeat_interval_moves_an_entry_nobody_retuned(settings: Any) -> None:
+    settings.HEARTBEAT_INTERVAL_SECONDS = 45
+    load_default_schedule()
+    interval = PeriodicTask.objects.get(name="confops: heartbeat").interval
+    assert interval is not None and interval.every == 45
+
+
+def retune_daily_entry() -> None:
+    """What an operator does in the admin: another time for the daily report."""
+    later, _ = CrontabSchedule.objects.get_or_create(minute="15", hour="8", timezone="UTC")
+    PeriodicTask.objects.filter(name=DAILY).update(crontab=later)
+
+
+def test_an_entry_retuned_in_the_admin_stays_with_a_warning_when_the_settings_change(
+    settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    retune_daily_entry()
+    with caplog.at_level(logging.WARNING, logger="confops.beat"):
+        load_default_schedule()
+        assert caplog.messages == []  # the operator's choice, the defaults did not move
+        settings.REPORT_SEND_AT, settings.REPORT_TIME_ZONE = "06:30", "Europe/Paris"
+        load_default_schedule()
+    assert daily_crontab() == ("8", "15", "UTC")
+    assert caplog.messages == [
+        "beat entry 'reports: send the daily report' runs daily 08:15 UTC but the settings now "
+        "say daily 06:30 Europe/Paris; it was changed in the admin, so it is left as it is: "
+        "retune it there"
+    ]
+
+
+def test_an_entry_loaded_without_a_marker_is_left_alone_with_a_warning(
+    settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    PeriodicTask.objects.filter(name=DAILY).update(description="loaded by an older confops")
+    settings.REPORT_SEND_AT = "06:30"
+    with caplog.at_level(logging.WARNING, logger="confops.beat"):
+        load_default_schedule()
+    assert daily_crontab() == ("7", "0", "UTC")
+    assert "the settings now say daily 06:30 UTC" in caplog.text
+
+
+def test_an_entry_loaded_without_a_marker_gets_one_when_it_matches_the_settings() -> None:
+    PeriodicTask.objects.filter(name=DAILY).update(description="loaded by an older confops")
+    load_default_schedule()
+    description = PeriodicTask.objects.get(name=DAILY).description
+    assert description == "loaded by an older confops [default: daily 07:00 UTC]"
 
 
 def test_an_admin_can_edit_a_beat_entry(admin_client: Client) -> None:

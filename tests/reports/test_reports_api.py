@@ -3,6 +3,7 @@ error body, the HTML form, and a send that is idempotent per date."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from alerts.choices import ChannelKind, NotificationEvent
 from alerts.models import Notification
 from monitoring.models import ApiToken
 from reports import sending
+from reports.models import DailyReport
 from tests.alerts import factories as f
 from tests.reports.seed import DAY, NOW, seed_day
 
@@ -150,3 +152,32 @@ def test_send_with_a_body_that_is_not_an_object_is_400(client: Client, raw: byte
         "POST", "/api/v1/reports/daily/send", raw, "application/json", **bearer("operate")
     )
     assert response.status_code == 400 and "fields" in response.json()
+
+
+def test_a_day_not_over_yet_is_refused_and_the_next_morning_sends_it(
+    client: Client, admin_user: Any, settings: Any
+) -> None:
+    # 2026-11-22 07:00 UTC is still 2026-11-21 (23:00) in Los Angeles: "yesterday" in UTC is
+    # today there, and sending it would block the real report of the next morning.
+    settings.REPORT_TIME_ZONE = "America/Los_Angeles"
+    f.channel("ops-email", ChannelKind.EMAIL, config={"to": ["ops@example.com"]}, secret="")
+    headers = bearer("operate")
+    with time_machine.travel(NOW, tick=False):
+        refused = client.post(
+            "/api/v1/reports/daily/send", {"date": "2026-11-21"}, "application/json", **headers
+        )
+        forced = client.post(
+            "/api/v1/reports/daily/send", {"date": "2026-11-21", "force": True},
+            "application/json", **headers,
+        )  # fmt: skip
+    assert refused.status_code == forced.status_code == 400
+    assert refused.json()["fields"] == {
+        "date": "the day has not ended yet in America/Los_Angeles; "
+        "it can be sent from 2026-11-22 00:00"
+    }
+    assert not Notification.objects.exists() and not DailyReport.objects.exists()
+    with time_machine.travel(NOW + timedelta(hours=1), tick=False):
+        sent = client.post(
+            "/api/v1/reports/daily/send", {"date": "2026-11-21"}, "application/json", **headers
+        )
+    assert sent.status_code == 200 and sent.json()["sent"] is True

@@ -4,10 +4,12 @@ Slack receive what the outbox sends; a date is sent once unless forced."""
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from django.core.management import call_command
+import time_machine
+from django.core.management import CommandError, call_command
 
 from alerts import delivery
 from alerts.choices import ChannelKind, NotificationEvent
@@ -16,6 +18,7 @@ from monitoring.models import Source
 from reports import sending
 from reports.models import DailyReport, ReportDistribution
 from reports.render import render_html
+from reports.tasks import send_daily_report
 from tests.alerts import factories as f
 from tests.fixtures.http import HttpResponder
 from tests.fixtures.smtp import SmtpSink
@@ -149,10 +152,29 @@ def test_a_source_named_like_markup_comes_out_inert(admin_user: Any) -> None:
 
 def test_the_command_generates_and_sends(admin_user: Any, channels: None, capsys: Any) -> None:
     seed_day(admin_user)
-    call_command("daily_report", "--date", "2026-11-21", "--send")
+    with time_machine.travel(NOW, tick=False):
+        call_command("daily_report", "--date", "2026-11-21", "--send")
     out = capsys.readouterr().out
     assert "2026-11-21: 4 of 6 runs succeeded" in out and "sent: 2 messages queued" in out
     assert DailyReport.objects.get(date=DAY).sent_by == "manage.py daily_report"
+
+
+def test_the_command_generates_today_but_refuses_to_send_it(
+    admin_user: Any, channels: None, capsys: Any
+) -> None:
+    seed_day(admin_user)
+    today = "2026-11-22"  # NOW is 07:00 on it (UTC)
+    with time_machine.travel(NOW, tick=False):
+        with pytest.raises(CommandError, match="it can be sent from 2026-11-23 00:00"):
+            call_command("daily_report", "--date", today, "--send", "--force")
+        call_command("daily_report", "--date", today)
+        with pytest.raises(sending.DayNotOver, match="has not ended yet in UTC"):
+            sending.send(date(2026, 11, 22), NOW)
+    assert DailyReport.objects.get().sent_at is None
+    assert not Notification.objects.exists()
+    with time_machine.travel(NOW + timedelta(days=1), tick=False):
+        assert send_daily_report() == "sent"  # beat's run the next morning is not blocked
+    assert DailyReport.objects.get(date=date(2026, 11, 22)).sent_by == "beat"
 
 
 def test_the_distribution_refuses_a_bad_address() -> None:

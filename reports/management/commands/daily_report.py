@@ -22,6 +22,11 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         now = timezone.now()
         day = parse_day(options["date"]) if options["date"] else sending.yesterday(now)
+        if options["send"]:
+            try:
+                sending.check_sendable(day, now)
+            except sending.DayNotOver as exc:
+                raise CommandError(f"--date {day}: {exc}") from None
         report = sending.generate(day, now)
         self.stdout.write(f"{day}: {report.summary['headline']}")
         if options["send"]:
