@@ -7,6 +7,11 @@
   unacknowledged for the rule's escalation delay;
 - resolved: when an alert someone was told about resolves, with how long it lasted.
 Alerts of one rule changing in the same pass share one message per channel (grouping).
+
+The internal alert about confops itself (``confops_stalled``) is the watcher's: it reminds and
+escalates it (``remind_and_escalate(now, alerts)``) because beat, which runs
+``send_reminders_and_escalations``, may be the part that died; and while its rule has no
+channels of its own, it goes to every enabled channel, so out of the box someone is told.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from alerts import messages
 from alerts.choices import AlertEventKind, AlertState, NotificationEvent, Severity
@@ -29,6 +35,7 @@ from alerts.models import (
     Runbook,
     Silence,
 )
+from alerts.rules.confops_stalled import KIND as WATCHER_KIND
 
 
 def on_changes(
@@ -39,9 +46,26 @@ def on_changes(
     # period ran out): one line in the message, not two.
     firing = list({a.pk: a for a in [*fired, *released] if not a.suppressed}.values())
     told_resolved = [a for a in resolved if a.last_notified_at is not None]
-    count = write(NotificationEvent.FIRING, firing, lambda rule: rule.channels.all(), now)
-    count += write(NotificationEvent.RESOLVED, told_resolved, lambda rule: rule.channels.all(), now)
+    count = write(NotificationEvent.FIRING, firing, channels_for, now)
+    count += write(NotificationEvent.RESOLVED, told_resolved, channels_for, now)
     return count
+
+
+def channels_for(rule: AlertRule) -> Iterable[Channel]:
+    """The rule's channels; for the internal alert about confops with none of its own, every
+    enabled channel: a dead beat or poller must reach someone without any set-up."""
+    own = list(rule.channels.all())
+    if own or rule.kind != WATCHER_KIND:
+        return own
+    return Channel.objects.filter(enabled=True)
+
+
+def escalation_channels_for(rule: AlertRule) -> Iterable[Channel]:
+    """The rule's escalation channels; for the internal alert with none, its channels."""
+    own = list(rule.escalation_channels.all())
+    if own or rule.kind != WATCHER_KIND:
+        return own
+    return channels_for(rule)
 
 
 def reminder_due_at(alert: Alert) -> datetime | None:
@@ -63,15 +87,15 @@ def escalation_due_at(alert: Alert) -> datetime | None:
     return alert.fired_at + timedelta(minutes=delay)
 
 
-def due_reminders(now: datetime) -> list[Alert]:
-    candidates = Alert.objects.filter(
+def due_reminders(now: datetime, alerts: QuerySet[Alert]) -> list[Alert]:
+    candidates = alerts.filter(
         state=AlertState.FIRING, last_notified_at__isnull=False
     ).select_related("rule", "source")
     return [a for a in candidates if (due := reminder_due_at(a)) is not None and due <= now]
 
 
-def due_escalations(now: datetime) -> list[Alert]:
-    candidates = Alert.objects.filter(
+def due_escalations(now: datetime, alerts: QuerySet[Alert]) -> list[Alert]:
+    candidates = alerts.filter(
         state=AlertState.FIRING,
         severity=Severity.CRITICAL,
         escalated_at__isnull=True,
@@ -114,19 +138,27 @@ def remind_silence_authors(now: datetime) -> int:
 
 @transaction.atomic
 def send_reminders_and_escalations(now: datetime) -> int:
-    reminders = due_reminders(now)
-    count = write(NotificationEvent.REMINDER, reminders, lambda rule: rule.channels.all(), now)
+    """Beat's pass. It leaves the internal alert to the watcher: two writers of one reminder
+    would send it twice, and the watcher runs wherever this pass can (in a worker) and more."""
+    others = Alert.objects.exclude(rule__kind=WATCHER_KIND)
+    return remind_and_escalate(now, others) + remind_silence_authors(now)
+
+
+@transaction.atomic
+def remind_and_escalate(now: datetime, alerts: QuerySet[Alert] | None = None) -> int:
+    """Reminders and escalations that are due among ``alerts`` (default: every alert)."""
+    alerts = Alert.objects.all() if alerts is None else alerts
+    reminders = due_reminders(now, alerts)
+    count = write(NotificationEvent.REMINDER, reminders, channels_for, now)
     for alert in reminders:
         alert.reminders_sent += 1
         alert.save(update_fields=["reminders_sent"])
-    escalations = due_escalations(now)
-    count += write(
-        NotificationEvent.ESCALATION, escalations, lambda rule: rule.escalation_channels.all(), now
-    )
+    escalations = due_escalations(now, alerts)
+    count += write(NotificationEvent.ESCALATION, escalations, escalation_channels_for, now)
     for alert in escalations:
         alert.escalated_at = now
         alert.save(update_fields=["escalated_at"])
-    return count + remind_silence_authors(now)
+    return count
 
 
 def write(

@@ -8,7 +8,9 @@ alert's unique constraint keeps a race from opening two alerts.
 
 ``judge`` is pure (a snapshot and ``now`` in, stalls out); ``check`` loads the snapshot and
 reconciles the one open alert of each enabled ``confops_stalled`` rule through the engine's own
-``reconcile``, so it is notified, reminded, silenced and resolved like any other alert.
+``reconcile``, so it is notified, silenced and resolved like any other alert. ``check`` also
+sends its reminders and escalation (``policy.remind_and_escalate``), which for other alerts
+beat's pass sends: with beat dead, nothing else would.
 """
 
 from __future__ import annotations
@@ -192,12 +194,13 @@ class CheckOutcome:
     stalls: list[Stall] = field(default_factory=list)
     fired: int = 0
     resolved: int = 0
+    reminded: int = 0  # reminder and escalation messages written
     skipped: bool = False
 
 
 def check(now: datetime) -> CheckOutcome:
     """Judge confops now and open, refresh or resolve the alert of each enabled rule."""
-    from alerts import evaluation
+    from alerts import evaluation, policy
     from alerts.evaluation import SubjectKey
     from alerts.models import AlertRule
     from alerts.rules.confops_stalled import KIND
@@ -217,7 +220,10 @@ def check(now: datetime) -> CheckOutcome:
         return CheckOutcome(stalls=stalls)
     if result.fired or result.resolved:
         logger.warning("watcher: %s", finding.summary if finding else "confops recovered")
-    return CheckOutcome(stalls, fired=len(result.fired), resolved=len(result.resolved))
+    reminded = policy.remind_and_escalate(now, open_alerts(list(rules)))
+    return CheckOutcome(
+        stalls, fired=len(result.fired), resolved=len(result.resolved), reminded=reminded
+    )
 
 
 def open_alerts(rule_ids: list[int]) -> QuerySet[Alert]:

@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from alerts.choices import AlertState, NotificationEvent
+from alerts.choices import AlertState, ChannelKind, NotificationEvent
 from alerts.models import Alert, AlertRule, Notification
 from alerts.rules.confops_stalled import KIND
 from confops import deadman, heartbeat, watchdog
@@ -139,6 +139,95 @@ def test_a_stalled_beat_opens_one_alert_that_is_notified_and_resolves_on_recover
     alert.refresh_from_db()
     assert alert.state == AlertState.RESOLVED
     assert Notification.objects.filter(event=NotificationEvent.RESOLVED).count() == 1
+
+
+def beat_dead_since(start: datetime, now: datetime) -> None:
+    """Beat's last heartbeat at ``start``; a worker alive at ``now`` (only beat is dead)."""
+    heartbeat.record_beat(start.timestamp())
+    heartbeat.record_worker("w1@host", now.timestamp())
+
+
+@pytest.mark.django_db
+def test_a_stalled_beat_is_reminded_and_escalated_by_the_watcher_alone(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """Beat's pass (``evaluate_all``) never runs here: beat is the part that died."""
+    slack, pager = factories.channel(), factories.channel("pager", ChannelKind.WEBHOOK)
+    rule = AlertRule.objects.get(kind=KIND)
+    rule.cooldown_minutes, rule.escalate_after_minutes = 10, 30
+    rule.save()
+    rule.channels.add(slack)
+    rule.escalation_channels.add(pager)
+    start = timezone.now() - timedelta(minutes=5)
+    with django_capture_on_commit_callbacks(execute=False):
+        for minute in (5, 9, 15, 25, 35, 36):
+            now = start + timedelta(minutes=minute)
+            beat_dead_since(start, now)
+            watchdog.check(now)
+    fired_at = start + timedelta(minutes=5)
+    to_slack = Notification.objects.filter(channel=slack).order_by("created_at")
+    assert [(n.event, n.created_at - fired_at) for n in to_slack] == [
+        (NotificationEvent.FIRING, timedelta(0)),
+        (NotificationEvent.REMINDER, timedelta(minutes=10)),
+        (NotificationEvent.REMINDER, timedelta(minutes=20)),
+        (NotificationEvent.REMINDER, timedelta(minutes=30)),
+    ]
+    [escalation] = Notification.objects.filter(channel=pager)
+    assert escalation.event == NotificationEvent.ESCALATION
+    assert escalation.created_at == fired_at + timedelta(minutes=30)
+    alert = Alert.objects.get(rule=rule)
+    assert alert.reminders_sent == 3 and alert.escalated_at == escalation.created_at
+
+
+@pytest.mark.django_db
+def test_beat_s_pass_leaves_the_internal_alert_s_reminders_to_the_watcher(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """Two writers of one reminder would send it twice."""
+    from alerts import policy
+
+    slack = factories.channel()
+    AlertRule.objects.get(kind=KIND).channels.add(slack)
+    start = timezone.now()
+    with django_capture_on_commit_callbacks(execute=False):
+        beat_dead_since(start - timedelta(minutes=5), start)
+        watchdog.check(start)
+        later = start + timedelta(hours=2)
+        assert policy.send_reminders_and_escalations(later) == 0
+        beat_dead_since(start - timedelta(minutes=5), later)
+        assert watchdog.check(later).reminded == 2
+    events = Notification.objects.exclude(event=NotificationEvent.FIRING).values_list("event")
+    assert sorted(e for (e,) in events) == ["escalation", "reminder"]
+
+
+@pytest.mark.django_db
+def test_without_channels_of_its_own_the_internal_alert_reaches_every_enabled_channel(
+    django_capture_on_commit_callbacks: Any, http_responder: HttpResponder, eager: None
+) -> None:
+    """Out of the box the default rule has no channels: someone must still be told."""
+    slack = factories.channel("ops-slack", secret=f"{http_responder.url}/slack")
+    hook = factories.channel(
+        "ops-hook", ChannelKind.WEBHOOK, secret="", config={"url": f"{http_responder.url}/hook"}
+    )
+    factories.channel("old", enabled=False, secret=f"{http_responder.url}/old")
+    rule = AlertRule.objects.get(kind=KIND)
+    assert not rule.channels.exists() and not rule.escalation_channels.exists()
+    start = timezone.now()
+    with django_capture_on_commit_callbacks(execute=True):
+        beat_dead_since(start - timedelta(minutes=5), start)
+        watchdog.check(start)
+    firing = Notification.objects.filter(event=NotificationEvent.FIRING)
+    assert {n.channel for n in firing} == {slack, hook}
+    assert {n.status for n in firing} == {"sent"}, [n.last_error for n in firing]
+    assert sorted(r.path for r in http_responder.requests) == ["/hook", "/slack"]
+    assert "beat silent for" in http_responder.requests[0].body.decode()
+
+    escalated = start + timedelta(minutes=rule.escalate_after_minutes or 0)
+    with django_capture_on_commit_callbacks(execute=False):
+        beat_dead_since(start - timedelta(minutes=5), escalated)
+        watchdog.check(escalated)
+    escalations = Notification.objects.filter(event=NotificationEvent.ESCALATION)
+    assert {n.channel for n in escalations} == {slack, hook}
 
 
 @pytest.mark.django_db
