@@ -15,6 +15,8 @@ import requests
 from django.conf import settings
 from django.core.cache import cache
 
+from confops.observability import redact_url
+
 logger = logging.getLogger(__name__)
 
 LAST_PING_KEY = "confops:deadman:last-ping"
@@ -50,7 +52,14 @@ def ping(url: str) -> bool:
         response = requests.get(url, timeout=PING_TIMEOUT_SECONDS)
         response.raise_for_status()
     except requests.RequestException as exc:
-        logger.warning("dead man's switch ping failed: %s", exc)
+        # Not the exception's text: it holds the URL, whose path is the switch's secret.
+        status = exc.response.status_code if exc.response is not None else None
+        logger.warning(
+            "dead man's switch ping failed: %s (status %s) to %s",
+            type(exc).__name__,
+            status,
+            redact_url(url),
+        )
         cache.delete(LAST_PING_KEY)
         return False
     return True

@@ -1,7 +1,17 @@
 """gunicorn settings from the environment, so the demo and docker-compose run one command."""
 
 import os
+from pathlib import Path
 from typing import Any
+
+import environ
+
+# gunicorn's master reads this file before any worker loads the settings, which is where .env
+# is read otherwise: read the same file under the same rule, or METRICS_MULTIPROC_DIR set in
+# .env would reach the workers but not the master's clean-up below.
+DOTENV = Path(__file__).resolve().parent.parent / ".env"
+if DOTENV.is_file() and "CONFOPS_IGNORE_DOTENV" not in os.environ:
+    environ.Env.read_env(DOTENV)
 
 bind = os.environ.get("CONFOPS_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))

@@ -6,6 +6,7 @@ itself instead of turning the whole endpoint into a 500.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -19,6 +20,8 @@ from django.db import connection
 from django.utils import timezone
 
 from confops import heartbeat, watchdog
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -128,7 +131,7 @@ def deployments(now: float) -> list[dict[str, Any]]:
 
 def worker_heartbeats(now: float) -> dict[str, float]:
     """Each worker's own heartbeat age (its watcher thread), by host name."""
-    return {host: round(now - at, 1) for host, at in sorted(heartbeat.read_workers().items())}
+    return {host: round(now - at, 1) for host, at in sorted(heartbeat.read_workers(now).items())}
 
 
 def readiness() -> list[CheckResult]:
@@ -139,13 +142,32 @@ def watcher_warnings(now: datetime) -> list[str]:
     """What the watcher finds stalled, for readiness to report without failing on it: a web
     process is still worth traffic when beat is dead (its pages show the problem, and taking
     it out of the load balancer would hide them). Also gives the watcher a chance to run, so
-    the internal alert opens even when beat and every worker are gone."""
+    the internal alert opens even when beat and every worker are gone; ``check_quietly`` takes
+    the watcher's cache lock, so however often probes ask, one check runs per interval.
+
+    Readiness is anonymous: a stalled poller is named without its deployment and a failed
+    check without its error (both are in /health/detailed, behind login)."""
     try:
         stalls = watchdog.stalls_now(now)
-    except Exception as exc:  # readiness names the database itself; never fail on this
-        return [f"watcher: {type(exc).__name__}: {exc}"[:500]]
+    except Exception:  # readiness names the database itself; never fail on this
+        logger.warning("readiness: the watcher could not judge", exc_info=True)
+        return ["watcher unavailable"]
     watchdog.check_quietly(now)
-    return [stall.summary for stall in stalls]
+    return [public_summary(stall) for stall in stalls]
+
+
+def public_summary(stall: watchdog.Stall) -> str:
+    """Beat's and the workers' summaries hold only an age; a poller's names its deployment."""
+    if stall.component.startswith("poller:"):
+        return "a deployment is not being polled"
+    return stall.summary
+
+
+def public_readiness(check: CheckResult) -> dict[str, Any]:
+    """A check as anonymous probes see it: its state and timing, the error only in the log."""
+    if check.error:
+        logger.warning("readiness: %s failed: %s", check.name, check.error)
+    return {"ok": check.ok, "duration_ms": round(check.duration_ms, 2)}
 
 
 def watcher_report(now: datetime) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from celery.signals import beat_init, before_task_publish
+from django.conf import settings
 from django.core.cache import cache
 
 BEAT_KEY = "confops:heartbeat:beat"
@@ -20,6 +21,10 @@ WORKER_KEY_PREFIX = "confops:heartbeat:worker:"
 WORKER_NAMES_KEY = "confops:heartbeat:worker-names"
 # Long enough to survive any sane stale threshold; the age tells staleness, not the expiry.
 HEARTBEAT_TTL_SECONDS = 7 * 24 * 3600
+# A worker silent for this many stale thresholds is forgotten: it crashed or was scaled away, and
+# keeping it would list it (and its metric series) for a week. The newest one is kept even then:
+# with every worker dead, its age is what the watcher and the metric report.
+FORGET_WORKER_AFTER_STALE_INTERVALS = 10
 
 _process_role: dict[str, str] = {}
 
@@ -52,15 +57,30 @@ def record_worker(hostname: str, now: float) -> None:
         cache.set(WORKER_NAMES_KEY, sorted({*names, hostname}), HEARTBEAT_TTL_SECONDS)
 
 
-def read_workers() -> dict[str, float]:
-    """Each known worker's last own heartbeat (epoch seconds), by host name."""
+def forget_worker_after_seconds() -> int:
+    return FORGET_WORKER_AFTER_STALE_INTERVALS * int(settings.HEARTBEAT_STALE_SECONDS)
+
+
+def read_workers(now: float | None = None) -> dict[str, float]:
+    """Each known worker's last own heartbeat (epoch seconds), by host name. Workers silent for
+    ``forget_worker_after_seconds`` are dropped from the list, except the newest of all."""
+    now = time.time() if now is None else now
     names = cache.get(WORKER_NAMES_KEY) or []
     found = cache.get_many([worker_key(name) for name in names])
-    return {
-        value["host"]: float(value["at"])
+    beats = {
+        str(value["host"]): float(value["at"])
         for value in found.values()
         if isinstance(value, dict) and "at" in value
     }
+    cutoff = now - forget_worker_after_seconds()
+    newest = max(beats.values(), default=now)
+    alive = {host: at for host, at in beats.items() if at >= cutoff or at == newest}
+    gone = set(names) - set(alive)
+    if gone:
+        # Read-modify-write like record_worker: a live worker dropped by a race adds itself again.
+        cache.set(WORKER_NAMES_KEY, sorted(alive), HEARTBEAT_TTL_SECONDS)
+        cache.delete_many([worker_key(name) for name in gone])
+    return alive
 
 
 def forget_worker(hostname: str) -> None:

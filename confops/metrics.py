@@ -107,6 +107,7 @@ DEPLOYMENT_FIELDS = (
     "pk",
     "name",
     "enabled",
+    "poll_interval_seconds",
     "last_success_at",
     "consecutive_failures",
     "failing_since",
@@ -130,6 +131,12 @@ def deployment_families(rows: list[dict[str, Any]], now: datetime) -> Iterator[M
         "Age of the last successful poll; +Inf when none ever succeeded.",
         DEPLOYMENT_LABELS,
     )
+    # Lets alert rules scale "no successful poll for too long" with each deployment's interval.
+    interval = gauge(
+        "confops_deployment_poll_interval_seconds",
+        "The configured time between two polls.",
+        DEPLOYMENT_LABELS,
+    )
     for row in rows:
         labels = [row["name"]]
         ok = row["last_success_at"] is not None and row["consecutive_failures"] == 0
@@ -137,7 +144,8 @@ def deployment_families(rows: list[dict[str, Any]], now: datetime) -> Iterator[M
         enabled.add_metric(labels, float(row["enabled"]))
         failures.add_metric(labels, float(row["consecutive_failures"]))
         since.add_metric(labels, age(row["last_success_at"], now))
-    yield from (reachable, enabled, failures, since)
+        interval.add_metric(labels, float(row["poll_interval_seconds"]))
+    yield from (reachable, enabled, failures, since, interval)
 
 
 def poll_families(names: dict[int, str], now: datetime) -> Iterator[Metric]:
@@ -395,7 +403,7 @@ def heartbeat_families(now: float) -> Iterator[Metric]:
         "Age of each known worker's own heartbeat (its watcher thread).",
         ["worker"],
     )
-    for host, at in sorted(heartbeat.read_workers().items()):
+    for host, at in sorted(heartbeat.read_workers(now).items()):
         workers.add_metric([host], max(0.0, now - at))
     yield from (beat, task, workers)
 

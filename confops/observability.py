@@ -17,9 +17,13 @@ from __future__ import annotations
 import logging
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
+    import requests
     from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.trace import Span
+    from sentry_sdk._types import Event
 
 logger = logging.getLogger(__name__)
 
@@ -44,11 +48,86 @@ def init_sentry(dsn: str, release: str, environment: str, traces_sample_rate: fl
         dsn=dsn,
         release=release or package_release(),
         environment=environment,
-        # Off by default: no user ids, usernames, emails, cookies or request bodies leave us.
+        # send_default_pii=False only drops cookies, users and IPs: bodies (a channel form holds
+        # its webhook URL) and frame locals (a transport holds its secret) are cut off here.
         send_default_pii=False,
+        max_request_body_size="never",
+        include_local_variables=False,
+        before_send=scrub_event,
+        before_send_transaction=scrub_event,
+        before_breadcrumb=scrub_breadcrumb,
         traces_sample_rate=traces_sample_rate,
         integrations=[DjangoIntegration(), CeleryIntegration(monitor_beat_tasks=False)],
     )
+
+
+# Request headers that authenticate someone: never sent to Sentry.
+SECRET_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "x-csrftoken", "x-api-key"}
+)
+REDACTED_PATH = "/[redacted]"
+
+
+def redact_url(url: str) -> str:
+    """Scheme and host only: webhook and dead man's switch URLs carry their secret in the path
+    (``hooks.slack.com/services/T/B/<secret>``) or the query."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        host = f"[{host}]" if ":" in host else host  # an IPv6 address
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return REDACTED_PATH
+    if not parts.scheme or not host:
+        return REDACTED_PATH
+    path = "" if parts.path in ("", "/") and not parts.query else REDACTED_PATH
+    return f"{parts.scheme}://{host}{port}{path}"
+
+
+def scrub_event(event: Event, hint: dict[str, Any]) -> Event:
+    """Drop what the SDK would still send of a request: body, cookies, query, auth headers;
+    and the URLs of outgoing calls recorded as spans (``http.client``)."""
+    request = event.get("request")
+    if isinstance(request, dict):
+        for key in ("data", "cookies", "query_string"):
+            request.pop(key, None)
+        headers = request.get("headers")
+        if isinstance(headers, dict):
+            request["headers"] = {
+                k: v for k, v in headers.items() if k.lower() not in SECRET_HEADERS
+            }
+    spans = event.get("spans")
+    for span in spans if isinstance(spans, list) else []:
+        data = span.get("data")
+        if str(span.get("op", "")).startswith("http.client") and isinstance(data, dict):
+            method = str(span.get("description", "")).split(" ", 1)[0]
+            span["description"] = f"{method} {redact_url(str(data.get('url', '')))}"
+            scrub_http_data(data)
+    return event
+
+
+def scrub_breadcrumb(crumb: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
+    """An outgoing call's breadcrumb (``httplib``) keeps the host, not the secret path."""
+    if crumb.get("type") == "http" or crumb.get("category") == "httplib":
+        scrub_http_data(crumb.get("data") or {})
+    return crumb
+
+
+def scrub_http_data(data: dict[str, Any]) -> None:
+    if "url" in data:
+        data["url"] = redact_url(str(data["url"]))
+    for key in ("http.query", "http.fragment"):
+        data.pop(key, None)
+
+
+def redact_span_url(span: Span, request: requests.PreparedRequest) -> None:
+    """RequestsInstrumentor's hook: the client span keeps scheme and host of the URL only."""
+    if not span.is_recording():
+        return
+    present = getattr(span, "attributes", None) or {}
+    for key in ("url.full", "http.url"):
+        if key in present:
+            span.set_attribute(key, redact_url(str(request.url or "")))
 
 
 def tracing_enabled() -> bool:
@@ -89,7 +168,7 @@ def init_tracing(web: bool) -> TracerProvider | None:
         from opentelemetry.instrumentation.django import DjangoInstrumentor
 
         DjangoInstrumentor().instrument(tracer_provider=provider)
-    RequestsInstrumentor().instrument(tracer_provider=provider)
+    RequestsInstrumentor().instrument(tracer_provider=provider, request_hook=redact_span_url)
     CeleryInstrumentor().instrument(tracer_provider=provider)
     _state["provider"] = provider
     logger.info("tracing on: spans exported to %s", settings.OTEL_EXPORTER_OTLP_ENDPOINT)

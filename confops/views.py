@@ -27,13 +27,14 @@ def readiness(request: HttpRequest) -> JsonResponse:
 
     A stalled beat, worker or poller is listed under ``warnings`` but never makes this 503:
     this web process can still serve (and its pages show the trouble); see ``health``.
+    Anyone may ask, so it names components only: errors and deployments are in ``detailed``.
     """
     checks = health.readiness()
     failing = [c.name for c in checks if not c.ok]
     body = {
         "status": "unavailable" if failing else "ok",
         "failing": failing,
-        "checks": {c.name: c.as_dict() for c in checks},
+        "checks": {c.name: health.public_readiness(c) for c in checks},
         "warnings": [] if failing else health.watcher_warnings(timezone.now()),
     }
     return JsonResponse(body, status=503 if failing else 200)
@@ -42,5 +43,6 @@ def readiness(request: HttpRequest) -> JsonResponse:
 @require_GET
 @never_cache
 def detailed(request: HttpRequest) -> JsonResponse:
+    """Everything, errors and deployment names included: behind login (LoginRequiredMiddleware)."""
     body = health.detailed()
     return JsonResponse(body, status=200 if body["status"] == "ok" else 503)

@@ -97,3 +97,25 @@ def test_the_env_example_is_a_working_configuration(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "django.db.backends.sqlite3"
+
+
+@pytest.mark.parametrize("ignored", [False, True], ids=["read", "ignored"])
+def test_gunicorn_reads_the_same_dotenv_as_the_settings(tmp_path: Path, ignored: bool) -> None:
+    """A copy of the config beside a .env of its own: the project's .env is left alone."""
+    (tmp_path / "confops").mkdir()
+    config = tmp_path / "confops/gunicorn_conf.py"
+    config.write_text((PROJECT / "confops/gunicorn_conf.py").read_text())
+    (tmp_path / ".env").write_text(
+        f"METRICS_MULTIPROC_DIR={tmp_path / 'prom'}\nWEB_CONCURRENCY=5\n"
+    )
+    env = {k: v for k, v in project_env().items() if k not in documented_variables()}
+    if not ignored:
+        env.pop("CONFOPS_IGNORE_DOTENV")
+    code = f"import runpy; c = runpy.run_path({str(config)!r}); "
+    code += "print([c['metrics_dir'], c['workers']])"
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    expected = ["", 2] if ignored else [str(tmp_path / "prom"), 5]
+    assert result.stdout.strip() == repr(expected)

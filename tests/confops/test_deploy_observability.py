@@ -91,7 +91,8 @@ def test_the_rules_cover_confops_own_health() -> None:
     for rule in names.values():
         assert rule["labels"]["severity"] in ("critical", "warning")
         assert rule["annotations"]["summary"]
-    assert "> 300" in names["ConfopsNoSuccessfulPoll"]["expr"], "5 minutes"
+    no_poll = names["ConfopsNoSuccessfulPoll"]["expr"]
+    assert "clamp_min(5 * confops_deployment_poll_interval_seconds, 300)" in no_poll
 
 
 def test_the_scrape_config_reads_metrics_with_the_token() -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +14,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from confops import heartbeat
+from confops import deadman, heartbeat
 from monitoring.models import Deployment
 from tests.conftest import project_env
+from tests.fixtures.http import HttpResponder
 
 PROJECT = Path(__file__).resolve().parents[2]
 PROBE = """
@@ -70,7 +73,12 @@ def test_readiness_names_an_unreachable_database(tmp_path: Path) -> None:
     ready = answers["/health/ready"]
     assert ready["status"] == 503
     assert ready["body"]["failing"] == ["database"]
-    assert "OperationalError" in ready["body"]["checks"]["database"]["error"]
+    # Anonymous: the state, not the driver's error text (host, port, user name).
+    assert ready["body"]["checks"]["database"] == {
+        "ok": False,
+        "duration_ms": ready["body"]["checks"]["database"]["duration_ms"],
+    }
+    assert "127.0.0.1" not in json.dumps(ready["body"])
 
 
 def test_readiness_names_an_unreachable_broker(tmp_path: Path) -> None:
@@ -83,6 +91,28 @@ def test_readiness_names_an_unreachable_broker(tmp_path: Path) -> None:
     ready = answers["/health/ready"]
     assert ready["status"] == 503
     assert ready["body"]["failing"] == ["broker"]
+
+
+@pytest.mark.django_db
+def test_readiness_warns_of_a_stalled_poller_without_naming_its_deployment(
+    client: Client, admin_client: Client, settings: Any
+) -> None:
+    settings.HEALTH_CHECK_TIMEOUT_SECONDS = 0.3
+    now = timezone.now()
+    heartbeat.record_beat(now.timestamp())
+    heartbeat.record_worker("celery@w", now.timestamp())
+    deployment = Deployment.objects.create(
+        name="secret-dagster-prod", graphql_url="http://127.0.0.1:3000/graphql"
+    )
+    Deployment.objects.filter(pk=deployment.pk).update(
+        created_at=now - timedelta(days=1), last_poll_at=now - timedelta(days=1)
+    )
+    response = client.get("/health/ready")
+    assert response.status_code == 200
+    assert response.json()["warnings"] == ["a deployment is not being polled"]
+    assert "secret-dagster-prod" not in response.content.decode()
+    stalls = admin_client.get("/health/detailed").json()["watcher"]["stalls"]
+    assert [s["component"] for s in stalls] == ["poller:secret-dagster-prod"]
 
 
 @pytest.mark.django_db
@@ -128,3 +158,20 @@ def test_a_stale_beat_heartbeat_is_reported(admin_client: Client, settings: Any)
     checks = admin_client.get("/health/detailed").json()["checks"]
     assert checks["beat"]["ok"] is False
     assert "stale after 60 s" in checks["beat"]["error"]
+
+
+# --- The dead man's switch: confops's health as seen from outside -----------------------------
+
+
+@pytest.mark.parametrize("reachable", [True, False], ids=["refused-404", "unreachable"])
+def test_a_failed_dead_mans_switch_ping_is_logged_without_its_secret_url(
+    reachable: bool, http_responder: HttpResponder, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = "ping-secret-0123456789abcdef"
+    base = http_responder.url if reachable else "http://127.0.0.1:1"
+    http_responder.respond(404, "no such check")
+    with caplog.at_level(logging.WARNING, logger="confops.deadman"):
+        assert deadman.ping(f"{base}/ping/{secret}") is False
+    assert "dead man's switch ping failed" in caplog.text
+    assert secret not in caplog.text
+    assert ("HTTPError (status 404)" if reachable else "ConnectionError") in caplog.text

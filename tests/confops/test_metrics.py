@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import requests
 import time_machine
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -60,7 +61,12 @@ def seeded(db: None) -> dict[str, Any]:
 def seed() -> dict[str, Any]:
     """Two deployments (one failing), three sources, runs, an alert, notifications, polls."""
     prod = f.deployment("prod", last_success_at=NOW - timedelta(seconds=4))
-    f.deployment("broken", last_success_at=NOW - timedelta(hours=1), consecutive_failures=3)
+    f.deployment(
+        "broken",
+        last_success_at=NOW - timedelta(hours=1),
+        consecutive_failures=3,
+        poll_interval_seconds=120,
+    )
     good = f.source("wikicfp", prod)
     bad = f.source("elra", prod)
     pushed = f.source("fastapi-scraper")
@@ -119,6 +125,8 @@ def test_deployments_polls_alerts_and_notifications_are_exported(
     assert value(families["confops_deployment_consecutive_poll_failures"], deployment="broken") == 3
     since = families["confops_deployment_seconds_since_last_successful_poll"]
     assert value(since, deployment="prod") == 4
+    interval = families["confops_deployment_poll_interval_seconds"]
+    assert value(interval, deployment="broken") == 120
     buckets = families["confops_deployment_poll_duration_seconds"]
     assert value(buckets, deployment="prod", le="0.05") == 1
     assert value(buckets, deployment="prod", le="1.0") == 3
@@ -153,6 +161,37 @@ def test_process_families_come_from_the_shared_cache_and_the_broker(
     assert not [s for s in families["confops_evaluation_duration_seconds"] if s.labels == {}]
     assert value(families["confops_celery_broker_up"]) == 1
     assert value(families["confops_celery_queue_length"], queue="celery") >= 0
+
+
+def test_a_long_dead_worker_leaves_the_series_and_the_list(
+    db: None, token_settings: Any, client: Client
+) -> None:
+    token_settings.HEARTBEAT_STALE_SECONDS = 60  # forgotten after 10 x 60 s
+    heartbeat.record_worker("celery@alive", NOW.timestamp() - 30)
+    heartbeat.record_worker("celery@stale", NOW.timestamp() - 600)
+    heartbeat.record_worker("celery@crashed", NOW.timestamp() - 601)
+    families = scrape(client, Authorization=f"Bearer {TOKEN}")
+    workers = families["confops_worker_heartbeat_age_seconds"]
+
+    assert {s.labels["worker"]: s.value for s in workers} == {
+        "celery@alive": 30,
+        "celery@stale": 600,
+    }
+    assert cache.get(heartbeat.WORKER_NAMES_KEY) == ["celery@alive", "celery@stale"]
+    assert cache.get(heartbeat.worker_key("celery@crashed")) is None
+
+
+def test_with_every_worker_long_dead_the_newest_is_kept_to_show_its_age(
+    db: None, token_settings: Any, client: Client
+) -> None:
+    token_settings.HEARTBEAT_STALE_SECONDS = 60
+    heartbeat.record_worker("celery@old", NOW.timestamp() - 7200)
+    heartbeat.record_worker("celery@last", NOW.timestamp() - 3600)
+    families = scrape(client, Authorization=f"Bearer {TOKEN}")
+    workers = families["confops_worker_heartbeat_age_seconds"]
+
+    assert {s.labels["worker"]: s.value for s in workers} == {"celery@last": 3600}
+    assert heartbeat.read_workers(NOW.timestamp()) == {"celery@last": NOW.timestamp() - 3600}
 
 
 def test_the_file_system_queue_counts_message_files_of_the_queue(tmp_path: Path) -> None:

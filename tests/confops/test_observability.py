@@ -37,6 +37,8 @@ from tests.fixtures.processes import wait_until as wait_for
 pytestmark = pytest.mark.slow
 
 USERNAME, EMAIL = "olga-operator", "olga@example.com"
+# The secret part of a Slack-like webhook URL, as it sits in a path.
+HOOK_SECRET = "xoxSECRETpathPART0123456789"
 
 
 def body_of(request: RecordedRequest) -> bytes:
@@ -193,7 +195,48 @@ def test_a_request_is_traced_with_a_client_span_for_its_outgoing_call(
     assert {service for service, _ in found} == {"confops-test"}
     attributes = {a.key: a.value for a in client.attributes}
     url = attributes.get("url.full") or attributes.get("http.url")
-    assert url is not None and url.string_value == downstream
+    assert url is not None and url.string_value == f"{http_responder.url}/[redacted]"
+
+
+def test_an_outgoing_call_span_keeps_the_host_but_not_the_secret_path(
+    web: Any, http_responder: HttpResponder
+) -> None:
+    base, _ = web
+    hook = f"{http_responder.url}/services/T000/B000/{HOOK_SECRET}?token={HOOK_SECRET}"
+    response = requests.get(f"{base}/test/calls-out/", params={"url": hook}, timeout=10)
+    assert response.status_code == 200
+
+    def client_spans() -> list[Span]:
+        return [s for _, s in spans(http_responder) if s.kind == Span.SPAN_KIND_CLIENT]
+
+    wait_for(client_spans, timeout=20, what="the client span")
+    [client] = client_spans()
+    assert HOOK_SECRET.encode() not in client.SerializeToString()
+    assert "127.0.0.1" in str(client.attributes)
+
+
+def test_a_failing_form_post_reaches_sentry_without_body_locals_or_hook_url(
+    web: Any, http_responder: HttpResponder
+) -> None:
+    base, _ = web
+    hook = f"{http_responder.url}/services/T000/B000/{HOOK_SECRET}"
+    response = requests.post(
+        f"{base}/test/crash-after-hook/",
+        data={"hook": hook, "note": "BODY-MARKER-7"},
+        headers={"Authorization": "Bearer AUTH-MARKER-9"},
+        timeout=10,
+    )
+    assert response.status_code == 500
+    wait_for(lambda: sentry_events(http_responder), timeout=20, what="a Sentry envelope")
+
+    [(event, raw)] = sentry_events(http_responder)
+    assert exception_of(event)["type"] == "DeliberateViewError"
+    for marker in (HOOK_SECRET, "BODY-MARKER-7", "AUTH-MARKER-9"):
+        assert marker.encode() not in raw, marker
+    frames = exception_of(event)["stacktrace"]["frames"]
+    assert frames and not any(frame.get("vars") for frame in frames)
+    crumbs = [c for c in event["breadcrumbs"]["values"] if c.get("category") == "httplib"]
+    assert crumbs[-1]["data"]["url"] == f"{http_responder.url}/[redacted]"
 
 
 def test_an_unhandled_task_error_reaches_sentry_from_a_real_worker(
