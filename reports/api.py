@@ -18,15 +18,15 @@ from django.utils import timezone
 from ninja import Query, Router, Schema
 from pydantic import ConfigDict, ValidationError
 
-from confops.api import ApiError, ErrorOut, TokenAuth, request_token
+from alerts.links import absolute
+from confops.api import AUTH_ERRORS, ApiError, ErrorOut, TokenAuth, request_token
 from monitoring.choices import TokenScope
-from reports import sending
+from reports import render, sending
 from reports.models import DailyReport
 
 router = Router(tags=["reports"])
 
-READ_ERRORS = frozenset({400, 401, 403, 404})
-SEND_ERRORS = frozenset({400, 401, 403})
+READ_ERRORS = frozenset({*AUTH_ERRORS, 404})
 # The HTML form of a report is a second content type of the same 200 answer.
 HTML_TOO = {
     "responses": {
@@ -82,9 +82,9 @@ def report_out(report: DailyReport) -> ReportOut:
         headline=str(report.summary.get("headline", "")),
         summary=report.summary,
         links={
-            "self": f"{settings.CONFOPS_BASE_URL}{api_url}",
-            "html": f"{settings.CONFOPS_BASE_URL}{api_url}?format=html",
-            "page": f"{settings.CONFOPS_BASE_URL}/reports/{day}/",
+            "self": absolute(api_url),
+            "html": absolute(f"{api_url}?format=html"),
+            "page": render.report_url(day),
         },
     )
 
@@ -116,7 +116,7 @@ def latest(request: HttpRequest, query: Query[FormatQuery]) -> Any:
 @router.post(
     "/reports/daily/send",
     auth=TokenAuth(TokenScope.OPERATE),
-    response={200: SendOut, SEND_ERRORS: ErrorOut},
+    response={200: SendOut, AUTH_ERRORS: ErrorOut},
     summary="Generate if needed and send a daily report now",
     description='Body (optional): `{"date": "YYYY-MM-DD", "force": false}`. Sends once per '
     "date: a second call answers `sent: false` and writes nothing, unless `force` is true. "

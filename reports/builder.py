@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence, Sized
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any, TypeVar
@@ -143,10 +143,16 @@ class SourceLine:
 
     @property
     def needs_attention(self) -> bool:
-        return bool(self.failed or self.breaches or self.state in SEVERE_STATES)
+        return needs_attention(self.failed, self.breaches, self.state)
 
 
 SEVERE_STATES = (HealthState.CRITICAL, HealthState.WARNING)
+
+
+def needs_attention(failed: int, breaches: Sized, state: str) -> bool:
+    """A source the report lists first: failed runs, stale spells, or a critical or warning
+    state (also read from the stored summary by ``reports.render``)."""
+    return bool(failed or breaches or state in SEVERE_STATES)
 
 
 @dataclass(frozen=True)
@@ -286,7 +292,7 @@ def build_report(data: ReportData, now: datetime) -> ReportContext:
         )
     )
     overall = overall_health(lines, data.runs)
-    alerts = alert_summary(data.alerts, data, open_at_end)
+    alerts = alert_summary(data.alerts, data)
     return ReportContext(
         day=data.day.isoformat(),
         time_zone=data.time_zone,
@@ -334,26 +340,14 @@ def open_alerts_by_source(alerts: list[AlertFacts], end: datetime) -> dict[int, 
         if alert.source_id is None or not is_open_at(alert, end):
             continue
         counts[alert.source_id][alert.severity] += 1
-        if alert.first_ack_at is not None and alert.first_ack_at < end:
-            counts[alert.source_id]["acknowledged"] += 1
         examples[alert.source_id].setdefault(alert.severity, alert.rule)
-    return {
-        source_id: OpenAlerts(
-            critical=c["critical"],
-            warning=c["warning"],
-            info=c["info"],
-            acknowledged=c["acknowledged"],
-            example=next(
-                (
-                    examples[source_id][s]
-                    for s in ("critical", "warning", "info")
-                    if s in examples[source_id]
-                ),
-                "",
-            ),
-        )
-        for source_id, c in counts.items()
-    }
+    opened: dict[int, OpenAlerts] = {}
+    for source_id, c in counts.items():
+        summed = OpenAlerts(critical=c["critical"], warning=c["warning"], info=c["info"])
+        # The example is a rule of the worst severity, the one ``source_health`` names.
+        worst = summed.worst
+        opened[source_id] = replace(summed, example=examples[source_id][worst] if worst else "")
+    return opened
 
 
 def is_open_at(alert: AlertFacts, moment: datetime) -> bool:
@@ -535,15 +529,10 @@ def median_seconds(spans: list[timedelta]) -> float | None:
     return statistics.median(s.total_seconds() for s in spans) if spans else None
 
 
-def alert_summary(
-    alerts: list[AlertFacts], data: ReportData, open_at_end: dict[int, OpenAlerts]
-) -> AlertSummary:
-    def inside(moment: datetime | None) -> bool:
-        return moment is not None and data.start <= moment < data.end
-
-    fired = [a for a in alerts if inside(a.fired_at)]
-    acked = [a for a in alerts if inside(a.first_ack_at)]
-    resolved = [a for a in alerts if inside(a.resolved_at)]
+def alert_summary(alerts: list[AlertFacts], data: ReportData) -> AlertSummary:
+    fired = [a for a in alerts if data.covers(a.fired_at)]
+    acked = [a for a in alerts if data.covers(a.first_ack_at)]
+    resolved = [a for a in alerts if data.covers(a.resolved_at)]
     still_open = [a for a in alerts if is_open_at(a, data.end)]
     ack_times = [a.first_ack_at - a.fired_at for a in fired if a.first_ack_at is not None]
     resolve_times = [a.resolved_at - a.fired_at for a in resolved if a.resolved_at is not None]
@@ -570,14 +559,11 @@ def tallies(counter: Counter[str]) -> list[Tally]:
 
 
 def quality(data: ReportData, lines: list[SourceLine]) -> Quality:
-    fired = [a for a in data.alerts if data.start <= a.fired_at < data.end]
+    fired = [a for a in data.alerts if data.covers(a.fired_at)]
     unacked = [
         a
         for a in data.alerts
-        if a.resolved_at is not None
-        and data.start <= a.resolved_at < data.end
-        and a.first_ack_at is None
-        and a.resolved_how == "cleared"
+        if data.covers(a.resolved_at) and a.first_ack_at is None and a.resolved_how == "cleared"
     ]
     return Quality(
         noisy_rules=tallies(Counter(a.rule for a in fired)),
@@ -656,12 +642,9 @@ def checks(facts: list[CheckFacts], keys: dict[int, str]) -> Checks:
 
 
 def changes(data: ReportData) -> Changes:
-    def inside(moment: datetime | None) -> bool:
-        return moment is not None and data.start <= moment < data.end
-
     return Changes(
-        new_sources=[s.key for s in data.sources if inside(s.first_seen_at)],
-        gone_sources=[s.key for s in data.sources if inside(s.gone_since)],
+        new_sources=[s.key for s in data.sources if data.covers(s.first_seen_at)],
+        gone_sources=[s.key for s in data.sources if data.covers(s.gone_since)],
         audit=[
             ChangeLine(
                 time=local_time(c.at, data),

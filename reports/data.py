@@ -20,10 +20,10 @@ from alerts.models import Alert, AlertRule, AuditEntry, Silence
 from alerts.rules.stale import StaleParams
 from monitoring.choices import RunAssetOutcome, RunStatus
 from monitoring.models import CheckResult, RunAsset, Source
+from monitoring.source_page import SUCCESS_OUTCOMES
 
 # The trailing average of a source's count is taken over this many days before the report's.
 BASELINE_DAYS = 7
-SUCCESS_OUTCOMES = (RunAssetOutcome.MATERIALIZED, RunAssetOutcome.OBSERVED)
 MAX_CHANGES = 100
 
 
@@ -149,6 +149,10 @@ class ReportData:
     changes: list[ChangeFacts]
     suggestions: list[Suggestion] = field(default_factory=list)
     suggestions_note: str = ""
+
+    def covers(self, moment: datetime | None) -> bool:
+        """Whether ``moment`` falls in the report's window ``[start, end)``."""
+        return moment is not None and self.start <= moment < self.end
 
 
 def window(day: date, tz_name: str) -> tuple[datetime, datetime]:

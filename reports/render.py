@@ -16,8 +16,10 @@ import nh3
 from django.conf import settings
 from django.template.loader import render_to_string
 
+from alerts.links import absolute, alert_url
 from alerts.messages import tidy
-from alerts.transports.slack import clip, escape, link
+from alerts.transports.slack import escape, link, section
+from reports.builder import needs_attention
 
 # The email lists the sources that need attention first, then stops: the rest is on the page.
 EMAIL_SOURCES = 40
@@ -38,7 +40,7 @@ ALLOWED_ATTRIBUTES = {
 
 
 def report_url(day: str) -> str:
-    return f"{settings.CONFOPS_BASE_URL}/reports/{day}/"
+    return absolute(f"reports/{day}/")
 
 
 def sanitise(html: str) -> str:
@@ -77,11 +79,7 @@ def render_text(summary: dict[str, Any]) -> str:
 
 
 def attention(line: dict[str, Any]) -> bool:
-    return bool(line["failed"] or line["breaches"] or line["state"] in ("critical", "warning"))
-
-
-def subject(summary: dict[str, Any]) -> str:
-    return f"confops daily report for {summary['day']}: {summary['headline']}"
+    return needs_attention(line["failed"], line["breaches"], line["state"])
 
 
 def slack_blocks(summary: dict[str, Any]) -> list[dict[str, Any]]:
@@ -124,10 +122,6 @@ def slack_blocks(summary: dict[str, Any]) -> list[dict[str, Any]]:
     return blocks
 
 
-def section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text)}}
-
-
 def key_fields(summary: dict[str, Any]) -> list[dict[str, str]]:
     overall, alerts = summary["overall"], summary["alerts"]
     sla = (
@@ -152,7 +146,7 @@ def key_fields(summary: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def worst_line(source: dict[str, Any]) -> str:
-    url = f"{settings.CONFOPS_BASE_URL}/sources/{source['slug']}/"
+    url = absolute(f"sources/{source['slug']}/")
     facts = [source["state_label"].lower()]
     if source["failed"]:
         facts.append(f"{source['failed']} of {source['runs']} runs failed")
@@ -162,5 +156,5 @@ def worst_line(source: dict[str, Any]) -> str:
 
 
 def critical_line(alert: dict[str, Any]) -> str:
-    url = f"{settings.CONFOPS_BASE_URL}/alerts/{alert['id']}/"
+    url = alert_url(alert["id"])
     return f"• {link(url, alert['subject'])}: {escape(alert['rule'])} — {escape(alert['summary'])}"

@@ -55,7 +55,7 @@ def suggest(data: ReportData, now: datetime, limit: int) -> ReportData:
     """``data`` with the suggestions and a note saying how they were judged."""
     if limit <= 0:
         return replace(data, suggestions_note="Threshold suggestions are switched off.")
-    fired = Counter(a.rule_id for a in data.alerts if data.start <= a.fired_at < data.end)
+    fired = Counter(a.rule_id for a in data.alerts if data.covers(a.fired_at))
     noisy = [rule_id for rule_id, count in fired.most_common(limit) if count >= NOISY_AT]
     rules = AlertRule.objects.in_bulk(noisy)
     started, found = time.monotonic(), []

@@ -4,27 +4,26 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+# A report shows sources and their alerts: the same reading rights as the status page.
+from monitoring.views import reader_only
 from reports.models import DailyReport
 from reports.render import render_html
 
-# A report shows sources and their alerts: the same reading rights as the status page.
-READ = ("monitoring.view_source", "alerts.view_alert")
 ARCHIVE_SIZE = 90
 
 
 @require_GET
-@permission_required(READ, raise_exception=True)
+@reader_only
 def report_latest(request: HttpRequest) -> HttpResponse:
     return report_page(request, DailyReport.objects.order_by("-date").first())
 
 
 @require_GET
-@permission_required(READ, raise_exception=True)
+@reader_only
 def report_detail(request: HttpRequest, day: str) -> HttpResponse:
     try:
         wanted = date.fromisoformat(day)
