@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from alerts import audit, delivery
+from alerts import audit, delivery, operations
 from alerts.choices import NotificationStatus
 from alerts.models import (
     Alert,
@@ -170,11 +170,7 @@ class AlertRuleAdmin(AuditedAdmin):
     ) -> None:
         now = timezone.now()
         for rule in queryset.exclude(enabled=enabled):
-            rule.enabled = enabled
-            rule.save(update_fields=["enabled", "updated_at"])
-            audit.record(
-                now, "changed", rule, {"enabled": [not enabled, enabled]}, actor=request.user
-            )
+            operations.set_rule_enabled(rule, enabled, request.user, now)
         messages.success(
             request, f"{'Enabled' if enabled else 'Disabled'} {queryset.count()} rules."
         )

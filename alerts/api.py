@@ -8,12 +8,12 @@ as the token's owner, labelled with the token (``API token <name> (<prefix>…)`
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -25,9 +25,8 @@ from alerts import audit, operations, wiki
 from alerts.choices import OPEN_STATES, AlertState, ScopeKind, Severity
 from alerts.models import Alert, AlertRule, Channel, RuleOverride, Runbook, Silence
 from alerts.rules.base import ParamsError
-from alerts.silences import silence_active
+from alerts.silences import matchers, silence_active, with_relations
 from alerts.views.alerts import SUPPRESSED
-from alerts.views.silences import matchers
 from confops.api import (
     AUTH_ERRORS,
     ApiError,
@@ -46,7 +45,7 @@ from confops.api import (
 from monitoring.api import SourceDetailOut, read_source
 from monitoring.api import router as sources_router
 from monitoring.choices import TokenScope
-from monitoring.models import Deployment, Source
+from monitoring.models import SOURCE_OPERATOR_FIELDS, Deployment, Source
 from monitoring.validators import validate_timezone
 
 router = Router()
@@ -70,13 +69,6 @@ def actor(request: HttpRequest) -> tuple[Any, str]:
     """Who a change is recorded as: the token's owner, and the token itself."""
     token = request_token(request)
     return token_owner(token), token_label(token)
-
-
-def aware(moment: datetime | None) -> datetime | None:
-    """A time without an offset is read as UTC (the API's time zone)."""
-    if moment is not None and timezone.is_naive(moment):
-        return moment.replace(tzinfo=UTC)
-    return moment
 
 
 def by_name_or_id(model: Any, value: str | int, name_field: str, where: str, what: str) -> Any:
@@ -547,7 +539,7 @@ def filtered_alerts(filters: AlertFilters) -> QuerySet[Alert]:
         name = filters.deployment
         alerts = alerts.filter(Q(deployment__name=name) | Q(source__deployment__name=name))
     if filters.since:
-        alerts = alerts.filter(opened_at__gte=aware(filters.since))
+        alerts = alerts.filter(opened_at__gte=filters.since)
     return alerts.order_by("-opened_at", "-pk")
 
 
@@ -717,12 +709,6 @@ def silence_status(silence: Silence, now: datetime) -> SilenceStatus:
     return "active" if silence_active(silence, now) else "upcoming"
 
 
-def silence_rows() -> QuerySet[Silence]:
-    return Silence.objects.select_related(
-        "rule", "source", "source__deployment", "deployment", "created_by"
-    ).annotate(holding=Count("alerts", filter=Q(alerts__state__in=OPEN_STATES)))
-
-
 def silence_out(silence: Silence, now: datetime) -> dict[str, Any]:
     return {
         "id": silence.pk,
@@ -772,7 +758,7 @@ def list_silences(
 ) -> dict[str, Any]:
     now = timezone.now()
     ended = Q(expired_at__lte=now) | Q(ends_at__lte=now)
-    silences = silence_rows().order_by("-starts_at", "-pk")
+    silences = with_relations(Silence.objects.all()).order_by("-starts_at", "-pk")
     if filters.status == "expired":
         silences = silences.filter(ended)
     elif filters.status:
@@ -792,13 +778,15 @@ def list_silences(
     url_name="silence-detail",
 )
 def read_silence(request: HttpRequest, silence_id: int) -> dict[str, Any]:
-    return silence_out(get_or_404(silence_rows(), "silence", pk=silence_id), timezone.now())
+    return silence_out(
+        get_or_404(with_relations(Silence.objects.all()), "silence", pk=silence_id), timezone.now()
+    )
 
 
 def silence_from(body: SilenceIn, now: datetime) -> Silence:
     """The silence the request describes, matchers looked up; validated when saved."""
-    starts = aware(body.starts_at) or now
-    ends = aware(body.ends_at)
+    starts = body.starts_at or now
+    ends = body.ends_at
     if not body.recurrence_cron and body.duration_minutes is not None:
         if ends is not None:
             message = "give ends_at or duration_minutes, not both"
@@ -851,7 +839,12 @@ def create_silence(request: HttpRequest, body: SilenceIn) -> Status[dict[str, An
         operations.create_silence(silence, user, now, label)
     except DjangoValidationError as exc:
         raise invalid(exc) from exc
-    return Status(201, silence_out(get_or_404(silence_rows(), "silence", pk=silence.pk), now))
+    return Status(
+        201,
+        silence_out(
+            get_or_404(with_relations(Silence.objects.all()), "silence", pk=silence.pk), now
+        ),
+    )
 
 
 @router.post(
@@ -872,7 +865,9 @@ def expire_silence(request: HttpRequest, silence_id: int) -> dict[str, Any]:
         operations.expire_silence(silence, user, now, label)
     except DjangoValidationError as exc:
         raise ApiError(409, " ".join(exc.messages)) from exc
-    return silence_out(get_or_404(silence_rows(), "silence", pk=silence.pk), now)
+    return silence_out(
+        get_or_404(with_relations(Silence.objects.all()), "silence", pk=silence.pk), now
+    )
 
 
 # Runbooks -----------------------------------------------------------------------------------
@@ -945,15 +940,6 @@ def read_runbook(request: HttpRequest, slug: str) -> dict[str, Any]:
 
 # Per-source settings --------------------------------------------------------------------------
 
-SOURCE_FIELDS = (
-    "owner",
-    "runbook_slug",
-    "notes",
-    "paused",
-    "expected_cron",
-    "expected_cron_timezone",
-)
-
 
 class SourceChange(StrictIn):
     """What an operator sets on a source (discovery owns the rest)."""
@@ -991,7 +977,7 @@ def update_source(request: HttpRequest, slug: str, body: SourceChange) -> dict[s
         )
     with transaction.atomic():
         source = get_or_404(Source.objects.select_for_update(of=("self",)), "source", slug=slug)
-        before = audit.snapshot(source, list(SOURCE_FIELDS))
+        before = audit.snapshot(source, list(SOURCE_OPERATOR_FIELDS))
         for name, value in data.items():
             setattr(source, name, value)
         try:
@@ -999,7 +985,7 @@ def update_source(request: HttpRequest, slug: str, body: SourceChange) -> dict[s
         except DjangoValidationError as exc:
             raise invalid(exc) from exc
         source.save(update_fields=list(data) or None)
-        changes = audit.diff(before, audit.snapshot(source, list(SOURCE_FIELDS)))
+        changes = audit.diff(before, audit.snapshot(source, list(SOURCE_OPERATOR_FIELDS)))
         if changes:
             audit.record(timezone.now(), "changed", source, changes, actor=user, actor_label=label)
     return read_source(request, slug)

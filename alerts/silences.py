@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from cronsim import CronSim
-from django.db.models import Q
+from django.db.models import Count, Q, QuerySet
 
+from alerts.choices import OPEN_STATES
 from alerts.models import Alert, Silence
 
 
@@ -69,3 +70,29 @@ def tag_matches(tags: dict[str, str], silence: Silence) -> bool:
 
 def silence_for(alert: Alert, silences: Iterable[Silence]) -> Silence | None:
     return next((s for s in silences if covers(s, alert)), None)
+
+
+def matchers(silence: Silence) -> list[str]:
+    """The silence's matchers in words, e.g. ["rule Run failed", "group scrap*"]."""
+    described = []
+    if silence.rule_id:
+        described.append(f"rule {silence.rule}")
+    if silence.source_id and silence.source:
+        where = silence.source.deployment.name if silence.source.deployment else "pushed"
+        described.append(f"source {silence.source.key} ({where})")
+    if silence.deployment_id:
+        described.append(f"deployment {silence.deployment}")
+    if silence.group:
+        described.append(f"group {silence.group}")
+    if silence.tag_key:
+        described.append(f"tag {silence.tag_key}={silence.tag_value or '*'}")
+    if silence.severity:
+        described.append(f"severity {silence.severity}")
+    return described
+
+
+def with_relations(silences: QuerySet[Silence]) -> QuerySet[Silence]:
+    """What the silence pages and the API show of each: matchers' objects, alerts held now."""
+    return silences.select_related(
+        "rule", "source", "source__deployment", "deployment", "created_by"
+    ).annotate(holding=Count("alerts", filter=Q(alerts__state__in=OPEN_STATES)))

@@ -184,7 +184,7 @@ MAX_UTC_OFFSET = timedelta(hours=14)
 
 
 def sane_moment(moment: datetime) -> datetime:
-    """A time a person could mean: naive is UTC, an offset within ±14 h, years 1970 to 9999."""
+    """A time a person could mean: naive is UTC, an offset within ±14 h, years 1970 to 9998."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     offset = moment.utcoffset() or timedelta(0)

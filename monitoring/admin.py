@@ -9,6 +9,7 @@ from django.http import HttpRequest
 
 from monitoring.choices import SourceKind
 from monitoring.models import (
+    SOURCE_OPERATOR_FIELDS,
     AssetEvent,
     CheckResult,
     Deployment,
@@ -145,14 +146,6 @@ DISCOVERED_FIELDS = [
     "last_seen_at",
 ]
 LATEST_FIELDS = ["last_run_at", "last_status", "last_success_at", "last_failure_at", "last_metrics"]
-OPERATOR_FIELDS = [
-    "owner",
-    "runbook_slug",
-    "notes",
-    "paused",
-    "expected_cron",
-    "expected_cron_timezone",
-]
 
 
 @admin.register(Source)
@@ -174,7 +167,7 @@ class SourceAdmin(admin.ModelAdmin):
     search_fields = ["key", "slug", "owner", "group_name", "description"]
     readonly_fields = [*DISCOVERED_FIELDS, *LATEST_FIELDS]
     fieldsets = [
-        ("Operator", {"fields": tuple(OPERATOR_FIELDS)}),
+        ("Operator", {"fields": SOURCE_OPERATOR_FIELDS}),
         ("From Dagster", {"fields": tuple(DISCOVERED_FIELDS)}),
         ("Latest run", {"fields": tuple(LATEST_FIELDS)}),
     ]

@@ -209,6 +209,17 @@ class PollRecord(models.Model):
         return f"{self.deployment} at {self.started_at:%Y-%m-%d %H:%M:%S} ({outcome})"
 
 
+# What operators set on a source (in the admin or through the API); discovery owns the rest.
+SOURCE_OPERATOR_FIELDS = (
+    "owner",
+    "runbook_slug",
+    "notes",
+    "paused",
+    "expected_cron",
+    "expected_cron_timezone",
+)
+
+
 class Source(models.Model):
     """Something that should produce data: a Dagster asset or job, or a job that pushes its runs.
 

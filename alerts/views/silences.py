@@ -10,7 +10,7 @@ from cronsim import CronSim, CronSimError
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -19,10 +19,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from alerts import operations
-from alerts.choices import OPEN_STATES
 from alerts.forms import SilenceForm, silence_initial
 from alerts.models import Silence
-from alerts.silences import current_window, silence_active
+from alerts.silences import current_window, matchers, silence_active, with_relations
 from alerts.views.common import context_with, needs, see_other
 
 EXPIRED_DAYS = 30
@@ -35,25 +34,6 @@ class SilenceRow:
     silence: Silence
     matchers: list[str]
     window: tuple[datetime, datetime] | None = None  # the current or next recurring window
-
-
-def matchers(silence: Silence) -> list[str]:
-    """The silence's matchers in words, e.g. ["rule Run failed", "group scrap*"]."""
-    described = []
-    if silence.rule_id:
-        described.append(f"rule {silence.rule}")
-    if silence.source_id and silence.source:
-        where = silence.source.deployment.name if silence.source.deployment else "pushed"
-        described.append(f"source {silence.source.key} ({where})")
-    if silence.deployment_id:
-        described.append(f"deployment {silence.deployment}")
-    if silence.group:
-        described.append(f"group {silence.group}")
-    if silence.tag_key:
-        described.append(f"tag {silence.tag_key}={silence.tag_value or '*'}")
-    if silence.severity:
-        described.append(f"severity {silence.severity}")
-    return described
 
 
 def next_window(silence: Silence, now: datetime) -> tuple[datetime, datetime] | None:
@@ -71,12 +51,6 @@ def next_window(silence: Silence, now: datetime) -> tuple[datetime, datetime] | 
         return None
     length = timedelta(minutes=(silence.duration_minutes or 0) + silence.catch_up_minutes)
     return start, start + length
-
-
-def with_relations(silences: QuerySet[Silence]) -> QuerySet[Silence]:
-    return silences.select_related(
-        "rule", "source", "source__deployment", "deployment", "created_by"
-    ).annotate(holding=Count("alerts", filter=Q(alerts__state__in=OPEN_STATES)))
 
 
 @needs("alerts.view_silence")
