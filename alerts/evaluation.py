@@ -56,6 +56,9 @@ class EvaluationResult:
 
 
 def enabled_rules(time_based_only: bool = False) -> list[AlertRule]:
+    """The rules evaluation judges: enabled, valid, and about sources or deployments. Rules
+    about confops itself are the watcher's (`confops/watchdog.py`), which runs when evaluation
+    cannot."""
     rules = list(
         AlertRule.objects.filter(enabled=True).prefetch_related(
             "scope_sources", "channels", "escalation_channels", "overrides"
@@ -67,6 +70,8 @@ def enabled_rules(time_based_only: bool = False) -> list[AlertRule]:
             rule.params()
         except (ParamsError, KeyError) as exc:
             logger.error("rule %s is skipped: invalid parameters or kind: %s", rule.name, exc)
+            continue
+        if rule.target == RuleTarget.CONFOPS:
             continue
         if not time_based_only or rule.kind_impl.time_based:
             valid.append(rule)
@@ -89,7 +94,7 @@ def evaluate(
     for rule in rules:
         if rule.target == RuleTarget.SOURCE:
             judge_sources(rule, histories, asset_jobs, now, findings, evaluated)
-        elif rule.target == RuleTarget.DEPLOYMENT and source_ids is None:
+        elif source_ids is None:
             judge_deployments(rule, deployments, now, findings, evaluated)
     result = reconcile({r.pk: r for r in rules}, evaluated, findings, histories, deployments, now)
     result.evaluated, result.findings = len(evaluated), len(findings)

@@ -145,9 +145,8 @@ def send_reminders_and_escalations(now: datetime) -> int:
 
 
 @transaction.atomic
-def remind_and_escalate(now: datetime, alerts: QuerySet[Alert] | None = None) -> int:
-    """Reminders and escalations that are due among ``alerts`` (default: every alert)."""
-    alerts = Alert.objects.all() if alerts is None else alerts
+def remind_and_escalate(now: datetime, alerts: QuerySet[Alert]) -> int:
+    """Reminders and escalations that are due among ``alerts``."""
     reminders = due_reminders(now, alerts)
     count = write(NotificationEvent.REMINDER, reminders, channels_for, now)
     for alert in reminders:

@@ -35,14 +35,9 @@ def _trace_worker(sender: object = None, **_: object) -> None:
 
 
 @signals.worker_process_init.connect
-def _trace_worker_child(**_: object) -> None:
-    from confops.observability import init_tracing
-
-    init_tracing(web=False)
-
-
 @signals.beat_init.connect
-def _trace_beat(**_: object) -> None:
+def _trace_process(**_: object) -> None:
+    """A prefork child and beat each export their own spans."""
     from confops.observability import init_tracing
 
     init_tracing(web=False)

@@ -6,11 +6,22 @@ must stop start-up instead of silently switching a feature off.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on", "y", "t"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off", "n", "f", ""})
+
+
+def read_dotenv(base_dir: Path) -> None:
+    """Read ``base_dir/.env`` into the environment unless CONFOPS_IGNORE_DOTENV is set (tests):
+    the settings and gunicorn's master (which never loads the settings) read it alike."""
+    dotenv = base_dir / ".env"
+    if dotenv.is_file() and "CONFOPS_IGNORE_DOTENV" not in os.environ:
+        environ.Env.read_env(dotenv)
 
 
 class StrictEnv(environ.Env):

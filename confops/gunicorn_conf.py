@@ -4,14 +4,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-import environ
+from confops.env import read_dotenv
 
 # gunicorn's master reads this file before any worker loads the settings, which is where .env
-# is read otherwise: read the same file under the same rule, or METRICS_MULTIPROC_DIR set in
-# .env would reach the workers but not the master's clean-up below.
-DOTENV = Path(__file__).resolve().parent.parent / ".env"
-if DOTENV.is_file() and "CONFOPS_IGNORE_DOTENV" not in os.environ:
-    environ.Env.read_env(DOTENV)
+# is read otherwise: read it here too, or METRICS_MULTIPROC_DIR set in .env would reach the
+# workers but not the master's clean-up below.
+read_dotenv(Path(__file__).resolve().parent.parent)
 
 bind = os.environ.get("CONFOPS_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))

@@ -148,12 +148,18 @@ def watcher_warnings(now: datetime) -> list[str]:
     Readiness is anonymous: a stalled poller is named without its deployment and a failed
     check without its error (both are in /health/detailed, behind login)."""
     try:
-        stalls = watchdog.stalls_now(now)
+        stalls = checked_stalls(now)
     except Exception:  # readiness names the database itself; never fail on this
         logger.warning("readiness: the watcher could not judge", exc_info=True)
         return ["watcher unavailable"]
-    watchdog.check_quietly(now)
     return [public_summary(stall) for stall in stalls]
+
+
+def checked_stalls(now: datetime) -> list[watchdog.Stall]:
+    """Run the watcher's check if it is due, and what it found; judged afresh only when another
+    process ran the check within the interval (its result is not shared)."""
+    outcome = watchdog.check_quietly(now)
+    return watchdog.stalls_now(now) if outcome.skipped else outcome.stalls
 
 
 def public_summary(stall: watchdog.Stall) -> str:
@@ -176,8 +182,7 @@ def watcher_report(now: datetime) -> dict[str, Any]:
     from alerts.models import Alert
     from alerts.rules.confops_stalled import KIND
 
-    watchdog.check_quietly(now)
-    stalls = watchdog.stalls_now(now)
+    stalls = checked_stalls(now)
     alert = (
         Alert.objects.filter(rule__kind=KIND, state__in=OPEN_STATES, source__isnull=True)
         .order_by("-opened_at")

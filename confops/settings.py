@@ -13,12 +13,11 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from confops.env import StrictEnv
+from confops.env import StrictEnv, read_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = StrictEnv()
-if (BASE_DIR / ".env").is_file() and "CONFOPS_IGNORE_DOTENV" not in os.environ:
-    StrictEnv.read_env(BASE_DIR / ".env")
+read_dotenv(BASE_DIR)
 
 # --- Core -------------------------------------------------------------------------------------
 DEBUG = env.bool("DEBUG", default=False)

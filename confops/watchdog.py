@@ -45,7 +45,6 @@ class PollerState:
 
     name: str
     last_attempt_at: datetime  # the last poll, ok or not (its creation when never polled)
-    last_success_at: datetime | None
     expected_gap_seconds: float  # its interval, or its backoff while Dagster fails
 
 
@@ -166,7 +165,6 @@ def load_pollers() -> tuple[PollerState, ...]:
         PollerState(
             name=d.name,
             last_attempt_at=d.last_poll_at or d.created_at,
-            last_success_at=d.last_success_at,
             expected_gap_seconds=d.backoff_seconds()
             if d.consecutive_failures
             else float(d.poll_interval_seconds),

@@ -32,7 +32,7 @@ def ago(seconds: float) -> datetime:
 
 
 def poller(name: str = "prod", polled_ago: float = 1, gap: float = 2) -> PollerState:
-    return PollerState(name, ago(polled_ago), ago(polled_ago), expected_gap_seconds=gap)
+    return PollerState(name, ago(polled_ago), expected_gap_seconds=gap)
 
 
 # --- The pure judgement -----------------------------------------------------------------------
