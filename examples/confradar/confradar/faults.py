@@ -17,7 +17,9 @@ Environment (added on top of the file; comma-separated lists)::
     CONFRADAR_LOW_COUNT=acl_web_conferences[:0.05]        CONFRADAR_SLOW=elra_conferences:3
     CONFRADAR_DUPLICATES=elra_conferences:10              CONFRADAR_MISSING_FIELDS=name:5
 
-CLI: ``python -m confradar.faults set elra_conferences --fail`` / ``clear`` / ``show``.
+CLI: ``python -m confradar.faults set elra_conferences --fail`` / ``clear`` / ``show``. With
+neither variable set (a new shell), the CLI edits the file of confops's demo, which keeps its
+Dagster instance in ``var/dagster`` of the repository holding this example.
 """
 
 from __future__ import annotations
@@ -44,6 +46,10 @@ from confradar.records import (
 
 FAULTS_FILE_ENV = "CONFRADAR_FAULTS_FILE"
 FAULTS_FILE_NAME = "confradar_faults.json"
+# Where confops's `make demo` keeps this pipeline's DAGSTER_HOME: var/dagster in the repository
+# that holds examples/confradar. Only the CLI falls back to it; steps read what their
+# environment names, so a run outside the demo never picks up the demo's faults.
+DEMO_FAULTS_FILE = Path(__file__).resolve().parents[3] / "var" / "dagster" / FAULTS_FILE_NAME
 ALL_ASSETS = "*"
 # Not an asset, but faults can target it too: its ticks fail on demand (see registry.py).
 REGISTRY_SENSOR = "source_registry_sensor"
@@ -306,7 +312,12 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m confradar.faults",
         description="Edit the ConfRadar faults file read by every step of the next run.",
     )
-    parser.add_argument("--file", type=Path, help="faults file (default: from the environment)")
+    parser.add_argument(
+        "--file",
+        type=Path,
+        help=f"faults file (default: ${FAULTS_FILE_ENV}, else $DAGSTER_HOME/{FAULTS_FILE_NAME}, "
+        f"else the demo's {DEMO_FAULTS_FILE})",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     set_cmd = sub.add_parser("set", help="add or change faults for one asset")
     set_cmd.add_argument("asset", help=f"one of {', '.join(KNOWN_ASSETS)} or '*'")
@@ -331,13 +342,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m confradar.faults``."""
     args = _parser().parse_args(argv)
-    path = args.file or faults_file_path()
-    if path is None:
-        print(
-            f"no faults file: set {FAULTS_FILE_ENV} or DAGSTER_HOME, or pass --file",
-            file=sys.stderr,
-        )
-        return 2
+    path = args.file or faults_file_path() or DEMO_FAULTS_FILE
     data = read_raw(path)
     if args.command == "show":
         env = dict(os.environ, **{FAULTS_FILE_ENV: str(path)})
