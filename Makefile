@@ -24,7 +24,7 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.demo-installed
 
 demo: $(VENV)/.demo-installed
-	bash scripts/demo.sh
+	VENV=$(VENV) bash scripts/demo.sh
 
 test: $(VENV)/.dev-installed
 	bash scripts/test.sh

@@ -7,6 +7,7 @@ must stop start-up instead of silently switching a feature off.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import environ
@@ -22,6 +23,32 @@ def read_dotenv(base_dir: Path) -> None:
     dotenv = base_dir / ".env"
     if dotenv.is_file() and "CONFOPS_IGNORE_DOTENV" not in os.environ:
         environ.Env.read_env(dotenv)
+
+
+def add_to_dotenv(dotenv: Path, name: str, value: str, comment: str) -> bool:
+    """Give ``name`` a value in ``dotenv`` unless it has one there; True if the file changed.
+
+    A value the user wrote is never changed. An empty assignment (``SECRET_KEY=`` as copied from
+    .env.example) is filled in place rather than repeated: django-environ keeps the first of two
+    assignments and honcho the last, so a second line would mean two different settings. A new
+    file is readable by its owner only, since what the demo adds to it is a secret.
+    """
+    lines = dotenv.read_text(encoding="utf-8").splitlines() if dotenv.is_file() else []
+    pattern = re.compile(rf"^\s*(?:export\s+)?{re.escape(name)}\s*=\s*(.*?)\s*$")
+    for index, line in enumerate(lines):
+        found = pattern.match(line)
+        if found is None:
+            continue
+        if found.group(1) not in ("", "''", '""'):
+            return False
+        lines[index] = f"{name}={value}"
+        break
+    else:
+        lines += [*([""] if lines else []), f"# {comment}", f"{name}={value}"]
+    if not dotenv.exists():
+        dotenv.touch(mode=0o600)
+    dotenv.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return True
 
 
 class StrictEnv(environ.Env):

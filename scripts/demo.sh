@@ -4,8 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-BIN=${VENV:-.venv}/bin
-export PATH="$ROOT/$BIN:$PATH"
+# VENV is the repository's .venv by default; a relative path is taken from the repository's root.
+VENV=${VENV:-.venv}
+case $VENV in /*) ;; *) VENV=$ROOT/$VENV ;; esac
+BIN=$VENV/bin
+if [ ! -x "$BIN/python" ]; then
+  echo "No virtualenv at $VENV: run 'make demo' (it creates one), or set VENV to a virtualenv with .[demo] installed." >&2
+  exit 1
+fi
+export PATH="$BIN:$PATH"
 
 # The portal: embedded defaults (SQLite, file-system broker, file cache, console email).
 export DEBUG=${DEBUG:-true}
@@ -42,6 +49,11 @@ dagster instance migrate >/dev/null
 python manage.py demo_bootstrap \
   --portal-url "$CONFOPS_BASE_URL" \
   --dagster-url "http://$DAGSTER_WEBSERVER_HOST:$DAGSTER_WEBSERVER_PORT"
-echo "  Cause an incident: PYTHONPATH=examples/confradar $BIN/python -m confradar.faults set elra_conferences --fail"
+# The command as a new shell in the repository's root runs it: the CLI finds var/dagster's faults
+# file by itself, any other one must be named.
+faults_env=""
+[ "$CONFRADAR_FAULTS_FILE" = "$ROOT/var/dagster/confradar_faults.json" ] ||
+  faults_env="CONFRADAR_FAULTS_FILE=$CONFRADAR_FAULTS_FILE "
+echo "  Cause an incident: ${faults_env}PYTHONPATH=examples/confradar ${BIN#"$ROOT"/}/python -m confradar.faults set elra_conferences --fail"
 echo "  Starting web, worker, beat, Dagster webserver and daemon (Ctrl-C stops everything)..."
 exec honcho -f Procfile start

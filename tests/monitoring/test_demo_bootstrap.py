@@ -1,0 +1,125 @@
+"""Restarting the demo keeps its admin password, its secret key and everyone's sessions."""
+
+from __future__ import annotations
+
+import re
+import stat
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.test import Client
+
+from monitoring.management.commands.demo_bootstrap import PASSWORD_FILE
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def data_dir(settings: Any, tmp_path: Path) -> Path:
+    settings.DATA_DIR = tmp_path / "var"
+    return settings.DATA_DIR
+
+
+def bootstrap(dotenv: Path, *args: str) -> str:
+    out = StringIO()
+    call_command("demo_bootstrap", *args, dotenv=dotenv, stdout=out)
+    return out.getvalue()
+
+
+def printed_password(output: str) -> str:
+    found = re.search(r"password (\S+);", output)
+    assert found, output
+    return found.group(1)
+
+
+def test_a_restart_prints_the_first_password_again(data_dir: Path, tmp_path: Path) -> None:
+    first = printed_password(bootstrap(tmp_path / ".env"))
+
+    again = printed_password(bootstrap(tmp_path / ".env"))
+
+    assert again == first
+    assert get_user_model().objects.get(username="admin").check_password(first)
+
+
+def test_the_password_is_kept_under_var_for_its_owner_only(data_dir: Path, tmp_path: Path) -> None:
+    password = printed_password(bootstrap(tmp_path / ".env"))
+
+    stored = data_dir / PASSWORD_FILE
+    assert stored.read_text().strip() == password
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+
+
+def test_open_tabs_stay_logged_in_across_a_restart(data_dir: Path, tmp_path: Path) -> None:
+    password = printed_password(bootstrap(tmp_path / ".env"))
+    tab = Client()
+    assert tab.login(username="admin", password=password)
+    assert tab.get("/").status_code == 200
+
+    bootstrap(tmp_path / ".env")
+
+    assert tab.get("/").status_code == 200
+
+
+def test_a_password_given_on_the_command_line_is_kept_for_the_next_start(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    bootstrap(tmp_path / ".env", "--password", "chosen-pw-123")
+
+    assert printed_password(bootstrap(tmp_path / ".env")) == "chosen-pw-123"
+
+
+def test_the_demo_gets_a_secret_key_of_its_own_in_dotenv(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    dotenv = tmp_path / ".env"
+    bootstrap(dotenv)
+    written = dotenv.read_text()
+
+    bootstrap(dotenv)
+
+    assert dotenv.read_text() == written
+    keys = re.findall(r"^SECRET_KEY=(.+)$", written, re.MULTILINE)
+    assert len(keys) == 1 and len(keys[0]) >= 50
+    assert stat.S_IMODE(dotenv.stat().st_mode) == 0o600
+
+
+def test_a_users_dotenv_values_are_kept(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("# mine\nSECRET_KEY=my-own-key\nDEBUG=true\n")
+
+    bootstrap(dotenv)
+
+    assert dotenv.read_text() == "# mine\nSECRET_KEY=my-own-key\nDEBUG=true\n"
+
+
+def test_an_empty_key_copied_from_the_example_is_filled_in_place(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("DEBUG=true\nSECRET_KEY=\nTIME_ZONE=UTC\n")
+
+    bootstrap(dotenv)
+
+    lines = dotenv.read_text().splitlines()
+    assert lines[0] == "DEBUG=true" and lines[2] == "TIME_ZONE=UTC"
+    assert re.fullmatch(r"SECRET_KEY=\S{50,}", lines[1])
+    assert len(lines) == 3
+
+
+def test_a_key_set_in_the_environment_is_not_shadowed_by_dotenv(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SECRET_KEY", "from-the-shell")
+
+    bootstrap(tmp_path / ".env")
+
+    assert not (tmp_path / ".env").exists()
