@@ -19,6 +19,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
+from confops import broker as embedded_broker
 from confops import heartbeat, watchdog
 
 logger = logging.getLogger(__name__)
@@ -64,7 +65,11 @@ def broker() -> dict[str, Any]:
         folder = str(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
         if not os.access(folder, os.W_OK):
             raise OSError(f"broker folder {folder} is not writable")
-        return {"transport": "filesystem"}
+        # Unreadable messages are set aside, not fatal: counted here for an operator to look at.
+        return {
+            "transport": "filesystem",
+            "rejected_messages": embedded_broker.rejected_count(settings.BROKER_DIR),
+        }
     with app.connection_for_write() as conn:
         conn.ensure_connection(
             max_retries=1, interval_start=0, timeout=settings.HEALTH_CHECK_TIMEOUT_SECONDS

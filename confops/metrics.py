@@ -35,6 +35,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from alerts.choices import OPEN_STATES
 from alerts.models import Alert, AlertRule, Channel, Notification
+from confops import broker as embedded_broker
 from confops import heartbeat
 from monitoring.choices import TERMINAL_RUN_STATUSES, HealthState
 from monitoring.models import Deployment, PollRecord, RunAsset, Source
@@ -430,6 +431,13 @@ def queue_families() -> Iterator[Metric]:
         for queue, length in lengths.items():
             depth.add_metric([queue], float(length))
     yield from (depth, up)
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        rejected = gauge(
+            "confops_broker_rejected_messages",
+            "Unreadable messages the embedded broker set aside (in the broker folder's rejected/).",
+        )
+        rejected.add_metric([], float(embedded_broker.rejected_count(settings.BROKER_DIR)))
+        yield rejected
 
 
 def queue_lengths() -> dict[str, int]:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from confops import broker
 from confops.env import StrictEnv, read_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -116,23 +117,16 @@ CACHES = {
 }
 
 # --- Celery -----------------------------------------------------------------------------------
-# The default broker is kombu's file-system transport: no server, works across processes on one
-# machine, and supports the broadcast that `celery inspect ping` needs. Use redis:// in production.
+# The default broker is a file-system transport (confops/broker.py: kombu's, with atomic
+# hand-offs and malformed messages set aside): no server, safe with several processes on one
+# machine, and it keeps the broadcast that `celery inspect ping` needs. Use redis:// in production.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://localhost//")
 BROKER_DIR = DATA_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for sub in ("queue", "processed", "control"):
-        (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(BROKER_DIR / "queue"),
-        "data_folder_out": str(BROKER_DIR / "queue"),
-        "processed_folder": str(BROKER_DIR / "processed"),
-        "control_folder": str(BROKER_DIR / "control"),
-        "store_processed": False,
-        # kombu lists the queue folder this often (default 1 s); every hop on the way from a
-        # failure to its message (beat -> poll -> delivery) waited half of it on average.
-        "polling_interval": 0.1,
-    }
+    CELERY_BROKER_TRANSPORT = "confops.broker:Transport"
+    # kombu lists the queue folder this often (default 1 s); every hop on the way from a failure
+    # to its message (beat -> poll -> delivery) waited half of it on average.
+    CELERY_BROKER_TRANSPORT_OPTIONS = broker.transport_options(BROKER_DIR, polling_interval=0.1)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TIMEZONE = "UTC"
