@@ -100,8 +100,12 @@ def source_health(
     last_run_at: datetime | None,
     last_success_at: datetime | None,
     now: datetime,
+    next_run_at: datetime | None = None,
 ) -> Health:
-    """The state of one source; the order of the checks is the order of precedence."""
+    """The state of one source; the order of the checks is the order of precedence.
+
+    ``next_run_at``, when a schedule says, tells a source that never ran when it should: grey
+    with no hint reads as broken to someone who has just started watching a deployment."""
     if paused:
         return Health(HealthState.PAUSED, "paused: not judged")
     if deployment_problem:
@@ -112,7 +116,8 @@ def source_health(
         more = f" (+{count - 1} more)" if count > 1 else ""
         return Health(SEVERITY_STATE[worst], f"{alerts.example}{more}")
     if last_run_at is None and last_success_at is None:
-        return Health(HealthState.UNKNOWN, "never run")
+        due = f"; next scheduled run in {since(now, next_run_at)}" if next_run_at else ""
+        return Health(HealthState.UNKNOWN, f"never run{due}")
     if last_success_at is None:
         return Health(HealthState.UNKNOWN, "no success yet")
     if now - last_success_at > RECENT_SUCCESS:

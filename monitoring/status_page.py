@@ -4,7 +4,8 @@
 3. open alerts summed per source and severity in SQL; 4. the timeline's runs in the window, at
 most ``RUNS_PER_SOURCE`` per source, ranked in SQL and joined to their run. Filters apply in
 Python to the source rows (tags and Dagster owners are JSON, which SQLite cannot search well),
-and in SQL to the runs when any is set.
+and in SQL to the runs when any is set. Only when a shown source never ran: 5. the schedules of
+their deployments, to say when the first run is due.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from alerts.choices import AlertState
+from alerts.history import load_schedules, schedules_of
 from alerts.models import Alert
+from alerts.rules.missed_schedule import next_expected
 from monitoring.choices import HealthState, TimelineWindow
 from monitoring.db import Epoch
 from monitoring.filters import PUSHED, StatusFilters
@@ -50,6 +53,9 @@ SOURCE_FIELDS = (
     "paused",
     "last_status",
     "last_metrics",
+    "schedule_names",
+    "expected_cron",
+    "expected_cron_timezone",
 )
 # The two times each source row needs, as epoch seconds (see ``RUN_FIELDS``).
 SOURCE_TIMES = {"ran": Epoch("last_run_at"), "succeeded": Epoch("last_success_at")}
@@ -143,7 +149,8 @@ def build(filters: StatusFilters, now: datetime, with_options: bool = True) -> S
     shown = [row for row in rows if matches(filters, row, names)]
     window = TimeWindow.ending(TimelineWindow(filters.window), now)
     runs = timeline_runs(filters, [row["pk"] for row in shown], window, deployments)
-    sections = arrange(shown, deployments, filters, totals, runs, window, now)
+    due = first_runs_due(shown, now)
+    sections = arrange(shown, deployments, filters, totals, runs, window, now, due)
     states = Counter(str(c.health.state) for s in sections for g in s.groups for c in g.cells)
     return StatusPage(
         sections=sections,
@@ -156,6 +163,16 @@ def build(filters: StatusFilters, now: datetime, with_options: bool = True) -> S
         shown=len(shown),
         options=filter_options(rows, deployments) if with_options else {},
     )
+
+
+def first_runs_due(rows: list[dict[str, Any]], now: datetime) -> dict[int, datetime]:
+    """When each shown source that never ran should first run, if a running schedule says."""
+    never = [row for row in rows if row["ran"] is None and row["succeeded"] is None]
+    if not never:
+        return {}
+    schedules = load_schedules({row["deployment_id"] for row in never if row["deployment_id"]})
+    due = {row["pk"]: next_expected(schedules_of(row, schedules), now) for row in never}
+    return {pk: expected.at for pk, expected in due.items() if expected}
 
 
 def matches(filters: StatusFilters, row: dict[str, Any], names: dict[int, str]) -> bool:
@@ -270,6 +287,7 @@ def arrange(
     runs: dict[int, list[TimelineRun]],
     window: TimeWindow,
     now: datetime,
+    due: dict[int, datetime],
 ) -> list[Section]:
     """Sections per deployment (every deployment, even without sources, unless filtered out),
     then the pushed sources; groups inside each, in the order of the rows."""
@@ -287,7 +305,7 @@ def arrange(
             sections[row["deployment_id"]] = section
         if not section.groups or section.groups[-1].name != row["group_name"]:
             section.groups.append(Group(row["group_name"], []))
-        cell = make_cell(row, url, section.problem, totals, now)
+        cell = make_cell(row, url, section.problem, totals, now, due.get(row["pk"]))
         source_runs = runs.get(row["pk"], [])
         cell.bars = place_all(source_runs, placer)
         cell.capped = len(source_runs) >= RUNS_PER_SOURCE
@@ -310,7 +328,12 @@ def deployment_section(d: Deployment | None, totals: AlertTotals, now: datetime)
 
 
 def make_cell(
-    row: dict[str, Any], url: str, problem: str, totals: AlertTotals, now: datetime
+    row: dict[str, Any],
+    url: str,
+    problem: str,
+    totals: AlertTotals,
+    now: datetime,
+    next_run_at: datetime | None,
 ) -> Cell:
     alerts = totals.by_source.get(row["pk"], OpenAlerts())
     ran, succeeded = moment(row["ran"]), moment(row["succeeded"])
@@ -321,6 +344,7 @@ def make_cell(
         last_run_at=ran,
         last_success_at=succeeded,
         now=now,
+        next_run_at=next_run_at,
     )
     count = (row["last_metrics"] or {}).get("count")
     return Cell(

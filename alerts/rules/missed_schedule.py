@@ -104,6 +104,22 @@ def last_tick(schedule: ScheduleSample, until: datetime) -> Expected | None:
         return None
 
 
+def next_expected(schedules: tuple[ScheduleSample, ...], after: datetime) -> Expected | None:
+    """The earliest tick after ``after`` across the running schedules (the status page says
+    when a source that never ran should first run)."""
+    ticks = [next_tick(schedule, after) for schedule in schedules if schedule.running]
+    return min((tick for tick in ticks if tick), key=lambda tick: tick.at, default=None)
+
+
+def next_tick(schedule: ScheduleSample, after: datetime) -> Expected | None:
+    """The first tick after ``after``, the cron read in the schedule's zone as in ``last_tick``."""
+    cron = ALIASES.get(schedule.cron.strip().lower(), schedule.cron)
+    try:
+        return Expected(next(CronSim(cron, after.astimezone(zone(schedule)))), schedule)
+    except (CronSimError, StopIteration):
+        return None
+
+
 def zone(schedule: ScheduleSample) -> tzinfo:
     """Dagster runs schedules without a timezone in UTC; an unknown zone falls back likewise."""
     try:

@@ -203,11 +203,30 @@ demo_crawl_schedule = dg.ScheduleDefinition(
     description="A crawl every two minutes for demos; running by default only if CONFRADAR_DEMO=1.",
 )
 
+DEMO_FIRST_CRAWL_KEY = "demo-first-crawl"
+
+
+@dg.sensor(
+    name="demo_first_crawl_sensor",
+    job=crawl_job,
+    minimum_interval_seconds=5,
+    default_status=dg.DefaultSensorStatus.RUNNING
+    if os.environ.get("CONFRADAR_DEMO") == "1"
+    else dg.DefaultSensorStatus.STOPPED,
+    description="One crawl as soon as a demo starts, rather than at the next demo schedule tick; "
+    "running by default only if CONFRADAR_DEMO=1.",
+)
+def demo_first_crawl_sensor(context: dg.SensorEvaluationContext) -> dg.RunRequest:
+    # Dagster starts one run per run key and sensor, so every later tick is skipped: one crawl
+    # per Dagster instance, whatever the number of restarts.
+    return dg.RunRequest(run_key=DEMO_FIRST_CRAWL_KEY)
+
+
 defs = dg.Definitions(
     assets=[*SCRAPERS, store_conferences],
     asset_checks=[*SCRAPER_CHECKS, no_duplicates],
     jobs=[crawl_job],
     schedules=[daily_crawl_schedule, demo_crawl_schedule],
-    sensors=[crawl_failure_sensor, source_registry_sensor],
+    sensors=[crawl_failure_sensor, source_registry_sensor, demo_first_crawl_sensor],
     executor=dg.in_process_executor,
 )
