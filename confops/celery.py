@@ -12,8 +12,9 @@ app = Celery("confops")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# Beat records its heartbeat through a signal, so the handlers are connected wherever the app loads.
-import confops.heartbeat  # noqa: E402,F401
+# Beat's heartbeat and the task ledger work through signals: connected wherever the app loads.
+import confops.heartbeat  # noqa: E402
+import confops.task_ledger  # noqa: E402,F401
 
 
 def is_prefork(pool_cls: str | type) -> bool:

@@ -20,7 +20,7 @@ from django.db import connection
 from django.utils import timezone
 
 from confops import broker as embedded_broker
-from confops import heartbeat, watchdog
+from confops import heartbeat, processes, watchdog
 
 logger = logging.getLogger(__name__)
 
@@ -220,10 +220,27 @@ def detailed() -> dict[str, Any]:
     deployment_check.duration_ms = (time.perf_counter() - started) * 1000
     checks.append(deployment_check)
     watcher = timed("watcher", lambda: watcher_report(timezone.now()))
+    supervised = processes.read_state(settings.DATA_DIR)
+    if supervised is not None:
+        checks.append(supervised_processes(supervised))
     return {
         "status": "ok" if all(c.ok for c in checks) else "degraded",
         "checks": {c.name: c.as_dict() for c in checks},
         "deployments": rows,
         "worker_heartbeats": worker_heartbeats(now),
         "watcher": watcher.info or {"error": watcher.error},
+        **({"processes": supervised} if supervised is not None else {}),
     }
+
+
+def supervised_processes(state: dict[str, Any]) -> CheckResult:
+    """The demo's supervisor (confops/processes.py) restarts a dead process; a restart stays
+    visible here, and a process down (or the supervisor gone) fails the check."""
+    down = [name for name, p in state["processes"].items() if not p["running"]]
+    restarts = {name: p["restarts"] for name, p in state["processes"].items() if p["restarts"]}
+    error = ""
+    if not state["supervisor_alive"]:
+        error = "the process supervisor is not running"
+    elif down:
+        error = f"not running: {', '.join(down)}"
+    return CheckResult("processes", not error, 0.0, error=error, info={"restarts": restarts})

@@ -127,6 +127,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     # kombu lists the queue folder this often (default 1 s); every hop on the way from a failure
     # to its message (beat -> poll -> delivery) waited half of it on average.
     CELERY_BROKER_TRANSPORT_OPTIONS = broker.transport_options(BROKER_DIR, polling_interval=0.1)
+# A folder where every process writes the tasks it published, received and ran (confops/
+# task_ledger.py); benchmarks/soak.py counts lost tasks with it. Empty: off.
+TASK_LEDGER_DIR = env.str("TASK_LEDGER_DIR", default="")
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TIMEZONE = "UTC"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`: confops on embedded defaults watching the bundled example Dagster pipeline.
-# Everything runs under honcho (Procfile); Ctrl-C stops it all.
+# Everything runs under confops/processes.py (the Procfile, a dead process restarted and shown
+# on /health/detailed); Ctrl-C stops it all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -56,4 +57,4 @@ faults_env=""
   faults_env="CONFRADAR_FAULTS_FILE=$CONFRADAR_FAULTS_FILE "
 echo "  Cause an incident: ${faults_env}PYTHONPATH=examples/confradar ${BIN#"$ROOT"/}/python -m confradar.faults set elra_conferences --fail"
 echo "  Starting web, worker, beat, Dagster webserver and daemon (Ctrl-C stops everything)..."
-exec honcho -f Procfile start
+exec python -m confops.processes Procfile
