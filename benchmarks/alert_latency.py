@@ -348,10 +348,17 @@ def run_phase(
         time.sleep(3)  # past the first polls' catch-up of history
         failures = launch_failures(server, recorder, phase, runs, rng)
         report = run_inner(phase, "report")
+        # A process that died during the phase makes its figures meaningless: said, then failed.
+        died = [f"{p.name} (exit {p.proc.poll()})" for p in processes if p.proc.poll() is not None]
     finally:
         for process in processes:
             process.stop()
-    return {"failures": failures, "report": report, "worker_log": phase.logs / "worker.log"}
+    return {
+        "failures": failures,
+        "report": report,
+        "worker_log": phase.logs / "worker.log",
+        "died": died,
+    }
 
 
 def main() -> None:
@@ -399,6 +406,9 @@ def main() -> None:
             120,
         )
         print_results(results, recorder)
+        problems = failed_phases(results)
+        if problems:
+            raise SystemExit("FAILED, the figures above do not count:\n  " + "\n  ".join(problems))
     finally:
         if daemon is not None:
             daemon.process.stop()
@@ -407,6 +417,18 @@ def main() -> None:
         for phase in phases:
             for cleanup in phase.cleanup:
                 cleanup()
+
+
+def failed_phases(results: dict[str, dict[str, Any]]) -> list[str]:
+    """A lost process or a message that never arrived fails the benchmark."""
+    problems = []
+    for name, result in results.items():
+        if result["died"]:
+            problems.append(f"{name} phase: died during the phase: {', '.join(result['died'])}")
+        lost = [f["run_id"] for f in result["failures"] if not f["confops"]]
+        if lost:
+            problems.append(f"{name} phase: {len(lost)} failures never reached the receiver")
+    return problems
 
 
 def print_results(results: dict[str, dict[str, Any]], recorder: Any) -> None:
