@@ -92,6 +92,28 @@ def test_a_new_critical_alert_and_a_failure_appear_without_a_reload(
     assert page.evaluate("window.__statusMarker") == "still here"  # no navigation happened
 
 
+def test_a_page_that_loses_the_portal_says_so_and_recovers(
+    page: Any, operator: tuple[str, str], dep: Deployment, settings: Any
+) -> None:
+    """The refresh's requests are refused in the browser, as when the portal is down."""
+    settings.STATUS_REFRESH_SECONDS = 1
+    succeeded("elra_conferences", dep)
+    page.goto("/")
+    log_in(page, *operator)
+    assert page.locator("#connection-lost").count() == 0
+
+    page.route("**/?*", lambda route: route.abort("connectionrefused"))
+    page.route("**/", lambda route: route.abort("connectionrefused"))
+    page.wait_for_selector("#connection-lost", timeout=8000)
+    assert "No answer from confops since" in page.locator("#connection-lost").inner_text()
+    assert "stale" in (page.locator("body").get_attribute("class") or "")
+
+    page.unroute("**/?*")
+    page.unroute("**/")
+    page.wait_for_selector("#connection-lost", state="detached", timeout=8000)
+    assert "stale" not in (page.locator("body").get_attribute("class") or "")
+
+
 def test_a_failed_run_shows_its_error_on_hover_and_on_focus(
     page: Any, operator: tuple[str, str], dep: Deployment
 ) -> None:
