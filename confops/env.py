@@ -29,8 +29,8 @@ def add_to_dotenv(dotenv: Path, name: str, value: str, comment: str) -> bool:
     """Give ``name`` a value in ``dotenv`` unless it has one there; True if the file changed.
 
     A value the user wrote is never changed. An empty assignment (``SECRET_KEY=`` as copied from
-    .env.example) is filled in place rather than repeated: django-environ keeps the first of two
-    assignments and honcho the last, so a second line would mean two different settings. A new
+    .env.example) is filled in place rather than repeated: a second line would leave readers
+    disagreeing on which assignment counts (django-environ keeps the first, shells the last). A new
     file is readable by its owner only, since what the demo adds to it is a secret.
     """
     lines = dotenv.read_text(encoding="utf-8").splitlines() if dotenv.is_file() else []

@@ -2,7 +2,7 @@
 
 Every start of the demo runs this, so it keeps what the previous start made: the admin's
 password (stored under the data directory, printed again) and the secret key (in .env, which
-manage.py, Celery, gunicorn and honcho read). Open tabs stay logged in across restarts, and
+manage.py, Celery and gunicorn read). Open tabs stay logged in across restarts, and
 ``manage.py`` commands work in any other shell.
 """
 
@@ -106,8 +106,8 @@ def demo_admin(username: str, password: str) -> AbstractBaseUser:
 
 def keep_secret_key(dotenv: Path) -> None:
     """Without a SECRET_KEY (in the environment or .env) DEBUG falls back to a fixed key; give
-    the demo its own, kept in .env. A key set in the environment is left alone: honcho lets .env
-    win over the environment, so writing one would replace it."""
+    the demo its own, kept in .env. A key set in the environment is left alone: it wins over
+    .env, and a second key in .env would sign the sessions of a manage.py run elsewhere."""
     if os.environ.get("SECRET_KEY"):
         return
     add_to_dotenv(dotenv, "SECRET_KEY", secrets.token_urlsafe(50), KEY_COMMENT)
