@@ -3,9 +3,11 @@ held back by silences, outages and upstream causes, and the messages each change
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.db import IntegrityError, transaction
 
 from alerts import evaluation, policy
@@ -15,6 +17,14 @@ from tests.alerts import factories as f
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def at_t0() -> Iterator[None]:
+    """Sources and rules are created at T0, not on the real clock: a source first seen before
+    T0 with no success yet is rightly stale, so the engine's verdicts would follow the calendar."""
+    with time_machine.travel(T0, tick=True):
+        yield
 
 
 @pytest.fixture(autouse=True)

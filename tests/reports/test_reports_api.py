@@ -86,6 +86,8 @@ def test_send_twice_writes_the_outbox_rows_once(client: Client, admin_user: Any)
     seed_day(admin_user)
     f.channel("ops-email", ChannelKind.EMAIL, config={"to": ["ops@example.com"]}, secret="")
     headers = bearer("operate")
+    # Every send at NOW, the forced one too: on the real clock it would send a report of a day
+    # that, on a clock set before 2026-11-21, has not happened yet.
     with time_machine.travel(NOW, tick=False):
         first = client.post(
             "/api/v1/reports/daily/send", content_type="application/json", **headers
@@ -93,6 +95,11 @@ def test_send_twice_writes_the_outbox_rows_once(client: Client, admin_user: Any)
         second = client.post(
             "/api/v1/reports/daily/send", {"date": "2026-11-21"}, "application/json", **headers
         )
+        assert Notification.objects.filter(event=NotificationEvent.DAILY_REPORT).count() == 1
+        forced = client.post(
+            "/api/v1/reports/daily/send", {"date": "2026-11-21", "force": True},
+            "application/json", **headers,
+        )  # fmt: skip
     assert first.status_code == second.status_code == 200
     assert (first.json()["sent"], first.json()["generated"], first.json()["notifications"]) == (
         True,
@@ -102,11 +109,6 @@ def test_send_twice_writes_the_outbox_rows_once(client: Client, admin_user: Any)
     assert first.json()["date"] == "2026-11-21"  # yesterday, seen from 2026-11-22 07:00
     assert (second.json()["sent"], second.json()["notifications"]) == (False, 0)
     assert second.json()["detail"].startswith("already sent at")
-    assert Notification.objects.filter(event=NotificationEvent.DAILY_REPORT).count() == 1
-    forced = client.post(
-        "/api/v1/reports/daily/send", {"date": "2026-11-21", "force": True}, "application/json",
-        **headers,
-    )  # fmt: skip
     assert forced.json()["sent"] is True
     assert forced.json()["report"]["send_round"] == 2
 
