@@ -46,8 +46,10 @@ PUSHED_SOURCE = "soak-pushed"
 # Faults cycled through the example pipeline: a failing scraper, a count far too low, a slow step.
 FAULTS = [["elra_conferences", "--fail"], ["wikicfp_conferences", "--low-count"]]
 FAULTS += [["acl_web_conferences", "--delay", "20"]]
-# Lines in a process log that mean something went wrong in the machinery (not in the pipeline).
-LOG_PROBLEMS = ("Unrecoverable error", "ChannelError", "broker message set aside", "Traceback")
+# Lines in confops' process logs that mean the machinery broke (fatal) or is worth a look.
+FATAL_LOG_LINES = ("Unrecoverable error", "ChannelError", "broker message set aside")
+LOG_PROBLEMS = (*FATAL_LOG_LINES, "Traceback")
+CONFOPS_PROCESSES = ("web", "worker", "beat")
 SETUP_SCRIPT = """
 import json
 from django.contrib.auth import get_user_model
@@ -110,6 +112,8 @@ class Driving:
     faults_set: int = 0
     faults_cleared: int = 0
     ready_failed: list[str] = field(default_factory=list)
+    pings_ok: int = 0
+    ping_failed: list[str] = field(default_factory=list)
 
 
 def soak_env(data: Path, web_port: int, dagster_port: int) -> dict[str, str]:
@@ -243,6 +247,17 @@ class Driver:
         if answer.status_code != 200:
             self.driving.ready_failed.append(f"{answer.status_code} {answer.text[:200]}")
 
+    def ping_workers(self) -> None:
+        """The broadcast behind /health/detailed's worker check, through the broker's fanout."""
+        command = [str(BIN / "celery"), "-A", "confops", "inspect", "ping", "--timeout", "5"]
+        done = subprocess.run(
+            command, cwd=PROJECT, env=self.env, capture_output=True, text=True, check=False
+        )
+        if done.returncode == 0 and "pong" in done.stdout:
+            self.driving.pings_ok += 1
+        else:
+            self.driving.ping_failed.append(f"exit {done.returncode}: {done.stdout[-200:]}")
+
     def _call(self, method: str, path: str, scope: str, body: Any, failures: list[str]) -> Any:
         headers = {"Authorization": f"Bearer {self.tokens[scope]}"}
         try:
@@ -298,6 +313,8 @@ def drain(ledger: Path, timeout: float) -> dict[str, dict[str, str]]:
 def log_problems(processes: list[Process]) -> Counter[str]:
     found: Counter[str] = Counter()
     for process in processes:
+        if process.name not in CONFOPS_PROCESSES:
+            continue  # the example pipeline's tracebacks are the faults the soak injects
         text = process.log_path.read_text(errors="replace")
         for problem in LOG_PROBLEMS:
             if problem in text:
@@ -342,12 +359,15 @@ def report(
         f"driving: {driving.pushes_ok} pushed runs accepted, {len(driving.pushes_failed)} refused;"
         f" {driving.acknowledged} alerts acknowledged, {len(driving.ack_failed)} failed;"
         f" {driving.faults_set} faults injected, {driving.faults_cleared} cleared;"
-        f" readiness failures {len(driving.ready_failed)}"
+        f" readiness failures {len(driving.ready_failed)};"
+        f" worker pings answered {driving.pings_ok}, unanswered {len(driving.ping_failed)}"
     )
-    for failure in (driving.pushes_failed + driving.ack_failed + driving.ready_failed)[:10]:
+    failures = driving.pushes_failed + driving.ack_failed + driving.ready_failed
+    failures += driving.ping_failed
+    for failure in failures[:10]:
         print(f"  {failure}")
-    ok = not (deaths or lost or rejected or driving.pushes_failed or driving.ack_failed)
-    ok = ok and not driving.ready_failed and len(published) > 0
+    fatal = [p for p in problems if p.split(": ", 1)[1] in FATAL_LOG_LINES]
+    ok = not (deaths or lost or rejected or failures or fatal) and len(published) > 0
     print("RESULT: " + ("ok" if ok else "FAILED"))
     return ok
 
@@ -368,7 +388,7 @@ def soak(args: argparse.Namespace) -> bool:
         wait_for(f"http://127.0.0.1:{dagster_port}/server_info", 120)
         deadline = started + args.minutes * 60
         next_at = {"push": 0.0, "ack": 60.0, "fault": args.fault_minutes * 30, "ready": 0.0}
-        next_at["progress"] = 600.0
+        next_at["progress"], next_at["ping"] = 600.0, 120.0
         while time.monotonic() < deadline:
             elapsed = time.monotonic() - started
             check_processes(processes, env, elapsed)
@@ -381,6 +401,9 @@ def soak(args: argparse.Namespace) -> bool:
             if elapsed >= next_at["fault"]:
                 driver.toggle_fault()
                 next_at["fault"] += args.fault_minutes * 30  # set, then clear half a period later
+            if elapsed >= next_at["ping"]:
+                driver.ping_workers()
+                next_at["ping"] += 300
             if elapsed >= next_at["ready"]:
                 driver.ready()
                 next_at["ready"] += 30
