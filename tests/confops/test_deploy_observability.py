@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 import yaml
 from django.test import Client
 
@@ -151,13 +152,15 @@ def test_every_metric_the_rules_and_dashboards_name_exists_in_metrics(
     db: None, settings: Any, client: Client
 ) -> None:
     settings.METRICS_BEARER_TOKEN = TOKEN
-    seed()
-    heartbeat.record_beat(NOW.timestamp())
-    heartbeat.record_worker_task("w", NOW.timestamp())
-    heartbeat.record_worker("celery@w", NOW.timestamp())
-    for trigger in ("timer", "poll"):
-        record_evaluation(trigger, 0.1, NOW.timestamp())
-    families = scrape(client, Authorization=f"Bearer {TOKEN}")
+    # Seeded, recorded and scraped at NOW: the scrape measures the seed's ages on the clock.
+    with time_machine.travel(NOW, tick=False):
+        seed()
+        heartbeat.record_beat(NOW.timestamp())
+        heartbeat.record_worker_task("w", NOW.timestamp())
+        heartbeat.record_worker("celery@w", NOW.timestamp())
+        for trigger in ("timer", "poll"):
+            record_evaluation(trigger, 0.1, NOW.timestamp())
+        families = scrape(client, Authorization=f"Bearer {TOKEN}")
     exposed = set(families) | {sample.name for s in families.values() for sample in s}
     referenced = {name for expr in promql() for name in METRIC_NAME.findall(expr)}
     assert len(referenced) >= 15
