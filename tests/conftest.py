@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import time_machine
 
 pytest_plugins = [
     "tests.fixtures.dagster",
@@ -62,6 +64,34 @@ def _fast_and_clean(settings: Any) -> Iterator[None]:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     cache.clear()
     yield
+
+
+# Days to shift this process's clock by in each test (scripts/test.sh runs its first pass a year
+# ahead). A test that fixes a date and then reads anything on the real clock (a cache TTL, a
+# timezone.now() default, a cookie's expiry) passes on the day it was written and fails weeks
+# later; a year-shifted clock makes it fail on the day it is written instead.
+CLOCK_SHIFT = timedelta(days=int(os.environ.get("CONFOPS_TEST_CLOCK_SHIFT_DAYS") or 0))
+# Their other processes (workers, beat, gunicorn, Dagster, Chromium) keep the real clock, and so
+# do the file times that a real_clock test compares with its own clock.
+REAL_CLOCK_MARKERS = ("slow", "browser", "dagster", "real_clock")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "real_clock: compares its clock with one a shifted test clock cannot move (file times), "
+        "so it keeps the real clock in the year-ahead pass",
+    )
+
+
+@pytest.fixture(autouse=True)
+def _shifted_clock(request: pytest.FixtureRequest) -> Iterator[None]:
+    node = request.node
+    if not CLOCK_SHIFT or any(node.get_closest_marker(m) for m in REAL_CLOCK_MARKERS):
+        yield
+        return
+    with time_machine.travel(datetime.now(UTC) + CLOCK_SHIFT, tick=True):
+        yield
 
 
 @pytest.fixture

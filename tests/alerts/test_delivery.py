@@ -198,6 +198,7 @@ def test_workers_racing_on_one_row_deliver_it_once(http_responder: HttpResponder
     assert sent.delivery_attempts.count() == 1
 
 
+@pytest.mark.slow  # a real worker process, on the real clock
 @pytest.mark.django_db(transaction=True)
 def test_a_row_whose_worker_died_mid_send_is_sent_again(http_responder: HttpResponder) -> None:
     """At least once: a worker is killed while its request is in flight; after the claim
