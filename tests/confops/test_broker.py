@@ -28,15 +28,19 @@ def connect(folder: Path) -> Connection:
 def test_an_empty_message_file_is_set_aside_and_the_next_one_is_read(tmp_path: Path) -> None:
     with connect(tmp_path) as connection:
         queue = connection.SimpleQueue("jobs")
-        (tmp_path / "queue" / "1_torn.jobs.msg").write_bytes(b"")
-        (tmp_path / "queue" / "2_garbage.jobs.msg").write_bytes(b"{not json")
+        # Named to sort before any real message (``<monotonic ms>_<uuid>``), so they are met first.
+        (tmp_path / "queue" / "0_a_torn.jobs.msg").write_bytes(b"")
+        (tmp_path / "queue" / "0_b_garbage.jobs.msg").write_bytes(b"{not json")
         queue.put({"n": 1})
         message = queue.get(timeout=2)
         assert message.payload == {"n": 1}
         message.ack()
         queue.close()
     assert broker.rejected_count(tmp_path) == 2
-    assert sorted(os.listdir(tmp_path / "rejected")) == ["1_torn.jobs.msg", "2_garbage.jobs.msg"]
+    assert sorted(os.listdir(tmp_path / "rejected")) == [
+        "0_a_torn.jobs.msg",
+        "0_b_garbage.jobs.msg",
+    ]
     assert os.listdir(tmp_path / "queue") == []
 
 
