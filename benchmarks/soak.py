@@ -40,6 +40,7 @@ sys.path.insert(0, str(PROJECT))
 
 from benchmarks.health import free_port, machine  # noqa: E402
 from confops import broker, task_ledger  # noqa: E402
+from confops.processes import read_procfile  # noqa: E402
 
 BIN = Path(sys.executable).parent
 PUSHED_SOURCE = "soak-pushed"
@@ -173,12 +174,9 @@ def set_up(env: dict[str, str], data: Path, web_port: int, dagster_port: int) ->
 
 
 def procfile_processes(logs: Path) -> list[Process]:
-    processes = []
-    for line in (PROJECT / "Procfile").read_text().splitlines():
-        if line.strip() and not line.startswith("#"):
-            name, command = line.split(":", 1)
-            processes.append(Process(name.strip(), command.strip(), logs / f"{name.strip()}.log"))
-    return processes
+    """The demo's processes, read as its supervisor reads them."""
+    children = read_procfile(PROJECT / "Procfile")
+    return [Process(c.name, c.command, logs / f"{c.name}.log") for c in children]
 
 
 class Driver:
