@@ -71,8 +71,8 @@ def _fast_and_clean(settings: Any) -> Iterator[None]:
 # timezone.now() default, a cookie's expiry) passes on the day it was written and fails weeks
 # later; a year-shifted clock makes it fail on the day it is written instead.
 CLOCK_SHIFT = timedelta(days=int(os.environ.get("CONFOPS_TEST_CLOCK_SHIFT_DAYS") or 0))
-# Their other processes (workers, beat, gunicorn, Dagster, Chromium) keep the real clock, and so
-# do the file times that a real_clock test compares with its own clock.
+# Tests with other processes (workers, beat, gunicorn, Dagster, Chromium) keep the real clock,
+# which those processes read; so do real_clock tests, which compare it with file times.
 REAL_CLOCK_MARKERS = ("slow", "browser", "dagster", "real_clock")
 
 
