@@ -70,15 +70,17 @@ def run(
     transport: str, producers: int, consumers: int, count: int, seconds: float
 ) -> dict[str, int]:
     folder = tempfile.mkdtemp(prefix="confops-broker-")
-    results: Any = multiprocessing.Queue()
+    # Spawned, not forked: a fork would inherit the caller's open sockets (a test's database
+    # and Redis connections), and a child reading one blocks for good.
+    spawn = multiprocessing.get_context("spawn")
+    results: Any = spawn.Queue()
     deadline = time.time() + seconds
     readers = [
-        multiprocessing.Process(target=consume, args=(folder, transport, results, deadline))
+        spawn.Process(target=consume, args=(folder, transport, results, deadline))
         for _ in range(consumers)
     ]
     writers = [
-        multiprocessing.Process(target=produce, args=(folder, transport, p, count))
-        for p in range(producers)
+        spawn.Process(target=produce, args=(folder, transport, p, count)) for p in range(producers)
     ]
     for process in readers + writers:
         process.start()

@@ -104,7 +104,9 @@ class Channel(filesystem.Channel):
 
     # kombu-stubs gives _put and get_table different signatures on its two base classes.
     def _put(self, queue: str, payload: dict[str, Any], **kwargs: Any) -> None:  # type: ignore[override]
-        name = f"{int(time.monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
+        # Consumers take messages in name order: nanoseconds of the wall clock, zero-padded, keep
+        # that order across processes and reboots (kombu's unpadded monotonic milliseconds did not).
+        name = f"{time.time_ns():020d}_{uuid.uuid4()}.{queue}.msg"
         staged = self.broker_dir / STAGING / name
         try:
             with open(staged, "wb") as file:

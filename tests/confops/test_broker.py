@@ -18,6 +18,7 @@ from confops.celery import app
 from tests.fixtures.processes import CeleryProcesses, wait_until
 
 TRANSPORT = "confops.broker:Transport"
+TORN, GARBAGE = f"{0:020d}_a_torn.jobs.msg", f"{0:020d}_b_garbage.jobs.msg"
 
 
 # kombu keeps declared bindings per process, not per folder: each test uses a queue of its own.
@@ -28,9 +29,9 @@ def connect(folder: Path) -> Connection:
 def test_an_empty_message_file_is_set_aside_and_the_next_one_is_read(tmp_path: Path) -> None:
     with connect(tmp_path) as connection:
         queue = connection.SimpleQueue("jobs")
-        # Named to sort before any real message (``<monotonic ms>_<uuid>``), so they are met first.
-        (tmp_path / "queue" / "0_a_torn.jobs.msg").write_bytes(b"")
-        (tmp_path / "queue" / "0_b_garbage.jobs.msg").write_bytes(b"{not json")
+        # Named to sort before any real message (``<ns, 20 digits>_<uuid>``), so they are met first.
+        (tmp_path / "queue" / TORN).write_bytes(b"")
+        (tmp_path / "queue" / GARBAGE).write_bytes(b"{not json")
         queue.put({"n": 1})
         message = queue.get(timeout=2)
         assert message.payload == {"n": 1}
@@ -38,8 +39,8 @@ def test_an_empty_message_file_is_set_aside_and_the_next_one_is_read(tmp_path: P
         queue.close()
     assert broker.rejected_count(tmp_path) == 2
     assert sorted(os.listdir(tmp_path / "rejected")) == [
-        "0_a_torn.jobs.msg",
-        "0_b_garbage.jobs.msg",
+        TORN,
+        GARBAGE,
     ]
     assert os.listdir(tmp_path / "queue") == []
 
