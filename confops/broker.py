@@ -7,9 +7,9 @@ Here every hand-off is one ``rename`` inside one folder tree, which POSIX makes 
 
 - a producer writes the whole message under ``staging/`` and renames it into ``queue/``, so a
   consumer never sees a partial file;
-- a consumer claims a message by renaming it into ``claimed/``: of two consumers only one rename
-  succeeds (kombu moved it to the system temp folder, a copy across file systems that two
-  consumers could both make);
+- a consumer claims a message by renaming it into ``claimed/`` (its name prefixed with the
+  claim's time): of two consumers only one rename succeeds (kombu moved it to the system temp
+  folder, a copy across file systems that two consumers could both make);
 - a message that still cannot be decoded (an empty or hand-made file) is moved to ``rejected/``
   and logged, and the worker goes on; ``/metrics`` and ``/health/detailed`` count them.
 
@@ -41,6 +41,8 @@ STAGING = "staging"
 CLAIMED = "claimed"
 REJECTED = "rejected"
 ORPHAN_AFTER_SECONDS = 60
+# A claimed message is named <claim time, ns>~<its name in the queue>.
+CLAIM_MARK = "~"
 
 
 def folders(broker_dir: Path) -> dict[str, Path]:
@@ -86,16 +88,18 @@ class Channel(filesystem.Channel):
     def _restore_orphans(self) -> None:
         """A consumer killed between claiming and reading a message leaves it in ``claimed/``;
         it was never handed to Celery, so it goes back to the queue. A claim lasts microseconds:
-        one older than a minute is an orphan, never a message being read."""
-        cutoff = time.time() - ORPHAN_AFTER_SECONDS
-        with os.scandir(self.broker_dir / CLAIMED) as entries:
-            orphans = [e for e in entries if e.is_file() and e.stat().st_mtime < cutoff]
-        for orphan in orphans:
-            try:
-                os.rename(orphan.path, os.path.join(self.data_folder_in, orphan.name))
-            except FileNotFoundError:
+        one made over a minute ago is an orphan, never a message being read. The claim's time is
+        in its name (a file's mtime is when it was published, which can be long before)."""
+        cutoff = time.time_ns() - ORPHAN_AFTER_SECONDS * 1_000_000_000
+        for name in os.listdir(self.broker_dir / CLAIMED):
+            stamp, _, original = name.partition(CLAIM_MARK)
+            if not (stamp.isdigit() and original) or int(stamp) > cutoff:
                 continue
-            log.warning("broker message %s put back in the queue after a crash", orphan.name)
+            try:
+                os.rename(self.broker_dir / CLAIMED / name, Path(self.data_folder_in) / original)
+            except FileNotFoundError:
+                continue  # read or restored by another process meanwhile
+            log.warning("broker message %s put back in the queue after a crash", original)
 
     @property
     def broker_dir(self) -> Path:
@@ -119,29 +123,28 @@ class Channel(filesystem.Channel):
         for name in sorted(os.listdir(self.data_folder_in)):
             if not name.endswith(".msg") or queue_of(name) != queue:
                 continue
-            claimed = self.broker_dir / CLAIMED / name
+            claimed = self.broker_dir / CLAIMED / f"{time.time_ns():020d}{CLAIM_MARK}{name}"
             try:
                 os.rename(os.path.join(self.data_folder_in, name), claimed)
+                payload = claimed.read_bytes()
             except FileNotFoundError:
                 continue  # another consumer claimed it first
-            try:
-                payload = claimed.read_bytes()
             except OSError as exc:
                 raise ChannelError(f"Cannot read message {name!r} from the broker") from exc
             try:
                 message = loads(bytes_to_str(payload))
             except ValueError:
-                self._reject(claimed, len(payload))
+                self._reject(claimed, name, len(payload))
                 continue
             claimed.unlink()
             return message
         raise Empty()
 
-    def _reject(self, claimed: Path, size: int) -> None:
-        os.replace(claimed, self.broker_dir / REJECTED / claimed.name)
+    def _reject(self, claimed: Path, name: str, size: int) -> None:
+        os.replace(claimed, self.broker_dir / REJECTED / name)
         log.error(
             "broker message set aside: it is not a readable message",
-            extra={"file": str(self.broker_dir / REJECTED / claimed.name), "bytes": size},
+            extra={"file": str(self.broker_dir / REJECTED / name), "bytes": size},
         )
 
     def get_table(self, exchange: str) -> list[filesystem.exchange_queue_t]:  # type: ignore[override]
