@@ -17,7 +17,6 @@ lost, or any message or push went wrong: the figures are never printed as if not
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import shlex
@@ -40,7 +39,7 @@ sys.path.insert(0, str(PROJECT))
 
 from benchmarks.health import free_port, machine  # noqa: E402
 from confops import broker, task_ledger  # noqa: E402
-from confops.processes import read_procfile  # noqa: E402
+from confops.processes import kill_group, read_procfile  # noqa: E402
 
 BIN = Path(sys.executable).parent
 PUSHED_SOURCE = "soak-pushed"
@@ -99,8 +98,7 @@ class Process:
                 self.popen.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.exits.append(f"did not stop within {timeout:.0f} s of SIGTERM; killed")
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.popen.pid, signal.SIGKILL)
+        kill_group(self.popen.pid)
         self.popen.wait(10)
 
 

@@ -45,21 +45,15 @@ ORPHAN_AFTER_SECONDS = 60
 CLAIM_MARK = "~"
 
 
-def folders(broker_dir: Path) -> dict[str, Path]:
-    """Every folder the transport uses, all on one file system so that renames are atomic."""
-    names = ("queue", "control", STAGING, CLAIMED, REJECTED)
-    return {name: broker_dir / name for name in names}
-
-
 def transport_options(broker_dir: Path, polling_interval: float) -> dict[str, Any]:
-    for folder in folders(broker_dir).values():
-        folder.mkdir(parents=True, exist_ok=True)
+    """Every folder under one broker folder, on one file system, so that renames are atomic."""
+    for name in ("queue", "control", STAGING, CLAIMED, REJECTED):
+        (broker_dir / name).mkdir(parents=True, exist_ok=True)
     return {
         "data_folder_in": str(broker_dir / "queue"),
         "data_folder_out": str(broker_dir / "queue"),
         "control_folder": str(broker_dir / "control"),
         "broker_dir": str(broker_dir),
-        "store_processed": False,
         "polling_interval": polling_interval,
     }
 
@@ -74,7 +68,7 @@ def rejected_count(broker_dir: Path) -> int:
 
 
 def queue_of(filename: str) -> str:
-    """kombu names a message ``<ms>_<uuid>.<queue>.msg``; queue names may contain dots."""
+    """A message is named ``<ns>_<uuid>.<queue>.msg``; queue names may contain dots."""
     return filename.partition(".")[2].removesuffix(".msg")
 
 
@@ -103,8 +97,7 @@ class Channel(filesystem.Channel):
 
     @property
     def broker_dir(self) -> Path:
-        configured = self.transport_options.get("broker_dir")
-        return Path(configured) if configured else Path(self.data_folder_in).parent
+        return Path(self.transport_options["broker_dir"])
 
     # kombu-stubs gives _put and get_table different signatures on its two base classes.
     def _put(self, queue: str, payload: dict[str, Any], **kwargs: Any) -> None:  # type: ignore[override]

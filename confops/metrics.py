@@ -451,11 +451,11 @@ def queue_lengths() -> dict[str, int]:
 
 
 def filesystem_queue_lengths(folder: str) -> dict[str, int]:
-    """kombu's file-system transport writes one ``<time>_<uuid>.<queue>.msg`` file a message."""
+    """The embedded broker keeps one file a message, named as ``confops.broker.queue_of`` reads."""
     counts: dict[str, int] = defaultdict(int)
     with os.scandir(folder) as entries:
         for entry in entries:
-            queue = entry.name.rsplit(".", 2)[-2] if entry.name.endswith(".msg") else ""
+            queue = embedded_broker.queue_of(entry.name) if entry.name.endswith(".msg") else ""
             if queue in CELERY_QUEUES:
                 counts[queue] += 1
     return {queue: counts.get(queue, 0) for queue in CELERY_QUEUES}
