@@ -220,7 +220,7 @@ def detailed() -> dict[str, Any]:
     deployment_check.duration_ms = (time.perf_counter() - started) * 1000
     checks.append(deployment_check)
     watcher = timed("watcher", lambda: watcher_report(timezone.now()))
-    supervised = processes.read_state(settings.DATA_DIR)
+    supervised = without_output(processes.read_state(settings.DATA_DIR))
     if supervised is not None:
         checks.append(supervised_processes(supervised))
     return {
@@ -231,6 +231,15 @@ def detailed() -> dict[str, Any]:
         "watcher": watcher.info or {"error": watcher.error},
         **({"processes": supervised} if supervised is not None else {}),
     }
+
+
+def without_output(state: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The supervisor's state less each dead process's last lines: a process prints anything
+    (a URL with its password in a traceback), so those stay in the supervisor's own log."""
+    for process in (state or {}).get("processes", {}).values():
+        if process.get("last_exit"):
+            process["last_exit"].pop("last_lines", None)
+    return state
 
 
 def supervised_processes(state: dict[str, Any]) -> CheckResult:

@@ -95,7 +95,17 @@ def test_detailed_health_shows_restarts_and_a_process_down(
             {
                 "supervisor_pid": os.getpid(),
                 "processes": {
-                    "worker": {"pid": 1, "running": True, "restarts": 2, "last_exit": None},
+                    "worker": {
+                        "pid": 1,
+                        "running": True,
+                        "restarts": 2,
+                        "last_exit": {
+                            "code": 1,
+                            "signal": "",
+                            "at": "2026-01-01T00:00:00+00:00",
+                            "last_lines": ["cannot connect to redis://:hunter2@cache:6379/0"],
+                        },
+                    },
                     "beat": {"pid": 2, "running": False, "restarts": 0, "last_exit": None},
                 },
             }
@@ -107,3 +117,5 @@ def test_detailed_health_shows_restarts_and_a_process_down(
     assert check["info"]["restarts"] == {"worker": 2}
     assert body["status"] == "degraded"
     assert body["processes"]["processes"]["worker"]["restarts"] == 2
+    assert body["processes"]["processes"]["worker"]["last_exit"]["code"] == 1
+    assert "hunter2" not in json.dumps(body)
