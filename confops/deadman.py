@@ -15,7 +15,7 @@ import requests
 from django.conf import settings
 from django.core.cache import cache
 
-from confops.observability import redact_url
+from confops.secrets import redact_url
 
 logger = logging.getLogger(__name__)
 

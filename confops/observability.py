@@ -17,7 +17,8 @@ from __future__ import annotations
 import logging
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+
+from confops.secrets import redact_url
 
 if TYPE_CHECKING:
     import requests
@@ -65,23 +66,6 @@ def init_sentry(dsn: str, release: str, environment: str, traces_sample_rate: fl
 SECRET_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "cookie", "x-csrftoken", "x-api-key"}
 )
-REDACTED_PATH = "/[redacted]"
-
-
-def redact_url(url: str) -> str:
-    """Scheme and host only: webhook and dead man's switch URLs carry their secret in the path
-    (``hooks.slack.com/services/T/B/<secret>``) or the query."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        host = f"[{host}]" if ":" in host else host  # an IPv6 address
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        return REDACTED_PATH
-    if not parts.scheme or not host:
-        return REDACTED_PATH
-    path = "" if parts.path in ("", "/") and not parts.query else REDACTED_PATH
-    return f"{parts.scheme}://{host}{port}{path}"
 
 
 def scrub_event(event: Event, hint: dict[str, Any]) -> Event:

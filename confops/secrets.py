@@ -1,8 +1,27 @@
-"""Showing secrets (webhook URLs, tokens, auth headers) without revealing them."""
+"""Showing secrets (webhook URLs, tokens, auth headers, URL userinfo) without revealing them.
+
+The one home of redaction: every stored or shown error text, every URL put on a page, in a log
+line or in a message goes through here. Plain functions, no app imports.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+from urllib.parse import urlsplit, urlunsplit
+
 MASK = "••••"
+REDACTED_PATH = "/[redacted]"
+REDACTED = "[redacted]"
+
+# A URL inside free text (an exception's message): up to the next blank, quote or bracket,
+# without the sentence's punctuation after it.
+URL_IN_TEXT = re.compile(r"""[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'"<>()\[\]{}]*[^\s'"<>()\[\]{}.,:;!?]""")
+# urllib3 names the request path apart from the host: "... Max retries exceeded with url:
+# /services/T/B/<secret> (Caused by ...)". The path is the secret of a Slack webhook.
+URLLIB3_PATH = re.compile(r"(with url: )(\S+)")
+# Secrets shorter than this are not searched for in text: "a" would blank out every "a".
+MIN_SECRET_LENGTH = 6
 
 
 def mask_secret(secret: str, visible: int = 4) -> str:
@@ -12,3 +31,50 @@ def mask_secret(secret: str, visible: int = 4) -> str:
     if len(secret) <= visible * 3:
         return MASK
     return f"{MASK}{secret[-visible:]}"
+
+
+def redact_url(url: str) -> str:
+    """Scheme, host and port only: webhook and dead man's switch URLs carry their secret in the
+    path (``hooks.slack.com/services/T/B/<secret>``), the query or the userinfo."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        host = f"[{host}]" if ":" in host else host  # an IPv6 address
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return REDACTED_PATH
+    if not parts.scheme or not host:
+        return REDACTED_PATH
+    path = "" if parts.path in ("", "/") and not parts.query else REDACTED_PATH
+    return f"{parts.scheme}://{host}{port}{path}"
+
+
+def without_userinfo(url: str) -> str:
+    """The URL as it may be shown when only its ``user:password@`` is secret (a Dagster
+    GraphQL URL): path and query stay, the credentials go."""
+    try:
+        parts = urlsplit(url)
+        if "@" not in parts.netloc:
+            return url
+        host = parts.netloc.rsplit("@", 1)[1]
+    except ValueError:
+        return REDACTED_PATH
+    return urlunsplit((parts.scheme, f"{MASK}@{host}", parts.path, parts.query, parts.fragment))
+
+
+def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """An error text safe to store, show, log and send: each given secret masked, every URL in it
+    cut to scheme and host, and urllib3's separate "with url: <path>" cut too.
+
+    Exceptions of ``requests`` and ``urllib3`` quote the URL they failed on, and for a Slack
+    webhook the URL's path is the secret; a TLS or DNS error may quote the host with userinfo.
+    """
+    for secret in sorted({s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH}, key=len)[::-1]:
+        text = text.replace(secret, MASK)
+    text = URL_IN_TEXT.sub(lambda match: redact_url(match.group(0)), text)
+    return URLLIB3_PATH.sub(lambda match: match.group(1) + REDACTED_PATH, text)
+
+
+def redact_error(exc: BaseException, secrets: Iterable[str] = ()) -> str:
+    """``"TypeName: message"`` of an exception, redacted as ``redact_text`` does."""
+    return redact_text(f"{type(exc).__name__}: {exc}", secrets)
