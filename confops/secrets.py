@@ -7,7 +7,8 @@ line or in a message goes through here. Plain functions, no app imports.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 MASK = "••••"
@@ -62,14 +63,32 @@ def without_userinfo(url: str) -> str:
     return urlunsplit((parts.scheme, f"{MASK}@{host}", parts.path, parts.query, parts.fragment))
 
 
+def secret_forms(secret: str) -> list[str]:
+    """The texts that give a secret away: the secret itself and, for a URL, its path with and
+    without the query, the query and the password. A receiver's error page, urllib3 or a
+    redirect's ``Location`` may quote the path of a Slack webhook alone."""
+    forms = [secret]
+    try:
+        parts = urlsplit(secret)
+        password = parts.password or ""
+    except ValueError:
+        return forms
+    if parts.scheme and parts.netloc:
+        query = f"?{parts.query}" if parts.query else ""
+        forms += [parts.path + query, parts.path, parts.query, password]
+    return [form for form in forms if form and form != "/"]
+
+
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
-    """An error text safe to store, show, log and send: each given secret masked, every URL in it
-    cut to scheme and host, and urllib3's separate "with url: <path>" cut too.
+    """An error text safe to store, show, log and send: each given secret masked (a URL's path,
+    query and password too, see ``secret_forms``), every URL in it cut to scheme and host, and
+    urllib3's separate "with url: <path>" cut too.
 
     Exceptions of ``requests`` and ``urllib3`` quote the URL they failed on, and for a Slack
     webhook the URL's path is the secret; a TLS or DNS error may quote the host with userinfo.
     """
-    for secret in sorted({s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH}, key=len)[::-1]:
+    forms = {form for secret in secrets if secret for form in secret_forms(secret)}
+    for secret in sorted({s for s in forms if len(s) >= MIN_SECRET_LENGTH}, key=len)[::-1]:
         text = text.replace(secret, MASK)
     text = URL_IN_TEXT.sub(lambda match: redact_url(match.group(0)), text)
     return URLLIB3_PATH.sub(lambda match: match.group(1) + REDACTED_PATH, text)
@@ -78,3 +97,66 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
 def redact_error(exc: BaseException, secrets: Iterable[str] = ()) -> str:
     """``"TypeName: message"`` of an exception, redacted as ``redact_text`` does."""
     return redact_text(f"{type(exc).__name__}: {exc}", secrets)
+
+
+def masked(value: Any) -> Any:
+    """A secret value as it may be shown: a URL keeps scheme and host, a text its last few
+    characters, a mapping or a list each of its values masked."""
+    if isinstance(value, Mapping):
+        return {key: masked(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [masked(item) for item in value]
+    if isinstance(value, str):
+        return redact_url(value) if "://" in value else mask_secret(value)
+    return value if value is None else MASK
+
+
+def mask_keys(data: Mapping[str, Any], keys: Iterable[str]) -> dict[str, Any]:
+    """A copy of a settings mapping (a channel's config) with the values under ``keys`` masked."""
+    secret = set(keys)
+    return {key: masked(value) if key in secret else value for key, value in data.items()}
+
+
+def restore_masked(
+    submitted: Mapping[str, Any], stored: Mapping[str, Any], keys: Iterable[str]
+) -> dict[str, Any]:
+    """Submitted settings in which every secret value left as it was shown (masked) is the stored
+    one again: an edit form shows secrets masked, and saving it unchanged must keep them."""
+    restored = dict(submitted)
+    for key in keys:
+        if key in restored and key in stored:
+            restored[key] = unmasked(restored[key], stored[key])
+    return restored
+
+
+def unmasked(submitted: Any, stored: Any) -> Any:
+    """The stored value where ``submitted`` is its masked form; per entry for mappings, so a
+    new header next to a masked one keeps both."""
+    if submitted == masked(stored):
+        return stored
+    if isinstance(submitted, Mapping) and isinstance(stored, Mapping):
+        return {
+            key: unmasked(value, stored[key]) if key in stored else value
+            for key, value in submitted.items()
+        }
+    return submitted
+
+
+def secret_strings(data: Mapping[str, Any], keys: Iterable[str]) -> list[str]:
+    """Every text under ``keys`` of a settings mapping (nested values included), for
+    ``redact_text``."""
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            found.append(value)
+        elif isinstance(value, Mapping):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    for key in keys:
+        walk(data.get(key))
+    return found

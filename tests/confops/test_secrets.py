@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 import requests
 
-from confops.secrets import MASK, redact_error, redact_text, redact_url, without_userinfo
+from confops.secrets import (
+    MASK,
+    mask_keys,
+    redact_error,
+    redact_text,
+    redact_url,
+    restore_masked,
+    secret_strings,
+    without_userinfo,
+)
 
 SLACK_SECRET = "XyZsecret1234567890"
 SLACK_URL = f"https://hooks.slack.com/services/T000/B000/{SLACK_SECRET}"
@@ -48,3 +57,50 @@ def test_redact_url_of_a_bare_host_keeps_it() -> None:
     assert redact_url("https://hc-ping.com") == "https://hc-ping.com"
     assert redact_url("https://hc-ping.com/uuid-secret") == "https://hc-ping.com/[redacted]"
     assert redact_url("not a url") == "/[redacted]"
+
+
+def test_a_secret_url_is_masked_where_its_path_is_quoted_alone() -> None:
+    """A receiver's 404 page or a redirect's Location may quote the webhook's path only."""
+    text = redact_text(f"Not found: /services/T000/B000/{SLACK_SECRET}", [SLACK_URL])
+    assert SLACK_SECRET not in text and text == f"Not found: {MASK}"
+
+
+def test_a_password_of_a_secret_url_is_masked_where_it_is_quoted_alone() -> None:
+    text = redact_text("login refused for hunter2pw", ["https://bot:hunter2pw@hook.example/x"])
+    assert text == f"login refused for {MASK}"
+
+
+CONFIG = {
+    "url": "https://receiver.example.com/hooks/s3cr3t-path",
+    "headers": {"Authorization": "Bearer tok-123456789", "X-Team": "data"},
+    "other": "shown",
+}
+KEYS = ("url", "headers")
+
+
+def test_mask_keys_masks_urls_to_their_host_and_every_header_value() -> None:
+    assert mask_keys(CONFIG, KEYS) == {
+        "url": "https://receiver.example.com/[redacted]",
+        "headers": {"Authorization": f"{MASK}6789", "X-Team": MASK},
+        "other": "shown",
+    }
+
+
+def test_restore_masked_keeps_stored_secrets_left_as_shown_and_takes_new_ones() -> None:
+    shown = mask_keys(CONFIG, KEYS)
+    edited = {**shown, "headers": {**shown["headers"], "X-Team": "platform", "X-New": "1"}}
+    restored = restore_masked(edited, CONFIG, KEYS)
+    assert restored["url"] == CONFIG["url"]
+    assert restored["headers"] == {
+        "Authorization": "Bearer tok-123456789",
+        "X-Team": "platform",
+        "X-New": "1",
+    }
+    typed = restore_masked({**shown, "url": "https://new.example.com/h"}, CONFIG, KEYS)
+    assert typed["url"] == "https://new.example.com/h"
+
+
+def test_secret_strings_lists_every_text_under_the_keys() -> None:
+    assert sorted(secret_strings(CONFIG, KEYS)) == sorted(
+        [CONFIG["url"], "Bearer tok-123456789", "data"]
+    )
