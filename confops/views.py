@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.decorators import login_not_required, permission_required
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -42,7 +42,9 @@ def readiness(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 @never_cache
+@permission_required("monitoring.view_deployment", raise_exception=True)
 def detailed(request: HttpRequest) -> JsonResponse:
-    """Everything, errors and deployment names included: behind login (LoginRequiredMiddleware)."""
+    """Everything, errors and deployment names included: behind login (LoginRequiredMiddleware)
+    and the Viewer role's right to see deployments, like every other page that shows them."""
     body = health.detailed()
     return JsonResponse(body, status=200 if body["status"] == "ok" else 503)
