@@ -2,7 +2,8 @@
 
 Every message is a set rendered from Django templates in ``templates/alerts/notifications/<set>/``:
 ``subject.txt`` (one line), ``body.txt`` and ``body.html``, plus an optional ``slack.txt``
-(Slack mrkdwn) for sets that are not about alerts. Transports take what fits them: email the
+(Slack mrkdwn, every value through ``|slack`` of ``{% load markup %}``) for sets that are not
+about alerts. Transports take what fits them: email the
 subject and both bodies, Slack the structured fields as Block Kit, the webhook the structured
 fields as JSON. Sets:
 

@@ -18,7 +18,8 @@ from django.template.loader import render_to_string
 
 from alerts.links import absolute, alert_url
 from alerts.messages import tidy
-from alerts.transports.slack import escape, link, section
+from alerts.transports.slack import section
+from confops.markup import slack_escape, slack_link
 from reports.builder import needs_attention
 
 # The email lists the sources that need attention first, then stops: the rest is on the page.
@@ -91,7 +92,7 @@ def slack_blocks(summary: dict[str, Any]) -> list[dict[str, Any]]:
             "type": "header",
             "text": {"type": "plain_text", "text": f"Daily report · {summary['day']}"[:150]},
         },
-        section(escape(summary["headline"])),
+        section(slack_escape(summary["headline"])),
         {"type": "section", "fields": key_fields(summary)},
     ]
     worst = summary.get("worst", [])[:SLACK_WORST]
@@ -117,7 +118,7 @@ def slack_blocks(summary: dict[str, Any]) -> list[dict[str, Any]]:
             ],
         }
     )
-    context = f"Day in {summary['time_zone']} · {link(url, 'full report')}"
+    context = f"Day in {slack_escape(summary['time_zone'])} · {slack_link(url, 'full report')}"
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
     return blocks
 
@@ -142,7 +143,9 @@ def key_fields(summary: dict[str, Any]) -> list[dict[str, str]]:
             f"{summary['checks']['failed']} failed of {summary['checks']['evaluations']}",
         ),
     ]
-    return [{"type": "mrkdwn", "text": f"*{name}*\n{escape(value)}"} for name, value in fields]
+    return [
+        {"type": "mrkdwn", "text": f"*{name}*\n{slack_escape(value)}"} for name, value in fields
+    ]
 
 
 def worst_line(source: dict[str, Any]) -> str:
@@ -152,9 +155,10 @@ def worst_line(source: dict[str, Any]) -> str:
         facts.append(f"{source['failed']} of {source['runs']} runs failed")
     if source["breach_minutes"]:
         facts.append(f"stale {source['breach_minutes']} min")
-    return f"• {link(url, source['key'])}: {escape(', '.join(facts))}"
+    return f"• {slack_link(url, source['key'])}: {slack_escape(', '.join(facts))}"
 
 
 def critical_line(alert: dict[str, Any]) -> str:
     url = alert_url(alert["id"])
-    return f"• {link(url, alert['subject'])}: {escape(alert['rule'])} — {escape(alert['summary'])}"
+    label = slack_link(url, alert["subject"])
+    return f"• {label}: {slack_escape(alert['rule'])} — {slack_escape(alert['summary'])}"

@@ -8,7 +8,9 @@ A message is one attachment whose bar has the severity's colour (Block Kit has n
 its own, attachments do), holding blocks: the headline with the severity's emoji, the rule
 and source(s), the one-line summary, an excerpt of the error, the runbook's first steps and
 links to the alert in confops (where it is acknowledged), its runbook and the Dagster run.
-The top-level ``text`` is what notifications and screen readers show.
+The top-level ``text`` is what notifications and screen readers show. Every text from users or
+Dagster, the top-level one included, is escaped with ``confops.markup.slack_escape``: a source
+key ``<!channel>`` must show as typed, not ping the channel.
 
 Slack answers an incoming webhook with ``ok`` (200) or an error code in the body: 400
 ``invalid_payload``, 403 ``invalid_token`` or ``action_prohibited``, 404 ``channel_not_found``
@@ -29,6 +31,7 @@ from alerts.choices import ChannelKind, NotificationEvent, Severity
 from alerts.messages import AlertLine, Message, colour
 from alerts.transports import _http
 from alerts.transports.base import Config, SendResult, Transport, register
+from confops.markup import slack_escape, slack_link
 
 EMOJI = {
     Severity.CRITICAL: ":red_circle:",
@@ -63,15 +66,6 @@ class SlackTransport(Transport):
         return _http.verdict(response, "Slack")
 
 
-def escape(text: str) -> str:
-    """Slack mrkdwn treats &, < and > as control characters."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def link(url: str, label: str) -> str:
-    return f"<{url}|{escape(label)}>"
-
-
 def clip(text: str, limit: int = SECTION_MAX_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -86,10 +80,10 @@ def build_payload(message: Message, mention: str = "") -> dict[str, Any]:
     if message.payload.get("slack_blocks"):
         # A set that lays itself out (the daily report's summary, reports/render.py): the
         # blocks were built and escaped when the row was written.
-        return {"text": message.subject, "blocks": message.payload["slack_blocks"]}
+        return {"text": slack_escape(message.subject), "blocks": message.payload["slack_blocks"]}
     blocks = alert_blocks(message, mention) if message.is_about_alerts else other_blocks(message)
     return {
-        "text": f"{emoji(message)} {message.subject}",
+        "text": f"{emoji(message)} {slack_escape(message.subject)}",
         "attachments": [{"color": colour(message.event, message.severity), "blocks": blocks}],
     }
 
@@ -100,19 +94,20 @@ def section(text: str) -> dict[str, Any]:
 
 def alert_blocks(message: Message, mention: str) -> list[dict[str, Any]]:
     first = message.first
-    sources = ", ".join(f"`{escape(s)}`" for s in message.sources[:3])
+    sources = ", ".join(f"`{slack_escape(s)}`" for s in message.sources[:3])
     if len(message.sources) > 3:
         sources += f" and {len(message.sources) - 3} more"
     plural = "s" if len(message.sources) > 1 else ""
     loud = mention and message.severity == Severity.CRITICAL and message.event != "resolved"
-    headline = f"{emoji(message)} *{escape(message.headline)}: {escape(message.rule)}* on {sources}"
+    title = f"{slack_escape(message.headline)}: {slack_escape(message.rule)}"
+    headline = f"{emoji(message)} *{title}* on {sources}"
     blocks = [section(f"{mention} {headline}" if loud else headline)]
     blocks.append(
         {
             "type": "section",
             "fields": [
-                {"type": "mrkdwn", "text": f"*Severity*\n{escape(message.severity)}"},
-                {"type": "mrkdwn", "text": f"*Rule*\n{escape(message.rule)}"},
+                {"type": "mrkdwn", "text": f"*Severity*\n{slack_escape(message.severity)}"},
+                {"type": "mrkdwn", "text": f"*Rule*\n{slack_escape(message.rule)}"},
                 {"type": "mrkdwn", "text": f"*Source{plural}*\n{sources}"},
             ],
         }
@@ -122,25 +117,26 @@ def alert_blocks(message: Message, mention: str) -> list[dict[str, Any]]:
     else:
         blocks.append(section(source_list(message)))
     if message.runbook and message.runbook.steps:
-        steps = "\n".join(f"{i}. {escape(s)}" for i, s in enumerate(message.runbook.steps, 1))
-        blocks.append(section(f"*Runbook: {escape(message.runbook.title)}*\n{steps}"))
+        steps = "\n".join(f"{i}. {slack_escape(s)}" for i, s in enumerate(message.runbook.steps, 1))
+        blocks.append(section(f"*Runbook: {slack_escape(message.runbook.title)}*\n{steps}"))
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": links(message)}]})
     return blocks
 
 
 def single_alert_blocks(message: Message, alert: AlertLine) -> list[dict[str, Any]]:
-    text = escape(alert.summary)
+    text = slack_escape(alert.summary)
     if message.event == NotificationEvent.RESOLVED and alert.duration:
         text += f"\nLasted *{alert.duration}*."
     blocks = [section(text)]
     if alert.error and message.event != NotificationEvent.RESOLVED:
-        blocks.append(section(f"```{clip(escape(alert.error), 2800)}```"))
+        blocks.append(section(f"```{clip(slack_escape(alert.error), 2800)}```"))
     return blocks
 
 
 def source_list(message: Message) -> str:
     lines = [
-        f"• {link(a.url, a.source) if a.url else escape(a.source)}: {escape(a.summary)}"
+        f"• {slack_link(a.url, a.source) if a.url else slack_escape(a.source)}: "
+        f"{slack_escape(a.summary)}"
         for a in message.shown
     ]
     if message.more:
@@ -153,14 +149,20 @@ def links(message: Message) -> str:
     parts = []
     if first is not None and first.url:
         action = "View in confops" if message.event == "resolved" else "Acknowledge in confops"
-        parts.append(link(first.url, action if len(message.alerts) == 1 else "Open in confops"))
+        parts.append(
+            slack_link(first.url, action if len(message.alerts) == 1 else "Open in confops")
+        )
     if message.runbook and message.runbook.url:
-        parts.append(link(message.runbook.url, f"Runbook: {message.runbook.title}"))
+        parts.append(slack_link(message.runbook.url, f"Runbook: {message.runbook.title}"))
     if first is not None and first.run_url and len(message.alerts) == 1:
-        parts.append(link(first.run_url, "Dagster run"))
+        parts.append(slack_link(first.run_url, "Dagster run"))
     return " · ".join(parts) or "confops"
 
 
 def other_blocks(message: Message) -> list[dict[str, Any]]:
     """Messages that are not about alerts: their own Slack text, or the plain text body."""
-    return [section(message.slack_text or f"*{escape(message.subject)}*\n{escape(message.text)}")]
+    return [
+        section(
+            message.slack_text or f"*{slack_escape(message.subject)}*\n{slack_escape(message.text)}"
+        )
+    ]

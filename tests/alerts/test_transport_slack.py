@@ -128,3 +128,91 @@ def test_a_channel_without_a_url_uses_the_default_webhook(
     transport_class("slack").parse_config({}, "")  # valid: the default fills in
     slack("").send(messages.render("test", {"channel": {"name": "ops"}}))
     assert http_responder.requests[0].path == "/default"
+
+
+# Slack markup in a source key, rule name or error (Dagster accepts such asset keys): escaped in
+# every text Slack reads, the top-level notification text included, never a ping or a link.
+HOSTILE = "<!channel> <http://evil|click>"
+ESCAPED = "&lt;!channel&gt; &lt;http://evil|click&gt;"
+
+
+def every_text(body: dict[str, Any]) -> list[str]:
+    """The top-level text and every block's text, as Slack receives them."""
+    blocks = body.get("blocks") or [b for a in body.get("attachments", []) for b in a["blocks"]]
+    return [body["text"], *texts(blocks).split("\n")]
+
+
+def assert_inert(body: dict[str, Any]) -> str:
+    found = every_text(body)
+    for text in found:
+        assert "<!channel>" not in text and "<http://evil" not in text, text
+    assert ESCAPED in body["text"]
+    return "\n".join(found)
+
+
+def test_markup_in_a_source_key_and_rule_name_is_escaped_everywhere(
+    http_responder: HttpResponder,
+) -> None:
+    raw = alert_json(7, HOSTILE, summary=f"{HOSTILE} failed", error=HOSTILE)
+    hostile = payload("firing", [raw])
+    hostile["rule"]["name"] = HOSTILE
+    hostile["runbook"]["title"] = HOSTILE
+    slack(http_responder.url).send(messages.render("firing", hostile, 12))
+
+    shown = assert_inert(http_responder.requests[0].json())
+    assert shown.count(ESCAPED) >= 5
+    # The links confops makes itself still work.
+    assert "<http://localhost:8000/alerts/7/|Acknowledge in confops>" in shown
+    assert f"<http://localhost:8000/runbooks/scraper-failure/|Runbook: {ESCAPED}>" in shown
+
+
+def test_markup_in_a_grouped_message_is_escaped(http_responder: HttpResponder) -> None:
+    alerts = [alert_json(1, HOSTILE), alert_json(2, f"{HOSTILE} &")]
+    slack(http_responder.url).send(messages.render("firing", payload("firing", alerts)))
+    shown = assert_inert(http_responder.requests[0].json())
+    assert f"• <http://localhost:8000/alerts/1/|{ESCAPED}>" in shown
+
+
+def test_a_hostile_run_url_cannot_pick_its_own_link_label(http_responder: HttpResponder) -> None:
+    raw = alert_json(7, "acl", run_url="http://dagster.local/runs/x|click here>")
+    slack(http_responder.url).send(messages.render("firing", payload("firing", [raw])))
+    shown = texts(http_responder.requests[0].json()["attachments"][0]["blocks"])
+    assert "<http://dagster.local/runs/x%7Cclick here&gt;|Dagster run>" in shown
+
+
+def test_a_failing_channel_message_escapes_its_name_and_error(
+    http_responder: HttpResponder,
+) -> None:
+    failing = {
+        "channel": {"id": 3, "name": HOSTILE, "kind": "webhook", "url": "http://x/admin/3/"},
+        "failures": 5,
+        "last_error": f"HTTP 500: {HOSTILE}",
+        "severity": "warning",
+    }
+    slack(http_responder.url).send(messages.render("channel_failing", failing))
+    assert_inert(http_responder.requests[0].json())
+
+
+def test_the_daily_report_escapes_its_text_with_and_without_blocks(
+    http_responder: HttpResponder,
+) -> None:
+    report = {
+        "title": HOSTILE,
+        "date": "2026-11-02",
+        "headline": HOSTILE,
+        "url": "http://localhost:8000/reports/2026-11-02/",
+        "lines": [f"{HOSTILE} failed"],
+    }
+    transport = slack(http_responder.url)
+    transport.send(messages.render("daily_report", report))
+    with_blocks = {
+        **report,
+        "slack_blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "x"}}],
+    }
+    transport.send(messages.render("daily_report", with_blocks))
+
+    plain, laid_out = (request.json() for request in http_responder.requests)
+    shown = assert_inert(plain)
+    assert f"• {ESCAPED} failed" in shown
+    assert "<http://localhost:8000/reports/2026-11-02/|Full report>" in shown
+    assert_inert(laid_out)
