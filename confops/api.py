@@ -206,7 +206,8 @@ def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 class TokenAuth(HttpBearer):
     """`Authorization: Bearer <ApiToken>` carrying `scope`: 401 says why a token is not accepted
-    (missing, malformed, unknown, revoked, expired), 403 that it lacks the scope."""
+    (missing, malformed, unknown, revoked, expired, its owner gone), 403 that it lacks the
+    scope."""
 
     openapi_description = "An API token created in the admin (Monitoring → Api tokens)."
 
@@ -236,6 +237,9 @@ class TokenAuth(HttpBearer):
             raise AuthenticationError(message="token revoked")
         if not api_token.is_active(now):
             raise AuthenticationError(message="token expired")
+        if not api_token.owner_is_active():
+            # A token acts for its owner: one who left (deactivated or deleted) takes it along.
+            raise AuthenticationError(message="token's owner is deactivated or deleted")
         note_use(api_token, now)
         if not api_token.has_scope(self.scope):
             raise AuthorizationError(message=f"token lacks the '{self.scope}' scope")
@@ -273,7 +277,8 @@ def token_label(token: ApiToken) -> str:
 
 
 def token_owner(token: ApiToken) -> Any:
-    """The person a change made with the token is recorded as: the one who created it."""
+    """The person a change made with the token is recorded as: the one who created it (always
+    there: `TokenAuth` refuses a token whose owner is gone or deactivated)."""
     return token.created_by
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
@@ -18,7 +18,8 @@ from monitoring.models import TOKEN_PREFIX, ApiToken, Source
 
 
 class ApiTokenForm(forms.ModelForm):
-    """Scopes as checkboxes; only pushed sources can be chosen."""
+    """Scopes as checkboxes; only pushed sources can be chosen, and a token that can push says
+    whether it may report for all of them or for the chosen ones (never "none chosen")."""
 
     scopes = forms.MultipleChoiceField(
         choices=TokenScope.choices,
@@ -29,18 +30,35 @@ class ApiTokenForm(forms.ModelForm):
         queryset=Source.objects.filter(kind=SourceKind.PUSHED, deployment__isnull=True),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Pushed sources this token may report for; none means all of them.",
+        help_text="Pushed sources this token may report for, unless it may report for all.",
     )
 
     class Meta:
         model = ApiToken
-        fields = ["name", "scopes", "sources", "expires_at"]
+        fields = ["name", "scopes", "all_sources", "sources", "expires_at"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        all_sources, chosen = cleaned.get("all_sources"), cleaned.get("sources")
+        if all_sources and chosen:
+            raise forms.ValidationError(
+                "Either all pushed sources or the chosen ones: untick one of the two."
+            )
+        if not all_sources and not chosen and can_push(cleaned.get("scopes") or []):
+            raise forms.ValidationError(
+                "Choose the sources this token may report for, or tick all pushed sources."
+            )
+        return cleaned
 
     def clean_expires_at(self) -> datetime | None:
         expires_at: datetime | None = self.cleaned_data.get("expires_at")
         if expires_at is not None and not self.instance.pk and expires_at <= timezone.now():
             raise forms.ValidationError("A new token must expire in the future.")
         return expires_at
+
+
+def can_push(scopes: list[str]) -> bool:
+    return TokenScope.PUSH in scopes or TokenScope.ADMIN in scopes
 
 
 @admin.register(ApiToken)
@@ -50,7 +68,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
         "name",
         "masked_prefix",
         "scope_list",
-        "sources_count",
+        "source_list",
+        "created_by",
         "last_used_at",
         "expires_at",
         "revoked_at",
@@ -61,11 +80,11 @@ class ApiTokenAdmin(admin.ModelAdmin):
     readonly_fields = ["masked_prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
 
     def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> tuple[str, ...]:
-        editable = ("name", "scopes", "sources", "expires_at")
+        editable = ("name", "scopes", "all_sources", "sources", "expires_at")
         return editable if obj is None else (*editable, *self.readonly_fields)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ApiToken]:
-        return super().get_queryset(request).annotate(source_count=Count("sources"))
+        return super().get_queryset(request).prefetch_related("sources")
 
     @admin.display(description="token")
     def masked_prefix(self, obj: ApiToken) -> str:
@@ -75,23 +94,25 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def scope_list(self, obj: ApiToken) -> str:
         return ", ".join(obj.scopes)
 
-    @admin.display(description="sources", ordering="source_count")
-    def sources_count(self, obj: ApiToken) -> str:
-        count = getattr(obj, "source_count", None)
-        if count is None:
-            count = obj.sources.count()
-        return str(count) if count else "all pushed"
+    @admin.display(description="sources")
+    def source_list(self, obj: ApiToken) -> str:
+        """What the token may report for, as stored: all, the chosen slugs, or none (its
+        sources were deleted)."""
+        if obj.all_sources:
+            return "all pushed"
+        return ", ".join(sorted(s.slug for s in obj.sources.all())) or "none"
 
     def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
         if change:
             super().save_model(request, obj, form, change)
             return
-        # Issue the token and make the form's instance that row, so the admin saves the chosen
-        # sources onto it and redirects to it.
-        token, raw = ApiToken.issue(obj.name, list(obj.scopes), created_by=request.user)
+        # Issue the token and make the form's instance that row, so the admin redirects to it.
+        sources = None if obj.all_sources else form.cleaned_data.get("sources") or []
+        token, raw = ApiToken.issue(
+            obj.name, list(obj.scopes), request.user, sources=sources, expires_at=obj.expires_at
+        )
         obj.pk, obj.prefix, obj.token_hash = token.pk, token.prefix, token.token_hash
         obj.created_by, obj.created_at = token.created_by, token.created_at
-        obj.save(update_fields=["expires_at"])
         messages.success(
             request,
             format_html(

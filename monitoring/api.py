@@ -27,7 +27,7 @@ from confops.api import (
 from monitoring import source_page, status_page
 from monitoring.choices import HealthState, RunAssetOutcome, RunStatus, SourceKind, TokenScope
 from monitoring.filters import PUSHED, StatusFilters
-from monitoring.models import Deployment, RunAsset, Source
+from monitoring.models import ApiToken, Deployment, RunAsset, Source
 from monitoring.push import (
     InvalidReport,
     PushedRunReport,
@@ -66,13 +66,7 @@ class PushedRunOut(Schema):
     url_name="push-run",
 )
 def push_run(request: HttpRequest, slug: str, report: PushedRunReport) -> Status[PushedRunOut]:
-    token = request_token(request)
-    try:
-        source = find_pushed_source(slug)
-    except UnknownSource as exc:
-        raise ApiError(404, str(exc)) from exc
-    if not token.allows_source(source):
-        raise ApiError(403, f"this token may not report runs of '{slug}'")
+    source = allowed_source(request_token(request), slug)
     try:
         run, created = record_pushed_run(source, report, timezone.now())
     except InvalidReport as exc:
@@ -88,6 +82,20 @@ def push_run(request: HttpRequest, slug: str, report: PushedRunReport) -> Status
         links={},
     )
     return Status(201 if created else 200, body)
+
+
+def allowed_source(token: ApiToken, slug: str) -> Source:
+    """The pushed source the token reports for. A token limited to some sources gets the same
+    403 for a slug that does not exist as for one it may not use, so it cannot probe which
+    sources exist; only a token for all sources learns that a slug is unknown (404)."""
+    forbidden = ApiError(403, f"this token may not report runs of '{slug}'")
+    try:
+        source = find_pushed_source(slug)
+    except UnknownSource as exc:
+        raise (ApiError(404, str(exc)) if token.all_sources else forbidden) from exc
+    if not token.allows_source(source):
+        raise forbidden
+    return source
 
 
 # Sources ------------------------------------------------------------------------------------

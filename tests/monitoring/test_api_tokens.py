@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 from io import StringIO
@@ -9,6 +10,8 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from django.utils import timezone
 
@@ -57,10 +60,11 @@ def test_adding_a_token_shows_it_once(admin_client: Client, pushed: Source) -> N
 
 
 def test_the_list_shows_name_prefix_scopes_and_sources_never_the_secret(
-    admin_client: Client, pushed: Source
+    admin_client: Client, admin_user: Any, pushed: Source
 ) -> None:
-    token, raw = ApiToken.issue("scraper job", [TokenScope.PUSH, TokenScope.READ])
-    token.sources.set([pushed])
+    token, raw = ApiToken.issue(
+        "scraper job", [TokenScope.PUSH, TokenScope.READ], admin_user, sources=[pushed]
+    )
 
     html = admin_client.get(LIST_URL).content.decode()
 
@@ -70,8 +74,10 @@ def test_the_list_shows_name_prefix_scopes_and_sources_never_the_secret(
     assert not RAW_TOKEN.search(html)
 
 
-def test_the_change_page_never_contains_the_token_or_its_hash(admin_client: Client) -> None:
-    token, raw = ApiToken.issue("scraper job", [TokenScope.PUSH])
+def test_the_change_page_never_contains_the_token_or_its_hash(
+    admin_client: Client, admin_user: Any
+) -> None:
+    token, raw = ApiToken.issue("scraper job", [TokenScope.PUSH], admin_user)
     secret_part = raw.split("_", 2)[2]  # cfo_<prefix>_<secret>
 
     html = admin_client.get(f"/admin/monitoring/apitoken/{token.pk}/change/").content.decode()
@@ -103,9 +109,11 @@ def test_a_new_token_cannot_expire_in_the_past(admin_client: Client) -> None:
     assert not ApiToken.objects.exists()
 
 
-def test_the_revoke_action_revokes_only_the_selected_tokens(admin_client: Client) -> None:
-    chosen, _ = ApiToken.issue("leaked", [TokenScope.PUSH])
-    kept, _ = ApiToken.issue("fine", [TokenScope.PUSH])
+def test_the_revoke_action_revokes_only_the_selected_tokens(
+    admin_client: Client, admin_user: Any
+) -> None:
+    chosen, _ = ApiToken.issue("leaked", [TokenScope.PUSH], admin_user)
+    kept, _ = ApiToken.issue("fine", [TokenScope.PUSH], admin_user)
 
     response = admin_client.post(
         LIST_URL, {"action": "revoke_selected", "_selected_action": [chosen.pk]}, follow=True
@@ -118,8 +126,8 @@ def test_the_revoke_action_revokes_only_the_selected_tokens(admin_client: Client
     assert kept.revoked_at is None
 
 
-def test_a_viewer_cannot_see_the_tokens(viewer_client: Client) -> None:
-    ApiToken.issue("secret job", [TokenScope.PUSH])
+def test_a_viewer_cannot_see_the_tokens(viewer_client: Client, admin_user: Any) -> None:
+    ApiToken.issue("secret job", [TokenScope.PUSH], admin_user)
 
     response = viewer_client.get(LIST_URL)
 
@@ -127,12 +135,14 @@ def test_a_viewer_cannot_see_the_tokens(viewer_client: Client) -> None:
     assert "secret job" not in response.content.decode()
 
 
-def test_the_command_prints_a_token_that_works(pushed: Source) -> None:
+def test_the_command_prints_a_token_that_works(pushed: Source, operator_user: Any) -> None:
     out, err = StringIO(), StringIO()
 
     call_command(
         "create_api_token",
         "scraper",
+        "--owner",
+        operator_user.username,
         "--scope",
         "push",
         "--source",
@@ -146,7 +156,8 @@ def test_the_command_prints_a_token_that_works(pushed: Source) -> None:
     assert "store it now" in err.getvalue() and raw not in err.getvalue()
     token = ApiToken.find(raw)
     assert token is not None and token.scopes == ["push"]
-    assert list(token.sources.all()) == [pushed]
+    assert list(token.sources.all()) == [pushed] and not token.all_sources
+    assert token.created_by == operator_user
     response = Client().post(
         "/api/v1/sources/scraper/runs",
         data=json.dumps({"at": timezone.now().isoformat(), "status": "success"}),
@@ -157,12 +168,16 @@ def test_the_command_prints_a_token_that_works(pushed: Source) -> None:
     assert Run.objects.filter(pushed_source=pushed).count() == 1
 
 
-def test_the_command_takes_several_scopes_and_defaults_to_all_sources() -> None:
+def test_the_command_takes_several_scopes_and_defaults_to_all_sources(
+    operator_user: Any,
+) -> None:
     out = StringIO()
 
     call_command(
         "create_api_token",
         "ops",
+        "--owner",
+        operator_user.username,
         "--scope",
         "read",
         "--scope",
@@ -173,11 +188,115 @@ def test_the_command_takes_several_scopes_and_defaults_to_all_sources() -> None:
 
     token = ApiToken.find(out.getvalue().strip())
     assert token is not None and token.scopes == ["push", "read"]
-    assert not token.sources.exists()
+    assert token.all_sources and not token.sources.exists()
 
 
-def test_the_command_refuses_a_source_that_is_not_pushed() -> None:
+def test_the_command_refuses_a_source_that_is_not_pushed(operator_user: Any) -> None:
     with pytest.raises(CommandError, match="No pushed source with slug: nope"):
-        call_command("create_api_token", "x", "--scope", "push", "--source", "nope")
+        call_command(
+            "create_api_token",
+            "x",
+            "--owner",
+            operator_user.username,
+            "--scope",
+            "push",
+            "--source",
+            "nope",
+        )
 
     assert not ApiToken.objects.exists()
+
+
+def push_with(raw: str, slug: str) -> Any:
+    return Client().post(
+        f"/api/v1/sources/{slug}/runs",
+        data=json.dumps({"at": timezone.now().isoformat(), "status": "success"}),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {raw}"},
+    )
+
+
+def test_a_token_limited_to_a_source_that_is_deleted_may_report_for_none(
+    admin_client: Client, pushed: Source
+) -> None:
+    other = Source.objects.create(kind=SourceKind.PUSHED, key="crawler", slug="crawler")
+    response = admin_client.post(ADD_URL, add_form(sources=[pushed.pk]), follow=True)
+    raw = RAW_TOKEN.search(response.content.decode())
+    assert raw is not None
+
+    pushed.delete()
+
+    assert push_with(raw.group(), "crawler").status_code == 403
+    assert not Run.objects.filter(pushed_source=other).exists()
+    listed = admin_client.get(LIST_URL).content.decode()
+    assert '<td class="field-source_list">none</td>' in listed
+
+
+def test_the_list_says_all_sources_or_names_them(
+    admin_client: Client, admin_user: Any, pushed: Source
+) -> None:
+    ApiToken.issue("every job", [TokenScope.PUSH], admin_user)
+    ApiToken.issue("scraper job", [TokenScope.PUSH], admin_user, sources=[pushed])
+
+    html = admin_client.get(LIST_URL).content.decode()
+
+    assert '<td class="field-source_list">all pushed</td>' in html
+    assert '<td class="field-source_list">scraper</td>' in html
+
+
+def test_the_form_asks_for_all_sources_or_chosen_ones_never_neither_nor_both(
+    admin_client: Client, pushed: Source
+) -> None:
+    neither = admin_client.post(ADD_URL, add_form())
+    both = admin_client.post(ADD_URL, add_form(all_sources="on", sources=[pushed.pk]))
+    all_of_them = admin_client.post(ADD_URL, add_form(all_sources="on"), follow=True)
+
+    assert "Choose the sources this token may report for" in neither.content.decode()
+    assert "Either all pushed sources or the chosen ones" in both.content.decode()
+    token = ApiToken.objects.get()
+    assert token.all_sources and not token.sources.exists()
+    assert RAW_TOKEN.search(all_of_them.content.decode())
+
+
+def test_a_read_token_needs_no_sources(admin_client: Client) -> None:
+    admin_client.post(ADD_URL, add_form(scopes=[TokenScope.READ]))
+
+    token = ApiToken.objects.get()
+    assert token.scopes == ["read"] and not token.all_sources
+
+
+def test_the_migration_keeps_what_each_token_allowed(admin_user: Any, pushed: Source) -> None:
+    everything, _ = ApiToken.issue("every job", [TokenScope.PUSH], admin_user)
+    limited, _ = ApiToken.issue("scraper job", [TokenScope.PUSH], admin_user, sources=[pushed])
+    ApiToken.objects.update(all_sources=False)  # as the added column starts
+    migration = importlib.import_module("monitoring.migrations.0008_api_token_explicit_sources")
+    name = ("monitoring", "0008_api_token_explicit_sources")
+    state = MigrationExecutor(connection).loader.project_state(name)
+
+    migration.keep_what_each_token_allows(state.apps, None)
+
+    everything.refresh_from_db()
+    limited.refresh_from_db()
+    assert everything.all_sources and not limited.all_sources
+
+
+def test_the_command_needs_an_active_owner(operator_user: Any) -> None:
+    operator_user.is_active = False
+    operator_user.save()
+
+    for owner in (operator_user.username, "nobody"):
+        with pytest.raises(CommandError, match="No active user named"):
+            call_command(
+                "create_api_token", "x", "--owner", owner, "--scope", "push", stderr=StringIO()
+            )
+
+    assert not ApiToken.objects.exists()
+
+
+def test_deleting_a_person_deletes_their_tokens(admin_user: Any, operator_user: Any) -> None:
+    ApiToken.issue("otto's bot", [TokenScope.OPERATE], operator_user)
+    kept, _ = ApiToken.issue("ada's job", [TokenScope.PUSH], admin_user)
+
+    operator_user.delete()
+
+    assert list(ApiToken.objects.all()) == [kept]

@@ -27,8 +27,14 @@ def source() -> Source:
 
 
 @pytest.fixture
-def token(source: Source) -> str:
-    _, raw = ApiToken.issue("temporal worker", [TokenScope.PUSH])
+def owner(operator_user: Any) -> Any:
+    """Otto set up the job's token; it acts for him."""
+    return operator_user
+
+
+@pytest.fixture
+def token(source: Source, owner: Any) -> str:
+    _, raw = ApiToken.issue("temporal worker", [TokenScope.PUSH], owner)
     return raw
 
 
@@ -188,15 +194,15 @@ def test_a_body_that_is_no_json_object_is_rejected(
 
 
 @pytest.fixture
-def revoked_token() -> str:
-    token, raw = ApiToken.issue("old", [TokenScope.PUSH])
+def revoked_token(owner: Any) -> str:
+    token, raw = ApiToken.issue("old", [TokenScope.PUSH], owner)
     token.revoke(timezone.now())
     return raw
 
 
 @pytest.fixture
-def expired_token() -> str:
-    token, raw = ApiToken.issue("old", [TokenScope.PUSH])
+def expired_token(owner: Any) -> str:
+    token, raw = ApiToken.issue("old", [TokenScope.PUSH], owner)
     token.expires_at = timezone.now() - timedelta(seconds=1)
     token.save()
     return raw
@@ -248,8 +254,10 @@ def test_an_anonymous_request_gets_json_not_a_login_redirect(
         assert response.json() == {"error": "missing token: send 'Authorization: Bearer <token>'"}
 
 
-def test_a_token_without_the_push_scope_is_forbidden(api_client: Client, source: Source) -> None:
-    _, raw = ApiToken.issue("reader", [TokenScope.READ])
+def test_a_token_without_the_push_scope_is_forbidden(
+    api_client: Client, source: Source, owner: Any
+) -> None:
+    _, raw = ApiToken.issue("reader", [TokenScope.READ], owner)
 
     response = push(api_client, {"at": ago(1), "status": "success"}, raw)
 
@@ -258,10 +266,11 @@ def test_a_token_without_the_push_scope_is_forbidden(api_client: Client, source:
     assert not Run.objects.exists()
 
 
-def test_a_token_for_other_sources_is_forbidden(api_client: Client, source: Source) -> None:
+def test_a_token_for_other_sources_is_forbidden(
+    api_client: Client, source: Source, owner: Any
+) -> None:
     other = Source.objects.create(kind=SourceKind.PUSHED, key="scraper", slug="scraper")
-    token, raw = ApiToken.issue("scraper", [TokenScope.PUSH])
-    token.sources.set([other])
+    _, raw = ApiToken.issue("scraper", [TokenScope.PUSH], owner, sources=[other])
 
     refused = push(api_client, {"at": ago(1), "status": "success"}, raw)
     allowed = push(
@@ -277,8 +286,10 @@ def test_a_token_for_other_sources_is_forbidden(api_client: Client, source: Sour
     assert list(Run.objects.values_list("pushed_source__slug", flat=True)) == ["scraper"]
 
 
-def test_the_last_use_is_recorded_at_most_once_a_minute(api_client: Client, source: Source) -> None:
-    token, raw = ApiToken.issue("worker", [TokenScope.PUSH])
+def test_the_last_use_is_recorded_at_most_once_a_minute(
+    api_client: Client, source: Source, owner: Any
+) -> None:
+    token, raw = ApiToken.issue("worker", [TokenScope.PUSH], owner)
     recently = timezone.now() - timedelta(seconds=30)
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=recently)
 
@@ -340,3 +351,47 @@ def test_the_docs_page_loads_no_script_or_style_from_a_cdn(client: Client) -> No
     assert re.findall(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", html) == []
     assert "/static/ninja/swagger-ui-bundle.js" in html
     assert finders.find("ninja/swagger-ui-bundle.js") is not None
+
+
+def test_a_token_stops_working_when_its_owner_is_deactivated(
+    api_client: Client, source: Source, token: str, owner: Any
+) -> None:
+    owner.is_active = False
+    owner.save()
+
+    response = push(api_client, {"at": ago(1), "status": "success"}, token)
+
+    assert response.status_code == 401
+    assert response.json() == {"error": "token's owner is deactivated or deleted"}
+    assert not Run.objects.exists()
+
+
+def test_a_token_without_an_owner_is_unauthorized(api_client: Client, source: Source) -> None:
+    _, raw = ApiToken.issue("made by an old command", [TokenScope.PUSH], None)
+
+    response = push(api_client, {"at": ago(1), "status": "success"}, raw)
+
+    assert response.status_code == 401
+    assert response.json() == {"error": "token's owner is deactivated or deleted"}
+    assert not Run.objects.exists()
+
+
+def limited_token(owner: Any, *sources: Source) -> str:
+    _, raw = ApiToken.issue("scraper", [TokenScope.PUSH], owner, sources=list(sources))
+    return raw
+
+
+def test_a_limited_token_cannot_tell_an_unknown_slug_from_a_forbidden_one(
+    api_client: Client, source: Source, owner: Any
+) -> None:
+    other = Source.objects.create(kind=SourceKind.PUSHED, key="scraper", slug="scraper")
+    raw = limited_token(owner, other)
+    report = {"at": ago(1), "status": "success"}
+
+    forbidden = push(api_client, report, raw)
+    unknown = push(api_client, report, raw, url="/api/v1/sources/nope/runs")
+
+    assert (forbidden.status_code, unknown.status_code) == (403, 403)
+    assert unknown.json() == {"error": "this token may not report runs of 'nope'"}
+    assert forbidden.json() == {"error": "this token may not report runs of 'temporal-ingest'"}
+    assert not Run.objects.exists()

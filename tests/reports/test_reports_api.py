@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.contrib.auth import get_user_model
 from django.test import Client
 
 from alerts.choices import ChannelKind, NotificationEvent
@@ -22,7 +23,8 @@ pytestmark = pytest.mark.django_db
 
 
 def bearer(*scopes: str) -> dict[str, str]:
-    _, raw = ApiToken.issue("ci", list(scopes))
+    owner, _ = get_user_model().objects.get_or_create(username="report-ci-owner")
+    _, raw = ApiToken.issue("ci", list(scopes), owner)
     return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
 
 
