@@ -214,7 +214,10 @@ if METRICS_MULTIPROC_DIR:
     MIDDLEWARE.insert(1, "confops.request_metrics.RequestMetricsMiddleware")
 
 # --- Dagster polling --------------------------------------------------------------------------
+# The total time one GraphQL request may take, body included (a server that drips its answer
+# never trips a read timeout), and the largest answer read (a full first sync is ~0.3 MB).
 DAGSTER_REQUEST_TIMEOUT_SECONDS = env.float("DAGSTER_REQUEST_TIMEOUT_SECONDS", default=10.0)
+DAGSTER_MAX_RESPONSE_MB = env.positive_int("DAGSTER_MAX_RESPONSE_MB", default=32)
 # Re-ask for runs updated this long before the high-water mark (strict filter, clock skew).
 DAGSTER_POLL_OVERLAP_SECONDS = env.float("DAGSTER_POLL_OVERLAP_SECONDS", default=30.0)
 DAGSTER_RUNS_PAGE_SIZE = env.positive_int("DAGSTER_RUNS_PAGE_SIZE", default=100)

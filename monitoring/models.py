@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from confops.secrets import mask_secret
+from confops.secrets import mask_secret, redact_text, without_userinfo
 from monitoring.choices import (
     AssetEventKind,
     CheckSeverity,
@@ -88,6 +88,28 @@ class Deployment(models.Model):
     @property
     def masked_auth_header_value(self) -> str:
         return mask_secret(self.auth_header_value)
+
+    @property
+    def display_url(self) -> str:
+        """The GraphQL URL as every page, health answer, log line and message shows it: a
+        ``user:password@`` in it is for requests to send as basic auth, never to show."""
+        return without_userinfo(self.graphql_url)
+
+    def known_secrets(self) -> list[str]:
+        """What an error text about this deployment must never carry: the auth header value
+        (and its token after a scheme such as ``Bearer``) and the URL's password."""
+        found = [self.auth_header_value, *self.auth_header_value.split()[-1:]]
+        try:
+            password = urlsplit(self.graphql_url).password or ""
+        except ValueError:
+            password = ""
+        return [value for value in (*found, password, unquote(password)) if value]
+
+    def redact(self, text: str) -> str:
+        """An error text safe to store and show: secrets masked, URLs cut to their host, and
+        what no database column takes (a lone surrogate, a NUL from a hostile answer) escaped."""
+        safe = redact_text(text, self.known_secrets()).replace("\x00", "\\x00")
+        return safe.encode("utf-8", "backslashreplace").decode("utf-8")
 
     def request_headers(self) -> dict[str, str]:
         if self.auth_header_name and self.auth_header_value:
@@ -169,7 +191,7 @@ class Deployment(models.Model):
     ) -> None:
         self.last_poll_at = now
         self.last_poll_duration_ms = duration_ms
-        self.last_error = error[:4000]
+        self.last_error = self.redact(error)[:4000]
         if self.failing_since is None:
             self.failing_since = now
         self.consecutive_failures += 1
@@ -566,35 +588,20 @@ TOKEN_PREFIX = "cfo_"  # noqa: S105 - a marker that makes leaked tokens greppabl
 
 
 class ApiToken(models.Model):
-    """A bearer token for the push API (and the REST API): stored as a hash, shown once.
-
-    A token acts for its owner: it authenticates only while the owner exists and is active, and
-    deleting the owner deletes their tokens. Which pushed sources it may report for is explicit
-    (`all_sources`), never read from an empty list: a token limited to sources that were all
-    deleted since may report for none.
-    """
+    """A bearer token for the push API (and the REST API): stored as a hash, shown once."""
 
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=16, unique=True, editable=False)
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     scopes = models.JSONField(default=list, help_text="Any of: " + ", ".join(TokenScope.values))
-    all_sources = models.BooleanField(
-        "all pushed sources",
-        default=False,
-        help_text="May report runs of every pushed source, including those added later. "
-        "Otherwise only of the sources chosen below.",
-    )
     sources = models.ManyToManyField(
         Source,
         blank=True,
         related_name="tokens",
-        help_text="Pushed sources this token may report for, unless it may report for all.",
+        help_text="Pushed sources this token may report for; none means all of them.",
     )
-    # Deleting the person deletes the tokens that act for them (there is no one left to act
-    # for); audit entries keep the token's name as text. Null only on tokens created by the
-    # command before tokens needed an owner: those no longer authenticate.
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
@@ -614,49 +621,29 @@ class ApiToken(models.Model):
         return hashlib.sha256(raw.encode()).hexdigest()
 
     @classmethod
-    def issue(
-        cls,
-        name: str,
-        scopes: list[str],
-        created_by: Any,
-        sources: Iterable[Source] | None = None,
-        expires_at: datetime | None = None,
-    ) -> tuple[ApiToken, str]:
-        """Create a token acting for `created_by`, for the given pushed `sources` (None: all of
-        them); the raw value is returned once and never stored."""
+    def issue(cls, name: str, scopes: list[str], created_by: Any = None) -> tuple[ApiToken, str]:
+        """Create a token; the raw value is returned once and never stored."""
         prefix = secrets.token_hex(4)
         raw = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(24)}"
         token = cls.objects.create(
-            name=name,
-            prefix=prefix,
-            token_hash=cls.hash(raw),
-            scopes=scopes,
-            created_by=created_by,
-            all_sources=sources is None,
-            expires_at=expires_at,
+            name=name, prefix=prefix, token_hash=cls.hash(raw), scopes=scopes, created_by=created_by
         )
-        if sources is not None:
-            token.sources.set(sources)
         return token, raw
 
     @classmethod
     def find(cls, raw: str) -> ApiToken | None:
         if not raw.startswith(TOKEN_PREFIX):
             return None
-        return cls.objects.select_related("created_by").filter(token_hash=cls.hash(raw)).first()
+        return cls.objects.filter(token_hash=cls.hash(raw)).first()
 
     def is_active(self, now: datetime) -> bool:
         if self.revoked_at is not None:
             return False
         return self.expires_at is None or now < self.expires_at
 
-    def owner_is_active(self) -> bool:
-        """A token acts for a person: none (deleted, or never set) or a deactivated one stops it."""
-        owner = self.created_by
-        return owner is not None and owner.is_active
-
     def allows_source(self, source: Source) -> bool:
-        return self.all_sources or self.sources.filter(pk=source.pk).exists()
+        allowed = list(self.sources.all())
+        return not allowed or source in allowed
 
     def has_scope(self, scope: str) -> bool:
         """Scopes nest: admin includes operate, operate includes read (whoever acknowledges an

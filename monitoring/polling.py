@@ -5,12 +5,15 @@ runs updated since the high-water mark (minus an overlap); further pages while a
 discovery when a code location changed (or every few minutes); details (errors, metrics, checks)
 of runs that finished; failed ticks every half minute. Any Dagster error is recorded on the
 deployment and the cursor stays where the stored data ends, so the next good poll catches up.
+So is any other exception (an answer no parser foresaw, the task's soft time limit): a poll
+never crashes with nothing recorded. Every error text is redacted before it is stored or logged.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,6 +40,7 @@ def client_for(deployment: Deployment) -> DagsterClient:
         deployment.graphql_url,
         headers=deployment.request_headers(),
         timeout=settings.DAGSTER_REQUEST_TIMEOUT_SECONDS,
+        max_response_bytes=settings.DAGSTER_MAX_RESPONSE_MB * 1024 * 1024,
     )
 
 
@@ -128,7 +132,8 @@ class Poller:
                 details = self.run_details(run.run_id)
             except DagsterError as exc:
                 self.stats.run_detail_errors += 1
-                logger.warning("details of run %s failed: %s", run.run_id, exc)
+                error = self.deployment.redact(str(exc))
+                logger.warning("details of run %s failed: %s", run.run_id, error)
                 continue
             self.stats.touched_sources |= sync.apply_run_details(run, details)
             self.stats.run_details += 1
@@ -183,7 +188,8 @@ class Poller:
             except DagsterErrorUnion as exc:
                 # One location gone or broken must not fail the poll (and so the deployment);
                 # the cursor stays so its failed ticks are read once it is back.
-                logger.warning("ticks of %s skipped: %s", location, exc)
+                error = self.deployment.redact(str(exc))
+                logger.warning("ticks of %s skipped: %s", location, error)
                 skipped = True
                 continue
             self.stats.failed_ticks += sync.apply_ticks(self.deployment, location, ticks)
@@ -216,11 +222,21 @@ def poll_deployment(
     try:
         poller.run()
     except DagsterError as exc:
-        error = str(exc)
+        error = deployment.redact(str(exc))
         logger.warning(
             "poll of deployment %s failed: %s",
             deployment.name,
             error,
+            extra={"deployment": deployment.pk, "poll_stats": poller.stats.as_dict()},
+        )
+    except Exception as exc:  # whatever went wrong, the poll is recorded as failed
+        error = deployment.redact(f"{type(exc).__name__}: {exc}")
+        # The frames (file, line, code) without the exception's text, which may quote secrets.
+        logger.error(
+            "poll of deployment %s failed unexpectedly: %s\n%s",
+            deployment.name,
+            error,
+            "".join(traceback.format_tb(exc.__traceback__)),
             extra={"deployment": deployment.pk, "poll_stats": poller.stats.as_dict()},
         )
     duration_ms = (time.perf_counter() - started) * 1000

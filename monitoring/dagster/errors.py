@@ -40,3 +40,11 @@ class DagsterErrorUnion(DagsterError):
         super().__init__(f"{typename}: {message[:500]}")
         self.typename = typename
         self.message = message
+
+
+class DagsterResponseTooLarge(DagsterMalformedResponse):
+    """The body is larger than DAGSTER_MAX_RESPONSE_MB allows: not read further."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"Response larger than {limit / 1024 / 1024:g} MB, not read")
+        self.limit = limit

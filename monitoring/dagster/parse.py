@@ -3,6 +3,9 @@
 Shapes are checked here, once, so that the sync code can trust its input: a missing key or a
 wrong type raises ``DagsterMalformedResponse`` naming where it was found, and nothing is stored.
 Values Dagster may grow (a new run status, a new metadata type) pass through unchanged.
+A hostile or broken server is held to sane bounds here too: a name longer than its column, or
+a timestamp outside 1970-2100 (``1e308`` would overflow every ``datetime`` built from it and
+poison the high-water mark), is malformed.
 """
 
 from __future__ import annotations
@@ -28,11 +31,21 @@ def items(value: object, where: str) -> list[Any]:
     return value
 
 
-def text(value: object, where: str, optional: bool = False) -> str:
+# Names, keys and enum values fit a 255-character column; the few longer texts say so.
+NAME_LIMIT = 255
+ID_LIMIT = 100
+LONG_TEXT_LIMIT = 100_000
+# Epoch seconds a Dagster instance can plausibly report: 1970 up to 2100.
+MAX_TIMESTAMP = 4_102_444_800.0
+
+
+def text(value: object, where: str, optional: bool = False, limit: int = NAME_LIMIT) -> str:
     if value is None and optional:
         return ""
     if not isinstance(value, str):
         raise DagsterMalformedResponse(f"{where}: expected a string, got {value!r:.80}")
+    if len(value) > limit:
+        raise DagsterMalformedResponse(f"{where}: {len(value)} characters, at most {limit}")
     return value
 
 
@@ -42,6 +55,25 @@ def number(value: object, where: str, optional: bool = False) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise DagsterMalformedResponse(f"{where}: expected a number, got {value!r:.80}")
     return float(value)
+
+
+def timestamp(value: object, where: str, optional: bool = False) -> float | None:
+    """Epoch seconds within 1970-2100."""
+    seconds = number(value, where, optional)
+    if seconds is not None and not 0 <= seconds <= MAX_TIMESTAMP:
+        raise DagsterMalformedResponse(f"{where}: not a plausible time: {seconds!r:.40}")
+    return seconds
+
+
+def timestamp_ms(value: object, where: str) -> str:
+    """Dagster's event timestamp, a string of epoch milliseconds, kept as given (a dedupe key)."""
+    raw = text(value, where, limit=40)
+    try:
+        millis = float(raw)
+    except ValueError:
+        raise DagsterMalformedResponse(f"{where}: not a number: {raw!r}") from None
+    timestamp(millis / 1000 if math.isfinite(millis) else millis, where)
+    return raw
 
 
 def union(value: object, where: str, expected: str) -> JsonObject:
@@ -62,7 +94,9 @@ def asset_key(value: object, where: str) -> str:
 
 def tag_map(value: object, where: str) -> dict[str, str]:
     return {
-        text(tag.get("key"), f"{where}.key"): text(tag.get("value"), f"{where}.value")
+        text(tag.get("key"), f"{where}.key", limit=LONG_TEXT_LIMIT): text(
+            tag.get("value"), f"{where}.value", limit=LONG_TEXT_LIMIT
+        )
         for tag in (obj(t, where) for t in items(value or [], where))
     }
 
@@ -120,7 +154,7 @@ class PollAnswer:
 
 def poll_answer(data: JsonObject) -> PollAnswer:
     return PollAnswer(
-        version=text(data.get("version"), "version"),
+        version=text(data.get("version"), "version", limit=50),
         daemons=daemons(data.get("instance")),
         locations=locations(data.get("workspaceOrError")),
         runs=runs_page(data.get("runsOrError")),
@@ -139,7 +173,7 @@ def daemons(instance: object) -> list[DaemonState]:
                 daemon_type=text(status.get("daemonType"), "daemonStatus.daemonType"),
                 required=bool(status.get("required")),
                 healthy=bool(status.get("healthy")),
-                last_heartbeat=number(status.get("lastHeartbeatTime"), "daemon heartbeat", True),
+                last_heartbeat=timestamp(status.get("lastHeartbeatTime"), "daemon heartbeat", True),
                 error=error_text(errors[0])[1] if errors else "",
             )
         )
@@ -160,7 +194,7 @@ def locations(workspace: object) -> list[LocationState]:
         result.append(
             LocationState(
                 name=text(entry.get("name"), "locationEntry.name"),
-                updated=number(entry.get("updatedTimestamp"), "updatedTimestamp") or 0.0,
+                updated=timestamp(entry.get("updatedTimestamp"), "updatedTimestamp") or 0.0,
                 error=error or ("code location failed to load" if failed else ""),
             )
         )
@@ -174,19 +208,19 @@ def runs_page(value: object) -> list[RunRecord]:
 
 def run_record(raw: object) -> RunRecord:
     run = obj(raw, "run")
-    run_id = text(run.get("runId"), "run.runId")
+    run_id = text(run.get("runId"), "run.runId", limit=ID_LIMIT)
     where = f"run {run_id}"
     selection = run.get("assetSelection")
     return RunRecord(
         run_id=run_id,
         job_name=text(run.get("jobName"), f"{where}.jobName"),
-        status=text(run.get("status"), f"{where}.status"),
-        creation_time=number(run.get("creationTime"), f"{where}.creationTime") or 0.0,
-        start_time=number(run.get("startTime"), f"{where}.startTime", optional=True),
-        end_time=number(run.get("endTime"), f"{where}.endTime", optional=True),
-        update_time=number(run.get("updateTime"), f"{where}.updateTime", optional=True),
-        parent_run_id=text(run.get("parentRunId"), f"{where}.parentRunId", optional=True),
-        root_run_id=text(run.get("rootRunId"), f"{where}.rootRunId", optional=True),
+        status=text(run.get("status"), f"{where}.status", limit=20),
+        creation_time=timestamp(run.get("creationTime"), f"{where}.creationTime") or 0.0,
+        start_time=timestamp(run.get("startTime"), f"{where}.startTime", optional=True),
+        end_time=timestamp(run.get("endTime"), f"{where}.endTime", optional=True),
+        update_time=timestamp(run.get("updateTime"), f"{where}.updateTime", optional=True),
+        parent_run_id=text(run.get("parentRunId"), f"{where}.parentRunId", True, ID_LIMIT),
+        root_run_id=text(run.get("rootRunId"), f"{where}.rootRunId", True, ID_LIMIT),
         tags=tag_map(run.get("tags"), f"{where}.tags"),
         asset_selection=(
             None
@@ -250,15 +284,15 @@ def run_details(data: JsonObject, details: RunDetails | None = None) -> RunDetai
     connection = union(data.get("logsForRun"), "logsForRun", "EventConnection")
     if details is None:
         details = RunDetails(
-            run_id=text(run.get("runId"), "run.runId"),
-            status=text(run.get("status"), "run.status"),
+            run_id=text(run.get("runId"), "run.runId", limit=ID_LIMIT),
+            status=text(run.get("status"), "run.status", limit=20),
             step_stats=[
                 obj(s, "stepStats[]") for s in items(run.get("stepStats") or [], "stepStats")
             ],
         )
     for raw in items(connection.get("events"), "logsForRun.events"):
         add_event(details, obj(raw, "event"))
-    details.cursor = text(connection.get("cursor"), "logsForRun.cursor", optional=True)
+    details.cursor = text(connection.get("cursor"), "logsForRun.cursor", True, LONG_TEXT_LIMIT)
     details.has_more = bool(connection.get("hasMore"))
     return details
 
@@ -286,7 +320,7 @@ def asset_event(event: JsonObject, typename: str) -> AssetEventRecord:
     return AssetEventRecord(
         kind="materialization" if typename == "MaterializationEvent" else "observation",
         asset_key=asset_key(event.get("assetKey"), f"{typename}.assetKey"),
-        timestamp_ms=text(event.get("timestamp"), f"{typename}.timestamp"),
+        timestamp_ms=timestamp_ms(event.get("timestamp"), f"{typename}.timestamp"),
         step_key=text(event.get("stepKey"), f"{typename}.stepKey", optional=True),
         partition=text(event.get("partition"), f"{typename}.partition", optional=True),
         metrics=metrics,
@@ -300,9 +334,11 @@ def check_record(evaluation: JsonObject) -> CheckRecord:
         asset_key=asset_key(evaluation.get("assetKey"), "evaluation.assetKey"),
         check_name=text(evaluation.get("checkName"), "evaluation.checkName"),
         passed=bool(evaluation.get("success")),
-        severity=text(evaluation.get("severity"), "evaluation.severity"),
-        description=text(evaluation.get("description"), "evaluation.description", optional=True),
-        evaluated_at=number(evaluation.get("timestamp"), "evaluation.timestamp") or 0.0,
+        severity=text(evaluation.get("severity"), "evaluation.severity", limit=10),
+        description=text(
+            evaluation.get("description"), "evaluation.description", True, LONG_TEXT_LIMIT
+        ),
+        evaluated_at=timestamp(evaluation.get("timestamp"), "evaluation.timestamp") or 0.0,
         metrics=metrics,
     )
 
@@ -424,7 +460,9 @@ def add_repository(result: Discovery, location: str, repo: JsonObject) -> None:
                 name=text(job.get("name"), "pipeline.name"),
                 code_location=location,
                 repository=repository,
-                description=text(job.get("description"), "pipeline.description", optional=True),
+                description=text(
+                    job.get("description"), "pipeline.description", True, LONG_TEXT_LIMIT
+                ),
                 is_asset_job=bool(job.get("isAssetJob")),
             )
         )
@@ -446,14 +484,19 @@ def asset_definition(node: JsonObject, location: str, repository: str) -> AssetD
         code_location=location,
         repository=repository,
         group_name=text(node.get("groupName"), f"{key}.groupName", optional=True),
-        description=text(node.get("description"), f"{key}.description", optional=True),
+        description=text(node.get("description"), f"{key}.description", True, LONG_TEXT_LIMIT),
         owners=[owner_name(o) for o in items(node.get("owners") or [], f"{key}.owners")],
         tags=tag_map(node.get("tags"), f"{key}.tags"),
         kinds=[text(k, f"{key}.kinds[]") for k in items(node.get("kinds") or [], f"{key}.kinds")],
         op_names=[text(o, f"{key}.opNames[]") for o in items(node.get("opNames") or [], key)],
         job_names=[text(j, f"{key}.jobNames[]") for j in items(node.get("jobNames") or [], key)],
         partitions_definition=(
-            text(obj(partitions, f"{key}.partitionDefinition").get("description"), key, True)
+            text(  # a static definition lists its keys: cut, not refused
+                obj(partitions, f"{key}.partitionDefinition").get("description"),
+                key,
+                True,
+                LONG_TEXT_LIMIT,
+            )[:500]
             if partitions
             else ""
         ),
@@ -492,8 +535,8 @@ def schedule_definition(
         name=name,
         code_location=location,
         repository=repository,
-        cron=text(schedule.get("cronSchedule"), f"schedule {name}.cronSchedule", optional=True),
-        timezone=text(schedule.get("executionTimezone"), f"schedule {name}.tz", optional=True),
+        cron=text(schedule.get("cronSchedule"), f"schedule {name}.cronSchedule", True, 100),
+        timezone=text(schedule.get("executionTimezone"), f"schedule {name}.tz", True, 64),
         status=str(state.get("status") or ""),
         target_jobs=[text(schedule.get("pipelineName"), f"schedule {name}.pipelineName", True)],
         min_interval_seconds=None,
@@ -562,9 +605,9 @@ def tick_record(
         kind=kind,
         name=text(instigator.get("name"), f"{kind}.name"),
         instigator_status=str(state.get("status") or ""),
-        tick_id=text(tick.get("tickId"), "tick.tickId"),
-        status=text(tick.get("status"), "tick.status"),
-        timestamp=number(tick.get("timestamp"), "tick.timestamp") or 0.0,
+        tick_id=text(tick.get("tickId"), "tick.tickId", limit=ID_LIMIT),
+        status=text(tick.get("status"), "tick.status", limit=20),
+        timestamp=timestamp(tick.get("timestamp"), "tick.timestamp") or 0.0,
         error_class=error_class,
         error_message=message,
     )

@@ -32,4 +32,4 @@ class Command(BaseCommand):
             messages = "; ".join(f"{k}: {', '.join(v)}" for k, v in exc.message_dict.items())
             raise CommandError(messages) from exc
         deployment.save()
-        self.stdout.write(f"Deployment {deployment.name} watches {deployment.graphql_url}")
+        self.stdout.write(f"Deployment {deployment.name} watches {deployment.display_url}")
