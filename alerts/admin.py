@@ -28,6 +28,7 @@ from alerts.models import (
 from alerts.policy import enqueue
 from alerts.rules.base import all_kinds
 from alerts.transports import all_transports
+from confops.admin_secrets import MaskedSecretsAdmin
 
 
 class AuditedAdmin(admin.ModelAdmin):
@@ -191,8 +192,10 @@ def channel_help() -> tuple[str, str]:
 
 
 class ChannelForm(forms.ModelForm):
-    """The stored secret never goes back to the browser; blank keeps it. The kind's transport
-    validates config and secret (``Channel.clean``)."""
+    """The stored secret never goes back to the browser; blank keeps it. The config's secret
+    values (a webhook's URL and headers) go back masked, and a masked value that comes back
+    unchanged keeps the stored one. The kind's transport validates config and secret
+    (``Channel.clean``)."""
 
     secret = forms.CharField(
         required=False,
@@ -213,6 +216,20 @@ class ChannelForm(forms.ModelForm):
         if self.instance.pk and self.instance.secret:
             stored = f"Stored: {self.instance.masked_secret}. Leave blank to keep it. "
         self.fields["secret"].help_text = stored + secret_help
+        if self.instance.pk and "config" in self.fields:
+            self.initial["config"] = self.instance.masked_config
+            self.fields["config"].help_text += (
+                ". Secret values (a webhook's URL and headers) show masked: leave a masked value"
+                " as it is to keep the stored one, or type the whole new value."
+            )
+
+    def clean_config(self) -> Any:
+        """Masked values left as shown become the stored ones again."""
+        config = self.cleaned_data.get("config")
+        transport = self.instance.transport_class() if self.instance.pk else None
+        if transport is None or not isinstance(config, dict):
+            return config
+        return transport.restored_config(config, self.instance.config)
 
     def clean_secret(self) -> str:
         value: str = self.cleaned_data.get("secret") or ""
@@ -220,12 +237,21 @@ class ChannelForm(forms.ModelForm):
 
 
 @admin.register(Channel)
-class ChannelAdmin(AuditedAdmin):
+class ChannelAdmin(MaskedSecretsAdmin, AuditedAdmin):
     form = ChannelForm
-    list_display = ["name", "kind", "enabled", "min_severity", "masked_secret", "failing_since"]
+    list_display = ["name", "kind", "enabled", "min_severity", "secret", "failing_since"]
+    masked_fields = {"secret": "shown_secret", "config": "shown_config"}
     list_filter = ["kind", "enabled"]
     search_fields = ["name"]
     actions = ["send_test_message"]
+
+    @admin.display(description="secret")
+    def shown_secret(self, channel: Channel) -> str:
+        return channel.masked_secret
+
+    @admin.display(description="config")
+    def shown_config(self, channel: Channel) -> str:
+        return json.dumps(channel.masked_config, indent=2, ensure_ascii=False)
 
     @admin.action(description="Send a test message to selected channels", permissions=["change"])
     def send_test_message(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:

@@ -17,12 +17,18 @@ SECRET_FIELDS = frozenset({"secret", "auth_header_value"})
 def snapshot(obj: models.Model, fields: list[str] | None = None) -> dict[str, Any]:
     """Field values as JSON-friendly data (foreign keys as ids, secrets masked)."""
     names = fields or [f.attname for f in obj._meta.concrete_fields]
-    return {
-        name: mask_secret(getattr(obj, name) or "")
-        if name in SECRET_FIELDS
-        else jsonable(getattr(obj, name))
-        for name in names
-    }
+    return {name: jsonable(shown(obj, name)) for name in names}
+
+
+def shown(obj: models.Model, name: str) -> Any:
+    """A field's value with its secrets masked. A model whose secrets depend on its data (a
+    channel's config holds a webhook's URL and headers, by kind) masks them itself with a
+    ``masked_value(name)`` method; any other field named like a secret is masked whole."""
+    own = getattr(obj, "masked_value", None)
+    if callable(own):
+        return own(name)
+    value = getattr(obj, name)
+    return mask_secret(value or "") if name in SECRET_FIELDS else value
 
 
 def jsonable(value: Any) -> Any:

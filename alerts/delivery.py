@@ -26,6 +26,7 @@ import os
 import random
 import socket
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -117,22 +118,42 @@ def deliver(
 
 def send(notification: Notification) -> tuple[SendResult | None, DeliveryError | None]:
     """Render and send; every failure becomes a DeliveryError (permanent when retrying the
-    same row cannot help: a broken template or channel configuration)."""
+    same row cannot help: a broken template or channel configuration) whose reason is redacted
+    with the channel's secrets: it is stored, shown to viewers, logged and sent to the other
+    channels, and connection errors quote the URL (a Slack webhook's path is its secret)."""
+    result, error = attempt_send(notification)
+    if error is None:
+        return result, None
+    return None, DeliveryError(
+        notification.redact(error.reason),
+        permanent=error.permanent,
+        status_code=error.status_code,
+        retry_after=error.retry_after,
+    )
+
+
+def attempt_send(notification: Notification) -> tuple[SendResult | None, DeliveryError | None]:
     try:
         message = messages.render(notification.event, notification.payload, notification.pk)
         transport = transport_for(notification)
     except ConfigError as exc:
         return None, DeliveryError(f"channel misconfigured: {exc}", permanent=True)
     except Exception as exc:
-        logger.exception("notification %s could not be rendered", notification.pk)
+        log_exception(notification, "could not be rendered", exc)
         return None, DeliveryError(f"could not render: {type(exc).__name__}: {exc}", permanent=True)
     try:
         return transport.send(message), None
     except DeliveryError as exc:
         return None, exc
     except Exception as exc:  # a transport bug or an odd library error: try again later
-        logger.exception("notification %s: unexpected error while sending", notification.pk)
+        log_exception(notification, "unexpected error while sending", exc)
         return None, DeliveryError(f"{type(exc).__name__}: {exc}")
+
+
+def log_exception(notification: Notification, what: str, exc: Exception) -> None:
+    """The traceback, redacted: an exception's message may quote the channel's URL."""
+    trace = "".join(traceback.format_exception(exc))
+    logger.error("notification %s %s: %s", notification.pk, what, notification.redact(trace))
 
 
 def transport_for(notification: Notification) -> Transport:
@@ -159,12 +180,13 @@ def record_attempt(
     result: SendResult | None,
     error: DeliveryError | None,
 ) -> None:
-    attempt.duration_ms = round(elapsed * 1000, 1)
-    attempt.ok = error is None
-    attempt.status_code = result.status_code if result else error.status_code if error else None
-    attempt.error = error.reason[:2000] if error else ""
-    attempt.permanent = bool(error and error.permanent)
-    attempt.save(update_fields=["duration_ms", "ok", "status_code", "error", "permanent"])
+    attempt.complete(
+        ok=error is None,
+        duration_ms=round(elapsed * 1000, 1),
+        status_code=result.status_code if result else error.status_code if error else None,
+        error=error.reason if error else "",
+        permanent=bool(error and error.permanent),
+    )
 
 
 def booked_sent(notification: Notification, claimed_at: datetime, finished: datetime) -> Outcome:
@@ -217,8 +239,7 @@ def booked_retry(
 def cancel(
     notification: Notification, attempt: DeliveryAttempt, claimed_at: datetime, reason: str
 ) -> Outcome:
-    attempt.ok, attempt.error, attempt.duration_ms = False, reason, 0.0
-    attempt.save(update_fields=["ok", "error", "duration_ms"])
+    attempt.complete(ok=False, duration_ms=0.0, error=reason)
     notification.finish(claimed_at, status=NotificationStatus.CANCELLED, error=reason)
     return Outcome(notification.pk, CANCELLED, error=reason)
 

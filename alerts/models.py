@@ -18,6 +18,7 @@ from alerts.choices import (
     SEVERITY_RANK,
     AlertEventKind,
     AlertState,
+    ChannelKind,
     NotificationEvent,
     NotificationStatus,
     ResolvedHow,
@@ -25,7 +26,7 @@ from alerts.choices import (
     Severity,
 )
 from alerts.rules.base import Params, ParamsError, all_kinds, kind
-from confops.secrets import mask_secret
+from confops.secrets import mask_keys, mask_secret, redact_text, secret_strings
 from monitoring.models import Deployment, Source
 from monitoring.validators import validate_cron
 
@@ -125,6 +126,39 @@ class Channel(models.Model):
     @property
     def masked_secret(self) -> str:
         return mask_secret(self.secret)
+
+    @property
+    def masked_config(self) -> dict[str, Any]:
+        """The config as every reader may see it (admin, audit trail): the values its kind names
+        secret masked; all of it for a kind no transport knows."""
+        transport = self.transport_class()
+        if transport is None:
+            return mask_keys(self.config or {}, (self.config or {}).keys())
+        return transport.masked_config(self.config)
+
+    def masked_value(self, name: str) -> Any:
+        """A field's value as the audit trail may keep it."""
+        if name == "secret":
+            return self.masked_secret
+        return self.masked_config if name == "config" else getattr(self, name)
+
+    def secret_values(self) -> list[str]:
+        """Every text that gives this channel away: its secret, the default secret of its kind
+        and its config's secret values."""
+        transport = self.transport_class()
+        if transport is None:
+            config = self.config or {}
+            return [self.secret, *secret_strings(config, config.keys())]
+        return transport.secret_values(self.config, self.secret)
+
+    def redact(self, text: str) -> str:
+        """An error text about this channel, safe to store, show, log and send to others."""
+        return redact_text(text, self.secret_values())
+
+    def transport_class(self) -> type[Transport] | None:
+        from alerts.transports import all_transports
+
+        return all_transports().get(self.kind)
 
     def clean(self) -> None:
         from alerts.transports import ConfigError, all_transports
@@ -607,13 +641,25 @@ class Notification(models.Model):
 
     def finish(self, claim: datetime, /, **fields: Any) -> bool:
         """Book the outcome of the claim taken at ``claim``; False if the claim was lost
-        meanwhile (the sweeper judged this worker dead and handed the row to another)."""
+        meanwhile (the sweeper judged this worker dead and handed the row to another). An error
+        text is redacted here, the last door before it is stored, shown and sent on."""
+        if fields.get("error"):
+            fields["error"] = self.redact(fields["error"])
         return (
             type(self)
             .objects.filter(pk=self.pk, status=NotificationStatus.SENDING, claimed_at=claim)
             .update(**fields)
             == 1
         )
+
+    def redact(self, text: str) -> str:
+        """Its channel's secrets masked; a message to one person goes by email, whose only
+        secret is the portal's SMTP password."""
+        if self.channel is not None:
+            return self.channel.redact(text)
+        from alerts.transports import transport_class
+
+        return redact_text(text, transport_class(ChannelKind.EMAIL).secret_values({}, ""))
 
     def retry_by_hand(self, now: datetime) -> bool:
         """A failed or cancelled row goes back to the outbox with a fresh attempt budget."""
@@ -659,6 +705,21 @@ class DeliveryAttempt(models.Model):
     def __str__(self) -> str:
         outcome = {True: "ok", False: "failed", None: "unknown"}[self.ok]
         return f"attempt {self.number} of notification {self.notification_id}: {outcome}"
+
+    def complete(
+        self,
+        *,
+        ok: bool,
+        duration_ms: float,
+        error: str = "",
+        status_code: int | None = None,
+        permanent: bool = False,
+    ) -> None:
+        """Book what came of this attempt; the error text redacted before it is stored."""
+        self.ok, self.duration_ms = ok, duration_ms
+        self.status_code, self.permanent = status_code, permanent
+        self.error = self.notification.redact(error)[:2000] if error else ""
+        self.save(update_fields=["ok", "duration_ms", "status_code", "error", "permanent"])
 
 
 class AuditEntry(models.Model):

@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
 
+from confops.admin_secrets import MaskedSecretsAdmin
 from monitoring.choices import SourceKind
 from monitoring.models import (
     SOURCE_OPERATOR_FIELDS,
@@ -75,8 +76,12 @@ class DeploymentForm(forms.ModelForm):
 
 
 @admin.register(Deployment)
-class DeploymentAdmin(admin.ModelAdmin):
+class DeploymentAdmin(MaskedSecretsAdmin):
     form = DeploymentForm
+    masked_fields = {
+        "auth_header_value": "shown_auth_header_value",
+        "clear_auth_header_value": "",  # a form-only box
+    }
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = [
         "name",
@@ -108,6 +113,10 @@ class DeploymentAdmin(admin.ModelAdmin):
         ),
         ("Last poll", {"fields": tuple(readonly_fields)}),
     ]
+
+    @admin.display(description="auth header value")
+    def shown_auth_header_value(self, deployment: Deployment) -> str:
+        return deployment.masked_auth_header_value
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -18,11 +18,13 @@ import time
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urljoin
 
 import requests
 from django.conf import settings
 
 from alerts.transports.base import DeliveryError, SendResult
+from confops.secrets import redact_error, redact_url
 
 USER_AGENT = "confops-notifications/1"
 MAX_RETRY_AFTER_SECONDS = 3600.0
@@ -40,7 +42,8 @@ def session() -> requests.Session:
 
 
 def post(url: str, body: bytes, headers: dict[str, str]) -> requests.Response:
-    """POST raw bytes; connection problems become a transient DeliveryError."""
+    """POST raw bytes; connection problems become a transient DeliveryError whose text has the
+    URL redacted (requests quotes it, and a Slack webhook's path is its secret)."""
     try:
         return session().post(
             url,
@@ -50,9 +53,9 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> requests.Response:
             allow_redirects=False,
         )
     except requests.Timeout as exc:
-        raise DeliveryError(f"timed out: {exc}") from None
+        raise DeliveryError(f"timed out: {redact_error(exc, [url])}") from None
     except requests.RequestException as exc:
-        raise DeliveryError(f"{type(exc).__name__}: {exc}") from None
+        raise DeliveryError(redact_error(exc, [url])) from None
 
 
 def verdict(response: requests.Response, what: str) -> SendResult:
@@ -67,9 +70,16 @@ def verdict(response: requests.Response, what: str) -> SendResult:
             reason, status_code=status, retry_after=retry_after(response.headers.get("Retry-After"))
         )
     if 300 <= status < 400:
-        where = response.headers.get("Location", "")
-        reason = f"{what} redirected (HTTP {status}) to {where or 'elsewhere'}; update the URL"
+        where = redirected_to(response)
+        reason = f"{what} redirected (HTTP {status}) to {where}; update the URL"
     raise DeliveryError(reason, permanent=True, status_code=status)
+
+
+def redirected_to(response: requests.Response) -> str:
+    """Where a redirect points, scheme and host only: a webhook moved to a new host keeps its
+    secret path, and a relative ``Location`` is the secret path itself."""
+    where = response.headers.get("Location", "")
+    return redact_url(urljoin(response.url or "", where)) if where else "elsewhere"
 
 
 def retry_after(value: Any, now: float | None = None) -> float | None:

@@ -9,10 +9,13 @@ trying again could ever help (a revoked Slack token cannot; a 503 can).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+from confops.secrets import mask_keys, restore_masked, secret_strings
 
 if TYPE_CHECKING:
     from alerts.messages import Message
@@ -67,7 +70,9 @@ class Transport:
     """Subclass per kind, in its own module (``alerts/transports/<kind>.py``), and ``@register``.
 
     ``config_schema`` validates ``Channel.config``; ``secret_required`` says whether the kind
-    cannot send without ``Channel.secret`` (and ``secret_help`` what the secret is).
+    cannot send without ``Channel.secret`` (and ``secret_help`` what the secret is);
+    ``secret_config_keys`` names the config keys whose values are secrets too (a webhook's URL
+    and headers): shown masked to every reader, masked in every error text.
     """
 
     kind: ClassVar[str]
@@ -75,6 +80,7 @@ class Transport:
     config_schema: ClassVar[type[Config]] = Config
     secret_required: ClassVar[bool] = False
     secret_help: ClassVar[str] = "Not used by this kind."  # noqa: S105 - a help text
+    secret_config_keys: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, config: Config, secret: str) -> None:
         self.config = config
@@ -99,6 +105,25 @@ class Transport:
     def default_secret(cls) -> str:
         """A secret from the settings used when the channel has none (e.g. SLACK_WEBHOOK_URL)."""
         return ""
+
+    @classmethod
+    def secret_values(cls, config: Mapping[str, Any] | None, secret: str) -> list[str]:
+        """Every text that would give a channel of this kind away: its secret, the settings'
+        default and the config's secret values (for redacting error texts)."""
+        values = secret_strings(config or {}, cls.secret_config_keys)
+        return [value for value in (secret, cls.default_secret(), *values) if value]
+
+    @classmethod
+    def masked_config(cls, config: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The config as every reader may see it: secret values masked."""
+        return mask_keys(config or {}, cls.secret_config_keys)
+
+    @classmethod
+    def restored_config(
+        cls, submitted: Mapping[str, Any], stored: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        """A config edited from its masked form: secret values left masked are the stored ones."""
+        return restore_masked(submitted, stored or {}, cls.secret_config_keys)
 
     def send(self, message: Message) -> SendResult:
         raise NotImplementedError

@@ -13,6 +13,8 @@ connections. Bad SMTP credentials (535) are permanent for this message: an opera
 from __future__ import annotations
 
 import smtplib
+from collections.abc import Mapping
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -55,6 +57,12 @@ class EmailTransport(Transport):
     label = "Email"
     config_schema = EmailConfig
     config: EmailConfig
+
+    @classmethod
+    def secret_values(cls, config: Mapping[str, Any] | None, secret: str) -> list[str]:
+        """The SMTP password is the portal's, but an SMTP error could quote it."""
+        password = str(getattr(settings, "EMAIL_HOST_PASSWORD", "") or "")
+        return [*super().secret_values(config, secret), *([password] if password else [])]
 
     def send(self, message: Message) -> SendResult:
         recipients = message.recipients or list(self.config.to)

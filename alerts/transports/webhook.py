@@ -1,6 +1,11 @@
 """A generic JSON webhook: a documented, versioned payload, optionally signed with HMAC-SHA256.
 
-Config: ``{"url": "https://receiver.example.com/confops", "headers": {"X-Team": "data"}}``.
+Config: ``{"url": "https://receiver.example.com/confops", "headers": {"X-Team": "data"}}``. The
+URL and the header values are secrets too (a receiver's token often sits in the URL's path or
+query, or in an ``Authorization`` header): they are shown masked, and a form that comes back
+with them masked keeps the stored ones. They stay in ``config`` rather than moving into
+``Channel.secret``, which is the signing key: one plain string per channel keeps the secret
+field the same for every kind, and the transport names its own secret keys.
 Secret (optional): the shared signing key. The payload (version 1) and the signature recipe are
 documented in docs/notifications.md; in short, with a secret every request carries
 
@@ -61,6 +66,7 @@ class WebhookTransport(Transport):
     config_schema = WebhookConfig
     config: WebhookConfig
     secret_help = "optional HMAC-SHA256 signing key shared with the receiver"  # noqa: S105 - a help text
+    secret_config_keys = frozenset({"url", "headers"})
 
     def send(self, message: Message) -> SendResult:
         body = json.dumps(build_payload(message), separators=(",", ":")).encode()
