@@ -5,15 +5,19 @@ implementation's port) turns text into HTML, then nh3 (Python bindings of the Ru
 ammonia) keeps only an allow-list of tags, attributes and URL schemes. Raw HTML in a page is
 allowed through the parser on purpose (``<details>``, ``<kbd>``), so the sanitiser is the guard:
 no script or style element, no event-handler attribute and no ``javascript:`` or ``data:`` URL
-survives it.
+survives it. Images load from this site only: an ``<img>`` pointing elsewhere loses its ``src``
+(its alt text stays), so a page cannot carry a tracking pixel that reports who opened it, and
+the Content-Security-Policy's ``img-src 'self' data:`` would block it in the browser anyway.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import nh3
 from django.core.exceptions import ValidationError
@@ -43,6 +47,22 @@ ALLOWED_ATTRIBUTES = {
 URL_SCHEMES = {"http", "https", "mailto"}
 # Removed with their content, so a script's text does not show up as page text either.
 DROPPED_WITH_CONTENT = {"script", "style"}
+# Browsers drop tabs and newlines inside URLs and read a backslash as a slash.
+URL_IGNORED = re.compile(r"[\t\n\r]")
+
+
+def is_same_site(url: str) -> bool:
+    """A relative URL (``/static/x.png``, ``x.png``): no scheme, no host, not ``//host``."""
+    plain = URL_IGNORED.sub("", url).strip().replace("\\", "/")
+    parts = urlsplit(plain)
+    return not plain.startswith("//") and not parts.scheme and not parts.netloc
+
+
+def same_site_images(element: str, attribute: str, value: str) -> str | None:
+    """nh3's attribute filter: an image from another host loses its ``src``."""
+    if element == "img" and attribute == "src" and not is_same_site(value):
+        return None
+    return value
 
 
 def render_markdown(text: str) -> SafeString:
@@ -53,6 +73,7 @@ def render_markdown(text: str) -> SafeString:
         tags=ALLOWED_TAGS,
         clean_content_tags=DROPPED_WITH_CONTENT,
         attributes=ALLOWED_ATTRIBUTES,
+        attribute_filter=same_site_images,
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",
     )

@@ -366,3 +366,25 @@ def test_an_edit_in_the_django_admin_is_a_revision_with_its_author(
     runbook.refresh_from_db()
     revision = runbook.revisions.get()
     assert (runbook.body, revision.body, revision.author) == ("two", "two", admin_user)
+
+
+TRACKING_PIXELS = [
+    "![pixel](https://tracker.example/p.gif?who=me)",
+    '<img src="http://tracker.example/p.gif" alt="pixel">',
+    '<img src="//tracker.example/p.gif" alt="pixel">',
+    '<img src="/\\tracker.example/p.gif" alt="pixel">',
+    '<img src="/&#9;/tracker.example/p.gif" alt="pixel">',
+    '<img src=" HTTPS://tracker.example/p.gif" alt="pixel">',
+]
+
+
+@pytest.mark.parametrize("markdown", TRACKING_PIXELS)
+def test_an_image_from_another_host_loses_its_source(markdown: str) -> None:
+    html = str(wiki.render_markdown(markdown))
+    assert "tracker.example" not in html, html
+    assert 'alt="pixel"' in html  # the alt text still says what was there
+
+
+def test_an_image_from_this_site_still_shows() -> None:
+    html = str(wiki.render_markdown("![diagram](/static/confops/flow.png) ![rel](flow.png)"))
+    assert 'src="/static/confops/flow.png"' in html and 'src="flow.png"' in html
