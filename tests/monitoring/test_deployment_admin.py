@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client
 
 from monitoring.models import Deployment
+from tests.fixtures.personas import logged_in
 
 pytestmark = pytest.mark.django_db
 SECRET = "Bearer very-secret-token-9f8e7d"
@@ -66,3 +69,18 @@ def test_a_zero_poll_interval_is_refused_with_a_message(admin_client: Client) ->
     assert response.status_code == 200
     assert b"Ensure this value is greater than or equal to 1" in response.content
     assert not Deployment.objects.exists()
+
+
+def test_a_view_only_operator_sees_the_auth_header_value_masked(operator_user: Any) -> None:
+    """Django renders a read-only field from the raw value: a staff Operator (view_deployment)
+    sees every field read-only."""
+    operator_user.is_staff = True
+    operator_user.save(update_fields=["is_staff"])
+    client = logged_in(operator_user)
+    deployment = Deployment.objects.create(
+        name="prod", graphql_url="https://d/graphql", auth_header_value=SECRET
+    )
+    page = client.get(f"/admin/monitoring/deployment/{deployment.pk}/change/")
+    assert page.status_code == 200 and "View deployment" in page.content.decode()
+    assert b"very-secret" not in page.content and "••••8e7d".encode() in page.content
+    assert b"very-secret" not in client.get("/admin/monitoring/deployment/").content
