@@ -81,6 +81,8 @@ class DeploymentAdmin(MaskedSecretsAdmin):
     masked_fields = {
         "auth_header_value": "shown_auth_header_value",
         "clear_auth_header_value": "",  # a form-only box
+        # Its user:password@ is basic auth for the poller: shown without it, not searched.
+        "graphql_url": "shown_graphql_url",
     }
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = [
@@ -117,6 +119,10 @@ class DeploymentAdmin(MaskedSecretsAdmin):
     @admin.display(description="auth header value")
     def shown_auth_header_value(self, deployment: Deployment) -> str:
         return deployment.masked_auth_header_value
+
+    @admin.display(description="GraphQL URL", ordering="graphql_url")
+    def shown_graphql_url(self, deployment: Deployment) -> str:
+        return deployment.display_url
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -214,42 +214,30 @@ class Poller:
 def poll_deployment(
     deployment: Deployment, now: datetime, client: DagsterClient | None = None
 ) -> bool:
-    """Poll once, record the outcome on the deployment and in a poll record; never raises for
-    anything Dagster answers. Returns whether the poll succeeded."""
+    """Poll once, record the outcome on the deployment and in a poll record; a failure of any
+    kind is recorded, never raised. Returns whether the poll succeeded."""
     poller = Poller(deployment, now, client or client_for(deployment))
     started = time.perf_counter()
-    error = ""
+    failure: Exception | None = None
     try:
         poller.run()
-    except DagsterError as exc:
-        error = deployment.redact(str(exc))
-        logger.warning(
-            "poll of deployment %s failed: %s",
-            deployment.name,
-            error,
-            extra={"deployment": deployment.pk, "poll_stats": poller.stats.as_dict()},
-        )
     except Exception as exc:  # whatever went wrong, the poll is recorded as failed
-        error = deployment.redact(f"{type(exc).__name__}: {exc}")
-        # The frames (file, line, code) without the exception's text, which may quote secrets.
-        logger.error(
-            "poll of deployment %s failed unexpectedly: %s\n%s",
-            deployment.name,
-            error,
-            "".join(traceback.format_tb(exc.__traceback__)),
-            extra={"deployment": deployment.pk, "poll_stats": poller.stats.as_dict()},
-        )
+        failure = exc
     duration_ms = (time.perf_counter() - started) * 1000
     stats = poller.stats.as_dict()
-    if error:
-        deployment.record_poll_failure(error, now, duration_ms, stats)
+    error = ""
+    if failure is not None:
+        # The model redacts what it stores; the record and the log take its redacted text.
+        deployment.record_poll_failure(failure_text(failure), now, duration_ms, stats)
+        error = deployment.last_error
+        log_failure(deployment, failure, error, stats)
     else:
         deployment.record_poll_success(now, duration_ms, deployment.dagster_version, stats)
     PollRecord.objects.create(
         deployment=deployment,
         started_at=now,
         duration_ms=duration_ms,
-        ok=not error,
+        ok=failure is None,
         error=error,
         stats=stats,
     )
@@ -260,7 +248,28 @@ def poll_deployment(
             source_ids=poller.stats.touched_sources,
             now=now,
         )
-    return not error
+    return failure is None
+
+
+def failure_text(exc: Exception) -> str:
+    """A Dagster error's own one-line summary; anything else named by its type."""
+    return str(exc) if isinstance(exc, DagsterError) else f"{type(exc).__name__}: {exc}"
+
+
+def log_failure(deployment: Deployment, exc: Exception, error: str, stats: dict[str, Any]) -> None:
+    extra = {"deployment": deployment.pk, "poll_stats": stats}
+    if isinstance(exc, DagsterError):
+        logger.warning("poll of deployment %s failed: %s", deployment.name, error, extra=extra)
+        return
+    # The frames (file, line, code) without the exception's text, which may quote secrets.
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    logger.error(
+        "poll of deployment %s failed unexpectedly: %s\n%s",
+        deployment.name,
+        error,
+        frames,
+        extra=extra,
+    )
 
 
 def poll_lock_key(deployment_id: int) -> str:

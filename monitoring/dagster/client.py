@@ -99,8 +99,15 @@ class DagsterClient:
                 body = self.read_body(response, deadline)
         # A body read raises urllib3's own errors (read time-out, broken chunking, bad gzip).
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            if time.monotonic() >= deadline:  # the last read was cut short by the deadline
+                raise self.too_slow() from exc
             raise DagsterUnreachable(f"Dagster unreachable at {self.display_url}: {exc}") from exc
         return parse_response(response.status_code, body)
+
+    def too_slow(self) -> DagsterUnreachable:
+        return DagsterUnreachable(
+            f"Dagster at {self.display_url} did not finish its answer within {self.timeout:g} s"
+        )
 
     def read_body(self, response: requests.Response, deadline: float) -> bytes:
         """The body, read in small reads until the deadline or the size cap stops it."""
@@ -113,10 +120,7 @@ class DagsterClient:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise DagsterUnreachable(
-                    f"Dagster at {self.display_url} did not finish its answer within "
-                    f"{self.timeout:g} s ({size} bytes read)"
-                )
+                raise self.too_slow()
             limit_next_read(response, remaining)
             chunk = response.raw.read1(READ_CHUNK_BYTES, decode_content=True)
             if not chunk:
