@@ -6,6 +6,7 @@ channel without retyping them keeps them working."""
 from __future__ import annotations
 
 import html
+import importlib
 import json
 import re
 from typing import Any
@@ -182,3 +183,41 @@ def test_the_audit_trail_keeps_a_webhooks_url_and_headers_masked(admin_client: C
     assert entries[1].changes["config"][1]["url"] == "https://other.example.com/[redacted]"
     trail = admin_client.get(f"/admin/alerts/auditentry/{entries[0].pk}/change/").content.decode()
     assert not leaked(trail)
+
+
+def test_the_migration_redacts_errors_and_audit_entries_stored_before_the_fix() -> None:
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    from alerts.models import DeliveryAttempt, Notification
+    from tests.alerts.test_delivery import T0, outbox_row
+
+    hook, chat = webhook(), slack()
+    quoted = f"ConnectionError: Max retries exceeded with url: /hooks/{URL_SECRET}"
+    rows = [outbox_row(hook), outbox_row(chat, source="other")]
+    Notification.objects.filter(pk=rows[0].pk).update(error=quoted)
+    Notification.objects.filter(pk=rows[1].pk).update(error=f"refused /services/T/B/{SLACK_SECRET}")
+    DeliveryAttempt.objects.create(notification=rows[0], number=1, started_at=T0, error=quoted)
+    AuditEntry.objects.create(
+        at=T0,
+        action="changed",
+        object_type="alerts.Channel",
+        object_id=str(hook.pk),
+        object_repr="hook",
+        changes={"config": [None, hook.config], "enabled": [False, True]},
+    )
+
+    migration = importlib.import_module("alerts.migrations.0007_redact_stored_channel_secrets")
+    state = MigrationExecutor(connection).loader.project_state(
+        ("alerts", "0007_redact_stored_channel_secrets")
+    )
+    migration.redact(state.apps, None)
+
+    stored = [*Notification.objects.values_list("error", flat=True)]
+    stored += [*DeliveryAttempt.objects.values_list("error", flat=True)]
+    stored.append(json.dumps(list(AuditEntry.objects.values_list("changes", flat=True))))
+    assert not leaked(" ".join(stored))
+    assert "Max retries exceeded" in stored[0] + stored[1]
+    entry = AuditEntry.objects.get(object_id=str(hook.pk), action="changed")
+    assert entry.changes["config"][1]["url"] == "https://receiver.example.com/[redacted]"
+    assert entry.changes["enabled"] == [False, True]
