@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -49,6 +50,8 @@ INSTALLED_APPS = [
     "django_celery_beat",
     # The API's docs page uses the Swagger UI files bundled with django-ninja, not a CDN.
     "ninja",
+    # Login throttling (confops/login_throttle.py).
+    "axes",
     "confops",
     "monitoring",
     "alerts",
@@ -68,6 +71,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Turns a login refused for too many failures into a 429 page; last, as axes documents.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "confops.urls"
@@ -261,6 +266,21 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
 if env.bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Login throttling (django-axes, confops/login_throttle.py): after LOGIN_FAILURE_LIMIT wrong
+# passwords for one username from one address, that pair is refused (429) for
+# LOGIN_COOLOFF_MINUTES, even with the right password; a success resets the count. By username and
+# address together, so nobody can lock everyone out; API tokens are not affected. Behind a proxy
+# the address is the proxy's, so the count is per username.
+AUTHENTICATION_BACKENDS = [
+    "confops.login_throttle.WebLoginThrottle",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.positive_int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.positive_int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # failures are counted; successful logins need no second log
+AXES_VERBOSE = False  # no banner in every process's log at start-up
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 AUTH_PASSWORD_VALIDATORS = [
