@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from ninja import Body, Query, Router, Schema
 from ninja.responses import Status
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, StrictBool
 
 from alerts import audit, operations, wiki
 from alerts.choices import OPEN_STATES, AlertState, ScopeKind, Severity
@@ -34,6 +34,7 @@ from confops.api import (
     Moment,
     PageOut,
     PageQuery,
+    QueryBool,
     TokenAuth,
     get_or_404,
     invalid,
@@ -134,13 +135,13 @@ class RuleChange(StrictIn):
     )
     description: str | None = None
     severity: Severity | None = None
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
     scope: ScopeKind | None = None
     scope_deployment: str | int | None = None
     scope_group: str | None = None
     scope_tags: dict[str, str] | None = None
     scope_sources: list[str | int] | None = None
-    include_asset_jobs: bool | None = None
+    include_asset_jobs: StrictBool | None = None
     channels: list[str | int] | None = None
     escalation_channels: list[str | int] | None = None
     escalate_after_minutes: int | None = Field(None, ge=0, le=MAX_INT)
@@ -266,7 +267,7 @@ def save_rule(request: HttpRequest, rule: AlertRule, data: dict[str, Any]) -> Al
 class RuleFilters(Schema):
     kind: str | None = None
     severity: Severity | None = None
-    enabled: bool | None = None
+    enabled: QueryBool | None = None
 
 
 @router.get(
@@ -947,7 +948,7 @@ class SourceChange(StrictIn):
     owner: str | None = Field(None, max_length=255)
     runbook_slug: str | None = Field(None, max_length=200)
     notes: str | None = None
-    paused: bool | None = Field(None, description="A paused source is not judged.")
+    paused: StrictBool | None = Field(None, description="A paused source is not judged.")
     expected_cron: str | None = Field(
         None, max_length=100, description="For pushed sources: when runs are expected."
     )
@@ -995,7 +996,7 @@ class OverrideIn(StrictIn):
     parameters: dict[str, Any] = Field(
         default_factory=dict, description="Only the kind's overridable parameters."
     )
-    enabled: bool = Field(True, description="False switches the rule off for this source.")
+    enabled: StrictBool = Field(True, description="False switches the rule off for this source.")
 
 
 class OverrideOut(Schema):

@@ -10,13 +10,15 @@ paged the same way everywhere (`?limit=&offset=`, answered with `count`, `next`,
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import wraps
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, transaction
 from django.db.models import Model, QuerySet
@@ -31,8 +33,10 @@ from ninja.errors import (
     ValidationError,
     ValidationErrorContext,
 )
+from ninja.parser import Parser
 from ninja.security import HttpBearer
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic_core import PydanticCustomError
 
 from monitoring.models import TOKEN_PREFIX, ApiToken
 
@@ -63,8 +67,44 @@ class ApiError(HttpError):
         self.fields = fields
 
 
+JSON_TYPE = "application/json"
+
+
+def require_json_type(request: HttpRequest) -> None:
+    """A body must be declared JSON (`application/json`, with or without a charset): a 415
+    otherwise, rather than guessing what a `text/plain` or form body meant."""
+    if request.content_type != JSON_TYPE:
+        raise ApiError(415, f"send the body as JSON, with Content-Type: {JSON_TYPE}")
+
+
+def unencodable_text(data: Any) -> bool:
+    """Whether parsed JSON holds text UTF-8 cannot encode: a lone surrogate such as `"\\ud800"`,
+    which JSON allows and Python decodes, but no database, log or page can take."""
+    try:
+        json.dumps(data, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+UNENCODABLE_MESSAGE = "text must be valid Unicode: a lone surrogate such as \\ud800 is not accepted"
+
+
+class JsonBodyParser(Parser):
+    """Every JSON body of the API is read here: it must be declared JSON (415 otherwise) and
+    hold only text that can be stored (400 otherwise), so no operation meets either."""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        require_json_type(request)
+        data = json.loads(request.body)
+        if unencodable_text(data):
+            raise ApiError(400, UNENCODABLE_MESSAGE)
+        return cast(dict[str, Any], data)
+
+
 class ConfopsAPI(NinjaAPI):
-    """NinjaAPI whose validation errors name the field inside the body, not ninja's wrapper."""
+    """NinjaAPI whose validation errors name the field inside the body, not ninja's wrapper, and
+    whose schema says that every body may be refused for its size (413) or type (415)."""
 
     def validation_error_from_error_contexts(
         self, error_contexts: list[ValidationErrorContext[Any]]
@@ -81,6 +121,24 @@ class ConfopsAPI(NinjaAPI):
                 item["loc"] = loc[:1] + loc[2:]
         return error
 
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(**kwargs)
+        error = {"description": "", "content": {JSON_TYPE: {"schema": ERROR_REF}}}
+        for methods in schema.get("paths", {}).values():
+            for operation in methods.values():
+                if "requestBody" in operation:
+                    for status, why in BODY_REFUSALS.items():
+                        operation["responses"].setdefault(status, {**error, "description": why})
+        return schema
+
+
+ERROR_REF = {"$ref": "#/components/schemas/ErrorOut"}
+# What any operation that takes a body may answer before reading it.
+BODY_REFUSALS = {
+    413: "The body is larger than the server accepts.",
+    415: f"The body is not declared {JSON_TYPE}.",
+}
+
 
 api = ConfopsAPI(
     title="confops API",
@@ -94,6 +152,7 @@ api = ConfopsAPI(
     urls_namespace="api",
     openapi_url="/schema",
     docs_url="/docs",
+    parser=JsonBodyParser(),
 )
 
 
@@ -137,6 +196,10 @@ def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespons
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, ApiError):
+        # ninja answers every parser error with its own 400 "Cannot parse request body"; the
+        # parser's reason (a 415, text that cannot be stored) is the one a client can act on.
+        exc = exc.__cause__
     fields = exc.fields if isinstance(exc, ApiError) else None
     return error_response(request, exc.status_code, exc.message, fields)
 
@@ -163,12 +226,19 @@ def atomic_operation(operation: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def refuse_nul_characters(view: Callable[..., Any]) -> Callable[..., Any]:
-    """A NUL character cannot be stored in PostgreSQL text; say so instead of failing later."""
+    """A NUL character cannot be stored in PostgreSQL text; say so instead of failing later.
+    Reading the body here is also where a body over Django's limit is refused: as the API's
+    JSON 413, not Django's HTML 400."""
 
     @wraps(view)
     def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        try:
+            body = request.body
+        except RequestDataTooBig:
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            return error_response(request, 413, f"the body is larger than {limit:,} bytes")
         query = request.META.get("QUERY_STRING", "")
-        if "%00" in query or "\x00" in request.path or b"\\u0000" in request.body:
+        if "%00" in query or "\x00" in request.path or b"\\u0000" in body:
             return error_response(request, 400, "NUL characters are not accepted")
         return view(request, *args, **kwargs)
 
@@ -197,6 +267,19 @@ def sane_moment(moment: datetime) -> datetime:
 
 # Every time an API client sends goes through this type: `Moment | None = None` in a schema.
 Moment = Annotated[datetime, AfterValidator(sane_moment)]
+
+
+def query_bool(value: Any) -> Any:
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    if isinstance(value, bool):
+        return value
+    raise PydanticCustomError("bool", "must be true or false")
+
+
+# Booleans are what they say, in every schema: a body's are JSON `true` or `false` (`StrictBool`:
+# "yes", 1 or "true" are refused, not read as true); a query's, all text, `true` or `false`.
+QueryBool = Annotated[bool, BeforeValidator(query_bool)]
 
 
 @api.exception_handler(Http404)

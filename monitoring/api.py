@@ -19,6 +19,7 @@ from confops.api import (
     ErrorOut,
     PageOut,
     PageQuery,
+    QueryBool,
     TokenAuth,
     get_or_404,
     paginate,
@@ -189,7 +190,7 @@ class SourceFilters(Schema):
     kind: SourceKind | None = None
     tag: str | None = None
     owner: str | None = None
-    gone: bool = False
+    gone: QueryBool = False
 
 
 def alerts_out(alerts: OpenAlerts) -> OpenAlertsOut:

@@ -16,10 +16,17 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from ninja import Query, Router, Schema
-from pydantic import ConfigDict, ValidationError
+from pydantic import ConfigDict, StrictBool, ValidationError
 
 from alerts.links import absolute
-from confops.api import AUTH_ERRORS, ApiError, ErrorOut, TokenAuth, request_token
+from confops.api import (
+    AUTH_ERRORS,
+    ApiError,
+    ErrorOut,
+    TokenAuth,
+    request_token,
+    require_json_type,
+)
 from monitoring.choices import TokenScope
 from reports import render, sending
 from reports.models import DailyReport
@@ -58,7 +65,7 @@ class SendIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     date: dt.date | None = None
-    force: bool = False
+    force: StrictBool = False
 
 
 class SendOut(Schema):
@@ -132,7 +139,7 @@ def latest(request: HttpRequest, query: Query[FormatQuery]) -> Any:
     },
 )
 def send_now(request: HttpRequest) -> SendOut:
-    body = send_body(request.body)
+    body = send_body(request)
     now = timezone.now()
     day = body.date or sending.yesterday(now)
     today = now.astimezone(ZoneInfo(settings.REPORT_TIME_ZONE)).date()
@@ -172,10 +179,12 @@ def by_date(request: HttpRequest, day: str, query: Query[FormatQuery]) -> Any:
     return answer(report, query.format)
 
 
-def send_body(raw: bytes) -> SendIn:
+def send_body(request: HttpRequest) -> SendIn:
     """The optional JSON body: nothing (or whitespace) means the defaults."""
+    raw = request.body
     if not raw.strip():
         return SendIn()
+    require_json_type(request)
     try:
         return SendIn.model_validate_json(raw)
     except ValidationError as exc:

@@ -146,7 +146,9 @@ def test_the_endpoints_are_in_the_schema(client: Client) -> None:
 @pytest.mark.parametrize("raw", [b"", b"  ", b"{}"])
 def test_send_without_a_body_sends_yesterday(client: Client, raw: bytes) -> None:
     with time_machine.travel(NOW, tick=False):
-        response = client.generic("POST", "/api/v1/reports/daily/send", raw, **bearer("operate"))
+        response = client.generic(
+            "POST", "/api/v1/reports/daily/send", raw, "application/json", **bearer("operate")
+        )
     assert response.status_code == 200 and response.json()["date"] == "2026-11-21"
 
 
