@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from django.core.signals import request_finished
 from django.dispatch import receiver
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 
 from confops.context import request_id_var
 
@@ -45,3 +45,35 @@ class RequestIdMiddleware:
 @receiver(request_finished)
 def clear_request_id(**_: object) -> None:
     request_id_var.set(None)
+
+
+NUL_MESSAGE = "NUL characters are not accepted"
+
+
+class RefuseNulInQueryMiddleware:
+    """A 400 for a NUL character in the path or query string, before any view runs.
+
+    PostgreSQL text cannot hold NUL, so a search or filter that reaches the database with one
+    (`/runbooks/?q=%00`, an admin search, an API filter) would fail as a 500. One check here
+    covers every page, the admin and the API, which answers in its own JSON error shape.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if has_nul(request):
+            if request.path.startswith(API_PREFIX):
+                return JsonResponse({"error": NUL_MESSAGE}, status=400)
+            return HttpResponseBadRequest(NUL_MESSAGE, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
+
+
+API_PREFIX = "/api/"
+
+
+def has_nul(request: HttpRequest) -> bool:
+    texts = [request.path]
+    for key, values in request.GET.lists():
+        texts += [key, *values]
+    return any("\x00" in text for text in texts)
