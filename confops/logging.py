@@ -10,6 +10,7 @@ from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 from confops.context import request_id_var
+from confops.secrets import REDACTED_PATH, redact_text
 
 
 def current_task_id() -> str | None:
@@ -34,6 +35,28 @@ class ContextFilter(logging.Filter):
         return True
 
 
+class OutgoingUrlFilter(logging.Filter):
+    """Cuts the URLs and paths urllib3 puts in its records to scheme and host.
+
+    urllib3 names every request's path at DEBUG (``"POST /services/T/B/<secret> HTTP/1.1"``) and
+    a full URL in some warnings (a receiver's malformed headers, a retry); the path of a Slack
+    webhook or a dead man's switch is its secret, and LOG_LEVEL=DEBUG must not print it. A
+    handler's filter, as logger filters do not apply to child loggers' records.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.partition(".")[0] == "urllib3" and not getattr(record, "redacted", False):
+            if isinstance(record.args, tuple):  # a bare path is no URL for redact_text to find
+                record.args = tuple(REDACTED_PATH if is_path(a) else a for a in record.args)
+            record.msg, record.args = redact_text(record.getMessage()), ()
+            record.redacted = True
+        return True
+
+
+def is_path(value: object) -> bool:
+    return isinstance(value, str) and value.startswith("/")
+
+
 class TextLineFormatter(logging.Formatter):
     """Readable lines for development; absent ids print as '-'."""
 
@@ -51,7 +74,8 @@ class JsonLineFormatter(JsonFormatter):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault(
-            "reserved_attrs", [*RESERVED_ATTRS, "taskName", "request_id", "task_id", "ids"]
+            "reserved_attrs",
+            [*RESERVED_ATTRS, "taskName", "request_id", "task_id", "ids", "redacted"],
         )
         super().__init__(*args, **kwargs)
 

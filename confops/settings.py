@@ -322,7 +322,11 @@ if LOG_FORMAT not in ("json", "text"):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "confops.logging.ContextFilter"}},
+    "filters": {
+        "context": {"()": "confops.logging.ContextFilter"},
+        # urllib3 names the paths it requests: a Slack webhook's path is its secret.
+        "outgoing_urls": {"()": "confops.logging.OutgoingUrlFilter"},
+    },
     "formatters": {
         "json": {"()": "confops.logging.JsonLineFormatter"},
         "text": {"()": "confops.logging.TextLineFormatter"},
@@ -331,7 +335,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
-            "filters": ["context"],
+            "filters": ["context", "outgoing_urls"],
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
