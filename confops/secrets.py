@@ -15,9 +15,10 @@ MASK = "••••"
 REDACTED_PATH = "/[redacted]"
 REDACTED = "[redacted]"
 
-# A URL inside free text (an exception's message): up to the next blank, quote or bracket,
-# without the sentence's punctuation after it.
-URL_IN_TEXT = re.compile(r"""[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'"<>()\[\]{}]*[^\s'"<>()\[\]{}.,:;!?]""")
+# A URL inside free text (an exception's message): up to the next blank, quote or parenthesis,
+# without the sentence's punctuation after it. Square brackets stay inside: an IPv6 host, and
+# an already redacted "/[redacted]" (redacting twice changes nothing).
+URL_IN_TEXT = re.compile(r"""[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'"<>(){}]*[^\s'"<>(){}\[.,:;!?]""")
 # urllib3 names the request path apart from the host: "... Max retries exceeded with url:
 # /services/T/B/<secret> (Caused by ...)". The path is the secret of a Slack webhook.
 URLLIB3_PATH = re.compile(r"(with url: )(\S+)")

@@ -104,3 +104,10 @@ def test_secret_strings_lists_every_text_under_the_keys() -> None:
     assert sorted(secret_strings(CONFIG, KEYS)) == sorted(
         [CONFIG["url"], "Bearer tok-123456789", "data"]
     )
+
+
+def test_redacting_twice_changes_nothing() -> None:
+    once = redact_text(f"POST {SLACK_URL} failed; see http://[::1]:8000/alerts/7 (refused)")
+    expected = "POST https://hooks.slack.com/[redacted] failed; see http://[::1]:8000/[redacted]"
+    assert once == f"{expected} (refused)"
+    assert redact_text(once) == once
