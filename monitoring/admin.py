@@ -55,12 +55,25 @@ class DeploymentForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if self.instance.pk and self.instance.display_url != self.instance.graphql_url:
+            # Its user:password@ is basic auth for the poller: the form shows it masked.
+            self.initial["graphql_url"] = self.instance.display_url
+            self.fields["graphql_url"].help_text = (
+                "The user:password in it is stored and shown masked; "
+                "leave it as shown to keep it, or type the whole URL to change it."
+            )
         if self.instance.pk and self.instance.auth_header_value:
             self.fields[
                 "auth_header_value"
             ].help_text = (
                 f"Stored: {self.instance.masked_auth_header_value}. Leave blank to keep it."
             )
+
+    def clean_graphql_url(self) -> str:
+        value: str = self.cleaned_data.get("graphql_url") or ""
+        if self.instance.pk and value == self.instance.display_url:
+            return self.instance.graphql_url  # came back as shown: the stored credentials stay
+        return value
 
     def clean_auth_header_value(self) -> str:
         value: str = self.cleaned_data.get("auth_header_value") or ""

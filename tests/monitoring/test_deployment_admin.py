@@ -84,3 +84,31 @@ def test_a_view_only_operator_sees_the_auth_header_value_masked(operator_user: A
     assert page.status_code == 200 and "View deployment" in page.content.decode()
     assert b"very-secret" not in page.content and "••••8e7d".encode() in page.content
     assert b"very-secret" not in client.get("/admin/monitoring/deployment/").content
+
+
+URL_WITH_PASSWORD = "https://scraper:pw-4a9c2e7b@dagster.example.com/graphql"
+
+
+def test_the_change_form_shows_the_graphql_url_without_its_password(admin_client: Client) -> None:
+    deployment = Deployment.objects.create(name="prod", graphql_url=URL_WITH_PASSWORD)
+    html = admin_client.get(f"/admin/monitoring/deployment/{deployment.pk}/change/").content
+    assert b"pw-4a9c2e7b" not in html and b"scraper:" not in html
+    assert "https://••••@dagster.example.com/graphql".encode() in html
+
+
+def test_saving_the_graphql_url_as_shown_keeps_its_credentials(admin_client: Client) -> None:
+    deployment = Deployment.objects.create(name="prod", graphql_url=URL_WITH_PASSWORD)
+    shown = "https://••••@dagster.example.com/graphql"
+    response = admin_client.post(
+        f"/admin/monitoring/deployment/{deployment.pk}/change/",
+        form_data(graphql_url=shown, poll_interval_seconds=30),
+    )
+    assert response.status_code == 302
+    deployment.refresh_from_db()
+    assert deployment.graphql_url == URL_WITH_PASSWORD and deployment.poll_interval_seconds == 30
+    admin_client.post(
+        f"/admin/monitoring/deployment/{deployment.pk}/change/",
+        form_data(graphql_url="https://other.example.com/graphql"),
+    )
+    deployment.refresh_from_db()
+    assert deployment.graphql_url == "https://other.example.com/graphql"
