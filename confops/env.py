@@ -69,6 +69,16 @@ class StrictEnv(environ.Env):
             f"{var}={raw!r} is not a boolean: use one of true/false, yes/no, on/off, 1/0"
         )
 
+    def non_negative_int(self, var: str, default: int) -> int:
+        raw = self.str(var, default=str(default))
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ImproperlyConfigured(f"{var}={raw!r} is not a whole number") from None
+        if value < 0:
+            raise ImproperlyConfigured(f"{var}={raw!r} must not be negative")
+        return value
+
     def positive_int(self, var: str, default: int) -> int:
         raw = self.str(var, default=str(default))
         try:

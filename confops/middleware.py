@@ -1,4 +1,4 @@
-"""Request id middleware: one id per request, in every log line and in the response."""
+"""Middleware of our own: a request id in every log line and response; private responses."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Callable
 from django.core.signals import request_finished
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.utils.cache import patch_cache_control
 
 from confops.context import request_id_var
 
@@ -45,6 +46,26 @@ class RequestIdMiddleware:
 @receiver(request_finished)
 def clear_request_id(**_: object) -> None:
     request_id_var.set(None)
+
+
+class PrivateResponsesMiddleware:
+    """``Cache-Control: private, no-store`` on every response for a logged-in user or a caller
+    with an ``Authorization`` header (an API token, a metrics scraper).
+
+    What they see (errors, deployments, alerts) is theirs: a shared proxy must not serve it to the
+    next caller, and the browser must not keep it on disk after logging out. One place, so no view
+    can forget it; a view's own ``public`` is overridden.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if (user is not None and user.is_authenticated) or "Authorization" in request.headers:
+            patch_cache_control(response, private=True, no_store=True)
+        return response
 
 
 NUL_MESSAGE = "NUL characters are not accepted"

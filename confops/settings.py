@@ -12,6 +12,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 from confops import broker
@@ -47,6 +48,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "csp",
     "django_celery_beat",
     # The API's docs page uses the Swagger UI files bundled with django-ninja, not a CDN.
     "ninja",
@@ -68,6 +70,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Pages for a logged-in user or a token are never kept by browsers or shared caches.
+    "confops.middleware.PrivateResponsesMiddleware",
+    # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
     # Every page needs login unless its view is marked @login_not_required (health probes).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -263,11 +269,39 @@ REPORT_BACKTEST_RULES = env.int("REPORT_BACKTEST_RULES", default=3)
 STATUS_REFRESH_SECONDS = 15
 
 # --- Security ---------------------------------------------------------------------------------
-SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Behind TLS, set what deploy/https.env lists (`manage.py check --deploy` is clean with it).
+SECURE_COOKIES = env.bool("SECURE_COOKIES", default=False)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=SECURE_COOKIES)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=SECURE_COOKIES)
 SESSION_COOKIE_HTTPONLY = True
 if env.bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# Probes and scrapers inside the network ask over plain HTTP: they are answered, not redirected.
+SECURE_REDIRECT_EXEMPT = [r"^health(/|$)", r"^metrics$"]
+# Browsers remember to use HTTPS only for this long (0: no Strict-Transport-Security header).
+SECURE_HSTS_SECONDS = env.non_negative_int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# Content-Security-Policy (django-csp 4): scripts from this site only and never inline (htmx is
+# configured without eval or its injected style, templates/base.html); images from this site or
+# data: URLs, so a runbook cannot load a tracking pixel. Inline styles stay allowed: the daily
+# report's HTML is also an email and styles itself inline, and the admin has a <style> block;
+# a style cannot run script.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 # Login throttling (django-axes, confops/login_throttle.py): after LOGIN_FAILURE_LIMIT wrong
 # passwords for one username from one address, that pair is refused (429) for
 # LOGIN_COOLOFF_MINUTES, even with the right password; a success resets the count. By username and
@@ -344,6 +378,10 @@ LOGGING = {
         "celery": {"level": LOG_LEVEL},
     },
 }
+
+# Django's error reports (the DEBUG page, error emails) show settings and request.META with every
+# URL cut to scheme and host: a URL's secret sits under a name Django does not hide.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "confops.error_reports.SafeExceptionReporterFilter"
 
 # --- Error tracking and tracing (confops/observability.py) ------------------------------------
 # Sentry is on only with a DSN; started here so web, worker, beat and manage.py all report.
