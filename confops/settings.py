@@ -383,10 +383,6 @@ LOGGING = {
 # URL cut to scheme and host: a URL's secret sits under a name Django does not hide.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "confops.error_reports.SafeExceptionReporterFilter"
 
-# Django's error reports (the DEBUG page, error emails) show settings and request.META with every
-# URL cut to scheme and host: a URL's secret sits under a name Django does not hide.
-DEFAULT_EXCEPTION_REPORTER_FILTER = "confops.error_reports.SafeExceptionReporterFilter"
-
 # --- Error tracking and tracing (confops/observability.py) ------------------------------------
 # Sentry is on only with a DSN; started here so web, worker, beat and manage.py all report.
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
