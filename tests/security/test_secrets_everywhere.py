@@ -19,6 +19,7 @@ import json
 import logging
 import re
 import secrets as random_secrets
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -29,9 +30,10 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from django.contrib import admin
 from django.core import mail
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
+from django.views.debug import technical_500_response
 
 from alerts import delivery, evaluation
 from alerts.choices import NotificationStatus
@@ -372,6 +374,7 @@ def leaks_in(
 
 
 def assert_no_leaks(leaks: list[Leak]) -> None:
+    leaks = list(dict.fromkeys(leaks))  # a record or page seen twice is one leak
     assert not leaks, f"{len(leaks)} secret(s) shown:\n" + "\n".join(map(str, leaks[:40]))
 
 
@@ -555,6 +558,23 @@ def test_no_health_endpoint_shows_a_secret(planted: Planted, persona: str) -> No
         response = client.get(url)
         found += leaks_in(text_of(response), planted.secrets, f"health as {persona}", url)
     assert_no_leaks(found)
+
+
+def debug_error_page(request: Any) -> str:
+    """The page for an error raised here, where no local variable holds a secret."""
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        return str(technical_500_response(request, *sys.exc_info()).content.decode())
+
+
+def test_a_debug_error_page_shows_no_secret(planted: Planted, settings: Any) -> None:
+    """The DEBUG page (the demo runs with DEBUG) lists settings and the request's headers."""
+    settings.DEBUG = True
+    token = planted.secrets["metrics bearer token (METRICS_BEARER_TOKEN)"]
+    html = debug_error_page(RequestFactory().get("/metrics", HTTP_AUTHORIZATION=f"Bearer {token}"))
+    assert "DEAD_MANS_SWITCH_URL" in html
+    assert_no_leaks(leaks_in(html, planted.secrets, "DEBUG error page", "/metrics"))
 
 
 def own_secrets(request: RecordedRequest, secrets: dict[str, str]) -> list[str]:
