@@ -33,7 +33,8 @@ def manage(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProces
         ALLOWED_HOSTS="confops.example.com",
         DEBUG="false",
     )
-    for name in ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL"):
+    # The test database's settings, and the browser tests' async switch (a deploy error of its own).
+    for name in ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"):
         base.pop(name, None)
     base.update(env)
     return subprocess.run(
