@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from pydantic import StrictBool
+
 from alerts.choices import RuleTarget
 from alerts.rules._common import first_line
 from alerts.rules.base import DeploymentHistory, Finding, Params, RuleKind, register
 
 
 class DeploymentUnhealthyParams(Params):
-    daemons: bool = True
-    code_locations: bool = True
+    daemons: StrictBool = True
+    code_locations: StrictBool = True
 
 
 @register

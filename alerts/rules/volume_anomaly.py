@@ -7,6 +7,8 @@ from datetime import datetime, timedelta
 from statistics import fmean, stdev
 from typing import Annotated
 
+from pydantic import StrictBool
+
 from alerts.rules._common import (
     MAX_DAYS,
     MetricKey,
@@ -29,7 +31,7 @@ class VolumeAnomalyParams(Params):
     metric: MetricKey = "count"
     z: Annotated[float, limits(gt=0)] = 3
     window_days: Annotated[int, limits(gt=0, le=MAX_DAYS)] = 14
-    per_weekday: bool = False
+    per_weekday: StrictBool = False
     min_samples: Annotated[int, limits(ge=2)] = 7
 
 

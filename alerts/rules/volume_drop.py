@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from statistics import fmean
 from typing import Annotated
 
+from pydantic import StrictBool
+
 from alerts.rules._common import (
     MetricKey,
     Sample,
@@ -28,7 +30,7 @@ class VolumeDropParams(Params):
     percent: Annotated[float, limits(gt=0, le=100)] = 30
     window_runs: Annotated[int, limits(ge=1)] = 7
     min_history: Annotated[int, limits(ge=1)] = 3
-    seasonal: bool = True
+    seasonal: StrictBool = True
 
 
 @dataclass(frozen=True)

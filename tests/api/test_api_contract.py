@@ -13,6 +13,7 @@ from django.utils import timezone
 from pydantic import Strict
 
 from alerts.models import AlertRule, AuditEntry, Silence
+from alerts.rules.base import all_kinds
 from confops.api import api
 from monitoring.choices import SourceKind, TokenScope
 from monitoring.models import Run, Source
@@ -165,6 +166,16 @@ def test_a_rule_is_not_switched_off_by_a_string(admin_api: Api) -> None:
     assert rule.enabled
 
 
+def test_a_rule_parameter_is_not_switched_off_by_a_string(admin_api: Api) -> None:
+    rule = AlertRule.objects.get(name="Stale after 24 h")
+    body = {"kind": "volume_drop", "parameters": {"seasonal": "no"}}
+
+    response = admin_api.patch(f"/rules/{rule.pk}", body)
+
+    assert response.status_code == 400
+    assert "parameters.seasonal" in response.json()["fields"]
+
+
 def test_a_source_is_not_paused_by_a_string(admin_api: Api) -> None:
     source = factories.source("elra_conferences")
 
@@ -185,6 +196,7 @@ def test_a_boolean_in_a_query_is_true_or_false(reader_api: Api, value: str, stat
 def test_every_boolean_in_a_body_is_strict() -> None:
     """A guard for schemas yet to come: a plain `bool` in a body reads "yes" as true."""
     schemas = [SendIn]  # read by hand: its body is optional
+    schemas += [kind.params for kind in all_kinds().values()]  # a rule's `parameters`
     for _, router in api._routers:
         for path_view in router.path_operations.values():
             for operation in path_view.operations:

@@ -79,7 +79,7 @@ def test_a_disabled_deployment_never_fires() -> None:
     [
         (
             {"daemons": "maybe"},
-            {"daemons": "Input should be a valid boolean, unable to interpret input"},
+            {"daemons": "Input should be a valid boolean"},
         ),
         ({"locations": False}, {"locations": "is not a parameter of this rule kind"}),
     ],
