@@ -55,9 +55,14 @@ class DeploymentForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if self.instance.pk and self.instance.display_url != self.instance.graphql_url:
+        shown_url = self.instance.display_url
+        if (
+            self.instance.pk
+            and shown_url != self.instance.graphql_url
+            and "graphql_url" in self.fields
+        ):
             # Its user:password@ is basic auth for the poller: the form shows it masked.
-            self.initial["graphql_url"] = self.instance.display_url
+            self.initial["graphql_url"] = shown_url
             self.fields["graphql_url"].help_text = (
                 "The user:password in it is stored and shown masked; "
                 "leave it as shown to keep it, or type the whole URL to change it."

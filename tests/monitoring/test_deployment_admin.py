@@ -112,3 +112,15 @@ def test_saving_the_graphql_url_as_shown_keeps_its_credentials(admin_client: Cli
     )
     deployment.refresh_from_db()
     assert deployment.graphql_url == "https://other.example.com/graphql"
+
+
+def test_a_view_only_operator_sees_the_graphql_url_without_its_password(
+    operator_user: Any,
+) -> None:
+    operator_user.is_staff = True
+    operator_user.save(update_fields=["is_staff"])
+    deployment = Deployment.objects.create(name="prod", graphql_url=URL_WITH_PASSWORD)
+    page = logged_in(operator_user).get(f"/admin/monitoring/deployment/{deployment.pk}/change/")
+    assert page.status_code == 200
+    assert b"pw-4a9c2e7b" not in page.content
+    assert "••••@dagster.example.com/graphql".encode() in page.content
