@@ -1,6 +1,6 @@
 """In a real browser, under the Content-Security-Policy: the status page refreshes, an htmx action
-changes a row in place and the admin's forms run their scripts, with no violation reported;
-an image from another host is refused."""
+changes a row in place, the admin's forms run their scripts and the API docs render, with no
+violation reported; an image from another host is refused."""
 
 from __future__ import annotations
 
@@ -73,6 +73,9 @@ def test_pages_an_htmx_action_and_the_admin_raise_no_violation(
     assert violations(page) == []
     page.goto("/admin/alerts/channel/add/")
     page.locator("#channel_form").wait_for()
+    assert violations(page) == []
+    page.goto("/api/v1/docs")
+    page.locator(".swagger-ui .opblock").first.wait_for()
     assert violations(page) == []
 
     assert complaints == []
