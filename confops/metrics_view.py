@@ -20,13 +20,14 @@ from django.views.decorators.http import require_GET
 from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
+from confops.addresses import client_address
 from confops.metrics import registry
 
 
 def scraper_refusal(request: HttpRequest) -> HttpResponse | None:
     """Why a scraper is refused (403 address, 401 token), or None when it may read."""
     networks = settings.METRICS_ALLOWED_NETWORKS
-    if networks and not address_allowed(request.META.get("REMOTE_ADDR", ""), networks):
+    if networks and not address_allowed(client_address(request), networks):
         return HttpResponse("address not allowed\n", status=403, content_type="text/plain")
     expected = settings.METRICS_BEARER_TOKEN
     if expected and not token_matches(request.headers.get("Authorization", ""), expected):

@@ -276,6 +276,9 @@ CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=SECURE_COOKIES)
 SESSION_COOKIE_HTTPONLY = True
 if env.bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Reverse proxies in front that append to X-Forwarded-For (confops/addresses.py): the client's
+# address for login throttling and METRICS_ALLOWED_IPS is that many entries from the right.
+TRUSTED_PROXY_COUNT = env.non_negative_int("TRUSTED_PROXY_COUNT", default=0)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 # Probes and scrapers inside the network ask over plain HTTP: they are answered, not redirected.
 SECURE_REDIRECT_EXEMPT = [r"^health(/|$)", r"^metrics$"]
@@ -314,6 +317,7 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = env.positive_int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.positive_int("LOGIN_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "confops.addresses.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_DISABLE_ACCESS_LOG = True  # failures are counted; successful logins need no second log
 AXES_VERBOSE = False  # no banner in every process's log at start-up

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import time_machine
 from django.conf import settings
-from django.test import Client
+from django.test import Client, override_settings
 
 from tests.conftest import project_env
 from tests.fixtures.personas import ADA, VERA, Persona, make_user
@@ -105,3 +105,21 @@ def test_the_limit_and_cool_off_come_from_the_environment(tmp_path: Path) -> Non
         [sys.executable, "-c", code], env=env, cwd=PROJECT, capture_output=True, text=True
     )
     assert out.stdout.split() == ["7", "120.0"], out.stderr
+
+
+@override_settings(TRUSTED_PROXY_COUNT=1)
+def test_behind_a_proxy_each_client_is_counted_by_its_own_address(ada: Persona) -> None:
+    """Every request arrives from the proxy: counted by that address, an attacker's failures
+    locked the username out for everyone. The proxy's X-Forwarded-For entry tells them apart."""
+    proxy = "10.0.0.2"
+
+    def through_proxy(client_address: str, password: str) -> Any:
+        form = {"username": ada.username, "password": password}
+        client = Client(REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=client_address)
+        return client.post(LOGINS[0], form)
+
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        through_proxy(ATTACKER, "wrong-password")
+
+    assert through_proxy(ATTACKER, ada.password).status_code == 429
+    assert logged_in(through_proxy("198.51.100.7", ada.password))
