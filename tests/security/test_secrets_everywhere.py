@@ -288,6 +288,26 @@ def send_test_messages(admin_client: Client) -> str:
     return "\n".join(pages)
 
 
+def push_run(client: Client, token: str, now: datetime) -> None:
+    """A job outside Dagster reports a failed run with the token (and one with a wrong one)."""
+    source = f.source("nightly_export")
+    url = f"/api/v1/sources/{source.slug}/runs"
+    body = json.dumps({"at": now.isoformat(), "status": "failure", "error": "disk full"})
+    headers = {"Authorization": f"Bearer {token}"}
+    response = client.post(url, body, content_type="application/json", headers=headers)
+    assert response.status_code == 201, response.content
+    wrong = {"Authorization": f"Bearer {token[:-4]}xxxx"}
+    response = client.post(url, body, content_type="application/json", headers=wrong)
+    assert response.status_code == 401
+
+
+def mail_down(settings: Any) -> None:
+    """The email channel's test message with the SMTP server gone: its error is stored."""
+    settings.EMAIL_PORT = free_port()
+    outcome = delivery.send_test(Channel.objects.get(name="email"), timezone.now())
+    assert outcome.status != delivery.SENT and "SMTP" in outcome.error
+
+
 def seed_objects(admin_user: Any, now: datetime) -> dict[str, list[str]]:
     """Objects behind every URL with an id: a source, a silence, a runbook revision, a report."""
     source = Source.objects.get(key="crawl_asset")
@@ -353,7 +373,9 @@ def planted(
         "/metrics", headers={"Authorization": f"Bearer {settings.METRICS_BEARER_TOKEN}"}
     )
 
+    push_run(client, raw, now)
     test_message_page = send_test_messages(logged_in(users["admin"]))
+    mail_down(settings)
     planted = Planted(found, http_responder, smtp_auth_sink, raw, users, test_message_page)
     planted.metrics_status = metrics.status_code
     planted.objects = seed_objects(users["admin"], now)
