@@ -18,7 +18,8 @@ import logging
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
-from confops.secrets import redact_url
+from confops.logging import OutgoingUrlFilter
+from confops.secrets import redact_text, redact_url
 
 if TYPE_CHECKING:
     import requests
@@ -70,7 +71,8 @@ SECRET_HEADERS = frozenset(
 
 def scrub_event(event: Event, hint: dict[str, Any]) -> Event:
     """Drop what the SDK would still send of a request: body, cookies, query, auth headers;
-    and the URLs of outgoing calls recorded as spans (``http.client``)."""
+    the URLs of outgoing calls recorded as spans (``http.client``); and the URLs an exception's
+    message quotes (``requests`` names the path it failed on: a Slack webhook's secret)."""
     request = event.get("request")
     if isinstance(request, dict):
         for key in ("data", "cookies", "query_string"):
@@ -80,6 +82,10 @@ def scrub_event(event: Event, hint: dict[str, Any]) -> Event:
             request["headers"] = {
                 k: v for k, v in headers.items() if k.lower() not in SECRET_HEADERS
             }
+    exception = event.get("exception")
+    for value in exception.get("values", []) if isinstance(exception, dict) else []:
+        if isinstance(value, dict) and isinstance(value.get("value"), str):
+            value["value"] = redact_text(value["value"])
     spans = event.get("spans")
     for span in spans if isinstance(spans, list) else []:
         data = span.get("data")
@@ -91,9 +97,14 @@ def scrub_event(event: Event, hint: dict[str, Any]) -> Event:
 
 
 def scrub_breadcrumb(crumb: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
-    """An outgoing call's breadcrumb (``httplib``) keeps the host, not the secret path."""
+    """An outgoing call's breadcrumb (``httplib``) keeps the host, not the secret path; so does
+    a log record's (urllib3's warnings quote the URL), redacted as the log handler does."""
     if crumb.get("type") == "http" or crumb.get("category") == "httplib":
         scrub_http_data(crumb.get("data") or {})
+    record = hint.get("log_record") if isinstance(hint, dict) else None
+    if isinstance(record, logging.LogRecord):
+        OutgoingUrlFilter().filter(record)
+        crumb["message"] = record.getMessage()
     return crumb
 
 

@@ -285,3 +285,50 @@ def test_without_configuration_nothing_is_imported_or_instrumented() -> None:
 
 def test_this_test_process_runs_without_tracing_middleware() -> None:
     assert not any("opentelemetry" in entry for entry in settings.MIDDLEWARE)
+
+
+# --- what reaches Sentry of a URL quoted in an exception or a log record ---------------------
+
+SLACK_SECRET = "SlackSecretPath0123456789"
+
+
+def test_an_exception_quoting_a_webhook_path_reaches_sentry_without_it() -> None:
+    from sentry_sdk import Client as SentryClient
+    from sentry_sdk.utils import event_from_exception
+
+    from confops.observability import scrub_event
+
+    closed = f"http://127.0.0.1:{free_port()}/services/T0/B0/{SLACK_SECRET}"
+    try:
+        requests.post(closed, json={}, timeout=5)
+    except requests.ConnectionError:
+        # As init_sentry configures it: no frame variables (the URL is one).
+        event, hint = event_from_exception(
+            sys.exc_info(), client_options=SentryClient(include_local_variables=False).options
+        )
+    assert SLACK_SECRET in json.dumps(event)  # requests quotes the path it failed on
+    scrubbed = json.dumps(scrub_event(event, hint))  # type: ignore[arg-type]
+    assert SLACK_SECRET not in scrubbed and "with url: /[redacted]" in scrubbed
+
+
+def test_a_urllib3_warning_breadcrumb_keeps_the_host_not_the_path() -> None:
+    import logging
+
+    from sentry_sdk.integrations.logging import BreadcrumbHandler
+
+    from confops.observability import scrub_breadcrumb
+
+    record = logging.LogRecord(
+        "urllib3.connection",
+        logging.WARNING,
+        __file__,
+        1,
+        "Failed to parse headers (url=%s): %s",
+        (f"https://hooks.slack.com/services/T0/B0/{SLACK_SECRET}", "MissingHeaderBodySeparator"),
+        None,
+    )
+    record.message = record.getMessage()
+    crumb = BreadcrumbHandler()._breadcrumb_from_record(record)
+    scrubbed = scrub_breadcrumb(crumb, {"log_record": record})
+    assert scrubbed["message"].startswith("Failed to parse headers (url=https://hooks.slack.com/")
+    assert SLACK_SECRET not in json.dumps(scrubbed, default=str)
