@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -588,20 +589,35 @@ TOKEN_PREFIX = "cfo_"  # noqa: S105 - a marker that makes leaked tokens greppabl
 
 
 class ApiToken(models.Model):
-    """A bearer token for the push API (and the REST API): stored as a hash, shown once."""
+    """A bearer token for the push API (and the REST API): stored as a hash, shown once.
+
+    A token acts for its owner: it authenticates only while the owner exists and is active, and
+    deleting the owner deletes their tokens. Which pushed sources it may report for is explicit
+    (`all_sources`), never read from an empty list: a token limited to sources that were all
+    deleted since may report for none.
+    """
 
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=16, unique=True, editable=False)
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     scopes = models.JSONField(default=list, help_text="Any of: " + ", ".join(TokenScope.values))
+    all_sources = models.BooleanField(
+        "all pushed sources",
+        default=False,
+        help_text="May report runs of every pushed source, including those added later. "
+        "Otherwise only of the sources chosen below.",
+    )
     sources = models.ManyToManyField(
         Source,
         blank=True,
         related_name="tokens",
-        help_text="Pushed sources this token may report for; none means all of them.",
+        help_text="Pushed sources this token may report for, unless it may report for all.",
     )
+    # Deleting the person deletes the tokens that act for them (there is no one left to act
+    # for); audit entries keep the token's name as text. Null only on tokens created by the
+    # command before tokens needed an owner: those no longer authenticate.
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE
     )
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
@@ -621,29 +637,49 @@ class ApiToken(models.Model):
         return hashlib.sha256(raw.encode()).hexdigest()
 
     @classmethod
-    def issue(cls, name: str, scopes: list[str], created_by: Any = None) -> tuple[ApiToken, str]:
-        """Create a token; the raw value is returned once and never stored."""
+    def issue(
+        cls,
+        name: str,
+        scopes: list[str],
+        created_by: Any,
+        sources: Iterable[Source] | None = None,
+        expires_at: datetime | None = None,
+    ) -> tuple[ApiToken, str]:
+        """Create a token acting for `created_by`, for the given pushed `sources` (None: all of
+        them); the raw value is returned once and never stored."""
         prefix = secrets.token_hex(4)
         raw = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(24)}"
         token = cls.objects.create(
-            name=name, prefix=prefix, token_hash=cls.hash(raw), scopes=scopes, created_by=created_by
+            name=name,
+            prefix=prefix,
+            token_hash=cls.hash(raw),
+            scopes=scopes,
+            created_by=created_by,
+            all_sources=sources is None,
+            expires_at=expires_at,
         )
+        if sources is not None:
+            token.sources.set(sources)
         return token, raw
 
     @classmethod
     def find(cls, raw: str) -> ApiToken | None:
         if not raw.startswith(TOKEN_PREFIX):
             return None
-        return cls.objects.filter(token_hash=cls.hash(raw)).first()
+        return cls.objects.select_related("created_by").filter(token_hash=cls.hash(raw)).first()
 
     def is_active(self, now: datetime) -> bool:
         if self.revoked_at is not None:
             return False
         return self.expires_at is None or now < self.expires_at
 
+    def owner_is_active(self) -> bool:
+        """A token acts for a person: none (deleted, or never set) or a deactivated one stops it."""
+        owner = self.created_by
+        return owner is not None and owner.is_active
+
     def allows_source(self, source: Source) -> bool:
-        allowed = list(self.sources.all())
-        return not allowed or source in allowed
+        return self.all_sources or self.sources.filter(pk=source.pk).exists()
 
     def has_scope(self, scope: str) -> bool:
         """Scopes nest: admin includes operate, operate includes read (whoever acknowledges an
