@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from confops import broker as embedded_broker
 from confops import heartbeat, processes, watchdog
+from confops.secrets import redact_error
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ def timed(name: str, check: Callable[[], dict[str, Any] | None]) -> CheckResult:
         info = check() or {}
     except Exception as exc:  # a health check must report, never raise
         elapsed = (time.perf_counter() - started) * 1000
-        return CheckResult(name, False, elapsed, error=f"{type(exc).__name__}: {exc}"[:500])
+        return CheckResult(name, False, elapsed, error=redact_error(exc)[:500])
     elapsed = (time.perf_counter() - started) * 1000
     return CheckResult(name, True, elapsed, info=info)
 
@@ -135,8 +136,14 @@ def deployments(now: float) -> list[dict[str, Any]]:
 
 
 def worker_heartbeats(now: float) -> dict[str, float]:
-    """Each worker's own heartbeat age (its watcher thread), by host name."""
-    return {host: round(now - at, 1) for host, at in sorted(heartbeat.read_workers(now).items())}
+    """Each worker's own heartbeat age (its watcher thread), by host name; none when the cache
+    cannot be read (the cache check says why, and the page must stay up to say it)."""
+    try:
+        ages = heartbeat.read_workers(now)
+    except Exception as exc:
+        logger.warning("health: worker heartbeats unreadable: %s", redact_error(exc))
+        return {}
+    return {host: round(now - at, 1) for host, at in sorted(ages.items())}
 
 
 def readiness() -> list[CheckResult]:
@@ -216,7 +223,7 @@ def detailed() -> dict[str, Any]:
         rows = deployments(now)
     except Exception as exc:  # the database check names the cause; keep the page up
         rows, deployment_check.ok = [], False
-        deployment_check.error = f"{type(exc).__name__}: {exc}"[:500]
+        deployment_check.error = redact_error(exc)[:500]
     deployment_check.duration_ms = (time.perf_counter() - started) * 1000
     checks.append(deployment_check)
     watcher = timed("watcher", lambda: watcher_report(timezone.now()))

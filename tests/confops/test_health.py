@@ -175,3 +175,24 @@ def test_a_failed_dead_mans_switch_ping_is_logged_without_its_secret_url(
     assert "dead man's switch ping failed" in caplog.text
     assert secret not in caplog.text
     assert ("HTTPError (status 404)" if reachable else "ConnectionError") in caplog.text
+
+
+@pytest.mark.django_db
+def test_details_name_an_unreachable_cache_instead_of_failing(
+    admin_client: Client, settings: Any
+) -> None:
+    """The worker heartbeats are read from the cache outside any check: a cache that was down
+    made the page that should say so a 500."""
+    settings.HEALTH_CHECK_TIMEOUT_SECONDS = 0.3
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://:cache-pw-7d1e@127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 0.3},
+        }
+    }
+    response = admin_client.get("/health/detailed")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["checks"]["cache"]["ok"] is False and body["worker_heartbeats"] == {}
+    assert "cache-pw-7d1e" not in response.content.decode()
