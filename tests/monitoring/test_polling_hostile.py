@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -34,7 +34,7 @@ from monitoring.models import Deployment, PollRecord
 from monitoring.sync import workspace_fingerprint
 from tests.alerts.factories import channel, rule
 from tests.fixtures.dagster import free_port
-from tests.fixtures.http import HttpResponder
+from tests.fixtures.http import HttpResponder, serving
 from tests.monitoring.test_polling import HIGH_WATER_MARK, poll_answer, run_json
 
 pytestmark = pytest.mark.django_db
@@ -113,19 +113,9 @@ def dagster() -> Iterator[HostileDagster]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    server_state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    try:
+    with serving(Handler, stop) as url:
+        server_state.url = url
         yield server_state
-    finally:
-        stop.set()
-        server.shutdown()
-        server.server_close()
 
 
 def watched(url: str, **fields: Any) -> Deployment:

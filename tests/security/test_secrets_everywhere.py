@@ -26,8 +26,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from django.contrib import admin
 from django.core import mail
 from django.test import Client, RequestFactory
@@ -60,7 +58,7 @@ from tests.alerts import factories as f
 from tests.fixtures.dagster import free_port
 from tests.fixtures.http import HttpResponder, RecordedRequest
 from tests.fixtures.personas import ADA, OTTO, VERA, Persona, logged_in, make_user
-from tests.fixtures.smtp import SmtpSink
+from tests.fixtures.smtp import SmtpAuthSink
 
 pytestmark = pytest.mark.django_db
 
@@ -92,41 +90,6 @@ class Planted:
     test_message_page: str = ""
     objects: dict[str, list[str]] = field(default_factory=dict)
     metrics_status: int = 0
-
-
-@dataclass
-class SmtpAuthSink(SmtpSink):
-    """The SMTP sink of tests/fixtures/smtp.py, asking for a login (AUTH PLAIN/LOGIN)."""
-
-    logins: list[tuple[str, str]] = field(default_factory=list)
-
-    def authenticate(
-        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
-    ) -> AuthResult:
-        assert isinstance(data, LoginPassword)
-        self.logins.append((data.login.decode(), data.password.decode()))
-        return AuthResult(success=True)
-
-
-@pytest.fixture
-def smtp_auth_sink(settings: Any) -> Iterator[SmtpAuthSink]:
-    sink = SmtpAuthSink(host="127.0.0.1", port=free_port())
-    controller = Controller(
-        sink,
-        hostname=sink.host,
-        port=sink.port,
-        authenticator=sink.authenticate,
-        auth_require_tls=False,
-    )
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = sink.host, sink.port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_TIMEOUT = 5
-    try:
-        yield sink
-    finally:
-        controller.stop()
 
 
 def plant_settings(settings: Any, receiver: HttpResponder) -> dict[str, str]:
