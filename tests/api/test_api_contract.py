@@ -218,3 +218,22 @@ def test_every_boolean_in_a_body_is_strict() -> None:
     ]
     assert len(schemas) >= 8
     assert lax == []
+
+
+@pytest.mark.parametrize("path", ["/silences", "/sources/ingest/runs"])
+def test_a_nul_character_in_a_body_is_a_400_and_stores_nothing(
+    path: str, operate_token: tuple[Any, str], pushed: Source, push_token: str
+) -> None:
+    """PostgreSQL text cannot hold NUL: it reached the database and was a 500 there."""
+    if path == "/silences":
+        token = operate_token[1]
+        body = {"source": pushed.slug, "duration_minutes": 60, "comment": "a\x00b"}
+    else:
+        token = push_token
+        body = {"at": timezone.now().isoformat(), "status": "failure", "error": "a\x00b"}
+
+    response = send(token, "post", path, json.dumps(body), "application/json")
+
+    assert response.status_code == 400
+    assert "NUL" in response.json()["error"]
+    assert not Silence.objects.exists() and not Run.objects.exists()
