@@ -45,6 +45,11 @@ class AuditedAdmin(admin.ModelAdmin):
         audit.record(timezone.now(), "deleted", obj, audit.snapshot(obj), actor=request.user)
         super().delete_model(request, obj)
 
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        """The list's bulk delete: one audited delete each, as from the change page."""
+        for obj in queryset:
+            self.delete_model(request, obj)
+
 
 class RuleOverrideInline(admin.TabularInline):
     model = RuleOverride
@@ -157,6 +162,30 @@ class AlertRuleAdmin(AuditedAdmin):
             },
         ),
     ]
+
+    def save_model(self, request: HttpRequest, obj: AlertRule, form: Any, change: bool) -> None:
+        """Through the API's door: validated, saved with its channels and scope, audited."""
+        relations = {
+            name: form.cleaned_data[name]
+            for name in operations.RULE_RELATIONS
+            if name in form.cleaned_data
+        }
+        operations.save_rule(obj, relations, request.user, timezone.now())
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        """Per-source overrides through the API's door too, each audited."""
+        if formset.model is not RuleOverride:
+            super().save_formset(request, form, formset, change)
+            return
+        now = timezone.now()
+        changed = formset.save(commit=False)
+        for override in formset.deleted_objects:
+            operations.delete_override(override, request.user, now)
+        for override in changed:
+            operations.save_override(override, request.user, now)
+
+    def delete_model(self, request: HttpRequest, obj: AlertRule) -> None:
+        operations.delete_rule(obj, request.user, timezone.now())
 
     @admin.action(description="Enable selected rules")
     def enable(self, request: HttpRequest, queryset: QuerySet[AlertRule]) -> None:
@@ -282,16 +311,18 @@ class SilenceAdmin(AuditedAdmin):
     actions = ["expire_now"]
 
     def save_model(self, request: HttpRequest, obj: Silence, form: Any, change: bool) -> None:
-        if not change and request.user.is_authenticated:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+        """A new silence through the portal's and the API's door (audited, holds its alerts
+        back at once); an edit, which only the admin makes, is audited by ``AuditedAdmin``."""
+        if change:
+            super().save_model(request, obj, form, change)
+        else:
+            operations.create_silence(obj, request.user, timezone.now())
 
     @admin.action(description="Expire selected silences now")
     def expire_now(self, request: HttpRequest, queryset: QuerySet[Silence]) -> None:
         now = timezone.now()
         for silence in queryset.filter(expired_at__isnull=True):
-            silence.expire(now)
-            audit.record(now, "expired", silence, actor=request.user)
+            operations.expire_silence(silence, request.user, now)
 
 
 class AlertEventInline(admin.TabularInline):

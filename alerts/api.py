@@ -21,7 +21,7 @@ from ninja import Body, Query, Router, Schema
 from ninja.responses import Status
 from pydantic import ConfigDict, Field, StrictBool
 
-from alerts import audit, operations, wiki
+from alerts import operations, wiki
 from alerts.choices import OPEN_STATES, AlertState, ScopeKind, Severity
 from alerts.models import Alert, AlertRule, Channel, RuleOverride, Runbook, Silence
 from alerts.rules.base import ParamsError
@@ -46,7 +46,7 @@ from confops.api import (
 from monitoring.api import SourceDetailOut, read_source
 from monitoring.api import router as sources_router
 from monitoring.choices import TokenScope
-from monitoring.models import SOURCE_OPERATOR_FIELDS, Deployment, Source
+from monitoring.models import Deployment, Source
 from monitoring.validators import validate_timezone
 
 router = Router()
@@ -978,17 +978,13 @@ def update_source(request: HttpRequest, slug: str, body: SourceChange) -> dict[s
         )
     with transaction.atomic():
         source = get_or_404(Source.objects.select_for_update(of=("self",)), "source", slug=slug)
-        before = audit.snapshot(source, list(SOURCE_OPERATOR_FIELDS))
+        before = operations.source_snapshot(source)
         for name, value in data.items():
             setattr(source, name, value)
         try:
-            source.full_clean()
+            operations.save_source(source, before, user, timezone.now(), label, list(data))
         except DjangoValidationError as exc:
             raise invalid(exc) from exc
-        source.save(update_fields=list(data) or None)
-        changes = audit.diff(before, audit.snapshot(source, list(SOURCE_OPERATOR_FIELDS)))
-        if changes:
-            audit.record(timezone.now(), "changed", source, changes, actor=user, actor_label=label)
     return read_source(request, slug)
 
 

@@ -5,8 +5,11 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.db import models
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
+from alerts import operations
 from confops.admin_secrets import MaskedSecretsAdmin
 from monitoring.choices import SourceKind
 from monitoring.models import (
@@ -219,9 +222,19 @@ class SourceAdmin(admin.ModelAdmin):
         return {"kind": SourceKind.PUSHED}
 
     def save_model(self, request: HttpRequest, obj: Source, form: Any, change: bool) -> None:
+        """Through the same door as ``PATCH /api/v1/sources/{slug}``, which audits the change."""
         if not change:
             obj.kind = SourceKind.PUSHED  # Dagster sources come from discovery only
-        super().save_model(request, obj, form, change)
+        before = operations.source_snapshot(Source.objects.get(pk=obj.pk)) if change else {}
+        operations.save_source(obj, before, request.user, timezone.now())
+
+    def delete_model(self, request: HttpRequest, obj: Source) -> None:
+        operations.delete_source(obj, request.user, timezone.now())
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:
+        """The list's bulk delete: one audited delete each, as from the change page."""
+        for source in queryset:
+            self.delete_model(request, source)
 
 
 class RunAssetInline(admin.TabularInline):
