@@ -225,7 +225,10 @@ def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     form = AcknowledgeForm(request.POST)
     note = form.cleaned_data["note"] if form.is_valid() else ""
     return act(
-        request, pk, lambda alert, now: alert.acknowledge(request.user, note, now), "Acknowledged"
+        request,
+        pk,
+        lambda alert, now: operations.acknowledge(alert, request.user, note, now),
+        "Acknowledged",
     )
 
 
@@ -233,7 +236,10 @@ def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
 @needs("alerts.acknowledge_alert")
 def unacknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     return act(
-        request, pk, lambda alert, now: alert.unacknowledge(request.user, now), "Unacknowledged"
+        request,
+        pk,
+        lambda alert, now: operations.unacknowledge(alert, request.user, now),
+        "Unacknowledged",
     )
 
 
