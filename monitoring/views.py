@@ -13,13 +13,13 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 from django_htmx.http import push_url
 
+from confops import htmx
 from monitoring import source_page, status_page
 from monitoring.filters import StatusFilters
 from monitoring.models import Source
@@ -30,37 +30,26 @@ READ = ("monitoring.view_source", "alerts.view_alert")
 reader_only = permission_required(READ, raise_exception=True)
 
 
-def wants_fragment(request: HttpRequest) -> bool:
-    """An htmx refresh gets the fragment; a history restore (back button) needs the page."""
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.history_restore_request  # type: ignore[union-attr]
-
-
-def htmx_target(request: HttpRequest) -> str | None:
-    htmx = getattr(request, "htmx", None)
-    return htmx.target if htmx and not htmx.history_restore_request else None
-
-
 @require_GET
 @reader_only
 def status(request: HttpRequest) -> HttpResponse:
     """The grid of sources and the run timeline; its parts refresh themselves through htmx."""
     now = timezone.now()
     filters = StatusFilters.from_query(request.GET)
-    fragment = wants_fragment(request)
+    fragment = htmx.partial(request)
     context: dict[str, Any] = {
         "page": status_page.build(filters, now, with_options=not fragment),
         "filters": filters,
         "refresh_seconds": settings.STATUS_REFRESH_SECONDS,
         "query": filters.query_string(),
     }
-    template = "monitoring/partials/status_refresh.html" if fragment else "monitoring/status.html"
-    response = render(request, template, context)
+    response = htmx.render_partial(
+        request, "monitoring/status.html", "monitoring/partials/status_refresh.html", context
+    )
     if fragment and request.htmx.trigger == "status-filters":  # type: ignore[attr-defined]
         # The form sends every field, empty or not; the address bar gets the canonical URL.
         push_url(response, f"{reverse('home')}?{context['query']}".rstrip("?"))
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return htmx.vary(response, "HX-Trigger")
 
 
 @require_GET
@@ -71,11 +60,14 @@ def source_detail(request: HttpRequest, slug: str) -> HttpResponse:
     now = timezone.now()
     metric = (request.GET.get("metric") or "count").strip()[:100]
     runs = source_page.runs_page(source, request.GET.get("page"), metric)
-    if htmx_target(request) == "source-runs":
+    if htmx.partial(request, "source-runs"):  # a page of runs: the rest is not built
         context = {"source": source, "runs": runs, "metric": metric}
-        response = render(request, "monitoring/partials/source_runs.html", context)
     else:
         context = source_page.build(source, metric, now) | {"runs": runs}
-        response = render(request, "monitoring/source.html", context)
-    patch_vary_headers(response, ["HX-Request", "HX-Target"])
-    return response
+    return htmx.render_partial(
+        request,
+        "monitoring/source.html",
+        "monitoring/partials/source_runs.html",
+        context,
+        target="source-runs",
+    )

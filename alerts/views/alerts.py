@@ -22,7 +22,8 @@ from alerts import operations
 from alerts.choices import OPEN_STATES, AlertEventKind, AlertState, Severity
 from alerts.forms import HELD_BACK, AcknowledgeForm, AlertFilterForm, SilenceHoursForm
 from alerts.models import Alert, Runbook
-from alerts.views.common import context_with, is_htmx, needs, safe_next, see_other
+from alerts.views.common import context_with, needs, safe_next, see_other
+from confops import htmx
 from monitoring.dagster.errors import DagsterError
 from monitoring.models import Run
 
@@ -139,10 +140,14 @@ def alert_list(request: HttpRequest) -> HttpResponse:
         now=now,
         query=query_without_page(request),
     )
-    htmx = getattr(request, "htmx", None)
-    if htmx and htmx.target == "alert-lists":  # the filters changed: only the lists
-        return render(request, "alerts/partials/alert_lists.html", context)
-    return render(request, "alerts/alert_list.html", context)
+    # The filters changed: only the lists (the back button still gets the whole page).
+    return htmx.render_partial(
+        request,
+        "alerts/alert_list.html",
+        "alerts/partials/alert_lists.html",
+        context,
+        target="alert-lists",
+    )
 
 
 def query_without_page(request: HttpRequest) -> str:
@@ -206,9 +211,9 @@ def act(request: HttpRequest, pk: int, action: Action, done: str) -> HttpRespons
 def answer(request: HttpRequest, pk: int, notice: str = "", error: str = "") -> HttpResponse:
     status = 409 if error else 200
     back = safe_next(request, reverse("alerts:alert-list"))
-    if not is_htmx(request):
+    if not htmx.partial(request):
         (messages.error if error else messages.success)(request, error or notice)
-        return see_other(back)
+        return htmx.vary(see_other(back))
     context = {
         "next_url": back,
         "alert": alert_rows().get(pk=pk),
@@ -216,7 +221,9 @@ def answer(request: HttpRequest, pk: int, notice: str = "", error: str = "") -> 
         "notice": notice,
         "error": error,
     }
-    return render(request, "alerts/partials/alert_row_response.html", context, status=status)
+    return htmx.vary(
+        render(request, "alerts/partials/alert_row_response.html", context, status=status)
+    )
 
 
 @require_POST

@@ -1,4 +1,4 @@
-"""Helpers shared by the views: permission-checked views, safe redirects, htmx responses."""
+"""Helpers shared by the views: permission-checked views and safe redirects (htmx: confops.htmx)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,6 @@ ViewFunc = Callable[..., HttpResponse]
 def needs(perm: str) -> Callable[[ViewFunc], ViewFunc]:
     """Refuse with 403 (never a login redirect) to a logged-in user without ``perm``."""
     return permission_required(perm, raise_exception=True)
-
-
-def is_htmx(request: HttpRequest) -> bool:
-    return bool(getattr(request, "htmx", False))
 
 
 def safe_next(request: HttpRequest, default: str) -> str:

@@ -15,7 +15,8 @@ from alerts import wiki
 from alerts.forms import PreviewForm, RunbookForm
 from alerts.models import Alert, Runbook, RunbookRevision
 from alerts.views.alerts import LIVE
-from alerts.views.common import context_with, is_htmx, needs, see_other
+from alerts.views.common import context_with, needs, see_other
+from confops import htmx
 from monitoring.models import Source
 
 
@@ -32,10 +33,9 @@ def search(query: str) -> QuerySet[Runbook]:
 def runbook_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:200]
     context = context_with(request, runbooks=search(query), q=query)
-    template = (
-        "alerts/partials/runbook_results.html" if is_htmx(request) else "alerts/runbook_list.html"
+    return htmx.render_partial(
+        request, "alerts/runbook_list.html", "alerts/partials/runbook_results.html", context
     )
-    return render(request, template, context)
 
 
 @needs("alerts.view_runbook")
