@@ -68,3 +68,45 @@ def test_the_history_shows_the_edit_as_a_diff(operator_page: Any) -> None:
     assert page.locator(".diff b").count() == 0  # shown as text, never as markup
     added.first.hover()
     assert dialogs == []
+
+
+def whole_runbook_page(page: Any) -> bool:
+    """The page's heading, search box and navigation are there, not only the results list."""
+    return (
+        page.get_by_role("heading", name="Runbooks", exact=True).is_visible()
+        and page.locator("#runbook-q").is_visible()
+        and page.locator("header.topbar").is_visible()
+    )
+
+
+def search(page: Any, words: str) -> None:
+    page.fill("#runbook-q", words)
+    page.wait_for_url(f"**/runbooks/?q={words}")  # htmx pushed the search into the history
+
+
+def test_back_to_a_search_after_leaving_shows_the_whole_page(viewer_page: Any) -> None:
+    page = viewer_page
+    page.goto("/runbooks/")
+    search(page, "Retry-After")
+    page.get_by_role("link", name="Scraper failure").click()
+    page.wait_for_url("**/runbooks/scraper-failure/")
+    page.go_back()
+    page.wait_for_url("**/runbooks/?q=Retry-After")
+    page.locator("#runbook-results").get_by_role("link", name="Scraper failure").wait_for()
+    assert whole_runbook_page(page)
+    assert page.input_value("#runbook-q") == "Retry-After"
+
+
+def test_back_through_searches_htmx_no_longer_holds_shows_the_whole_page(viewer_page: Any) -> None:
+    """When htmx's own copy of the earlier page is gone, it asks the server for it (a history
+    restore) and puts the answer in place of the whole body: that answer must be the page."""
+    page = viewer_page
+    page.goto("/runbooks/")
+    search(page, "stale")
+    search(page, "Retry-After")
+    page.evaluate("sessionStorage.removeItem('htmx-history-cache')")  # htmx 2's copy
+    with page.expect_request(lambda r: "hx-history-restore-request" in r.headers):
+        page.go_back()
+    page.wait_for_url("**/runbooks/?q=stale")
+    page.locator("#runbook-results").get_by_role("link", name="Stale source").wait_for()
+    assert whole_runbook_page(page)
