@@ -1,10 +1,10 @@
 """The simulated clock of a replay. Runs only inside the sandbox (``manage.py replay --inner``),
 whose database is a new temporary file: it creates rules, channels, a deployment and sources.
 
-Lines are stored as the poller stores runs (``Run`` + ``RunAsset`` + ``Source.note_run``), in
-time order. The clock advances in steps from the first event to the end; at every step and at
-every event time the due lines are stored, then ``evaluate(now)`` and
-``send_reminders_and_escalations(now)`` run, as the timer task does.
+Lines are stored as the poller stores runs (a ``Run``, then ``Run.record_outcomes``, the door
+the poll and pushed reports go through), in time order. The clock advances in steps from the
+first event to the end; at every step and at every event time the due lines are stored, then
+``evaluate(now)`` and ``send_reminders_and_escalations(now)`` run, as the timer task does.
 
 A month at a 300 s step is about 9,000 steps, and a full evaluation costs a few dozen queries,
 so a step where evaluation provably changes nothing the replay reports is skipped: no line was
@@ -66,8 +66,7 @@ from monitoring.choices import (
     RunStatus,
     SourceKind,
 )
-from monitoring.models import CheckResult, Deployment, Instigator, Run, RunAsset, Source
-from monitoring.push import LATEST_STATE_FIELDS
+from monitoring.models import CheckResult, Deployment, Instigator, Outcome, Run, Source
 
 # What a replay reports; silence-expiry reminders to a silence's author are not about alerts.
 ALERT_EVENTS = (
@@ -257,9 +256,7 @@ class World:
         elif not ok:
             self.fail_shared_run(run, line, source)
         outcome = RunAssetOutcome.MATERIALIZED if ok else RunAssetOutcome.FAILED
-        RunAsset.objects.create(run=run, source=source, outcome=outcome, metrics=line.metrics)
-        if source.note_run(status, run.ended_at, dict(line.metrics)):
-            source.save(update_fields=LATEST_STATE_FIELDS)
+        run.record_outcomes({source: Outcome(outcome, dict(line.metrics))}, at=run.ended_at)
         if line.will_retry:
             self.retrying[source.key] = run
 

@@ -50,6 +50,16 @@ class RunAssetOutcome(models.TextChoices):
     PLANNED = "planned", "Planned (run not finished)"
 
 
+# The one answer to "did this run produce the source?": an observation counts, and a run that
+# failed in another step still produced what it materialised.
+SUCCESS_OUTCOMES = frozenset({RunAssetOutcome.MATERIALIZED, RunAssetOutcome.OBSERVED})
+# What an outcome says of its source's latest status; planned and skipped say nothing.
+OUTCOME_STATUS: dict[str, str] = {
+    **dict.fromkeys(SUCCESS_OUTCOMES, RunStatus.SUCCESS),
+    RunAssetOutcome.FAILED: RunStatus.FAILURE,
+}
+
+
 class AssetEventKind(models.TextChoices):
     MATERIALIZATION = "materialization"
     OBSERVATION = "observation"

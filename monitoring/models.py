@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
@@ -17,6 +17,7 @@ from django.db.models import Q
 
 from confops.secrets import mask_secret, redact_text, without_userinfo
 from monitoring.choices import (
+    OUTCOME_STATUS,
     AssetEventKind,
     CheckSeverity,
     InstigatorKind,
@@ -244,6 +245,16 @@ SOURCE_OPERATOR_FIELDS = (
 )
 
 
+# A source's latest state, written by Run.record_outcomes.
+LATEST_STATE_FIELDS = [
+    "last_run_at",
+    "last_status",
+    "last_success_at",
+    "last_failure_at",
+    "last_metrics",
+]
+
+
 class Source(models.Model):
     """Something that should produce data: a Dagster asset or job, or a job that pushes its runs.
 
@@ -434,6 +445,52 @@ class Run(models.Model):
     def dagster_url(self) -> str:
         return self.deployment.run_url(self.run_id) if self.deployment else ""
 
+    @property
+    def rank_time(self) -> datetime | None:
+        """The time a source's runs are ranked by (copied onto each link as run_created_at)."""
+        return self.created_at or self.started_at or self.ended_at
+
+    def record_outcomes(self, outcomes: Mapping[Source, Outcome], at: datetime | None) -> None:
+        """Store what this run did to each source and fold it into the source's latest state.
+
+        The one door through which the poll, pushed reports and the replay record outcomes, so
+        that every link carries the run's time and every source reads its runs alike: an asset
+        takes its outcome's status (it can be produced by a run that failed elsewhere), a job
+        or a pushed source, being the run itself, takes the run's. ``at`` is when it happened.
+        """
+        self._store_links(outcomes)
+        for source, (outcome, metrics) in outcomes.items():
+            is_asset = source.kind == SourceKind.ASSET
+            status = OUTCOME_STATUS.get(outcome, "") if is_asset else self.status
+            if status and source.note_run(status, at, metrics):
+                source.save(update_fields=LATEST_STATE_FIELDS)
+
+    def _store_links(self, outcomes: Mapping[Source, Outcome]) -> None:
+        """Create or correct the links in bulk: a poll settles many sources per run."""
+        links = self.run_assets.filter(source__in=list(outcomes))
+        stored = {link.source_id: link for link in links}
+        new, changed = [], []
+        for source, (outcome, metrics) in outcomes.items():
+            link = stored.get(source.pk)
+            if link is None:
+                new.append(RunAsset.link(self, source, outcome, metrics))
+            elif (link.outcome, link.metrics, link.run_created_at) != (
+                outcome,
+                metrics,
+                self.rank_time,
+            ):
+                link.outcome, link.metrics, link.run_created_at = outcome, metrics, self.rank_time
+                changed.append(link)
+        RunAsset.objects.bulk_create(new)
+        RunAsset.objects.bulk_update(changed, ["outcome", "metrics", "run_created_at"])
+
+
+class Outcome(NamedTuple):
+    """What a run did to one source, and the source's numbers in it."""
+
+    outcome: str
+    metrics: dict[str, float]
+
 
 class RunAsset(models.Model):
     """What one run did to one source."""
@@ -468,7 +525,7 @@ class RunAsset(models.Model):
             source=source,
             outcome=outcome,
             metrics=metrics or {},
-            run_created_at=run.created_at or run.started_at or run.ended_at,
+            run_created_at=run.rank_time,
         )
 
 

@@ -30,7 +30,7 @@ from monitoring.choices import (
     RunStatus,
     SourceKind,
 )
-from monitoring.models import AssetEvent, Run, RunAsset, Source
+from monitoring.models import LATEST_STATE_FIELDS, AssetEvent, Outcome, Run, Source
 
 RUN_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,100}$"
 METRIC_NAME_PATTERN = r"^[A-Za-z0-9_.:/-]{1,100}$"
@@ -42,13 +42,6 @@ MAX_DURATION_S = 366 * 24 * 3600
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 EARLIEST_AT = datetime(1970, 1, 1, tzinfo=UTC)
 
-LATEST_STATE_FIELDS = [
-    "last_run_at",
-    "last_status",
-    "last_success_at",
-    "last_failure_at",
-    "last_metrics",
-]
 OUTCOMES = {
     PushEvent.START: RunAssetOutcome.PLANNED,
     PushEvent.SUCCESS: RunAssetOutcome.MATERIALIZED,
@@ -352,12 +345,7 @@ def _finish(run: Run, report: PushedRunReport, status: RunStatus) -> None:
 def _record_outcome(source: Source, run: Run, report: PushedRunReport, event: PushEvent) -> None:
     """What the run did to its source, its metrics, and the source's latest state."""
     metrics: dict[str, float] = dict(report.metrics)
-    link = RunAsset.objects.filter(run=run, source=source).first() or RunAsset.link(
-        run, source, OUTCOMES[event]
-    )
-    link.outcome, link.metrics = OUTCOMES[event], metrics
-    link.run_created_at = run.created_at or run.started_at or run.ended_at
-    link.save()
+    run.record_outcomes({source: Outcome(OUTCOMES[event], metrics)}, at=report.at)
     if event == PushEvent.SUCCESS or (event == PushEvent.FAILURE and metrics):
         # A success is a materialisation even without numbers; a failure only carries the
         # numbers it reported. One per run: the unique key is (source, run id, kind, "").
@@ -370,5 +358,3 @@ def _record_outcome(source: Source, run: Run, report: PushedRunReport, event: Pu
             timestamp=report.at,
             metrics=metrics,
         )
-    if source.note_run(run.status, report.at, metrics):
-        source.save(update_fields=LATEST_STATE_FIELDS)

@@ -30,6 +30,7 @@ from monitoring.models import (
     Deployment,
     FailedTick,
     Instigator,
+    Outcome,
     Run,
     RunAsset,
     Source,
@@ -374,7 +375,7 @@ def apply_run_details(run: Run, details: parse.RunDetails) -> set[int]:
     run.step_stats = details.step_stats
     run.details_fetched = True
     run.save()
-    fold_into_sources(run, outcomes, details)
+    run.record_outcomes(outcomes, at=run.ended_at)
     return {source.pk for source in outcomes}
 
 
@@ -435,28 +436,23 @@ def record_failure(run: Run, details: parse.RunDetails) -> None:
 
 def settle_outcomes(
     run: Run, deployment: Deployment, index: SourceIndex, details: parse.RunDetails
-) -> dict[Source, str]:
+) -> dict[Source, Outcome]:
+    """What the finished run did to each source it planned or produced, with its numbers."""
     metrics = metrics_by_asset(details)
     materialized = {
         e.asset_key for e in details.asset_events if e.kind == AssetEventKind.MATERIALIZATION
     }
     observed = {e.asset_key for e in details.asset_events if e.kind == AssetEventKind.OBSERVATION}
     failed_steps = {f.step_key for f in details.step_failures}
-    links = {link.source_id: link for link in run.run_assets.select_related("source")}
-    sources = {link.source for link in links.values()}
+    sources = {link.source for link in run.run_assets.select_related("source")}
     sources |= {index.asset(deployment, key) for key in materialized | observed}
-    outcomes = {}
-    for source in sources:
-        outcome = outcome_for(source, run, materialized, observed, failed_steps)
-        outcomes[source] = outcome
-        source_metrics = metrics.get(source.key, {})
-        link = links.get(source.pk)
-        if link is None:
-            RunAsset.link(run, source, outcome, source_metrics).save()
-        elif (link.outcome, link.metrics) != (outcome, source_metrics):
-            link.outcome, link.metrics = outcome, source_metrics
-            link.save(update_fields=["outcome", "metrics"])
-    return outcomes
+    return {
+        source: Outcome(
+            outcome_for(source, run, materialized, observed, failed_steps),
+            metrics.get(source.key, {}),
+        )
+        for source in sources
+    }
 
 
 def metrics_by_asset(details: parse.RunDetails) -> dict[str, dict[str, float]]:
@@ -487,29 +483,6 @@ def outcome_for(
     if failed_steps & set(source.op_names or [source.key.replace("/", "__")]):
         return RunAssetOutcome.FAILED
     return RunAssetOutcome.SKIPPED
-
-
-OUTCOME_STATUS: dict[str, str] = {
-    RunAssetOutcome.MATERIALIZED: RunStatus.SUCCESS,
-    RunAssetOutcome.OBSERVED: RunStatus.SUCCESS,
-    RunAssetOutcome.FAILED: RunStatus.FAILURE,
-}
-
-
-def fold_into_sources(run: Run, outcomes: dict[Source, str], details: parse.RunDetails) -> None:
-    metrics_by_key = metrics_by_asset(details)
-    for source, outcome in outcomes.items():
-        status = OUTCOME_STATUS.get(outcome, run.status if source.kind == SourceKind.JOB else "")
-        if status and source.note_run(status, run.ended_at, metrics_by_key.get(source.key, {})):
-            source.save(
-                update_fields=[
-                    "last_run_at",
-                    "last_status",
-                    "last_success_at",
-                    "last_failure_at",
-                    "last_metrics",
-                ]
-            )
 
 
 # --- Ticks ------------------------------------------------------------------------------------
