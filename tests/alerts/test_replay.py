@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from alerts import policy
+from alerts import history, policy
 from alerts.choices import ScopeKind
 from alerts.models import AlertRule, Channel, RuleOverride, Silence
 from alerts.replay import (
@@ -388,6 +388,27 @@ def test_lines_sharing_a_run_id_are_one_run_that_failed_if_one_of_them_did() -> 
     crawl = Run.objects.get()
     assert (crawl.status, crawl.failed_step) == ("FAILURE", "b")
     assert sorted(crawl.run_assets.values_list("outcome", flat=True)) == ["failed", "materialized"]
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("sandbox")
+def test_replayed_runs_rank_by_creation_time_as_polled_ones_do() -> None:
+    """A long run that ends after a short one started later is the older run, for the engine
+    as for the poll: each link carries its run's creation time (it was once left empty)."""
+    replay_here(
+        lines(
+            run("2026-11-01T03:00:00Z", run_id="long", started_at="2026-11-01T01:00:00Z"),
+            run("2026-11-01T02:30:00Z", run_id="short", started_at="2026-11-01T02:00:00Z"),
+        ),
+        [RUN_FAILED],
+    )
+    links = RunAsset.objects.select_related("run")
+    assert [(link.run_created_at, link.run.created_at) for link in links] == [
+        (link.run.created_at, link.run.created_at) for link in links
+    ]
+    assert all(link.run_created_at is not None for link in links)
+    elra = Source.objects.get(key="elra_conferences")
+    assert [r.run_id for r in history.load_runs([elra.pk], 5)[elra.pk]] == ["short", "long"]
 
 
 @pytest.mark.django_db
