@@ -145,7 +145,8 @@ def save_rule(
     now: datetime,
     actor_label: str = "",
 ) -> AlertRule:
-    """Validate as the admin does (``full_clean``), save, set ``relations`` and audit the diff.
+    """Validate as the admin does (``full_clean``), save, set ``relations`` and audit the diff
+    (nothing is recorded when nothing but the save time changed).
 
     Raises Django's ``ValidationError`` (nothing saved) when the rule is invalid.
     """
@@ -156,8 +157,10 @@ def save_rule(
     for name, objects in relations.items():
         getattr(rule, name).set(objects)
     changes = audit.diff(before, rule_snapshot(rule))
-    action = "created" if created else "changed"
-    audit.record(now, action, rule, changes, actor=user, actor_label=actor_label)
+    # Saved as it was (the admin's form saved to edit its overrides only): no change to record.
+    if created or set(changes) - {"updated_at"}:
+        action = "created" if created else "changed"
+        audit.record(now, action, rule, changes, actor=user, actor_label=actor_label)
     return rule
 
 
