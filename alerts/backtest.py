@@ -38,18 +38,19 @@ from alerts.replay import (
     run_in_sandbox,
     validate_rules,
 )
-from monitoring.choices import InstigatorKind, RunAssetOutcome, RunStatus
+from monitoring.choices import (
+    OUTCOME_STATUS,
+    SUCCESS_OUTCOMES,
+    InstigatorKind,
+    PushStatus,
+    RunStatus,
+)
 from monitoring.models import CheckResult, Instigator, RunAsset, Source
 from monitoring.push import METRIC_NAME_PATTERN
 
 WARM_UP = timedelta(days=7)
 MAX_DAYS = 366
 METRIC_NAME = re.compile(METRIC_NAME_PATTERN)
-OUTCOME_STATUS: dict[str, str] = {
-    RunAssetOutcome.MATERIALIZED: "success",
-    RunAssetOutcome.OBSERVED: "success",
-    RunAssetOutcome.FAILED: "failure",
-}
 
 
 class BacktestError(ValueError):
@@ -284,7 +285,8 @@ def run_lines(
     )
     lines = []
     for link in links:
-        run, status = link.run, OUTCOME_STATUS[link.outcome]
+        run = link.run
+        status = PushStatus.SUCCESS if link.outcome in SUCCESS_OUTCOMES else PushStatus.FAILURE
         assert run.ended_at is not None
         line: dict[str, Any] = {
             "at": iso(run.ended_at),

@@ -19,7 +19,7 @@ from alerts.choices import OPEN_STATES, AlertState, RuleTarget
 from alerts.models import Alert, AlertRule, RuleOverride, Runbook
 from alerts.rules.base import ParamsError, all_kinds
 from monitoring.charts import line_chart
-from monitoring.choices import InstigatorKind, RunAssetOutcome, RunStatus
+from monitoring.choices import SUCCESS_OUTCOMES, InstigatorKind, RunAssetOutcome, RunStatus
 from monitoring.formatting import number
 from monitoring.links import dagster_source_url
 from monitoring.models import CheckResult, Instigator, RunAsset, Source
@@ -31,7 +31,6 @@ RUNS_PER_PAGE = 25
 TREND_DAYS = 30
 CHECK_HISTORY = 10
 ALERT_HISTORY = 50
-SUCCESS_OUTCOMES = (RunAssetOutcome.MATERIALIZED, RunAssetOutcome.OBSERVED)
 VISIBLE_STATES = (AlertState.FIRING, AlertState.ACKNOWLEDGED)
 RUN_ICONS = {
     "ok": "i-healthy",

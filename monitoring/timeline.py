@@ -6,7 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
-from monitoring.choices import TERMINAL_RUN_STATUSES, RunAssetOutcome, RunStatus, TimelineWindow
+from monitoring.choices import (
+    SUCCESS_OUTCOMES,
+    TERMINAL_RUN_STATUSES,
+    RunAssetOutcome,
+    RunStatus,
+    TimelineWindow,
+)
 from monitoring.formatting import span
 
 WINDOW_LENGTH = {TimelineWindow.DAY: timedelta(hours=24), TimelineWindow.WEEK: timedelta(days=7)}
@@ -93,8 +99,7 @@ def bar_state(run: TimelineRun) -> str:
     if run.outcome == RunAssetOutcome.SKIPPED:
         return "skipped"
     if run.outcome == RunAssetOutcome.FAILED or (
-        run.status == RunStatus.FAILURE
-        and run.outcome not in (RunAssetOutcome.MATERIALIZED, RunAssetOutcome.OBSERVED)
+        run.status == RunStatus.FAILURE and run.outcome not in SUCCESS_OUTCOMES
     ):
         return "retrying" if run.will_retry else "failed"
     return "ok"

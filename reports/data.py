@@ -18,9 +18,8 @@ from django.db.models import Max, Min, Q
 from alerts.choices import AlertEventKind
 from alerts.models import Alert, AlertRule, AuditEntry, Silence
 from alerts.rules.stale import StaleParams
-from monitoring.choices import RunAssetOutcome, RunStatus
+from monitoring.choices import SUCCESS_OUTCOMES, RunAssetOutcome, RunStatus
 from monitoring.models import CheckResult, RunAsset, Source
-from monitoring.source_page import SUCCESS_OUTCOMES
 
 # The trailing average of a source's count is taken over this many days before the report's.
 BASELINE_DAYS = 7

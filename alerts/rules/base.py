@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from alerts.choices import RuleTarget
+from monitoring.choices import SUCCESS_OUTCOMES
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class RunSample:
     @property
     def succeeded(self) -> bool:
         """This source was produced, even if another step of the same run failed."""
-        return self.outcome in ("materialized", "observed")
+        return self.outcome in SUCCESS_OUTCOMES
 
     @property
     def failed_finally(self) -> bool:
