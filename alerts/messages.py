@@ -28,6 +28,7 @@ from django.template.loader import render_to_string
 
 from alerts.choices import NotificationEvent, Severity
 from alerts.links import alert_url, runbook_url
+from confops.formatting import span
 
 TEMPLATE_ROOT = "alerts/notifications"
 MAX_LISTED = 20
@@ -208,7 +209,7 @@ def alert_line(raw: dict[str, Any]) -> AlertLine:
         fired_at=raw.get("fired_at"),
         resolved_at=raw.get("resolved_at"),
         duration_s=duration_s,
-        duration=human_duration(duration_s) if duration_s is not None else "",
+        duration=span(duration_s) if duration_s is not None else "",
         consequences=[str(c) for c in raw.get("consequences") or []],
     )
 
@@ -241,21 +242,6 @@ def first_line(text: str) -> str:
 def excerpt(text: str, limit: int = ERROR_EXCERPT_CHARS) -> str:
     text = text.strip()
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def human_duration(seconds: float) -> str:
-    """``45 s``, ``32 min``, ``2 h 5 min``, ``3 d 4 h``: how long an incident lasted."""
-    total = round(seconds)
-    if total < 60:
-        return f"{total} s"
-    minutes, _ = divmod(total, 60)
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
 
 
 LIST_ITEM = re.compile(r"^( *)(?:[-*+]|\d{1,9}[.)])\s+(.*\S)\s*$")

@@ -26,6 +26,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, close_old_connections, connection
 
 from confops import heartbeat
+from confops.formatting import span
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -107,15 +108,6 @@ def judge(snapshot: Snapshot, thresholds: Thresholds, now: datetime) -> list[Sta
 
 def stalls_now(now: datetime) -> list[Stall]:
     return judge(load_snapshot(now), Thresholds.from_settings(), now)
-
-
-def span(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    if seconds < 120:
-        return f"{seconds} s"
-    if seconds < 7200:
-        return f"{seconds // 60} min"
-    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
 def finding_for(stalls: list[Stall]) -> Finding | None:

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from monitoring.formatting import number
+from confops.formatting import number
 
 Point = tuple[datetime, float | None]
 

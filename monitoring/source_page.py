@@ -18,9 +18,9 @@ from django.utils.safestring import SafeString
 from alerts.choices import OPEN_STATES, AlertState, RuleTarget
 from alerts.models import Alert, AlertRule, RuleOverride, Runbook
 from alerts.rules.base import ParamsError, all_kinds
+from confops.formatting import number
 from monitoring.charts import line_chart
 from monitoring.choices import SUCCESS_OUTCOMES, InstigatorKind, RunAssetOutcome, RunStatus
-from monitoring.formatting import number
 from monitoring.links import dagster_source_url
 from monitoring.models import CheckResult, Instigator, RunAsset, Source
 from monitoring.status import Health, OpenAlerts, deployment_problem, source_health

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from confops.formatting import since
 from monitoring.choices import HealthState
-from monitoring.formatting import since
 
 # The default staleness rule fires after 24 h. A success older than a week with no alert open
 # means no rule judges this source (switched off or overridden), so the page cannot vouch for it.

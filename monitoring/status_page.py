@@ -24,10 +24,10 @@ from alerts.choices import AlertState
 from alerts.history import load_schedules, schedules_of
 from alerts.models import Alert
 from alerts.rules.missed_schedule import next_expected
+from confops.formatting import number, since
 from monitoring.choices import HealthState, TimelineWindow
 from monitoring.db import Epoch
 from monitoring.filters import PUSHED, StatusFilters
-from monitoring.formatting import number, since
 from monitoring.models import Deployment, RunAsset, Source
 from monitoring.status import Health, OpenAlerts, deployment_problem, source_health
 from monitoring.timeline import (

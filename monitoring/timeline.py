@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
+from confops.formatting import span
 from monitoring.choices import (
     SUCCESS_OUTCOMES,
     TERMINAL_RUN_STATUSES,
@@ -13,7 +14,6 @@ from monitoring.choices import (
     RunStatus,
     TimelineWindow,
 )
-from monitoring.formatting import span
 
 WINDOW_LENGTH = {TimelineWindow.DAY: timedelta(hours=24), TimelineWindow.WEEK: timedelta(days=7)}
 

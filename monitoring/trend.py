@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from statistics import fmean
 
+from confops.formatting import number
 from monitoring.charts import Level, Series
-from monitoring.formatting import number
 
 DEFAULT_WINDOW_RUNS = 7
 DEFAULT_MIN_HISTORY = 3

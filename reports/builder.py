@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any, TypeVar
 
-from alerts.messages import human_duration
+from confops.formatting import span
 from monitoring.choices import HealthState
 from monitoring.status import PRESENTATION, OpenAlerts, source_health
 from reports.data import (
@@ -397,8 +397,8 @@ def source_line(
         failures=[failure(r, data) for r in failed[-MAX_LISTED:]],
         duration_median_s=statistics.median(durations) if durations else None,
         duration_max_s=max(durations) if durations else None,
-        duration_median=human_duration(statistics.median(durations)) if durations else "",
-        duration_max=human_duration(max(durations)) if durations else "",
+        duration_median=span(statistics.median(durations)) if durations else "",
+        duration_max=span(max(durations)) if durations else "",
         count=count,
         count_average=round(average, 1) if average is not None else None,
         count_change_pct=percent(count - average, average)
@@ -521,7 +521,7 @@ def alert_line(alert: AlertFacts, data: ReportData) -> AlertLine:
         summary=alert.summary,
         fired_at=alert.fired_at.isoformat(),
         time=local_time(alert.fired_at, data) if alert.fired_at >= data.start else "before",
-        lasted=human_duration((end - alert.fired_at).total_seconds()) if end else "",
+        lasted=span((end - alert.fired_at).total_seconds()) if end else "",
     )
 
 
@@ -545,8 +545,8 @@ def alert_summary(alerts: list[AlertFacts], data: ReportData) -> AlertSummary:
         open=len(still_open),
         median_ack_s=median_ack,
         median_resolve_s=median_resolve,
-        median_ack=human_duration(median_ack) if median_ack is not None else "",
-        median_resolve=human_duration(median_resolve) if median_resolve is not None else "",
+        median_ack=span(median_ack) if median_ack is not None else "",
+        median_resolve=span(median_resolve) if median_resolve is not None else "",
         open_critical=[alert_line(a, data) for a in critical[:MAX_LISTED]],
         open_critical_count=len(critical),
     )
@@ -611,7 +611,7 @@ def long_silences(data: ReportData) -> list[SilenceLine]:
                 author=silence.author,
                 matchers=silence.matchers,
                 since=silence.starts_at.astimezone(data.start.tzinfo).strftime("%Y-%m-%d %H:%M"),
-                active_for=human_duration(age.total_seconds()),
+                active_for=span(age.total_seconds()),
                 ends=silence.ends_at.astimezone(data.start.tzinfo).strftime("%Y-%m-%d %H:%M")
                 if silence.ends_at
                 else "never",

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator
 
 from alerts.rules.base import RunSample, SourceHistory
+from confops.formatting import number
 
 # Upper bounds that keep timedelta arithmetic finite; far beyond any sensible threshold.
 MAX_MINUTES = 31 * 24 * 60
@@ -93,27 +94,6 @@ def decided_runs(history: SourceHistory) -> list[RunSample]:
     Dagster will retry say nothing yet about whether the source itself works.
     """
     return [run for run in history.runs if run.succeeded or run.failed_finally]
-
-
-def number(value: float) -> str:
-    """1,208 for counts, 0.35 for ratios: what a person expects in a one-line summary."""
-    if not math.isfinite(value):
-        return str(value)
-    if abs(value) >= 100 or value == int(value):
-        return f"{value:,.0f}"
-    return f"{value:.3g}"
-
-
-def span(seconds: float) -> str:
-    """Durations as people say them: 40 s, 45 min, 3.5 h, 2.1 d."""
-    if seconds < 60:
-        return f"{seconds:.0f} s"
-    minutes = seconds / 60
-    if minutes < 120:
-        return f"{minutes:.0f} min"
-    if minutes < 48 * 60:
-        return f"{minutes / 60:.1f} h"
-    return f"{minutes / 1440:.1f} d"
 
 
 def first_line(text: str, limit: int = 200) -> str:

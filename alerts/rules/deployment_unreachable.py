@@ -6,8 +6,9 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from alerts.choices import RuleTarget
-from alerts.rules._common import MAX_MINUTES, first_line, iso, limits, span
+from alerts.rules._common import MAX_MINUTES, first_line, iso, limits
 from alerts.rules.base import DeploymentHistory, Finding, Params, RuleKind, register
+from confops.formatting import span
 
 
 class DeploymentUnreachableParams(Params):

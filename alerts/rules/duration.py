@@ -9,8 +9,9 @@ from typing import Annotated, Any
 
 from pydantic import model_validator
 
-from alerts.rules._common import MAX_MINUTES, limits, number, run_details, span
+from alerts.rules._common import MAX_MINUTES, limits, run_details
 from alerts.rules.base import Finding, Params, RuleKind, RunSample, SourceHistory, register
+from confops.formatting import number, span
 
 DEFAULT_FACTOR = 3.0
 

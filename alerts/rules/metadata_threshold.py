@@ -7,8 +7,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Literal
 
-from alerts.rules._common import MetricKey, limits, metric_samples, number, run_details
+from alerts.rules._common import MetricKey, limits, metric_samples, run_details
 from alerts.rules.base import Finding, Params, RuleKind, SourceHistory, register
+from confops.formatting import number
 
 Op = Literal[">", ">=", "<", "<=", "==", "!="]
 

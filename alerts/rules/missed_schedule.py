@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
 
-from alerts.rules._common import MAX_MINUTES, iso, limits, number
+from alerts.rules._common import MAX_MINUTES, iso, limits
 from alerts.rules.base import Finding, Params, RuleKind, ScheduleSample, SourceHistory, register
+from confops.formatting import number
 
 # A run that starts a little before its tick still counts: the clocks of Dagster, the machine
 # a pushed job runs on and confops are not exactly in step.

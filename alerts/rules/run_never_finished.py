@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from alerts.rules._common import MAX_HOURS, iso, limits, number, run_details, span
+from alerts.rules._common import MAX_HOURS, iso, limits, run_details
 from alerts.rules.base import Finding, Params, RuleKind, SourceHistory, register
+from confops.formatting import number, span
 
 
 class RunNeverFinishedParams(Params):

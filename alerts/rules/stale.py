@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from alerts.rules._common import MAX_HOURS, MAX_MINUTES, iso, limits, number, span
+from alerts.rules._common import MAX_HOURS, MAX_MINUTES, iso, limits
 from alerts.rules.base import Finding, Params, RuleKind, SourceHistory, register
+from confops.formatting import number, span
 
 
 class StaleParams(Params):

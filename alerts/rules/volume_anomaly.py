@@ -15,11 +15,11 @@ from alerts.rules._common import (
     Sample,
     limits,
     metric_samples,
-    number,
     run_details,
     utc_weekday,
 )
 from alerts.rules.base import Finding, Params, RuleKind, SourceHistory, register
+from confops.formatting import number
 
 # The standard deviation is floored at 1% of the mean: a series that barely moves (1,000 rows
 # every day) would otherwise fire on the first run with 1,003.

@@ -1,18 +1,11 @@
-"""Number formatting for the daily report's templates (email and page alike)."""
+"""The daily report's own filters (a signed change, a bar width); numbers and durations come
+from ``confops/templatetags/formatting.py`` like every other page's."""
 
 from __future__ import annotations
 
 from django import template
 
-from alerts.rules._common import number as format_number
-
 register = template.Library()
-
-
-@register.filter
-def number(value: float | int | None) -> str:
-    """1,208 for counts, 0.35 for ratios."""
-    return "\u2013" if value is None else format_number(float(value))
 
 
 @register.filter

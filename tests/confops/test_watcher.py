@@ -56,7 +56,7 @@ def test_a_heartbeat_exactly_at_the_threshold_is_not_yet_stale() -> None:
 
 def test_no_live_worker_is_a_stall_of_its_own() -> None:
     [stall] = judge(Snapshot(beat_at=ago(1), worker_at=ago(200)), THRESHOLDS, NOW)
-    assert stall.component == "workers" and stall.summary == "no worker alive for 3 min"
+    assert stall.component == "workers" and stall.summary == "no worker alive for 3 min 20 s"
 
 
 def test_a_poller_stalls_after_n_intervals_but_never_before_the_floor() -> None:
@@ -66,7 +66,7 @@ def test_a_poller_stalls_after_n_intervals_but_never_before_the_floor() -> None:
     assert [s.component for s in stalls] == ["poller:fast"]
     assert stalls[0].since == ago(61) + timedelta(seconds=60)
     later = judge(Snapshot(ago(1), ago(1), (slow,)), THRESHOLDS, NOW + timedelta(seconds=11))
-    assert [s.summary for s in later] == ["slow not polled for 5 min"]
+    assert [s.summary for s in later] == ["slow not polled for 5 min 1 s"]
 
 
 def test_a_poller_backing_off_from_a_failing_dagster_is_not_stalled() -> None:
@@ -468,7 +468,7 @@ def test_the_internal_alert_shows_on_the_alert_pages_as_about_confops(
     listing = admin_client.get("/alerts/")
     page = admin_client.get(f"/alerts/{alert.pk}/")
     assert listing.status_code == 200 and page.status_code == 200
-    assert "confops stalled: beat silent for 60 min" in page.content.decode()
+    assert "confops stalled: beat silent for 1 h" in page.content.decode()
     assert "confops stalled" in listing.content.decode()
 
 

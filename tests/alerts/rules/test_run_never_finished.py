@@ -32,7 +32,7 @@ def test_a_pushed_run_that_never_reported_an_end_fires() -> None:
     finding = judge("run_never_finished", history(success(NOW - 30 * H), stuck, kind="pushed"))
     assert finding is not None
     assert finding.summary == (
-        f"{KEY} run push-2025-01-15 (STARTED) started 7.0 h ago and has not finished (limit 6 h)"
+        f"{KEY} run push-2025-01-15 (STARTED) started 7 h ago and has not finished (limit 6 h)"
     )
     assert finding.run_id == "push-2025-01-15"
     assert finding.since == NOW - H
@@ -63,7 +63,7 @@ def test_the_oldest_stuck_run_is_named_and_all_are_listed() -> None:
     older, newer = running(NOW - 30 * H, status="STARTING"), running(NOW - 8 * H)
     finding = judge("run_never_finished", history(older, newer))
     assert finding is not None and finding.run_id == older.run_id
-    assert "(STARTING) started 30.0 h ago" in finding.summary
+    assert "(STARTING) started 1 d 6 h ago" in finding.summary
     assert len(finding.details["stuck_runs"]) == 2
 
 

@@ -23,7 +23,7 @@ def test_a_source_that_never_succeeded_is_measured_from_first_seen() -> None:
     finding = judge("stale", history(failure(NOW - H), first_seen_at=first_seen))
     assert finding is not None
     assert finding.summary == (
-        f"{KEY} has not succeeded in the 25.0 h since it was first seen (limit 24 h + 30 min)"
+        f"{KEY} has not succeeded in the 1 d 1 h since it was first seen (limit 24 h + 30 min)"
     )
     assert finding.since == first_seen + LIMIT
 
@@ -36,7 +36,7 @@ def test_an_old_success_is_stale_from_the_end_of_the_allowance() -> None:
     last = NOW - 26 * H
     finding = judge("stale", history(success(last)))
     assert finding is not None
-    assert finding.summary == f"{KEY} last succeeded 26.0 h ago (limit 24 h + 30 min)"
+    assert finding.summary == f"{KEY} last succeeded 1 d 2 h ago (limit 24 h + 30 min)"
     assert finding.since == last + LIMIT
     json.dumps(finding.details)
 

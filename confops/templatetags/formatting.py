@@ -1,5 +1,5 @@
-"""Template filters over ``monitoring.formatting``: ``{{ run.duration_s|span }}``,
-``{{ value|number }}``, ``{{ moment|ago }}``."""
+"""Template filters over ``confops.formatting``, for every app's templates:
+``{{ run.duration_s|span }}``, ``{{ value|number }}``, ``{{ moment|ago }}``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from django import template
 from django.utils import timezone
 
-from monitoring import formatting
+from confops import formatting
 
 register = template.Library()
 

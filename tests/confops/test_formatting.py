@@ -1,0 +1,126 @@
+"""One rendering per value: 100,000 s and 1,234.5 read the same in an alert summary, a message,
+a page, the daily report and the watcher (confops/formatting.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
+
+import pytest
+from django.template.loader import render_to_string
+
+from alerts import messages
+from confops.formatting import number, since, span
+from confops.watchdog import Snapshot, Thresholds, judge
+from reports.builder import build_report
+from reports.data import AlertFacts, ReportData, Suggestion
+from reports.render import render_text
+from tests.alerts.rules import factories as rules
+
+SECONDS = 100_000  # 27 h 46 min 40 s
+DURATION = "1 d 3 h"
+VALUE = 1234.5
+NUMBER = "1,234.5"
+DAY_START = datetime(2026, 11, 2, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0, "0 s"),
+        (42, "42 s"),
+        (60, "1 min"),
+        (185, "3 min 5 s"),
+        (3600, "1 h"),
+        (7800, "2 h 10 min"),
+        (SECONDS, DURATION),
+        (2 * 86400, "2 d"),
+        (-5, "0 s"),
+        (None, "—"),
+        (float("nan"), "—"),
+        (timedelta(minutes=90), "1 h 30 min"),
+    ],
+)
+def test_a_duration_reads_in_at_most_two_units(seconds: float | None, text: str) -> None:
+    assert span(seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (1208, "1,208"),
+        (1208.0, "1,208"),
+        (VALUE, NUMBER),
+        (0.35, "0.35"),
+        (0.3333, "0.33"),
+        (-2.5, "-2.5"),
+        (0.004, "0.004"),
+        (None, "—"),
+        (True, "True"),
+        ("n/a", "n/a"),
+        (float("inf"), "inf"),
+    ],
+)
+def test_a_number_has_separators_and_at_most_two_decimals(value: object, text: str) -> None:
+    assert number(value) == text
+
+
+def test_an_age_reads_in_one_coarse_unit() -> None:
+    now = DAY_START
+    assert since(now - timedelta(seconds=SECONDS), now) == "27 h"
+    assert since(now - timedelta(days=3, hours=5), now) == "3 d"
+    assert since(None, now) == "—"
+
+
+def test_an_alert_summary_says_a_duration_and_a_number_the_common_way() -> None:
+    stuck = rules.judge(
+        "run_never_finished", rules.history(rules.running(rules.NOW - timedelta(seconds=SECONDS)))
+    )
+    over = rules.judge(
+        "metadata_threshold",
+        rules.history(rules.with_metric(rules.NOW, VALUE)),
+        metric="count",
+        value=1000,
+    )
+    assert stuck is not None and f"started {DURATION} ago" in stuck.summary
+    assert over is not None and f"count {NUMBER} > 1,000" in over.summary
+
+
+def test_a_message_says_how_long_the_alert_lasted_the_common_way() -> None:
+    raw = {"id": 1, "subject": "elra", "summary": "failed", "duration_s": SECONDS}
+    payload = {"event": "resolved", "rule": {"name": "Run failed"}, "alerts": [raw]}
+    message = messages.render("resolved", payload)
+    assert message.subject.endswith(f"after {DURATION}")
+    assert f"Lasted: {DURATION}" in message.text
+
+
+def test_a_page_shows_a_run_duration_and_its_metric_the_common_way() -> None:
+    run = SimpleNamespace(duration_s=SECONDS, run_id="r1", started_at=None, created_at=None)
+    line = SimpleNamespace(link=SimpleNamespace(run=run), value=VALUE, state="ok", error="")
+    html = render_to_string(
+        "monitoring/partials/source_runs.html", {"runs": {"lines": [line]}, "metric": "count"}
+    )
+    assert f"<td>{DURATION}</td>" in html
+    assert f'<td class="num">{NUMBER}</td>' in html
+
+
+def test_the_daily_report_says_a_duration_and_a_number_the_common_way() -> None:
+    fired = DAY_START - timedelta(seconds=50_000)
+    alert = AlertFacts(1, 1, "Run failed", "run_failed", None, "elra", "warning", "failed", fired,
+                       None, fired + timedelta(seconds=SECONDS), "auto")  # fmt: skip
+    tip = Suggestion("Volume", "volume_bounds", "min", VALUE, 1000, 7, 3, 1, 1)
+    data = ReportData(date(2026, 11, 2), "UTC", DAY_START, DAY_START + timedelta(days=1),
+                      [], [], [], [alert], [], [], [], [tip])  # fmt: skip
+    text = render_text(build_report(data, DAY_START + timedelta(days=1)).to_json())
+    assert f"to resolve: {DURATION}" in text
+    assert f"min {NUMBER} -> 1,000" in text
+
+
+def test_the_watcher_says_a_stall_the_common_way() -> None:
+    now = DAY_START
+    [stall] = judge(
+        Snapshot(beat_at=now - timedelta(seconds=SECONDS), worker_at=now),
+        Thresholds.from_settings(),
+        now,
+    )
+    assert stall.summary.endswith(f"for {DURATION}")
