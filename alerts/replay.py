@@ -47,6 +47,7 @@ from pydantic import (
 from alerts.choices import ChannelKind, ScopeKind, Severity
 from alerts.models import AlertRule
 from alerts.rules.base import ParamsError, all_kinds, load_kinds
+from confops.field_errors import field_messages, summary
 from monitoring.push import AwareDatetime, Duration, ErrorText, MetricName, MetricValue
 
 # The child prints its result after this line, so that stray output cannot be mistaken for it.
@@ -246,16 +247,9 @@ def parse_line(text: str, number: int) -> Numbered:
 
 def describe(exc: ValidationError, kind: str) -> str:
     """Pydantic's errors as 'field: problem; field: problem'."""
-    parts = []
-    for error in exc.errors():
-        where = ".".join(str(part) for part in error["loc"])
-        message = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            message = f"is not a field of a {kind} line"
-        elif error["type"] == "missing":
-            message = "is required"
-        parts.append(f"{where}: {message}" if where else message)
-    return "; ".join(parts)
+    return summary(
+        field_messages(exc.errors(), whole="", not_a_field=f"is not a field of a {kind} line")
+    )
 
 
 def parse_lines(texts: Iterable[str]) -> list[Numbered]:

@@ -38,6 +38,7 @@ from ninja.security import HttpBearer
 from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
+from confops.field_errors import field_messages
 from monitoring.models import TOKEN_PREFIX, ApiToken
 
 # `last_used_at` is written at most this often per token: a busy job must not turn every push
@@ -156,26 +157,6 @@ api = ConfopsAPI(
 )
 
 
-def field_path(loc: tuple[Any, ...]) -> str:
-    """`("body", "metrics", "n", "[key]")` -> `metrics.n`; a bare `("body",)` -> `body`."""
-    parts = [str(part) for part in loc[1:] if part != "[key]"]
-    return ".".join(parts) or str(loc[0] if loc else "body")
-
-
-def field_messages(errors: list[dict[str, Any]]) -> dict[str, str]:
-    """One message per field (the first one pydantic gave), without pydantic's prefixes."""
-    fields: dict[str, str] = {}
-    for item in errors:
-        path = field_path(tuple(item.get("loc", ())))
-        message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
-        if path == "body":  # no body, or not an object: pydantic would name our class
-            message = "must be a JSON object"
-        elif item.get("type") == "extra_forbidden":
-            message = "is not a field of this request"
-        fields.setdefault(path, message)
-    return fields
-
-
 def error_response(
     request: HttpRequest, status: int, message: str, fields: dict[str, str] | None = None
 ) -> HttpResponse:
@@ -190,7 +171,13 @@ def error_response(
 
 @api.exception_handler(ValidationError)
 def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    fields = field_messages(exc.errors)
+    fields = field_messages(
+        exc.errors,
+        whole="body",
+        not_a_field="is not a field of this request",
+        not_an_object="must be a JSON object",  # no body, or not an object
+        skip=1,  # ninja's "body"/"query"/"path" says where, not which field
+    )
     return error_response(request, 400, f"invalid request ({', '.join(fields)})", fields)
 
 

@@ -27,6 +27,7 @@ from confops.api import (
     request_token,
     require_json_type,
 )
+from confops.field_errors import field_messages
 from monitoring.choices import TokenScope
 from reports import render, sending
 from reports.models import DailyReport
@@ -188,15 +189,12 @@ def send_body(request: HttpRequest) -> SendIn:
     try:
         return SendIn.model_validate_json(raw)
     except ValidationError as exc:
-        fields: dict[str, str] = {}
-        for error in exc.errors():
-            where = ".".join(str(part) for part in error["loc"]) or "body"
-            message = str(error["msg"]).removeprefix("Value error, ")
-            if error["type"] == "extra_forbidden":
-                message = "is not a field of this request"
-            elif where == "body" or error["type"] == "json_invalid":
-                where, message = "body", "must be a JSON object"
-            fields.setdefault(where, message)
+        fields = field_messages(
+            exc.errors(),
+            whole="body",
+            not_a_field="is not a field of this request",
+            not_an_object="must be a JSON object",
+        )
         raise ApiError(400, f"invalid request ({', '.join(fields)})", fields) from None
 
 

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from alerts.choices import RuleTarget
+from confops.field_errors import field_messages
 from monitoring.choices import SUCCESS_OUTCOMES
 
 
@@ -166,24 +167,19 @@ class RuleKind:
         try:
             return cls.params.model_validate(raw or {})
         except ValidationError as exc:
-            raise ParamsError(field_messages(exc)) from None
+            raise ParamsError(
+                field_messages(
+                    exc.errors(),
+                    whole="parameters",
+                    not_a_field="is not a parameter of this rule kind",
+                )
+            ) from None
 
 
 class ParamsError(ValueError):
     def __init__(self, messages: dict[str, str]) -> None:
         super().__init__("; ".join(f"{k}: {v}" for k, v in messages.items()))
         self.messages = messages
-
-
-def field_messages(exc: ValidationError) -> dict[str, str]:
-    messages: dict[str, str] = {}
-    for error in exc.errors():
-        where = ".".join(str(part) for part in error["loc"]) or "parameters"
-        message = error["msg"]
-        if error["type"] == "extra_forbidden":
-            message = "is not a parameter of this rule kind"
-        messages[where] = message.removeprefix("Value error, ")
-    return messages
 
 
 KINDS: dict[str, RuleKind] = {}

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from confops.field_errors import field_messages
 from confops.secrets import mask_keys, restore_masked, secret_strings
 
 if TYPE_CHECKING:
@@ -96,7 +97,13 @@ class Transport:
         try:
             config = cls.config_schema.model_validate(raw or {})
         except ValidationError as exc:
-            raise ConfigError(field_messages(exc)) from None
+            raise ConfigError(
+                field_messages(
+                    exc.errors(),
+                    whole="config",
+                    not_a_field="is not a setting of this channel kind",
+                )
+            ) from None
         if cls.secret_required and not (secret or cls.default_secret()):
             raise ConfigError({"secret": f"required for {cls.label}: {cls.secret_help}"})
         return config
@@ -127,19 +134,6 @@ class Transport:
 
     def send(self, message: Message) -> SendResult:
         raise NotImplementedError
-
-
-def field_messages(exc: ValidationError) -> dict[str, str]:
-    messages: dict[str, str] = {}
-    for error in exc.errors():
-        where = ".".join(str(part) for part in error["loc"]) or "config"
-        message = error["msg"]
-        if error["type"] == "extra_forbidden":
-            message = "is not a setting of this channel kind"
-        elif error["type"] == "missing":
-            message = "is required"
-        messages[where] = message.removeprefix("Value error, ")
-    return messages
 
 
 TRANSPORTS: dict[str, type[Transport]] = {}

@@ -80,7 +80,7 @@ def test_a_silence_with_an_end_in_the_future_starts_later_as_upcoming(
 @pytest.mark.parametrize(
     ("body", "field", "message"),
     [
-        ({"group": "x", "duration_minutes": 5}, "comment", "Field required"),
+        ({"group": "x", "duration_minutes": 5}, "comment", "is required"),
         ({"group": "x", "comment": " ", "duration_minutes": 5}, "comment", "say why"),
         ({"group": "x", "comment": "c"}, "ends_at", "give an end"),
         (

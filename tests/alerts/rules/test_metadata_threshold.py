@@ -88,7 +88,7 @@ def test_namespaced_keys_are_accepted() -> None:
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ({}, {"metric": "Field required", "value": "Field required"}),
+        ({}, {"metric": "is required", "value": "is required"}),
         (
             {"metric": "dup licates", "value": 0},
             {"metric": "must look like count or dagster/duplicates (letters, digits, _ . : / -)"},
