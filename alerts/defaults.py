@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils import timezone
+
+from alerts import operations
 from alerts.choices import Severity
 from alerts.models import AlertRule
 
@@ -97,8 +100,13 @@ DEFAULT_RULES = [
 ]
 
 
-def create_default_rules(restore: bool = False, **_: object) -> list[str]:
-    """Create missing default rules; with ``restore``, also reset existing ones to defaults."""
+def create_default_rules(restore: bool = False, actor_label: str = "", **_: object) -> list[str]:
+    """Create missing default rules; with ``restore``, also reset existing ones to defaults.
+
+    With ``actor_label`` (the command) each rule goes through the rules' door, audited as made
+    by it; after ``migrate`` (no label) the shipped rules are saved plainly: the audit trail
+    records what people change, not the defaults every new database starts with.
+    """
     changed = []
     for default in DEFAULT_RULES:
         values = {
@@ -112,11 +120,15 @@ def create_default_rules(restore: bool = False, **_: object) -> list[str]:
         }
         rule = AlertRule.objects.filter(name=default.name).first()
         if rule is None:
-            AlertRule.objects.create(name=default.name, **values)
-            changed.append(default.name)
+            rule = AlertRule(name=default.name, **values)
         elif restore:
             for key, value in {**values, "enabled": True}.items():
                 setattr(rule, key, value)
+        else:
+            continue
+        if actor_label:
+            operations.save_rule(rule, {}, None, timezone.now(), actor_label)
+        else:
             rule.save()
-            changed.append(default.name)
+        changed.append(default.name)
     return changed

@@ -10,6 +10,7 @@ are not tested here; re-executing a run, a portal-only door, is audited in test_
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.db.models import Model
 from django.test import Client
 from django.utils import timezone
@@ -375,3 +377,23 @@ def test_a_channel_change_in_the_admin_is_audited_and_in_the_daily_reports_chang
     assert [(c.actor, c.action, c.object_type, c.fields) for c in facts] == [
         (admin_persona.username, "changed", "alerts.Channel", ["min_severity"])
     ]
+
+
+def test_restoring_the_default_rules_by_command_is_audited_as_the_command() -> None:
+    """The command is a rule's fourth door: a reset default is recorded like any other change,
+    and a default left as shipped leaves no entry."""
+    rule = AlertRule.objects.get(name="Stale after 24 h")
+    shipped = rule.parameters
+    rule.parameters = {**shipped, "max_age_hours": 99}
+    rule.save()
+
+    call_command("restore_default_rules", "--reset", stdout=io.StringIO())
+
+    entry = AuditEntry.objects.get(object_type="alerts.AlertRule")
+    assert (entry.action, entry.object_id, entry.actor, entry.actor_label) == (
+        "changed",
+        str(rule.pk),
+        None,
+        "manage.py restore_default_rules",
+    )
+    assert entry.changes["parameters"] == [rule.parameters, shipped]
