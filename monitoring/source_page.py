@@ -203,13 +203,15 @@ def bar_state_of(link: RunAsset) -> str:
 
 
 @dataclass(frozen=True)
-class CheckLine:
+class CheckHistory:
+    """One asset check on the source page: its latest evaluation and the ones before it."""
+
     name: str
     latest: CheckResult
     history: list[CheckResult]  # oldest first, the latest last
 
 
-def check_history(source: Source) -> list[CheckLine]:
+def check_history(source: Source) -> list[CheckHistory]:
     """The latest evaluation of each check with up to ``CHECK_HISTORY`` before it."""
     ranked = (
         CheckResult.objects.filter(source=source)
@@ -226,7 +228,7 @@ def check_history(source: Source) -> list[CheckLine]:
     grouped: dict[str, list[CheckResult]] = defaultdict(list)
     for result in ranked:
         grouped[result.check_name].append(result)
-    return [CheckLine(name, rows[0], rows[::-1]) for name, rows in grouped.items()]
+    return [CheckHistory(name, rows[0], rows[::-1]) for name, rows in grouped.items()]
 
 
 def alert_history(source: Source) -> Any:

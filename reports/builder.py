@@ -218,7 +218,9 @@ class Quality:
 
 
 @dataclass(frozen=True)
-class CheckLine:
+class CheckTally:
+    """One asset check in the daily report: how often it ran and failed that day."""
+
     key: str
     check: str
     severity: str
@@ -233,7 +235,7 @@ class Checks:
     evaluations: int
     passed: int
     failed: int
-    lines: list[CheckLine]
+    lines: list[CheckTally]
 
 
 @dataclass(frozen=True)
@@ -625,7 +627,7 @@ def checks(facts: list[CheckFacts], keys: dict[int, str]) -> Checks:
     for fact in facts:
         grouped[(keys.get(fact.source_id, "?"), fact.check_name)].append(fact)
     lines = [
-        CheckLine(
+        CheckTally(
             key=key,
             check=name,
             severity=results[-1].severity,
