@@ -122,8 +122,8 @@ def unacknowledge(alert: Alert, user: Any, now: datetime, actor_label: str = "")
     audit.record(now, "unacknowledged", alert, changes, actor=user, actor_label=actor_label)
 
 
-# Rules and their per-source overrides, changed outside the admin (the REST API). The admin's
-# own saves go through ``AuditedAdmin``; both validate with ``full_clean`` (``AlertRule.clean``).
+# Rules and their per-source overrides, and sources' operator settings: the one door the admin,
+# the REST API and ``restore_default_rules`` call; it validates with ``full_clean`` and audits.
 
 RULE_RELATIONS = ("channels", "escalation_channels", "scope_sources")
 
