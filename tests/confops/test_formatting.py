@@ -8,13 +8,18 @@ from types import SimpleNamespace
 
 import pytest
 from django.template.loader import render_to_string
+from django.test import Client
+from django.utils import timezone
 
 from alerts import messages
+from alerts.choices import AlertState
 from confops.formatting import number, since, span
 from confops.watchdog import Snapshot, Thresholds, judge
 from reports.builder import build_report
 from reports.data import AlertFacts, ReportData, Suggestion
 from reports.render import render_text
+from tests.alerts import factories as f
+from tests.alerts.incidents import incident
 from tests.alerts.rules import factories as rules
 
 SECONDS = 100_000  # 27 h 46 min 40 s
@@ -102,6 +107,22 @@ def test_a_page_shows_a_run_duration_and_its_metric_the_common_way() -> None:
     )
     assert f"<td>{DURATION}</td>" in html
     assert f'<td class="num">{NUMBER}</td>' in html
+
+
+@pytest.mark.django_db
+def test_the_alert_pages_say_how_long_an_alert_lasted_and_how_long_ago_the_common_way(
+    viewer_user_client: Client,
+) -> None:
+    now = timezone.now()
+    fired = now - timedelta(seconds=SECONDS)
+    source = f.source("elra_conferences", f.deployment())
+    alert = incident("Run failed", source, state=AlertState.RESOLVED, at=fired)
+    alert.resolved_at = alert.last_seen_at = now
+    alert.save()
+    detail = viewer_user_client.get(f"/alerts/{alert.pk}/").content.decode()
+    listing = viewer_user_client.get("/alerts/").content.decode()
+    assert f"after {DURATION}" in detail
+    assert f">{since(fired, now)} ago</time>" in listing and "27 h ago" in listing
 
 
 def test_the_daily_report_says_a_duration_and_a_number_the_common_way() -> None:
