@@ -19,6 +19,7 @@ from django.template.loader import render_to_string
 from alerts.links import absolute, alert_url
 from alerts.messages import tidy
 from alerts.transports.slack import section
+from confops.formatting import span
 from confops.markup import slack_escape, slack_link
 from reports.builder import needs_attention
 
@@ -154,7 +155,7 @@ def worst_line(source: dict[str, Any]) -> str:
     if source["failed"]:
         facts.append(f"{source['failed']} of {source['runs']} runs failed")
     if source["breach_minutes"]:
-        facts.append(f"stale {source['breach_minutes']} min")
+        facts.append(f"stale {span(source['breach_minutes'] * 60)}")
     return f"• {slack_link(url, source['key'])}: {slack_escape(', '.join(facts))}"
 
 

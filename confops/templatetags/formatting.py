@@ -19,6 +19,12 @@ def span(value: float | timedelta | None) -> str:
 
 
 @register.filter
+def span_minutes(minutes: float | None) -> str:
+    """A span stored in whole minutes (the report's stale time): ``1500`` -> "1 d 1 h"."""
+    return formatting.span(None if minutes is None else minutes * 60)
+
+
+@register.filter
 def number(value: object) -> str:
     return formatting.number(value)
 

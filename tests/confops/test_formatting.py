@@ -17,7 +17,7 @@ from confops.formatting import number, since, span
 from confops.watchdog import Snapshot, Thresholds, judge
 from reports.builder import build_report
 from reports.data import AlertFacts, ReportData, Suggestion
-from reports.render import render_text
+from reports.render import render_html, render_text, worst_line
 from tests.alerts import factories as f
 from tests.alerts.incidents import incident
 from tests.alerts.rules import factories as rules
@@ -145,3 +145,24 @@ def test_the_watcher_says_a_stall_the_common_way() -> None:
         now,
     )
     assert stall.summary.endswith(f"for {DURATION}")
+
+
+def test_the_daily_report_says_how_long_a_source_was_stale_the_common_way() -> None:
+    stale = {
+        "key": "gamma",
+        "slug": "gamma",
+        "state": "critical",
+        "state_label": "Critical",
+        "failed": 0,
+        "runs": 1,
+        "succeeded": 1,
+        "breaches": [{"minutes": 1500}],
+        "breach_minutes": 1500,
+        "fresh_all_day": False,
+        "count": None,
+        "failures": [],
+    }
+    summary = {"day": "2026-11-02", "time_zone": "UTC", "sources": [stale]}
+    assert "stale 1 d 1 h" in render_text(summary)
+    assert "stale 1 d 1 h" in render_html(summary, email=True)
+    assert "stale 1 d 1 h" in worst_line(stale)
