@@ -397,3 +397,31 @@ def test_restoring_the_default_rules_by_command_is_audited_as_the_command() -> N
         "manage.py restore_default_rules",
     )
     assert entry.changes["parameters"] == [rule.parameters, shipped]
+
+
+def test_a_bulk_delete_from_the_admins_list_is_audited_as_one_delete_each(
+    admin_persona: Any, admin_persona_client: Client
+) -> None:
+    """Django's "delete selected" skips ``delete_model``; each object still leaves its entry."""
+    channels = [f.channel("ops-slack"), f.channel("ops-mail", ChannelKind.EMAIL)]
+    rule, source = a_rule(), a_source()
+    for model, objects in (("alerts/channel", channels), ("alerts/alertrule", [rule])):
+        response = admin_persona_client.post(
+            f"/admin/{model}/",
+            {
+                "action": "delete_selected",
+                "_selected_action": [o.pk for o in objects],
+                "post": "yes",
+            },
+        )
+        assert response.status_code == 302
+    response = admin_persona_client.post(
+        "/admin/monitoring/source/",
+        {"action": "delete_selected", "_selected_action": [source.pk], "post": "yes"},
+    )
+    assert response.status_code == 302
+    deleted = AuditEntry.objects.filter(action="deleted", actor=admin_persona)
+    assert sorted(deleted.values_list("object_type", "object_id")) == sorted(
+        [("alerts.Channel", str(c.pk)) for c in channels]
+        + [("alerts.AlertRule", str(rule.pk)), ("monitoring.Source", str(source.pk))]
+    )
