@@ -45,9 +45,16 @@ def state(tmp_path: Path) -> dict[str, Any]:
 
 
 def test_a_killed_process_is_restarted_and_the_restart_is_told(tmp_path: Path) -> None:
-    supervisor = supervise(tmp_path, f"one: {SLEEPER}\ntwo: {SLEEPER}\n")
+    said_up = tmp_path / "one-said-up"
+    # Killed only once it has printed: a kill before its first line leaves no last lines to tell.
+    marking = (
+        f'{sys.executable} -c \'import pathlib, sys, time; print("up", flush=True); '
+        f"pathlib.Path(sys.argv[1]).touch(); time.sleep(600)' {said_up}"
+    )
+    supervisor = supervise(tmp_path, f"one: {marking}\ntwo: {SLEEPER}\n")
     try:
         wait_until(lambda: len(state(tmp_path).get("processes", {})) == 2, 30, "both started")
+        wait_until(said_up.exists, 30, "the first line of 'one'")
         first = state(tmp_path)["processes"]["one"]["pid"]
         os.kill(first, signal.SIGKILL)
         wait_until(
