@@ -10,8 +10,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from alerts import audit, delivery, operations
+from alerts import audit, operations
 from alerts.choices import NotificationStatus
+from alerts.engine.policy import enqueue
 from alerts.models import (
     Alert,
     AlertEvent,
@@ -25,10 +26,10 @@ from alerts.models import (
     RunbookRevision,
     Silence,
 )
-from alerts.policy import enqueue
+from alerts.notify import delivery
+from alerts.notify.transports import all_transports
 from alerts.rules.base import all_kinds
-from alerts.transports import all_transports
-from confops.admin_secrets import MaskedSecretsAdmin
+from confops.common.admin_secrets import MaskedSecretsAdmin
 
 
 class AuditedAdmin(admin.ModelAdmin):
@@ -94,7 +95,7 @@ BACKTEST_DAYS = 30
 
 
 def backtest_message(rule: AlertRule, cleaned: dict[str, Any]) -> str:
-    from alerts.backtest import BacktestError, backtest
+    from alerts.replay.backtest import BacktestError, backtest
 
     for name in ("kind", "parameters", "severity", "cooldown_minutes", "pending_minutes"):
         if name in cleaned:
@@ -467,7 +468,7 @@ class RunbookAdmin(AuditedAdmin):
 
     def save_model(self, request: HttpRequest, obj: Runbook, form: Any, change: bool) -> None:
         """Through the wiki, so an admin edit is a revision with its author, and audited."""
-        from alerts import wiki
+        from alerts.runbooks import wiki
 
         with transaction.atomic():
             saved = wiki.save_page(

@@ -21,13 +21,14 @@ from ninja import Body, Query, Router, Schema
 from ninja.responses import Status
 from pydantic import ConfigDict, Field, StrictBool
 
-from alerts import operations, wiki
+from alerts import operations
 from alerts.choices import OPEN_STATES, AlertState, ScopeKind, Severity
+from alerts.engine.silences import matchers, silence_active, with_relations
 from alerts.models import Alert, AlertRule, Channel, RuleOverride, Runbook, Silence
 from alerts.rules.base import ParamsError
-from alerts.silences import matchers, silence_active, with_relations
+from alerts.runbooks import wiki
 from alerts.views.alerts import SUPPRESSED
-from confops.api import (
+from confops.common.api import (
     AUTH_ERRORS,
     ApiError,
     ErrorOut,

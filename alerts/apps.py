@@ -9,10 +9,10 @@ class AlertsConfig(AppConfig):
     name = "alerts"
 
     def ready(self) -> None:
-        from alerts.default_runbooks import create_default_runbooks
         from alerts.defaults import create_default_rules
-        from alerts.receivers import judge_touched_sources
+        from alerts.engine.receivers import judge_touched_sources
         from alerts.roles import create_roles
+        from alerts.runbooks.defaults import create_default_runbooks
         from monitoring.signals import sources_touched
 
         sources_touched.connect(judge_touched_sources, dispatch_uid="alerts-judge-touched")

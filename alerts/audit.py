@@ -8,7 +8,7 @@ from typing import Any
 from django.db import models
 
 from alerts.models import AuditEntry
-from confops.secrets import mask_secret
+from confops.common.secrets import mask_secret
 
 # Stored once, shown masked everywhere, the audit trail included.
 SECRET_FIELDS = frozenset({"secret", "auth_header_value"})

@@ -80,7 +80,7 @@ class NotificationStatus(models.TextChoices):
 
 class ChannelKind(models.TextChoices):
     """The built-in kinds, for code that names one. ``Channel.kind`` takes its choices from the
-    transport registry (``alerts/transports``), so a new kind needs no change here."""
+    transport registry (``alerts/notify/transports``), so a new kind needs no change here."""
 
     EMAIL = "email"
     SLACK = "slack"

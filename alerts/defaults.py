@@ -86,9 +86,10 @@ DEFAULT_RULES = [
         {"for_minutes": 2},
         escalate_after_minutes=30,
     ),
-    # Judged, reminded and escalated by the watcher (confops/watchdog.py), which runs even when
+    # Judged, reminded and escalated by the watcher (confops/runtime/watchdog.py), which runs even
+    # when
     # beat is dead. No channels: until it is given some, it goes to every enabled channel
-    # (alerts/policy.py, ``channels_for``), so someone is told out of the box.
+    # (alerts/engine/policy.py, ``channels_for``), so someone is told out of the box.
     DefaultRule(
         "confops stalled",
         "confops_stalled",

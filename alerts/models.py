@@ -26,12 +26,12 @@ from alerts.choices import (
     Severity,
 )
 from alerts.rules.base import Params, ParamsError, all_kinds, kind
-from confops.secrets import mask_keys, mask_secret, redact_text, secret_strings
+from confops.common.secrets import mask_keys, mask_secret, redact_text, secret_strings
 from monitoring.models import Deployment, Source
 from monitoring.validators import validate_cron
 
 if TYPE_CHECKING:
-    from alerts.transports.base import Transport
+    from alerts.notify.transports.base import Transport
 
 
 class Runbook(models.Model):
@@ -82,8 +82,8 @@ class RunbookRevision(models.Model):
 
 
 def channel_kind_choices() -> list[tuple[str, str]]:
-    """The registered transports: adding one module under alerts/transports adds a kind."""
-    from alerts.transports import all_transports
+    """The registered transports: adding one module under alerts/notify/transports adds a kind."""
+    from alerts.notify.transports import all_transports
 
     return sorted((kind, str(t.label)) for kind, t in all_transports().items())
 
@@ -93,7 +93,7 @@ class Channel(models.Model):
 
     ``config`` and ``secret`` are validated by the kind's transport (its ``Config`` schema).
     ``failing_since`` is set when its sends keep failing (the other channels are told, see
-    ``alerts.delivery``) and cleared by the next success.
+    ``alerts.notify.delivery``) and cleared by the next success.
     """
 
     name = models.CharField(max_length=100, unique=True)
@@ -156,12 +156,12 @@ class Channel(models.Model):
         return redact_text(text, self.secret_values())
 
     def transport_class(self) -> type[Transport] | None:
-        from alerts.transports import all_transports
+        from alerts.notify.transports import all_transports
 
         return all_transports().get(self.kind)
 
     def clean(self) -> None:
-        from alerts.transports import ConfigError, all_transports
+        from alerts.notify.transports import ConfigError, all_transports
 
         transport = all_transports().get(self.kind)
         if transport is None:
@@ -178,7 +178,7 @@ class Channel(models.Model):
 
     def transport(self) -> Transport:
         """The kind's transport with this channel's validated config and secret."""
-        from alerts.transports import transport_class
+        from alerts.notify.transports import transport_class
 
         return transport_class(self.kind).from_channel(self.config, self.secret)
 
@@ -427,7 +427,7 @@ class Silence(models.Model):
         self.save(update_fields=["expired_at"])
 
     def is_active(self, now: datetime) -> bool:
-        from alerts.silences import silence_active
+        from alerts.engine.silences import silence_active
 
         return silence_active(self, now)
 
@@ -657,7 +657,7 @@ class Notification(models.Model):
         secret is the portal's SMTP password."""
         if self.channel is not None:
             return self.channel.redact(text)
-        from alerts.transports import transport_class
+        from alerts.notify.transports import transport_class
 
         return redact_text(text, transport_class(ChannelKind.EMAIL).secret_values({}, ""))
 

@@ -15,8 +15,8 @@ from django.db import transaction
 
 from alerts import audit
 from alerts.choices import OPEN_STATES, AlertEventKind, ResolvedHow
+from alerts.engine.silences import covers
 from alerts.models import Alert, AlertRule, RuleOverride, Silence
-from alerts.silences import covers
 from monitoring.dagster.actions import reexecute_from_failure
 from monitoring.models import SOURCE_OPERATOR_FIELDS, Deployment, Source
 

@@ -8,10 +8,11 @@ import time
 from celery import Task, shared_task
 from django.utils import timezone
 
-from alerts import delivery, evaluation, policy
-from alerts.locks import evaluation_lock
-from confops import deadman
-from confops.metrics import record_evaluation
+from alerts.engine import evaluation, policy
+from alerts.engine.locks import evaluation_lock
+from alerts.notify import delivery
+from confops.runtime import deadman
+from confops.runtime.metrics import record_evaluation
 
 logger = logging.getLogger(__name__)
 

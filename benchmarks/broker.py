@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/broker.py [--producers 4] [--consumers 3] [--messages 1500]
 
 Runs the same load through kombu's own ``filesystem`` transport and through confops' one
-(confops/broker.py) and prints, for each, messages sent, received, lost, received twice and the
+(confops/runtime/broker.py) and prints, for each, messages sent, received, lost, received twice and
+the
 errors consumers met (each of which kills a Celery worker). Evidence for the embedded broker's
 choice: docs/architecture.md.
 """
@@ -26,11 +27,11 @@ PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
 from benchmarks.health import machine  # noqa: E402
-from confops import broker  # noqa: E402
+from confops.runtime import broker  # noqa: E402
 
 TRANSPORTS = {
     "kombu": "kombu.transport.filesystem:Transport",
-    "confops": "confops.broker:Transport",
+    "confops": "confops.runtime.broker:Transport",
 }
 QUEUE = "stress"
 

@@ -120,7 +120,7 @@ def time_evaluations(now: datetime, repeats: int) -> tuple[list[float], int]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from alerts.evaluation import evaluate
+    from alerts.engine.evaluation import evaluate
 
     timings, queries = [], 0
     for i in range(repeats):

@@ -35,7 +35,7 @@ from benchmarks.evaluate import configure, seed  # noqa: E402 - needs the path a
 from benchmarks.pages import WARM_UP, drop_database, percentile  # noqa: E402
 
 TOKEN = "benchmark-token"  # noqa: S105 - a throw-away value for the throw-away database
-MIDDLEWARE = "confops.request_metrics.RequestMetricsMiddleware"
+MIDDLEWARE = "confops.common.request_metrics.RequestMetricsMiddleware"
 POLL_EVERY_SECONDS = 2
 POLL_HOURS = 48
 
@@ -131,7 +131,7 @@ def instrumentation_cost(user: Any, rounds: int, per_round: int) -> None:
 
 def middleware_alone(page_ms: float) -> None:
     """The middleware's own work (a label lookup and one observe into the mmap'd file)."""
-    from confops.request_metrics import REQUEST_SECONDS
+    from confops.common.request_metrics import REQUEST_SECONDS
 
     calls = 20000
     started = time.process_time()
@@ -172,7 +172,7 @@ def run(args: argparse.Namespace, engine: str) -> None:
     from django.test.utils import setup_test_environment
     from django.utils import timezone
 
-    from alerts.evaluation import evaluate
+    from alerts.engine.evaluation import evaluate
     from alerts.models import Alert, Notification
     from benchmarks.health import machine
     from monitoring.models import Source

@@ -72,7 +72,7 @@ def prepare(sources: int) -> tuple[Any, int, float]:
     from django.test import Client
     from django.utils import timezone
 
-    from alerts.evaluation import evaluate
+    from alerts.engine.evaluation import evaluate
     from monitoring.models import Source
 
     now = timezone.now()

@@ -8,7 +8,7 @@ the Procfile (web, worker, beat, Dagster webserver and daemon; the example pipel
 minutes), then until the time is up: pushes a run of a pushed source every few seconds, injects
 a fault into the example pipeline and clears it again, and acknowledges firing alerts through the
 API as an operator would. Every process writes the tasks it published, received and ran to a
-ledger (confops/task_ledger.py). At the end beat is stopped first, the queue drains, and it
+ledger (confops/runtime/task_ledger.py). At the end beat is stopped first, the queue drains, and it
 prints process exits, tasks published / received / run, lost tasks, messages the broker set
 aside, errors in the logs, and the driving it did. It exits 1 if any process died, any task was
 lost, or any message or push went wrong: the figures are never printed as if nothing happened.
@@ -38,8 +38,8 @@ PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
 from benchmarks.health import free_port, machine  # noqa: E402
-from confops import broker, task_ledger  # noqa: E402
-from confops.processes import kill_group, read_procfile  # noqa: E402
+from confops.runtime import broker, task_ledger  # noqa: E402
+from confops.runtime.processes import kill_group, read_procfile  # noqa: E402
 
 BIN = Path(sys.executable).parent
 PUSHED_SOURCE = "soak-pushed"

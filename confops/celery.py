@@ -13,8 +13,8 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 # Beat's heartbeat and the task ledger work through signals: connected wherever the app loads.
-import confops.heartbeat  # noqa: E402
-import confops.task_ledger  # noqa: E402,F401
+import confops.runtime.heartbeat  # noqa: E402
+import confops.runtime.task_ledger  # noqa: E402,F401
 
 
 def is_prefork(pool_cls: str | type) -> bool:
@@ -29,7 +29,7 @@ def is_prefork(pool_cls: str | type) -> bool:
 def _trace_worker(sender: object = None, **_: object) -> None:
     """Solo and thread pools run tasks in this process; prefork children start their own
     exporter in ``worker_process_init`` (its thread would not survive the fork)."""
-    from confops.observability import init_tracing
+    from confops.common.observability import init_tracing
 
     if not is_prefork(getattr(sender, "pool_cls", "prefork")):
         init_tracing(web=False)
@@ -39,7 +39,7 @@ def _trace_worker(sender: object = None, **_: object) -> None:
 @signals.beat_init.connect
 def _trace_process(**_: object) -> None:
     """A prefork child and beat each export their own spans."""
-    from confops.observability import init_tracing
+    from confops.common.observability import init_tracing
 
     init_tracing(web=False)
 
@@ -47,21 +47,22 @@ def _trace_process(**_: object) -> None:
 @signals.worker_process_shutdown.connect
 @signals.worker_shutdown.connect
 def _flush_traces(**_: object) -> None:
-    from confops.observability import flush_traces
+    from confops.common.observability import flush_traces
 
     flush_traces()
 
 
 @signals.worker_ready.connect
 def _start_watcher(sender: object = None, **_: object) -> None:
-    """The watcher runs in every worker, so a dead beat is still noticed (confops/watchdog.py)."""
-    from confops import watchdog
+    """The watcher runs in every worker, so a dead beat is still noticed
+    (confops/runtime/watchdog.py)."""
+    from confops.runtime import watchdog
 
     watchdog.start_thread(str(getattr(sender, "hostname", None) or "unknown"))
 
 
 @signals.worker_shutdown.connect
 def _stop_watcher(**_: object) -> None:
-    from confops import watchdog
+    from confops.runtime import watchdog
 
     watchdog.stop_threads()

@@ -19,7 +19,7 @@ accesslog = "-"
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
-# Request metrics in prometheus_client's multiprocess mode (confops/request_metrics.py): each
+# Request metrics in prometheus_client's multiprocess mode (confops/common/request_metrics.py): each
 # start begins with an empty folder (counters restart with the server, as Prometheus expects),
 # and a dead worker's files are marked so live gauges drop it.
 metrics_dir = os.environ.get("METRICS_MULTIPROC_DIR", "")

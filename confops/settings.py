@@ -15,8 +15,8 @@ from pathlib import Path
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
-from confops import broker
 from confops.env import StrictEnv, read_dotenv
+from confops.runtime import broker
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = StrictEnv()
@@ -61,9 +61,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "confops.middleware.RequestIdMiddleware",
+    "confops.common.middleware.RequestIdMiddleware",
     # A NUL in a path or query string is a 400 before any view: PostgreSQL cannot compare it.
-    "confops.middleware.RefuseNulInQueryMiddleware",
+    "confops.common.middleware.RefuseNulInQueryMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -71,7 +71,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Pages for a logged-in user or a token are never kept by browsers or shared caches.
-    "confops.middleware.PrivateResponsesMiddleware",
+    "confops.common.middleware.PrivateResponsesMiddleware",
     # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY below).
     "csp.middleware.CSPMiddleware",
     # Every page needs login unless its view is marked @login_not_required (health probes).
@@ -124,19 +124,19 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Cache (also holds heartbeats and locks, so it must be shared between processes) ----------
+# --- Cache (also holds heartbeats and locks, so it must be shared between processes) --------------
 CACHES = {
     "default": env.cache_url("CACHE_URL", default=f"filecache://{DATA_DIR / 'cache'}"),
 }
 
 # --- Celery -----------------------------------------------------------------------------------
-# The default broker is a file-system transport (confops/broker.py: kombu's, with atomic
+# The default broker is a file-system transport (confops/runtime/broker.py: kombu's, with atomic
 # hand-offs and malformed messages set aside): no server, safe with several processes on one
 # machine, and it keeps the broadcast that `celery inspect ping` needs. Use redis:// in production.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://localhost//")
 BROKER_DIR = DATA_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    CELERY_BROKER_TRANSPORT = "confops.broker:Transport"
+    CELERY_BROKER_TRANSPORT = "confops.runtime.broker:Transport"
     # kombu lists the queue folder this often (default 1 s); every hop on the way from a failure
     # to its message (beat -> poll -> delivery) waited half of it on average.
     CELERY_BROKER_TRANSPORT_OPTIONS = broker.transport_options(BROKER_DIR, polling_interval=0.1)
@@ -164,7 +164,7 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=15)
 # Incoming-webhook URL for a default Slack channel; a secret, never logged or shown in full.
 SLACK_WEBHOOK_URL = env.str("SLACK_WEBHOOK_URL", default="")
 
-# --- Notification delivery (docs/notifications.md) --------------------------------------------
+# --- Notification delivery (docs/notifications.md) ------------------------------------------------
 # Attempts per message before it is marked failed (backoff with jitter between them).
 NOTIFICATION_MAX_ATTEMPTS = env.positive_int("NOTIFICATION_MAX_ATTEMPTS", default=8)
 # Timeout of one HTTP request to Slack or a webhook (read; connecting has 5 s).
@@ -187,7 +187,7 @@ HEARTBEAT_INTERVAL_SECONDS = env.positive_int("HEARTBEAT_INTERVAL_SECONDS", defa
 HEARTBEAT_STALE_SECONDS = env.positive_int("HEARTBEAT_STALE_SECONDS", default=90)
 HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=3.0)
 
-# --- Watching confops itself (confops/watchdog.py) --------------------------------------------
+# --- Watching confops itself (confops/runtime/watchdog.py) ----------------------------------------
 # A deployment not polled at all for this many of its intervals (but never less than the floor)
 # means the poller is stuck: it opens the confops-internal alert, as a stale beat does.
 WATCHER_STALE_POLL_INTERVALS = env.positive_int("WATCHER_STALE_POLL_INTERVALS", default=5)
@@ -202,7 +202,7 @@ DEAD_MANS_SWITCH_MIN_INTERVAL_SECONDS = env.positive_int(
     "DEAD_MANS_SWITCH_MIN_INTERVAL_SECONDS", default=60
 )
 
-# --- Prometheus metrics (/metrics, confops/metrics.py) ----------------------------------------
+# --- Prometheus metrics (/metrics, confops/runtime/metrics.py) ------------------------------------
 # A scraper is let in by the bearer token, the allow-list, or both when both are set; with
 # neither, /metrics needs a login like every page (so anonymous scrapers are refused).
 METRICS_BEARER_TOKEN = env.str("METRICS_BEARER_TOKEN", default="")
@@ -224,7 +224,7 @@ if METRICS_MULTIPROC_DIR:
     # prometheus_client picks its value store when first imported, which is after settings.
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = METRICS_MULTIPROC_DIR
     # First after the request id, so it times the whole stack.
-    MIDDLEWARE.insert(1, "confops.request_metrics.RequestMetricsMiddleware")
+    MIDDLEWARE.insert(1, "confops.common.request_metrics.RequestMetricsMiddleware")
 
 # --- Dagster polling --------------------------------------------------------------------------
 # The total time one GraphQL request may take, body included (a server that drips its answer
@@ -244,7 +244,7 @@ DAGSTER_TICKS_INTERVAL_SECONDS = env.positive_int("DAGSTER_TICKS_INTERVAL_SECOND
 DAGSTER_MAX_RUN_DETAILS_PER_POLL = env.positive_int("DAGSTER_MAX_RUN_DETAILS_PER_POLL", default=25)
 POLL_RECORD_RETENTION_HOURS = env.positive_int("POLL_RECORD_RETENTION_HOURS", default=48)
 
-# --- Daily report (docs/reports.md) -----------------------------------------------------------
+# --- Daily report (docs/reports.md) ---------------------------------------------------------------
 # The report covers midnight to midnight in this zone; beat sends yesterday's at REPORT_SEND_AT.
 REPORT_TIME_ZONE = env.str("REPORT_TIME_ZONE", default="UTC")
 REPORT_SEND_AT = env.str("REPORT_SEND_AT", default="07:00")
@@ -276,8 +276,8 @@ CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=SECURE_COOKIES)
 SESSION_COOKIE_HTTPONLY = True
 if env.bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# Reverse proxies in front that append to X-Forwarded-For (confops/addresses.py): the client's
-# address for login throttling and METRICS_ALLOWED_IPS is that many entries from the right.
+# Reverse proxies in front that append to X-Forwarded-For (confops/common/addresses.py): the
+# client's address for login throttling and METRICS_ALLOWED_IPS is that many entries from the right.
 TRUSTED_PROXY_COUNT = env.non_negative_int("TRUSTED_PROXY_COUNT", default=0)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 # Probes and scrapers inside the network ask over plain HTTP: they are answered, not redirected.
@@ -317,7 +317,7 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = env.positive_int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.positive_int("LOGIN_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_CLIENT_IP_CALLABLE = "confops.addresses.client_address"
+AXES_CLIENT_IP_CALLABLE = "confops.common.addresses.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_DISABLE_ACCESS_LOG = True  # failures are counted; successful logins need no second log
 AXES_VERBOSE = False  # no banner in every process's log at start-up
@@ -361,13 +361,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "context": {"()": "confops.logging.ContextFilter"},
+        "context": {"()": "confops.common.logging.ContextFilter"},
         # urllib3 names the paths it requests: a Slack webhook's path is its secret.
-        "outgoing_urls": {"()": "confops.logging.OutgoingUrlFilter"},
+        "outgoing_urls": {"()": "confops.common.logging.OutgoingUrlFilter"},
     },
     "formatters": {
-        "json": {"()": "confops.logging.JsonLineFormatter"},
-        "text": {"()": "confops.logging.TextLineFormatter"},
+        "json": {"()": "confops.common.logging.JsonLineFormatter"},
+        "text": {"()": "confops.common.logging.TextLineFormatter"},
     },
     "handlers": {
         "console": {
@@ -385,9 +385,9 @@ LOGGING = {
 
 # Django's error reports (the DEBUG page, error emails) show settings and request.META with every
 # URL cut to scheme and host: a URL's secret sits under a name Django does not hide.
-DEFAULT_EXCEPTION_REPORTER_FILTER = "confops.error_reports.SafeExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "confops.common.error_reports.SafeExceptionReporterFilter"
 
-# --- Error tracking and tracing (confops/observability.py) ------------------------------------
+# --- Error tracking and tracing (confops/common/observability.py) ---------------------------------
 # Sentry is on only with a DSN; started here so web, worker, beat and manage.py all report.
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 SENTRY_RELEASE = env.str("SENTRY_RELEASE", default="")
@@ -396,7 +396,7 @@ SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
 if not 0.0 <= SENTRY_TRACES_SAMPLE_RATE <= 1.0:
     raise ImproperlyConfigured("SENTRY_TRACES_SAMPLE_RATE must be between 0 and 1")
 if SENTRY_DSN:
-    from confops.observability import init_sentry
+    from confops.common.observability import init_sentry
 
     init_sentry(SENTRY_DSN, SENTRY_RELEASE, SENTRY_ENVIRONMENT, SENTRY_TRACES_SAMPLE_RATE)
 # OpenTelemetry is on only with an OTLP endpoint (wsgi.py and celery.py instrument the process).

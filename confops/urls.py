@@ -3,8 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from alerts.api import router as alerts_api
-from confops import metrics_view, views
-from confops.api import api, login_exempt_urls
+from confops.common.api import api, login_exempt_urls
+from confops.runtime import metrics_view, views
 from monitoring import views as monitoring_views
 from monitoring.api import router as monitoring_api
 from reports.api import router as reports_api

@@ -4,7 +4,7 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
-from confops.observability import init_tracing
+from confops.common.observability import init_tracing
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "confops.settings")
 # Before the application is built: the Django instrumentation adds its middleware to the

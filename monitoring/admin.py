@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from alerts import operations
-from confops.admin_secrets import MaskedSecretsAdmin
+from confops.common.admin_secrets import MaskedSecretsAdmin
 from monitoring.choices import SourceKind
 from monitoring.models import (
     SOURCE_OPERATOR_FIELDS,

@@ -13,7 +13,7 @@ from django.utils import timezone
 from ninja import Query, Router, Schema
 from ninja.responses import Status
 
-from confops.api import (
+from confops.common.api import (
     AUTH_ERRORS,
     ApiError,
     ErrorOut,

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from confops.formatting import number
+from confops.common.formatting import number
 
 Point = tuple[datetime, float | None]
 

@@ -15,7 +15,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from confops.secrets import mask_secret, redact_text, without_userinfo
+from confops.common.secrets import mask_secret, redact_text, without_userinfo
 from monitoring.choices import (
     OUTCOME_STATUS,
     AssetEventKind,

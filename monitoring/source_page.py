@@ -18,7 +18,7 @@ from django.utils.safestring import SafeString
 from alerts.choices import OPEN_STATES, AlertState, RuleTarget
 from alerts.models import Alert, AlertRule, RuleOverride, Runbook
 from alerts.rules.base import ParamsError, all_kinds
-from confops.formatting import number
+from confops.common.formatting import number
 from monitoring.charts import line_chart
 from monitoring.choices import SUCCESS_OUTCOMES, InstigatorKind, RunAssetOutcome, RunStatus
 from monitoring.links import dagster_source_url

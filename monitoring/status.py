@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from confops.formatting import since
+from confops.common.formatting import since
 from monitoring.choices import HealthState
 
 # The default staleness rule fires after 24 h. A success older than a week with no alert open

@@ -21,10 +21,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from alerts.choices import AlertState
-from alerts.history import load_schedules, schedules_of
+from alerts.engine.history import load_schedules, schedules_of
 from alerts.models import Alert
 from alerts.rules.missed_schedule import next_expected
-from confops.formatting import number, since
+from confops.common.formatting import number, since
 from monitoring.choices import HealthState, TimelineWindow
 from monitoring.db import Epoch
 from monitoring.filters import PUSHED, StatusFilters

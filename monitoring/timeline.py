@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
-from confops.formatting import span
+from confops.common.formatting import span
 from monitoring.choices import (
     SUCCESS_OUTCOMES,
     TERMINAL_RUN_STATUSES,

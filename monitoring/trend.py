@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from statistics import fmean
 
-from confops.formatting import number
+from confops.common.formatting import number
 from monitoring.charts import Level, Series
 
 DEFAULT_WINDOW_RUNS = 7

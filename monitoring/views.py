@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django_htmx.http import push_url
 
-from confops import htmx
+from confops.common import htmx
 from monitoring import source_page, status_page
 from monitoring.filters import StatusFilters
 from monitoring.models import Source

@@ -18,8 +18,8 @@ from django.utils import timezone
 from ninja import Query, Router, Schema
 from pydantic import ConfigDict, StrictBool, ValidationError
 
-from alerts.links import absolute
-from confops.api import (
+from alerts.notify.links import absolute
+from confops.common.api import (
     AUTH_ERRORS,
     ApiError,
     ErrorOut,
@@ -27,7 +27,7 @@ from confops.api import (
     request_token,
     require_json_type,
 )
-from confops.field_errors import field_messages
+from confops.common.field_errors import field_messages
 from monitoring.choices import TokenScope
 from reports import render, sending
 from reports.models import DailyReport

@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any, TypeVar
 
-from confops.formatting import span
+from confops.common.formatting import span
 from monitoring.choices import HealthState
 from monitoring.status import PRESENTATION, OpenAlerts, source_health
 from reports.data import (

@@ -16,11 +16,11 @@ import nh3
 from django.conf import settings
 from django.template.loader import render_to_string
 
-from alerts.links import absolute, alert_url
-from alerts.messages import tidy
-from alerts.transports.slack import section
-from confops.formatting import span
-from confops.markup import slack_escape, slack_link
+from alerts.notify.links import absolute, alert_url
+from alerts.notify.messages import tidy
+from alerts.notify.transports.slack import section
+from confops.common.formatting import span
+from confops.common.markup import slack_escape, slack_link
 from reports.builder import needs_attention
 
 # The email lists the sources that need attention first, then stops: the rest is on the page.

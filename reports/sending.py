@@ -4,7 +4,7 @@
 sure the report exists, claims a send round on it (a compare-and-swap on ``DailyReport``), and
 writes one outbox row per recipient in the same transaction, so sending a date twice writes its
 rows once; ``force`` sends again. Delivery is then the alerts outbox's: retries with backoff,
-at most one send per row (``alerts/delivery.py``).
+at most one send per row (``alerts/notify/delivery.py``).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from django.conf import settings
 from django.db import transaction
 
 from alerts.choices import NotificationEvent
+from alerts.engine.policy import enqueue
 from alerts.models import Channel, Notification
-from alerts.policy import enqueue
 from reports import render
 from reports.builder import build_report
 from reports.data import gather, window
@@ -133,7 +133,8 @@ def write_outbox(
 
 
 def report_payload(report: DailyReport) -> dict[str, Any]:
-    """The outbox snapshot (alerts.messages' ``daily_report`` set reads it): the email's HTML and
+    """The outbox snapshot (alerts.notify.messages' ``daily_report`` set reads it): the email's
+    HTML and
     text, Slack's blocks, and the key figures for webhooks."""
     summary = report.summary
     return {

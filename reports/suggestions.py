@@ -18,9 +18,9 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from alerts.backtest import BacktestError, backtest
 from alerts.choices import AlertEventKind
 from alerts.models import Alert, AlertRule
+from alerts.replay.backtest import BacktestError, backtest
 from reports.data import ReportData, Suggestion
 
 logger = logging.getLogger(__name__)

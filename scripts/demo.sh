@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make demo`: confops on embedded defaults watching the bundled example Dagster pipeline.
-# Everything runs under confops/processes.py (the Procfile, a dead process restarted and shown
+# Everything runs under confops/runtime/processes.py (the Procfile, a dead process restarted and shown
 # on /health/detailed); Ctrl-C stops it all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,4 +57,4 @@ faults_env=""
   faults_env="CONFRADAR_FAULTS_FILE=$CONFRADAR_FAULTS_FILE "
 echo "  Cause an incident: ${faults_env}PYTHONPATH=examples/confradar ${BIN#"$ROOT"/}/python -m confradar.faults set elra_conferences --fail"
 echo "  Starting web, worker, beat, Dagster webserver and daemon (Ctrl-C stops everything)..."
-exec python -m confops.processes Procfile
+exec python -m confops.runtime.processes Procfile

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db import migrations
 
-from confops.secrets import mask_keys, redact_text, secret_strings
+from confops.common.secrets import mask_keys, redact_text, secret_strings
 
 # The webhook transport's secret config keys as of this migration (a migration keeps its facts).
 SECRET_CONFIG_KEYS = ("url", "headers")

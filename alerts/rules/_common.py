@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator
 
 from alerts.rules.base import RunSample, SourceHistory
-from confops.formatting import number
+from confops.common.formatting import number
 
 # Upper bounds that keep timedelta arithmetic finite; far beyond any sensible threshold.
 MAX_MINUTES = 31 * 24 * 60

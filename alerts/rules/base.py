@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from alerts.choices import RuleTarget
-from confops.field_errors import field_messages
+from confops.common.field_errors import field_messages
 from monitoring.choices import SUCCESS_OUTCOMES
 
 

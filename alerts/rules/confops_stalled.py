@@ -1,12 +1,12 @@
 """confops itself stopped working: beat, every worker or the poller stalled.
 
-This kind is judged by the watcher (``confops/watchdog.py``), not by the rule engine's pass:
+This kind is judged by the watcher (``confops/runtime/watchdog.py``), not by the rule engine's pass:
 that pass is scheduled by beat, and a dead beat cannot report its own death. The watcher runs
 from every worker's watcher thread and from the health probes, and reconciles the one alert of
 this rule (subject: confops) with the same engine code, and sends its reminders and escalation
 too. The rule row carries what operators tune at run time: on/off, severity, channels, cooldown,
 escalation, runbook. Without channels of its own it goes to every enabled channel, and without
-escalation channels it escalates to those (``alerts.policy.channels_for``).
+escalation channels it escalates to those (``alerts.engine.policy.channels_for``).
 """
 
 from __future__ import annotations

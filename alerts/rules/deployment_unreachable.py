@@ -8,7 +8,7 @@ from typing import Annotated
 from alerts.choices import RuleTarget
 from alerts.rules._common import MAX_MINUTES, first_line, iso, limits
 from alerts.rules.base import DeploymentHistory, Finding, Params, RuleKind, register
-from confops.formatting import span
+from confops.common.formatting import span
 
 
 class DeploymentUnreachableParams(Params):

@@ -11,7 +11,7 @@ from pydantic import model_validator
 
 from alerts.rules._common import MAX_MINUTES, limits, run_details
 from alerts.rules.base import Finding, Params, RuleKind, RunSample, SourceHistory, register
-from confops.formatting import number, span
+from confops.common.formatting import number, span
 
 DEFAULT_FACTOR = 3.0
 

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from alerts.rules._common import MetricKey, limits, metric_samples, run_details
 from alerts.rules.base import Finding, Params, RuleKind, SourceHistory, register
-from confops.formatting import number
+from confops.common.formatting import number
 
 Op = Literal[">", ">=", "<", "<=", "==", "!="]
 

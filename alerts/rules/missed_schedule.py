@@ -11,7 +11,7 @@ from cronsim import CronSim, CronSimError
 
 from alerts.rules._common import MAX_MINUTES, iso, limits
 from alerts.rules.base import Finding, Params, RuleKind, ScheduleSample, SourceHistory, register
-from confops.formatting import number
+from confops.common.formatting import number
 
 # A run that starts a little before its tick still counts: the clocks of Dagster, the machine
 # a pushed job runs on and confops are not exactly in step.

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from alerts.rules._common import MAX_HOURS, MAX_MINUTES, iso, limits
 from alerts.rules.base import Finding, Params, RuleKind, SourceHistory, register
-from confops.formatting import number, span
+from confops.common.formatting import number, span
 
 
 class StaleParams(Params):

@@ -19,7 +19,7 @@ from alerts.rules._common import (
     utc_weekday,
 )
 from alerts.rules.base import Finding, Params, RuleKind, SourceHistory, register
-from confops.formatting import number
+from confops.common.formatting import number
 
 # The standard deviation is floored at 1% of the mean: a series that barely moves (1,000 rows
 # every day) would otherwise fire on the first run with 1,003.

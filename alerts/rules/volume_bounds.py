@@ -9,7 +9,7 @@ from pydantic import model_validator
 
 from alerts.rules._common import MetricKey, limits, metric_samples, run_details
 from alerts.rules.base import Finding, Params, RuleKind, SourceHistory, register
-from confops.formatting import number
+from confops.common.formatting import number
 
 Bound = Annotated[float, limits()] | None
 

@@ -12,7 +12,7 @@ from pydantic import StrictBool
 
 from alerts.rules._common import MetricKey, Sample, limits, metric_samples, run_details, utc_weekday
 from alerts.rules.base import Finding, Params, RuleKind, SourceHistory, register
-from confops.formatting import number
+from confops.common.formatting import number
 
 # How far back same-weekday runs count for the seasonal baseline: five weeks of weekdays.
 SEASON = timedelta(days=35)

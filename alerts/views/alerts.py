@@ -23,7 +23,7 @@ from alerts.choices import OPEN_STATES, AlertEventKind, AlertState, Severity
 from alerts.forms import HELD_BACK, AcknowledgeForm, AlertFilterForm, SilenceHoursForm
 from alerts.models import Alert, Runbook
 from alerts.views.common import context_with, needs, safe_next, see_other
-from confops import htmx
+from confops.common import htmx
 from monitoring.dagster.errors import DagsterError
 from monitoring.models import Run
 

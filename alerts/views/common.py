@@ -1,4 +1,5 @@
-"""Helpers shared by the views: permission-checked views and safe redirects (htmx: confops.htmx)."""
+"""Helpers shared by the views: permission-checked views and safe redirects (htmx:
+confops.common.htmx)."""
 
 from __future__ import annotations
 

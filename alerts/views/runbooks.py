@@ -11,12 +11,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from alerts import wiki
 from alerts.forms import PreviewForm, RunbookForm
 from alerts.models import Alert, Runbook, RunbookRevision
+from alerts.runbooks import wiki
 from alerts.views.alerts import LIVE
 from alerts.views.common import context_with, needs, see_other
-from confops import htmx
+from confops.common import htmx
 from monitoring.models import Source
 
 

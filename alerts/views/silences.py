@@ -19,9 +19,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from alerts import operations
+from alerts.engine.silences import current_window, matchers, silence_active, with_relations
 from alerts.forms import SilenceForm, silence_initial
 from alerts.models import Silence
-from alerts.silences import current_window, matchers, silence_active, with_relations
 from alerts.views.common import context_with, needs, see_other
 
 EXPIRED_DAYS = 30

@@ -1,4 +1,4 @@
-"""Template filters over ``confops.formatting``, for every app's templates:
+"""Template filters over ``confops.common.formatting``, for every app's templates:
 ``{{ run.duration_s|span }}``, ``{{ value|number }}``, ``{{ moment|ago }}``."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from django import template
 from django.utils import timezone
 
-from confops import formatting
+from confops.common import formatting
 
 register = template.Library()
 

@@ -1,11 +1,11 @@
 """``{{ value|slack }}``: Slack mrkdwn escaping in templates that write Slack text (a ``slack.txt``
-of a notification set), through the one helper in ``confops.markup``."""
+of a notification set), through the one helper in ``confops.common.markup``."""
 
 from __future__ import annotations
 
 from django import template
 
-from confops.markup import slack_escape, slack_link
+from confops.common.markup import slack_escape, slack_link
 
 register = template.Library()
 

@@ -21,7 +21,7 @@ from typing import Any
 import requests
 import urllib3
 
-from confops.secrets import without_userinfo
+from confops.common.secrets import without_userinfo
 from monitoring.dagster.errors import (
     DagsterErrorUnion,
     DagsterGraphQLError,

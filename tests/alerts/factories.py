@@ -6,8 +6,8 @@ import itertools
 from datetime import datetime, timedelta
 from typing import Any
 
-from alerts import policy
 from alerts.choices import AlertState, ChannelKind, Severity
+from alerts.engine import policy
 from alerts.models import Alert, AlertRule, Channel, Notification
 from monitoring.choices import RunAssetOutcome, RunOrigin, RunStatus, SourceKind
 from monitoring.models import Deployment, Run, RunAsset, Source

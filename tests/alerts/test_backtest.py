@@ -11,7 +11,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from alerts.backtest import (
+from alerts.choices import ScopeKind
+from alerts.models import AlertRule, RuleOverride
+from alerts.replay.backtest import (
     BacktestError,
     backtest,
     backtest_spec,
@@ -19,9 +21,7 @@ from alerts.backtest import (
     history_lines,
     source_labels,
 )
-from alerts.choices import ScopeKind
-from alerts.models import AlertRule, RuleOverride
-from alerts.replay import RunLine, parse_lines
+from alerts.replay.sandbox import RunLine, parse_lines
 from monitoring.models import CheckResult, Instigator, Source
 from tests.alerts import factories as f
 

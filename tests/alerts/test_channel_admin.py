@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from alerts import delivery
 from alerts.choices import NotificationStatus
 from alerts.models import AlertRule, AuditEntry, Channel, Notification
+from alerts.notify import delivery
 from tests.alerts import factories as f
 from tests.alerts.test_delivery import outbox_row, webhook_channel
 from tests.fixtures.http import HttpResponder

@@ -18,9 +18,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from alerts import delivery, policy
 from alerts.choices import NotificationEvent, NotificationStatus, Severity
+from alerts.engine import policy
 from alerts.models import AlertRule, Channel, DeliveryAttempt, Notification
+from alerts.notify import delivery
 from tests.alerts import factories as f
 from tests.fixtures.http import HttpResponder
 from tests.fixtures.processes import child_env, wait_until
@@ -206,7 +207,7 @@ def test_a_row_whose_worker_died_mid_send_is_sent_again(http_responder: HttpResp
     http_responder.respond(200, "{}", delay_s=30)  # the first receiver never answers in time
     row = outbox_row(webhook_channel(http_responder.url), at=timezone.now())
     code = (
-        "import django; django.setup(); from alerts.delivery import deliver; "
+        "import django; django.setup(); from alerts.notify.delivery import deliver; "
         f"deliver({row.pk}, worker='doomed-worker')"
     )
     child = subprocess.Popen([sys.executable, "-c", code], env=child_env(), start_new_session=True)
@@ -316,7 +317,7 @@ def test_a_channel_that_keeps_failing_is_reported_on_the_other_channels(
 
 @pytest.mark.django_db
 def test_the_failing_notice_reads_well(http_responder: HttpResponder) -> None:
-    from alerts import messages
+    from alerts.notify import messages
 
     http_responder.default.status = 404
     broken = webhook_channel(http_responder.url, name="broken")
@@ -404,7 +405,7 @@ def test_a_real_worker_sends_a_committed_row(
 def test_a_storm_of_500_failures_goes_out_as_one_message_per_channel(
     http_responder: HttpResponder,
 ) -> None:
-    from alerts import evaluation
+    from alerts.engine import evaluation
 
     AlertRule.objects.all().delete()
     hook = webhook_channel(f"{http_responder.url}/hook")

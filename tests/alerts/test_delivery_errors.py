@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from alerts import delivery, messages
 from alerts.choices import NotificationEvent
 from alerts.models import Channel, DeliveryAttempt, Notification
+from alerts.notify import delivery, messages
 from tests.alerts import factories as f
 from tests.alerts.test_delivery import outbox_row
 from tests.fixtures.dagster import free_port
@@ -142,7 +142,7 @@ def test_the_stored_row_redacts_an_error_whatever_the_transport_said() -> None:
 def test_an_unexpected_error_is_logged_with_its_traceback_redacted(
     caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from alerts.transports.slack import SlackTransport
+    from alerts.notify.transports.slack import SlackTransport
 
     def broken_send(self: Any, message: Any) -> Any:
         raise RuntimeError(f"bug while posting to {self.secret}")

@@ -10,8 +10,8 @@ import pytest
 import time_machine
 from django.db import IntegrityError, transaction
 
-from alerts import evaluation, policy
 from alerts.choices import AlertEventKind, AlertState, NotificationEvent, Severity
+from alerts.engine import evaluation, policy
 from alerts.models import Alert, AlertRule, Notification, Silence
 from tests.alerts import factories as f
 

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from alerts import links, messages, policy
 from alerts.choices import NotificationEvent, Severity
+from alerts.engine import policy
 from alerts.models import AlertRule, Runbook
+from alerts.notify import links, messages
 from tests.alerts import factories as f
 
 T0 = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)

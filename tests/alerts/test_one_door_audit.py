@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from alerts.choices import AlertState, ChannelKind
 from alerts.models import AlertRule, AuditEntry, Channel, RuleOverride, Runbook, Silence
-from alerts.wiki import save_page
+from alerts.runbooks.wiki import save_page
 from monitoring.choices import TokenScope
 from monitoring.models import Source
 from reports.data import change_facts

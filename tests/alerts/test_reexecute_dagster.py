@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from alerts.choices import AlertEventKind, AlertState
-from alerts.evaluation import evaluate
+from alerts.engine.evaluation import evaluate
 from alerts.models import Alert, AlertRule, AuditEntry
 from monitoring import polling
 from monitoring.models import Deployment

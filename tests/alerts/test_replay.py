@@ -18,10 +18,10 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from alerts import history, policy
 from alerts.choices import ScopeKind
+from alerts.engine import history, policy
 from alerts.models import AlertRule, Channel, RuleOverride, Silence
-from alerts.replay import (
+from alerts.replay.sandbox import (
     CheckLine,
     DeploymentLine,
     ReplayInputError,
@@ -35,7 +35,7 @@ from alerts.replay import (
     render_text,
     validate_rules,
 )
-from alerts.simulation import simulate
+from alerts.replay.simulation import simulate
 from monitoring.models import CheckResult, Deployment, Instigator, Run, RunAsset, Source
 from tests.alerts import factories as f
 from tests.conftest import project_env

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.exceptions import ValidationError
 
-from alerts import policy
 from alerts.choices import AlertState, NotificationEvent, Severity
+from alerts.engine import policy
+from alerts.engine.silences import covers, silence_active
 from alerts.models import Alert, AlertRule, Notification, Silence
-from alerts.silences import covers, silence_active
 from tests.alerts import factories as f
 
 pytestmark = pytest.mark.django_db

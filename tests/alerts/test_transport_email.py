@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 
-from alerts import delivery
 from alerts.choices import NotificationStatus
 from alerts.models import AlertRule, Channel, Notification
-from alerts.transports import ConfigError, DeliveryError, transport_class
+from alerts.notify import delivery
+from alerts.notify.transports import ConfigError, DeliveryError, transport_class
 from tests.alerts import factories as f
 from tests.alerts.test_messages import alert_json, payload
 from tests.fixtures.smtp import SmtpSink
@@ -25,7 +25,7 @@ def email_transport(*to: str) -> Any:
 
 
 def test_a_firing_alert_arrives_with_subject_text_and_html(smtp_sink: SmtpSink) -> None:
-    from alerts import messages
+    from alerts.notify import messages
 
     message = messages.render(
         "firing", payload("firing", [alert_json(7, "elra_conferences", severity="critical")]), 99
@@ -45,7 +45,7 @@ def test_a_firing_alert_arrives_with_subject_text_and_html(smtp_sink: SmtpSink) 
 
 
 def test_a_recipient_refused_with_5xx_is_a_permanent_error(smtp_sink: SmtpSink) -> None:
-    from alerts import messages
+    from alerts.notify import messages
 
     smtp_sink.refuse["gone@example.com"] = "550 5.1.1 No such user"
     message = messages.render("firing", payload("firing", [alert_json(1, "elra_conferences")]))
@@ -56,7 +56,7 @@ def test_a_recipient_refused_with_5xx_is_a_permanent_error(smtp_sink: SmtpSink) 
 
 
 def test_a_greylisted_recipient_is_tried_again(smtp_sink: SmtpSink) -> None:
-    from alerts import messages
+    from alerts.notify import messages
 
     smtp_sink.refuse["busy@example.com"] = "451 4.7.1 Greylisted, try again later"
     message = messages.render("firing", payload("firing", [alert_json(1, "elra_conferences")]))
@@ -66,7 +66,7 @@ def test_a_greylisted_recipient_is_tried_again(smtp_sink: SmtpSink) -> None:
 
 
 def test_an_unreachable_smtp_server_is_tried_again(settings: Any) -> None:
-    from alerts import messages
+    from alerts.notify import messages
     from tests.fixtures.dagster import free_port
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

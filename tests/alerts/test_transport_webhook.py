@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from alerts import messages
-from alerts.transports import ConfigError, DeliveryError, transport_class
+from alerts.notify import messages
+from alerts.notify.transports import ConfigError, DeliveryError, transport_class
 from tests.alerts.test_messages import alert_json, payload
 from tests.fixtures.http import HttpResponder, RecordedRequest
 

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from alerts import wiki
-from alerts.default_runbooks import DEFAULT_RUNBOOKS, create_default_runbooks
 from alerts.models import AlertRule, AuditEntry, Runbook, RunbookRevision
+from alerts.runbooks import wiki
+from alerts.runbooks.defaults import DEFAULT_RUNBOOKS, create_default_runbooks
 from tests.alerts import factories as f
 from tests.alerts.incidents import incident
 

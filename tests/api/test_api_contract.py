@@ -14,7 +14,7 @@ from pydantic import Strict
 
 from alerts.models import AlertRule, AuditEntry, Silence
 from alerts.rules.base import all_kinds
-from confops.api import api
+from confops.common.api import api
 from monitoring.choices import SourceKind, TokenScope
 from monitoring.models import Run, Source
 from reports.api import SendIn

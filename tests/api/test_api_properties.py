@@ -27,8 +27,8 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alerts import wiki
 from alerts.models import AlertRule, Silence
+from alerts.runbooks import wiki
 from monitoring.choices import TokenScope
 from tests.alerts import factories
 from tests.api.conftest import token_for

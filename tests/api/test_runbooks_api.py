@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from alerts import wiki
+from alerts.runbooks import wiki
 from tests.api.conftest import Api
 
 pytestmark = pytest.mark.django_db

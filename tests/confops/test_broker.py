@@ -1,4 +1,5 @@
-"""The embedded broker (confops/broker.py): no torn, lost or doubled message under concurrent
+"""The embedded broker (confops/runtime/broker.py): no torn, lost or doubled message under
+concurrent
 processes, and an unreadable message is set aside instead of killing the consumer."""
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from django.test import Client
 from kombu import Connection
 
 from benchmarks.broker import run
-from confops import broker, heartbeat
 from confops.celery import app
+from confops.runtime import broker, heartbeat
 from tests.fixtures.processes import CeleryProcesses, wait_until
 
-TRANSPORT = "confops.broker:Transport"
+TRANSPORT = "confops.runtime.broker:Transport"
 TORN, GARBAGE = f"{0:020d}_a_torn.jobs.msg", f"{0:020d}_b_garbage.jobs.msg"
 
 
@@ -91,7 +92,7 @@ def test_a_worker_survives_an_empty_message_and_health_counts_it(
     queue = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
     (queue / "1_empty.celery.msg").write_bytes(b"")
     worker = celery_processes.worker()
-    app.send_task("confops.heartbeat")
+    app.send_task("confops.runtime.heartbeat")
     try:
         wait_until(lambda: heartbeat.read(heartbeat.WORKER_TASK_KEY), 60, "a heartbeat task run")
     except AssertionError as exc:

@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from confops import heartbeat
+from confops.runtime import heartbeat
 from monitoring.models import Deployment
 from tests.fixtures.dagster import free_port
 from tests.fixtures.processes import CeleryProcesses, wait_until

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.test import RequestFactory, override_settings
 
-from confops.addresses import client_address
+from confops.common.addresses import client_address
 
 
 def address(forwarded: str | None, peer: str = "10.0.0.2") -> str:

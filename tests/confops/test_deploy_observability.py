@@ -15,8 +15,8 @@ import time_machine
 import yaml
 from django.test import Client
 
-from confops import heartbeat
-from confops.metrics import record_evaluation
+from confops.runtime import heartbeat
+from confops.runtime.metrics import record_evaluation
 from tests.confops.test_metrics import NOW, TOKEN, scrape, seed
 
 PROJECT = Path(__file__).resolve().parents[2]

@@ -1,4 +1,5 @@
-"""One converter from pydantic's errors to per-field messages (confops/field_errors.py), used by
+"""One converter from pydantic's errors to per-field messages (confops/common/field_errors.py),
+used by
 the API, the daily report's send endpoint, channel configs, rule parameters and replay lines."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from confops.field_errors import field_messages, summary
+from confops.common.field_errors import field_messages, summary
 
 
 class Config(BaseModel):

@@ -1,5 +1,5 @@
 """One rendering per value: 100,000 s and 1,234.5 read the same in an alert summary, a message,
-a page, the daily report and the watcher (confops/formatting.py)."""
+a page, the daily report and the watcher (confops/common/formatting.py)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from django.template.loader import render_to_string
 from django.test import Client
 from django.utils import timezone
 
-from alerts import messages
 from alerts.choices import AlertState
-from confops.formatting import number, since, span
-from confops.watchdog import Snapshot, Thresholds, judge
+from alerts.notify import messages
+from confops.common.formatting import number, since, span
+from confops.runtime.watchdog import Snapshot, Thresholds, judge
 from reports.builder import build_report
 from reports.data import AlertFacts, ReportData, Suggestion
 from reports.render import render_html, render_text, worst_line

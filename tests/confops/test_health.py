@@ -14,7 +14,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from confops import deadman, heartbeat
+from confops.runtime import deadman, heartbeat
 from monitoring.models import Deployment
 from tests.conftest import project_env
 from tests.fixtures.http import HttpResponder
@@ -170,7 +170,7 @@ def test_a_failed_dead_mans_switch_ping_is_logged_without_its_secret_url(
     secret = "ping-secret-0123456789abcdef"
     base = http_responder.url if reachable else "http://127.0.0.1:1"
     http_responder.respond(404, "no such check")
-    with caplog.at_level(logging.WARNING, logger="confops.deadman"):
+    with caplog.at_level(logging.WARNING, logger="confops.runtime.deadman"):
         assert deadman.ping(f"{base}/ping/{secret}") is False
     assert "dead man's switch ping failed" in caplog.text
     assert secret not in caplog.text

@@ -1,4 +1,5 @@
-"""Every view that serves a page or its fragment answers through confops.htmx: a plain request,
+"""Every view that serves a page or its fragment answers through confops.common.htmx: a plain
+request,
 a boosted link and a history restore (the back button after htmx's cache missed) get the whole
 page, an htmx swap gets the fragment, and each answer says in Vary what it depended on."""
 
@@ -11,7 +12,7 @@ from django.test import Client, RequestFactory
 from django_htmx.middleware import HtmxDetails
 
 from alerts.choices import AlertState
-from confops import htmx
+from confops.common import htmx
 from monitoring.models import Source
 from tests.alerts import factories as f
 from tests.alerts.incidents import incident

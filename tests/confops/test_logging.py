@@ -12,8 +12,8 @@ import pytest
 import requests
 from urllib3.util import Retry
 
-from confops.context import request_id_var
-from confops.logging import ContextFilter, JsonLineFormatter
+from confops.common.context import request_id_var
+from confops.common.logging import ContextFilter, JsonLineFormatter
 from tests.fixtures.http import HttpResponder
 
 
@@ -66,7 +66,7 @@ def test_exceptions_are_included() -> None:
 
 
 def test_text_lines_show_a_dash_for_absent_ids() -> None:
-    from confops.logging import TextLineFormatter
+    from confops.common.logging import TextLineFormatter
 
     record = logging.LogRecord("confops.test", logging.INFO, __file__, 1, "hello", (), None)
     ContextFilter().filter(record)
@@ -126,7 +126,7 @@ def test_a_urllib3_warning_quoting_a_url_shows_scheme_and_host_only(
 
 
 def test_other_loggers_keep_their_urls() -> None:
-    from confops.logging import OutgoingUrlFilter
+    from confops.common.logging import OutgoingUrlFilter
 
     record = logging.LogRecord(
         "monitoring.polling", logging.WARNING, __file__, 1, "at %s", ("http://h/graphql",), None

@@ -1,8 +1,9 @@
-"""Slack mrkdwn escaping: the one helper every Slack text goes through (confops/markup.py)."""
+"""Slack mrkdwn escaping: the one helper every Slack text goes through
+(confops/common/markup.py)."""
 
 from __future__ import annotations
 
-from confops.markup import slack_escape, slack_link
+from confops.common.markup import slack_escape, slack_link
 
 
 def test_slack_control_characters_are_escaped_as_slack_documents() -> None:

@@ -23,8 +23,8 @@ from prometheus_client.samples import Sample
 
 from alerts.choices import AlertState, NotificationStatus, Severity
 from alerts.models import Notification
-from confops import heartbeat
-from confops.metrics import filesystem_queue_lengths, record_evaluation
+from confops.runtime import heartbeat
+from confops.runtime.metrics import filesystem_queue_lengths, record_evaluation
 from monitoring.models import Deployment, PollRecord, Source
 from tests.alerts import factories as f
 

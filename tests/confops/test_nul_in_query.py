@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from alerts import wiki
+from alerts.runbooks import wiki
 from monitoring.choices import TokenScope
 from monitoring.models import ApiToken
 from tests.alerts import factories

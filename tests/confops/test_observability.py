@@ -27,7 +27,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from confops.celery import app
-from confops.observability import package_release
+from confops.common.observability import package_release
 from tests.conftest import project_env
 from tests.fixtures.dagster import ManagedProcess, free_port
 from tests.fixtures.http import HttpResponder, RecordedRequest
@@ -296,7 +296,7 @@ def test_an_exception_quoting_a_webhook_path_reaches_sentry_without_it() -> None
     from sentry_sdk import Client as SentryClient
     from sentry_sdk.utils import event_from_exception
 
-    from confops.observability import scrub_event
+    from confops.common.observability import scrub_event
 
     closed = f"http://127.0.0.1:{free_port()}/services/T0/B0/{SLACK_SECRET}"
     try:
@@ -316,7 +316,7 @@ def test_a_urllib3_warning_breadcrumb_keeps_the_host_not_the_path() -> None:
 
     from sentry_sdk.integrations.logging import BreadcrumbHandler
 
-    from confops.observability import scrub_breadcrumb
+    from confops.common.observability import scrub_breadcrumb
 
     record = logging.LogRecord(
         "urllib3.connection",

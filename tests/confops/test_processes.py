@@ -1,4 +1,5 @@
-"""The demo's supervisor (confops/processes.py): a dead process is restarted and the restart is
+"""The demo's supervisor (confops/runtime/processes.py): a dead process is restarted and the
+restart is
 visible in the log and on /health/detailed; a crash loop stops everything with the reason."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from confops import processes
+from confops.runtime import processes
 from tests.conftest import project_env
 from tests.fixtures.processes import wait_until
 
@@ -28,7 +29,7 @@ QUITTER = f"{sys.executable} -c 'print(\"cannot bind port 8000\", flush=True)'"
 def supervise(tmp_path: Path, procfile: str) -> subprocess.Popen[str]:
     (tmp_path / "Procfile").write_text(procfile)
     return subprocess.Popen(
-        [sys.executable, "-m", "confops.processes", str(tmp_path / "Procfile")],
+        [sys.executable, "-m", "confops.runtime.processes", str(tmp_path / "Procfile")],
         cwd=PROJECT,
         env=project_env(CONFOPS_DATA_DIR=str(tmp_path)),
         stdout=subprocess.PIPE,

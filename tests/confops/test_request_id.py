@@ -29,7 +29,7 @@ def test_it_replaces_an_id_that_could_forge_log_lines(client: Client, forged: st
 def test_log_lines_written_during_a_request_carry_its_id(
     admin_client: Client, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from confops.logging import ContextFilter
+    from confops.common.logging import ContextFilter
 
     caplog.handler.addFilter(ContextFilter())
     with caplog.at_level(logging.WARNING, logger="django.request"):

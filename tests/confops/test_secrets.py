@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from confops.secrets import (
+from confops.common.secrets import (
     MASK,
     mask_keys,
     redact_error,

@@ -15,9 +15,9 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from alerts.choices import AlertState, ChannelKind, NotificationEvent
 from alerts.models import Alert, AlertRule, Notification
 from alerts.rules.confops_stalled import KIND
-from confops import deadman, heartbeat, watchdog
 from confops.celery import app
-from confops.watchdog import PollerState, Snapshot, Thresholds, judge
+from confops.runtime import deadman, heartbeat, watchdog
+from confops.runtime.watchdog import PollerState, Snapshot, Thresholds, judge
 from monitoring.models import Deployment
 from tests.alerts import factories
 from tests.fixtures.http import HttpResponder
@@ -184,7 +184,7 @@ def test_beat_s_pass_leaves_the_internal_alert_s_reminders_to_the_watcher(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     """Two writers of one reminder would send it twice."""
-    from alerts import policy
+    from alerts.engine import policy
 
     slack = factories.channel()
     AlertRule.objects.get(kind=KIND).channels.add(slack)
@@ -281,7 +281,7 @@ def test_the_database_refuses_a_second_open_alert_about_confops() -> None:
 
 @pytest.mark.django_db
 def test_the_rule_engine_pass_leaves_the_confops_rule_to_the_watcher() -> None:
-    from alerts import evaluation
+    from alerts.engine import evaluation
 
     factories.deployment("prod")
     result = evaluation.evaluate(timezone.now())
@@ -373,7 +373,7 @@ def test_a_failing_evaluation_does_not_ping(
 ) -> None:
     """Mocked: no stored data makes evaluation raise (invalid rules are skipped by design), so
     the failure is injected where the task calls it."""
-    from alerts import evaluation
+    from alerts.engine import evaluation
     from alerts.tasks import evaluate_all
 
     settings.DEAD_MANS_SWITCH_URL = f"{http_responder.url}/ping/abc"

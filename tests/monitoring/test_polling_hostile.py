@@ -25,9 +25,10 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
-from alerts import delivery, evaluation
 from alerts.choices import ChannelKind
+from alerts.engine import evaluation
 from alerts.models import Notification
+from alerts.notify import delivery
 from monitoring import polling
 from monitoring.dagster.parse import LocationState
 from monitoring.models import Deployment, PollRecord

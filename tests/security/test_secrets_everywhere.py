@@ -33,8 +33,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from django.views.debug import technical_500_response
 
-from alerts import delivery, evaluation
 from alerts.choices import NotificationStatus
+from alerts.engine import evaluation
 from alerts.models import (
     Alert,
     AlertRule,
@@ -45,9 +45,10 @@ from alerts.models import (
     RunbookRevision,
     Silence,
 )
+from alerts.notify import delivery
+from alerts.notify.transports.webhook import signature
 from alerts.operations import create_silence
-from alerts.transports.webhook import signature
-from confops.logging import JsonLineFormatter, TextLineFormatter
+from confops.common.logging import JsonLineFormatter, TextLineFormatter
 from confops.tasks import ping_dead_mans_switch
 from monitoring import polling
 from monitoring.choices import TokenScope

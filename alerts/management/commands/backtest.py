@@ -7,9 +7,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from alerts import replay
-from alerts.backtest import MAX_DAYS, BacktestError, BacktestResult, backtest, find_rule
-from alerts.replay import ReplayFailed
+from alerts.replay import sandbox as replay
+from alerts.replay.backtest import MAX_DAYS, BacktestError, BacktestResult, backtest, find_rule
+from alerts.replay.sandbox import ReplayFailed
 
 
 def parameters_object(text: str) -> dict[str, Any]:

@@ -21,9 +21,10 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
-from alerts import policy, replay
+from alerts.engine import policy
 from alerts.models import AlertRule
-from alerts.replay import Numbered, ReplayFailed, ReplayInputError, RuleSpec
+from alerts.replay import sandbox as replay
+from alerts.replay.sandbox import Numbered, ReplayFailed, ReplayInputError, RuleSpec
 
 
 def positive_int(text: str) -> int:
@@ -119,7 +120,7 @@ class Command(BaseCommand):
 
     def simulate_here(self, lines: list[Numbered], specs: list[RuleSpec], options: Any) -> None:
         """The child's part: only ever on the empty database the parent made for it."""
-        from alerts.simulation import simulate
+        from alerts.replay.simulation import simulate
 
         guard_sandbox()
         call_command("migrate", verbosity=0, interactive=False)

@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from confops import heartbeat
+from confops.runtime import heartbeat
 
 KEYS = {"beat": heartbeat.BEAT_KEY, "worker": heartbeat.WORKER_TASK_KEY}
 

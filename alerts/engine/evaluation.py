@@ -1,0 +1,347 @@
+"""Judge sources and deployments against the enabled rules, and reconcile with open alerts.
+
+``evaluate(now)`` is a pure function of stored history and ``now`` up to the point where it
+writes: findings open alerts (after the rule's pending period), cleared conditions resolve them
+(after the resolve hold), and the notifications these changes cause are written in the same
+transaction. Only the (rule, subject) pairs evaluated in this pass are reconciled, so judging the
+few sources a poll touched never resolves anything else.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+
+from alerts.choices import OPEN_STATES, AlertEventKind, AlertState, ResolvedHow, RuleTarget
+from alerts.engine import history, policy
+from alerts.engine.silences import active_silences, silence_for
+from alerts.models import Alert, AlertRule, scope_matches
+from alerts.rules.base import DeploymentHistory, Finding, Params, ParamsError, SourceHistory
+from monitoring.models import Source
+
+logger = logging.getLogger(__name__)
+
+# (rule id, source id or None, deployment id or None)
+SubjectKey = tuple[int, int | None, int | None]
+
+# Alerts about a source's data that an upstream failure explains: folded into that failure.
+CONSEQUENCE_KINDS = frozenset(
+    {
+        "stale",
+        "missed_schedule",
+        "volume_drop",
+        "volume_anomaly",
+        "volume_bounds",
+        "check_failed",
+        "metadata_threshold",
+    }
+)
+CAUSE_KINDS = frozenset({"run_failed", "consecutive_failures"})
+
+
+@dataclass
+class EvaluationResult:
+    evaluated: int = 0
+    findings: int = 0
+    opened: list[Alert] = field(default_factory=list)
+    fired: list[Alert] = field(default_factory=list)
+    resolved: list[Alert] = field(default_factory=list)
+    notifications: int = 0
+    refreshed: list[Alert] = field(default_factory=list)
+
+
+def enabled_rules(time_based_only: bool = False) -> list[AlertRule]:
+    """The rules evaluation judges: enabled, valid, and about sources or deployments. Rules
+    about confops itself are the watcher's (`confops/runtime/watchdog.py`), which runs when
+    evaluation
+    cannot."""
+    rules = list(
+        AlertRule.objects.filter(enabled=True).prefetch_related(
+            "scope_sources", "channels", "escalation_channels", "overrides"
+        )
+    )
+    valid = []
+    for rule in rules:
+        try:
+            rule.params()
+        except (ParamsError, KeyError) as exc:
+            logger.error("rule %s is skipped: invalid parameters or kind: %s", rule.name, exc)
+            continue
+        if rule.target == RuleTarget.CONFOPS:
+            continue
+        if not time_based_only or rule.kind_impl.time_based:
+            valid.append(rule)
+    return valid
+
+
+def evaluate(
+    now: datetime,
+    source_ids: Iterable[int] | None = None,
+    time_based_only: bool = False,
+) -> EvaluationResult:
+    """Evaluate every enabled rule (or only time-based ones) on the given sources (or all)."""
+    rules = enabled_rules(time_based_only)
+    wanted = None if source_ids is None else [Source(pk=pk) for pk in set(source_ids)]
+    histories = history.load_sources(wanted)
+    deployments = history.load_deployments(now)
+    asset_jobs = set(Source.objects.filter(is_asset_job=True).values_list("pk", flat=True))
+    findings: dict[SubjectKey, Finding] = {}
+    evaluated: set[SubjectKey] = set()
+    for rule in rules:
+        if rule.target == RuleTarget.SOURCE:
+            judge_sources(rule, histories, asset_jobs, now, findings, evaluated)
+        elif source_ids is None:
+            judge_deployments(rule, deployments, now, findings, evaluated)
+    result = reconcile({r.pk: r for r in rules}, evaluated, findings, histories, deployments, now)
+    result.evaluated, result.findings = len(evaluated), len(findings)
+    return result
+
+
+def judge_sources(
+    rule: AlertRule,
+    histories: dict[int, SourceHistory],
+    asset_jobs: set[int],
+    now: datetime,
+    findings: dict[SubjectKey, Finding],
+    evaluated: set[SubjectKey],
+) -> None:
+    overrides = {o.source_id: o for o in rule.overrides.all()}
+    params_cache: dict[int | None, Params] = {}
+    for h in histories.values():
+        if h.paused or (h.source_id in asset_jobs and not rule.include_asset_jobs):
+            continue
+        if not scope_matches(rule, h.deployment_id, h.group, h.tags, h.source_id):
+            continue
+        override = overrides.get(h.source_id)
+        if override is not None and not override.enabled:
+            continue
+        params = params_for(rule, override, params_cache)
+        key = (rule.pk, h.source_id, None)
+        evaluated.add(key)
+        finding = rule.kind_impl.evaluate_source(h, params, now)
+        if finding is not None:
+            findings[key] = finding
+
+
+def params_for(rule: AlertRule, override: Any, cache: dict[int | None, Params]) -> Params:
+    key = override.pk if override is not None else None
+    if key not in cache:
+        cache[key] = rule.params(override.parameters if override is not None else None)
+    return cache[key]
+
+
+def judge_deployments(
+    rule: AlertRule,
+    deployments: dict[int, DeploymentHistory],
+    now: datetime,
+    findings: dict[SubjectKey, Finding],
+    evaluated: set[SubjectKey],
+) -> None:
+    params = rule.params()
+    for d in deployments.values():
+        if not d.enabled or not rule.covers_deployment(d.deployment_id):
+            continue
+        key = (rule.pk, None, d.deployment_id)
+        evaluated.add(key)
+        finding = rule.kind_impl.evaluate_deployment(d, params, now)
+        if finding is not None:
+            findings[key] = finding
+
+
+def subject_key(alert: Alert) -> SubjectKey:
+    if alert.source_id is not None:
+        return (alert.rule_id, alert.source_id, None)
+    return (alert.rule_id, None, alert.deployment_id)
+
+
+@transaction.atomic
+def reconcile(
+    rules: dict[int, AlertRule],
+    evaluated: set[SubjectKey],
+    findings: dict[SubjectKey, Finding],
+    histories: dict[int, SourceHistory],
+    deployments: dict[int, DeploymentHistory],
+    now: datetime,
+) -> EvaluationResult:
+    result = EvaluationResult()
+    open_alerts = {
+        subject_key(a): a
+        for a in Alert.objects.select_for_update(of=("self",))
+        .filter(state__in=OPEN_STATES, rule_id__in=list(rules))
+        .select_related("rule", "source")
+    }
+    for key in evaluated:
+        rule, finding, alert = rules[key[0]], findings.get(key), open_alerts.get(key)
+        if finding is not None:
+            open_alerts[key] = upsert(alert, rule, key, finding, histories, now, result)
+        elif alert is not None:
+            clear(alert, rule, now, result)
+    Alert.objects.bulk_update(result.refreshed, REFRESHED_FIELDS)
+    holding = [open_alerts[k].pk for k in findings if k in open_alerts]
+    Alert.objects.filter(pk__in=holding).update(last_seen_at=now)
+    touched = [a for k, a in open_alerts.items() if k in evaluated and a.is_open]
+    released = apply_suppression(touched, deployments, now)
+    result.notifications = policy.on_changes(result.fired, released, result.resolved, now)
+    return result
+
+
+def upsert(
+    alert: Alert | None,
+    rule: AlertRule,
+    key: SubjectKey,
+    finding: Finding,
+    histories: dict[int, SourceHistory],
+    now: datetime,
+    result: EvaluationResult,
+) -> Alert:
+    severity = finding.severity or rule.severity
+    run_url = (
+        next((r.url for r in histories[key[1]].runs if r.run_id == finding.run_id), "")
+        if key[1] in histories and finding.run_id
+        else ""
+    )
+    if alert is None:
+        deployment_id = key[2] if key[1] is None else histories[key[1]].deployment_id
+        alert = Alert.objects.create(
+            rule=rule,
+            source_id=key[1],
+            deployment_id=deployment_id,
+            state=AlertState.PENDING,
+            severity=severity,
+            summary=finding.summary[:500],
+            details=finding.details,
+            run_id=finding.run_id,
+            run_url=run_url,
+            opened_at=now,
+            condition_since=finding.since,
+            last_seen_at=now,
+        )
+        alert.record(AlertEventKind.OPENED, now, summary=alert.summary)
+        result.opened.append(alert)
+    else:
+        if refresh(alert, finding, severity, run_url, now):
+            result.refreshed.append(alert)
+    pending = timedelta(minutes=rule.pending_minutes)
+    # The stored start, not this finding's: some kinds' ``since`` moves with each evaluation.
+    if alert.state == AlertState.PENDING and now - alert.condition_since >= pending:
+        alert.fire(now)
+        result.fired.append(alert)
+    return alert
+
+
+REFRESHED_FIELDS = [
+    "summary",
+    "details",
+    "severity",
+    "run_id",
+    "run_url",
+    "clear_since",
+    "occurrences",
+]
+
+
+def refresh(alert: Alert, finding: Finding, severity: str, run_url: str, now: datetime) -> bool:
+    """Update an open alert in memory; return whether it changed (changed ones are written in
+    one bulk update, so a pass costs the same queries with 10 or 1,000 open alerts)."""
+    if finding.run_id and finding.run_id != alert.run_id:
+        alert.occurrences += 1
+        alert.record(AlertEventKind.UPDATED, now, summary=finding.summary, run_id=finding.run_id)
+    new = (finding.summary[:500], finding.details, severity, finding.run_id or alert.run_id)
+    old = (alert.summary, alert.details, alert.severity, alert.run_id)
+    if new == old and alert.clear_since is None:
+        return False
+    alert.summary, alert.details, alert.severity, alert.run_id = new
+    alert.run_url, alert.clear_since = run_url or alert.run_url, None
+    return True
+
+
+def clear(alert: Alert, rule: AlertRule, now: datetime, result: EvaluationResult) -> None:
+    if alert.state == AlertState.PENDING:
+        alert.resolve(now, ResolvedHow.CLEARED)  # never fired: nobody was told, nobody is
+        return
+    if alert.clear_since is None:
+        alert.clear_since = now
+        alert.save(update_fields=["clear_since"])
+    if now - alert.clear_since >= timedelta(minutes=rule.resolve_hold_minutes):
+        alert.resolve(now, ResolvedHow.CLEARED)
+        result.resolved.append(alert)
+
+
+def apply_suppression(
+    alerts: list[Alert], deployments: dict[int, DeploymentHistory], now: datetime
+) -> list[Alert]:
+    """Mark silenced, inhibited and folded alerts; return firing alerts no longer held back
+    that nobody was told about yet (their firing message goes out now)."""
+    silences = active_silences(now)
+    causes = upstream_causes(alerts)
+    released = []
+    for alert in alerts:
+        was_suppressed = alert.suppressed
+        silence = silence_for(alert, silences)
+        deployment_id = alert.source.deployment_id if alert.source else None
+        deployment = deployments.get(deployment_id) if deployment_id else None
+        inhibited = bool(alert.source_id and deployment and deployment.failing_since)
+        cause = causes.get(alert.pk)
+        # Compare ids: reading the related objects would cost a query per alert.
+        wanted = (silence.pk if silence else None, inhibited, cause.pk if cause else None)
+        changed = wanted != (alert.silenced_by_id, alert.inhibited, alert.folded_into_id)
+        if not changed:
+            continue
+        if silence and alert.silenced_by_id != silence.pk:
+            alert.record(AlertEventKind.SILENCED, now, note=silence.comment, silence=silence.pk)
+        if cause and alert.folded_into_id != cause.pk:
+            alert.record(AlertEventKind.FOLDED, now, into=cause.pk, summary=cause.summary)
+        alert.silenced_by, alert.inhibited, alert.folded_into = silence, inhibited, cause
+        alert.save(update_fields=["silenced_by", "inhibited", "folded_into"])
+        never_told = alert.last_notified_at is None and alert.state == AlertState.FIRING
+        if was_suppressed and not alert.suppressed and never_told:
+            released.append(alert)
+    return released
+
+
+def upstream_causes(alerts: list[Alert]) -> dict[int, Alert]:
+    """For each consequence alert, the open failure alert of its own source or of a source
+    upstream of it: a failed daily run also goes stale, and that is one incident, not two."""
+    candidates = [a for a in alerts if a.source_id and a.rule.kind in CONSEQUENCE_KINDS]
+    if not candidates:
+        return {}
+    ancestors = ancestor_map()
+    failing = {
+        a.source_id: a
+        for a in Alert.objects.filter(
+            state__in=(AlertState.FIRING, AlertState.ACKNOWLEDGED), rule__kind__in=CAUSE_KINDS
+        ).order_by("fired_at")
+    }
+    causes = {}
+    for alert in candidates:
+        source_id = alert.source_id or 0
+        for upstream_id in (source_id, *ancestors.get(source_id, ())):
+            if upstream_id in failing:
+                causes[alert.pk] = failing[upstream_id]
+                break
+    return causes
+
+
+def ancestor_map() -> dict[int, list[int]]:
+    """Every source's upstream sources, transitively (nearest first), from one query."""
+    parents: dict[int, list[int]] = {}
+    for child, parent in Source.upstream.through.objects.values_list(
+        "from_source_id", "to_source_id"
+    ):
+        parents.setdefault(child, []).append(parent)
+    ancestors: dict[int, list[int]] = {}
+    for start in parents:
+        seen: list[int] = []
+        frontier = list(parents[start])
+        while frontier:
+            node = frontier.pop(0)
+            if node not in seen and node != start:
+                seen.append(node)
+                frontier.extend(parents.get(node, []))
+        ancestors[start] = seen
+    return ancestors

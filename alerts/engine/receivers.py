@@ -1,0 +1,29 @@
+"""The alert engine listens to monitoring: sources a poll or a push touched are judged at once,
+in the same worker, which saves a broker round trip on the path from failure to message."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+from typing import Any
+
+from alerts.engine import evaluation
+from alerts.engine.locks import evaluation_lock
+from confops.runtime.metrics import record_evaluation
+
+logger = logging.getLogger(__name__)
+
+
+def judge_touched_sources(source_ids: set[int], now: datetime, **_: Any) -> None:
+    try:
+        with evaluation_lock() as locked:
+            if locked:
+                started = time.perf_counter()
+                evaluation.evaluate(now, source_ids=source_ids)
+                record_evaluation("poll", time.perf_counter() - started, now.timestamp())
+            else:
+                logger.warning("evaluation of %d sources skipped: lock held", len(source_ids))
+    except Exception:
+        # Judging must never break observing: the timer evaluation will catch up.
+        logger.exception("evaluation after a poll failed")

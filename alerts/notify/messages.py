@@ -1,0 +1,268 @@
+"""What a notification says: one helper renders an outbox row's payload into a message.
+
+Every message is a set rendered from Django templates in ``templates/alerts/notifications/<set>/``:
+``subject.txt`` (one line), ``body.txt`` and ``body.html``, plus an optional ``slack.txt``
+(Slack mrkdwn, every value through ``|slack`` of ``{% load markup %}``) for sets that are not
+about alerts. Transports take what fits them: email the
+subject and both bodies, Slack the structured fields as Block Kit, the webhook the structured
+fields as JSON. Sets:
+
+- ``alert``: one alert firing, reminding, escalated or resolved (with how long it lasted);
+- ``grouped``: several alerts of one rule in one message, listing their sources (the first
+  ``MAX_LISTED`` and "and N more", so a storm of 500 stays readable);
+- ``silence_expiring``, ``channel_failing``, ``test`` and ``daily_report`` (the hook of the
+  daily report: its payload is ``{"title", "date", "url", "lines": [...]}``).
+
+Rendering reads only the payload (a snapshot taken when the row was written) and the settings
+for absolute links, so a resent message says what the first one said.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.template import TemplateDoesNotExist
+from django.template.loader import render_to_string
+
+from alerts.choices import NotificationEvent, Severity
+from alerts.notify.links import alert_url, runbook_url
+from confops.common.formatting import span
+
+TEMPLATE_ROOT = "alerts/notifications"
+MAX_LISTED = 20
+ERROR_EXCERPT_CHARS = 600
+SUBJECT_MAX_CHARS = 200
+RUNBOOK_STEPS = 5
+
+ALERT_EVENTS = frozenset(
+    {
+        NotificationEvent.FIRING,
+        NotificationEvent.REMINDER,
+        NotificationEvent.ESCALATION,
+        NotificationEvent.RESOLVED,
+    }
+)
+HEADLINES: dict[str, str] = {
+    NotificationEvent.FIRING: "Firing",
+    NotificationEvent.REMINDER: "Still firing",
+    NotificationEvent.ESCALATION: "Escalated, not acknowledged",
+    NotificationEvent.RESOLVED: "Resolved",
+}
+SEVERITY_ORDER = [Severity.CRITICAL, Severity.WARNING, Severity.INFO]
+# One palette for the HTML email and Slack's attachment bar; a resolved message is green.
+COLOURS: dict[str, str] = {
+    Severity.CRITICAL: "#d40e0d",
+    Severity.WARNING: "#e8912d",
+    Severity.INFO: "#439fe0",
+    "resolved": "#2eb67d",
+}
+
+
+@dataclass(frozen=True)
+class AlertLine:
+    """One alert as a message shows it."""
+
+    id: int | None
+    source: str
+    severity: str
+    summary: str
+    error: str
+    url: str
+    run_id: str
+    run_url: str
+    fired_at: str | None
+    resolved_at: str | None
+    duration_s: float | None
+    duration: str
+    consequences: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RunbookView:
+    title: str
+    url: str
+    steps: list[str]
+
+
+@dataclass(frozen=True)
+class Message:
+    """A rendered notification: the text set plus the structured fields transports lay out."""
+
+    event: str
+    template_set: str
+    severity: str
+    headline: str
+    subject: str
+    text: str
+    html: str
+    slack_text: str
+    rule: str
+    sources: list[str]
+    alerts: list[AlertLine]
+    shown: list[AlertLine]
+    more: int
+    runbook: RunbookView | None
+    payload: dict[str, Any]
+    notification_id: int | None = None
+    recipients: list[str] = field(default_factory=list)
+
+    @property
+    def is_about_alerts(self) -> bool:
+        return self.event in ALERT_EVENTS
+
+    @property
+    def first(self) -> AlertLine | None:
+        return self.alerts[0] if self.alerts else None
+
+
+def render(event: str, payload: dict[str, Any], notification_id: int | None = None) -> Message:
+    """Render an outbox row's payload as a message (raises if a template is broken)."""
+    context = build_context(event, payload)
+    name = template_set(event, payload)
+    subject, text, html, slack_text = render_set(name, context)
+    return Message(
+        event=event,
+        template_set=name,
+        severity=context["severity"],
+        headline=context["headline"],
+        subject=subject,
+        text=text,
+        html=html,
+        slack_text=slack_text,
+        rule=context["rule_name"],
+        sources=context["sources"],
+        alerts=context["alerts"],
+        shown=context["shown"],
+        more=context["more"],
+        runbook=context["runbook"],
+        payload=payload,
+        notification_id=notification_id,
+        recipients=[payload["to"]] if payload.get("to") else [],
+    )
+
+
+def template_set(event: str, payload: dict[str, Any]) -> str:
+    if event in ALERT_EVENTS:
+        return "grouped" if len(payload.get("alerts") or []) > 1 else "alert"
+    return str(event)
+
+
+def render_set(name: str, context: dict[str, Any]) -> tuple[str, str, str, str]:
+    """Subject (one line), text body, HTML body and Slack text (empty when the set has none)."""
+    base = f"{TEMPLATE_ROOT}/{name}"
+    subject = " ".join(render_to_string(f"{base}/subject.txt", context).split())
+    if len(subject) > SUBJECT_MAX_CHARS:
+        subject = subject[: SUBJECT_MAX_CHARS - 1] + "…"
+    text = tidy(render_to_string(f"{base}/body.txt", context))
+    html = render_to_string(f"{base}/body.html", context)
+    try:
+        slack_text = tidy(render_to_string(f"{base}/slack.txt", context))
+    except TemplateDoesNotExist:
+        slack_text = ""
+    return subject, text, html, slack_text
+
+
+def tidy(text: str) -> str:
+    """Template tags leave blank lines behind: keep at most one between paragraphs."""
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"
+
+
+def build_context(event: str, payload: dict[str, Any]) -> dict[str, Any]:
+    alerts = [alert_line(raw) for raw in payload.get("alerts") or []]
+    rule = payload.get("rule") or {}
+    sources = [str(s) for s in payload.get("sources") or [a.source for a in alerts]]
+    return {
+        "event": event,
+        "payload": payload,
+        "headline": HEADLINES.get(event, ""),
+        "severity": highest_severity(alerts, payload),
+        "rule_name": str(rule.get("name") or ""),
+        "rule": rule,
+        "alerts": alerts,
+        "alert": alerts[0] if alerts else None,
+        "shown": alerts[:MAX_LISTED],
+        "more": max(len(alerts) - MAX_LISTED, 0),
+        "sources": sources,
+        "subject_sources": sources[:3],
+        "subject_more": max(len(sources) - 3, 0),
+        "runbook": runbook_view(payload.get("runbook")),
+        "resolved": event == NotificationEvent.RESOLVED,
+        "colour": colour(event, highest_severity(alerts, payload)),
+    }
+
+
+def alert_line(raw: dict[str, Any]) -> AlertLine:
+    alert_id = raw.get("id")
+    duration_s = raw.get("duration_s")
+    return AlertLine(
+        id=alert_id,
+        source=str(raw.get("subject") or ""),
+        severity=str(raw.get("severity") or Severity.WARNING),
+        summary=first_line(str(raw.get("summary") or "")),
+        error=excerpt(str(raw.get("error") or "")),
+        url=alert_url(int(alert_id)) if alert_id is not None else "",
+        run_id=str(raw.get("run_id") or ""),
+        run_url=str(raw.get("run_url") or ""),
+        fired_at=raw.get("fired_at"),
+        resolved_at=raw.get("resolved_at"),
+        duration_s=duration_s,
+        duration=span(duration_s) if duration_s is not None else "",
+        consequences=[str(c) for c in raw.get("consequences") or []],
+    )
+
+
+def runbook_view(raw: dict[str, Any] | None) -> RunbookView | None:
+    if not raw:
+        return None
+    slug = str(raw.get("slug") or "")
+    return RunbookView(
+        title=str(raw.get("title") or slug),
+        url=runbook_url(slug) if slug else "",
+        steps=[str(s) for s in raw.get("steps") or []][:RUNBOOK_STEPS],
+    )
+
+
+def highest_severity(alerts: list[AlertLine], payload: dict[str, Any]) -> str:
+    present = {a.severity for a in alerts} | {str(payload.get("severity") or "")}
+    return next((str(s) for s in SEVERITY_ORDER if s in present), str(Severity.INFO))
+
+
+def colour(event: str, severity: str) -> str:
+    key = "resolved" if event == NotificationEvent.RESOLVED else severity
+    return COLOURS.get(key, COLOURS[Severity.INFO])
+
+
+def first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
+def excerpt(text: str, limit: int = ERROR_EXCERPT_CHARS) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+LIST_ITEM = re.compile(r"^( *)(?:[-*+]|\d{1,9}[.)])\s+(.*\S)\s*$")
+
+
+def first_steps(markdown: str, limit: int = RUNBOOK_STEPS) -> list[str]:
+    """The items of the first Markdown list in a runbook (top level only, at most ``limit``).
+
+    Blank lines, indented continuation lines and nested items do not end the list (they are
+    left out); the first other line at the list's margin does.
+    """
+    steps: list[str] = []
+    margin: int | None = None
+    for line in markdown.expandtabs(4).splitlines():
+        item = LIST_ITEM.match(line)
+        indent = len(line) - len(line.lstrip(" "))
+        if item and ((margin is None and indent <= 3) or indent == margin):
+            margin = indent
+            steps.append(item.group(2))
+            if len(steps) >= limit:
+                break
+        elif margin is not None and line.strip() and indent <= margin:
+            break
+    return steps

@@ -1,0 +1,161 @@
+"""The contract of a notification transport, its error and the registry of kinds.
+
+A transport turns a rendered :class:`~alerts.notify.messages.Message` into one send to one channel.
+It knows nothing of rules, alerts or the outbox: delivery (``alerts/notify/delivery.py``) claims
+the row, renders it, calls :meth:`Transport.send` and books the outcome. A send either returns a
+:class:`SendResult` or raises :class:`DeliveryError`; ``permanent`` on the error says whether
+trying again could ever help (a revoked Slack token cannot; a 503 can).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from confops.common.field_errors import field_messages
+from confops.common.secrets import mask_keys, restore_masked, secret_strings
+
+if TYPE_CHECKING:
+    from alerts.notify.messages import Message
+
+
+class DeliveryError(Exception):
+    """A send that did not succeed.
+
+    ``permanent``: retrying cannot help (bad credentials, unknown channel, refused recipient);
+    the row is marked failed at once. ``retry_after``: seconds the receiver asked us to wait
+    (HTTP ``Retry-After``); the next attempt is never earlier.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        permanent: bool = False,
+        status_code: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+        self.status_code = status_code
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What the receiver answered to a successful send."""
+
+    status_code: int | None = None
+    detail: str = ""
+
+
+class Config(BaseModel):
+    """Base of every kind's ``Channel.config`` schema: unknown keys are refused, not ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ConfigError(ValueError):
+    """A channel's configuration or secret does not fit its kind: one message per field."""
+
+    def __init__(self, messages: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in messages.items()))
+        self.messages = messages
+
+
+class Transport:
+    """Subclass per kind, in its own module (``alerts/notify/transports/<kind>.py``), and
+    ``@register``.
+
+    ``config_schema`` validates ``Channel.config``; ``secret_required`` says whether the kind
+    cannot send without ``Channel.secret`` (and ``secret_help`` what the secret is);
+    ``secret_config_keys`` names the config keys whose values are secrets too (a webhook's URL
+    and headers): shown masked to every reader, masked in every error text.
+    """
+
+    kind: ClassVar[str]
+    label: ClassVar[str]
+    config_schema: ClassVar[type[Config]] = Config
+    secret_required: ClassVar[bool] = False
+    secret_help: ClassVar[str] = "Not used by this kind."  # noqa: S105 - a help text
+    secret_config_keys: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, config: Config, secret: str) -> None:
+        self.config = config
+        self.secret = secret
+
+    @classmethod
+    def from_channel(cls, config: dict[str, Any], secret: str) -> Transport:
+        return cls(cls.parse_config(config, secret), secret)
+
+    @classmethod
+    def parse_config(cls, raw: dict[str, Any] | None, secret: str = "") -> Config:
+        """Validate a channel's config (and that a needed secret is there); raise ConfigError."""
+        try:
+            config = cls.config_schema.model_validate(raw or {})
+        except ValidationError as exc:
+            raise ConfigError(
+                field_messages(
+                    exc.errors(),
+                    whole="config",
+                    not_a_field="is not a setting of this channel kind",
+                )
+            ) from None
+        if cls.secret_required and not (secret or cls.default_secret()):
+            raise ConfigError({"secret": f"required for {cls.label}: {cls.secret_help}"})
+        return config
+
+    @classmethod
+    def default_secret(cls) -> str:
+        """A secret from the settings used when the channel has none (e.g. SLACK_WEBHOOK_URL)."""
+        return ""
+
+    @classmethod
+    def secret_values(cls, config: Mapping[str, Any] | None, secret: str) -> list[str]:
+        """Every text that would give a channel of this kind away: its secret, the settings'
+        default and the config's secret values (for redacting error texts)."""
+        values = secret_strings(config or {}, cls.secret_config_keys)
+        return [value for value in (secret, cls.default_secret(), *values) if value]
+
+    @classmethod
+    def masked_config(cls, config: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The config as every reader may see it: secret values masked."""
+        return mask_keys(config or {}, cls.secret_config_keys)
+
+    @classmethod
+    def restored_config(
+        cls, submitted: Mapping[str, Any], stored: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        """A config edited from its masked form: secret values left masked are the stored ones."""
+        return restore_masked(submitted, stored or {}, cls.secret_config_keys)
+
+    def send(self, message: Message) -> SendResult:
+        raise NotImplementedError
+
+
+TRANSPORTS: dict[str, type[Transport]] = {}
+
+
+def register(cls: type[Transport]) -> type[Transport]:
+    TRANSPORTS[cls.kind] = cls
+    return cls
+
+
+def transport_class(kind: str) -> type[Transport]:
+    """The transport of a channel kind; importing the package registers the built-in ones."""
+    import alerts.notify.transports  # noqa: F401 - registers email, slack and webhook
+
+    try:
+        return TRANSPORTS[kind]
+    except KeyError:
+        raise ConfigError({"kind": f"unknown channel kind '{kind}'"}) from None
+
+
+def all_transports() -> dict[str, type[Transport]]:
+    import alerts.notify.transports  # noqa: F401
+
+    return dict(TRANSPORTS)

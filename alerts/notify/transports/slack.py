@@ -1,0 +1,169 @@
+"""Slack through an incoming webhook, laid out with Block Kit.
+
+Secret: the webhook URL (``https://hooks.slack.com/services/...``); a channel without one uses
+``SLACK_WEBHOOK_URL``. Config (optional): ``{"mention": "<!here>"}`` prepended to critical
+firing and escalation messages.
+
+A message is one attachment whose bar has the severity's colour (Block Kit has no colour of
+its own, attachments do), holding blocks: the headline with the severity's emoji, the rule
+and source(s), the one-line summary, an excerpt of the error, the runbook's first steps and
+links to the alert in confops (where it is acknowledged), its runbook and the Dagster run.
+The top-level ``text`` is what notifications and screen readers show. Every text from users or
+Dagster, the top-level one included, is escaped with ``confops.common.markup.slack_escape``: a
+source
+key ``<!channel>`` must show as typed, not ping the channel.
+
+Slack answers an incoming webhook with ``ok`` (200) or an error code in the body: 400
+``invalid_payload``, 403 ``invalid_token`` or ``action_prohibited``, 404 ``channel_not_found``
+or ``no_service`` (the webhook was revoked), 410 ``channel_is_archived``. None of these heal
+by themselves, so a 4xx other than 429 is permanent; 429 carries ``Retry-After``
+(https://api.slack.com/messaging/webhooks#handling_errors,
+https://api.slack.com/apis/rate-limits).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.conf import settings
+
+from alerts.choices import ChannelKind, NotificationEvent, Severity
+from alerts.notify.messages import AlertLine, Message, colour
+from alerts.notify.transports import _http
+from alerts.notify.transports.base import Config, SendResult, Transport, register
+from confops.common.markup import slack_escape, slack_link
+
+EMOJI = {
+    Severity.CRITICAL: ":red_circle:",
+    Severity.WARNING: ":large_orange_circle:",
+    Severity.INFO: ":large_blue_circle:",
+}
+RESOLVED_EMOJI = ":white_check_mark:"
+SECTION_MAX_CHARS = 2900  # Slack refuses section text over 3,000 characters
+
+
+class SlackConfig(Config):
+    mention: str = ""
+
+
+@register
+class SlackTransport(Transport):
+    kind = ChannelKind.SLACK
+    label = "Slack (incoming webhook)"
+    config_schema = SlackConfig
+    config: SlackConfig
+    secret_required = True
+    secret_help = "the incoming webhook URL (or set SLACK_WEBHOOK_URL)"  # noqa: S105 - a help text
+
+    @classmethod
+    def default_secret(cls) -> str:
+        return str(settings.SLACK_WEBHOOK_URL)
+
+    def send(self, message: Message) -> SendResult:
+        url = self.secret or self.default_secret()
+        body = json.dumps(build_payload(message, self.config.mention)).encode()
+        response = _http.post(url, body, {"Content-Type": "application/json; charset=utf-8"})
+        return _http.verdict(response, "Slack")
+
+
+def clip(text: str, limit: int = SECTION_MAX_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def emoji(message: Message) -> str:
+    if message.event == NotificationEvent.RESOLVED:
+        return RESOLVED_EMOJI
+    return EMOJI.get(Severity(message.severity), EMOJI[Severity.INFO])
+
+
+def build_payload(message: Message, mention: str = "") -> dict[str, Any]:
+    if message.payload.get("slack_blocks"):
+        # A set that lays itself out (the daily report's summary, reports/render.py): the
+        # blocks were built and escaped when the row was written.
+        return {"text": slack_escape(message.subject), "blocks": message.payload["slack_blocks"]}
+    blocks = alert_blocks(message, mention) if message.is_about_alerts else other_blocks(message)
+    return {
+        "text": f"{emoji(message)} {slack_escape(message.subject)}",
+        "attachments": [{"color": colour(message.event, message.severity), "blocks": blocks}],
+    }
+
+
+def section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text)}}
+
+
+def alert_blocks(message: Message, mention: str) -> list[dict[str, Any]]:
+    first = message.first
+    sources = ", ".join(f"`{slack_escape(s)}`" for s in message.sources[:3])
+    if len(message.sources) > 3:
+        sources += f" and {len(message.sources) - 3} more"
+    plural = "s" if len(message.sources) > 1 else ""
+    loud = mention and message.severity == Severity.CRITICAL and message.event != "resolved"
+    title = f"{slack_escape(message.headline)}: {slack_escape(message.rule)}"
+    headline = f"{emoji(message)} *{title}* on {sources}"
+    blocks = [section(f"{mention} {headline}" if loud else headline)]
+    blocks.append(
+        {
+            "type": "section",
+            "fields": [
+                {"type": "mrkdwn", "text": f"*Severity*\n{slack_escape(message.severity)}"},
+                {"type": "mrkdwn", "text": f"*Rule*\n{slack_escape(message.rule)}"},
+                {"type": "mrkdwn", "text": f"*Source{plural}*\n{sources}"},
+            ],
+        }
+    )
+    if len(message.alerts) == 1 and first is not None:
+        blocks.extend(single_alert_blocks(message, first))
+    else:
+        blocks.append(section(source_list(message)))
+    if message.runbook and message.runbook.steps:
+        steps = "\n".join(f"{i}. {slack_escape(s)}" for i, s in enumerate(message.runbook.steps, 1))
+        blocks.append(section(f"*Runbook: {slack_escape(message.runbook.title)}*\n{steps}"))
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": links(message)}]})
+    return blocks
+
+
+def single_alert_blocks(message: Message, alert: AlertLine) -> list[dict[str, Any]]:
+    text = slack_escape(alert.summary)
+    if message.event == NotificationEvent.RESOLVED and alert.duration:
+        text += f"\nLasted *{alert.duration}*."
+    blocks = [section(text)]
+    if alert.error and message.event != NotificationEvent.RESOLVED:
+        blocks.append(section(f"```{clip(slack_escape(alert.error), 2800)}```"))
+    return blocks
+
+
+def source_list(message: Message) -> str:
+    lines = [
+        f"• {slack_link(a.url, a.source) if a.url else slack_escape(a.source)}: "
+        f"{slack_escape(a.summary)}"
+        for a in message.shown
+    ]
+    if message.more:
+        lines.append(f"… and {message.more} more")
+    return "\n".join(lines)
+
+
+def links(message: Message) -> str:
+    first = message.first
+    parts = []
+    if first is not None and first.url:
+        action = "View in confops" if message.event == "resolved" else "Acknowledge in confops"
+        parts.append(
+            slack_link(first.url, action if len(message.alerts) == 1 else "Open in confops")
+        )
+    if message.runbook and message.runbook.url:
+        parts.append(slack_link(message.runbook.url, f"Runbook: {message.runbook.title}"))
+    if first is not None and first.run_url and len(message.alerts) == 1:
+        parts.append(slack_link(first.run_url, "Dagster run"))
+    return " · ".join(parts) or "confops"
+
+
+def other_blocks(message: Message) -> list[dict[str, Any]]:
+    """Messages that are not about alerts: their own Slack text, or the plain text body."""
+    return [
+        section(
+            message.slack_text or f"*{slack_escape(message.subject)}*\n{slack_escape(message.text)}"
+        )
+    ]

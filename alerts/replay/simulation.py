@@ -1,0 +1,495 @@
+"""The simulated clock of a replay. Runs only inside the sandbox (``manage.py replay --inner``),
+whose database is a new temporary file: it creates rules, channels, a deployment and sources.
+
+Lines are stored as the poller stores runs (a ``Run``, then ``Run.record_outcomes``, the door
+the poll and pushed reports go through), in time order. The clock advances in steps from the
+first event to the end; at every step and at every event time the due lines are stored, then
+``evaluate(now)`` and ``send_reminders_and_escalations(now)`` run, as the timer task does.
+
+A month at a 300 s step is about 9,000 steps, and a full evaluation costs a few dozen queries,
+so a step where evaluation provably changes nothing the replay reports is skipped: no line was
+stored, no alert is pending or holding before it resolves, no reminder or escalation is due, no
+silence started or ended, and the time-based rules (the only ones ``now`` alone can change,
+judged here on cached histories by the engine's own functions) find exactly what they found at
+the last evaluation. Skipping leaves out only the refresh of ``last_seen_at``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections import deque
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils.text import slugify
+
+from alerts.choices import (
+    OPEN_STATES,
+    AlertState,
+    NotificationEvent,
+    RuleTarget,
+    ScopeKind,
+)
+from alerts.engine import evaluation, history, policy
+from alerts.engine.evaluation import SubjectKey
+from alerts.engine.silences import silence_active
+from alerts.models import Alert, AlertRule, Channel, Notification, RuleOverride, Silence
+from alerts.replay.sandbox import (
+    DEFAULT_GROUP,
+    REPLAY_DEPLOYMENT,
+    AlertRow,
+    AnyLine,
+    ChannelRef,
+    CheckLine,
+    DeploymentLine,
+    NotificationRow,
+    Numbered,
+    OverrideSpec,
+    ReplayResult,
+    RuleSpec,
+    RunLine,
+    SilenceLine,
+    SourceLine,
+    channel_table,
+    default_channels,
+    is_timed,
+    iso,
+)
+from alerts.rules.base import DeploymentHistory, Finding, SourceHistory
+from monitoring.choices import (
+    InstigatorKind,
+    LaunchReason,
+    RunAssetOutcome,
+    RunOrigin,
+    RunStatus,
+    SourceKind,
+)
+from monitoring.models import CheckResult, Deployment, Instigator, Outcome, Run, Source
+
+# What a replay reports; silence-expiry reminders to a silence's author are not about alerts.
+ALERT_EVENTS = (
+    NotificationEvent.FIRING,
+    NotificationEvent.REMINDER,
+    NotificationEvent.ESCALATION,
+    NotificationEvent.RESOLVED,
+)
+EVENT_ORDER: dict[str, int] = {event: index for index, event in enumerate(ALERT_EVENTS)}
+
+
+class World:
+    """The sandbox's deployment, channels, rules and sources, and how each line is stored."""
+
+    def __init__(self, specs: Sequence[RuleSpec], parsed: Sequence[Numbered], start: datetime):
+        self.deployment = Deployment.objects.create(
+            name=REPLAY_DEPLOYMENT, graphql_url="http://replay.invalid/graphql"
+        )
+        self.deployment.record_poll_success(start, 0.0)
+        self.groups = {
+            line.source: line.group
+            for line in (item.line for item in parsed)
+            if isinstance(line, RunLine | SourceLine | CheckLine) and line.group
+        }
+        self.given_run_ids = {
+            item.line.run_id for item in parsed if isinstance(item.line, RunLine | CheckLine)
+        }
+        self.sources: dict[str, Source] = {}
+        self.runs: dict[str, Run] = {}
+        self.retrying: dict[str, Run] = {}  # source key -> its failure Dagster will retry
+        self.held: list[AnyLine] = []  # lines that arrived while the deployment was unreachable
+        self.run_numbers = itertools.count(1)
+        self.rules = self.create_rules(specs)
+        self.scoped: dict[str, list[AlertRule]] = {}
+        self.overrides: dict[str, list[tuple[AlertRule, OverrideSpec]]] = {}
+        for spec in specs:
+            rule = self.rules[spec.name]
+            for key in spec.scope_sources:
+                self.scoped.setdefault(key, []).append(rule)
+            for override in spec.overrides:
+                self.overrides.setdefault(override.source, []).append((rule, override))
+
+    # --- Rules and channels
+
+    def create_rules(self, specs: Sequence[RuleSpec]) -> dict[str, AlertRule]:
+        channels = {
+            name: Channel.objects.create(
+                name=name, kind=spec.kind, min_severity=spec.min_severity, enabled=True
+            )
+            for name, spec in channel_table(specs).items()
+        }
+        defaults = [channels[channel.name] for channel in default_channels()]
+
+        def pick(refs: list[ChannelRef]) -> list[Channel]:
+            return [channels[ref if isinstance(ref, str) else ref.name] for ref in refs]
+
+        rules = {}
+        for spec in specs:
+            rule = AlertRule.objects.create(
+                name=spec.name,
+                kind=spec.kind,
+                parameters=spec.parameters,
+                severity=spec.severity,
+                description=spec.description,
+                scope=spec.scope,
+                scope_deployment=self.deployment if spec.scope == ScopeKind.DEPLOYMENT else None,
+                scope_group=spec.scope_group,
+                scope_tags=spec.scope_tags,
+                include_asset_jobs=spec.include_asset_jobs,
+                cooldown_minutes=spec.cooldown_minutes,
+                pending_minutes=spec.pending_minutes,
+                resolve_hold_minutes=spec.resolve_hold_minutes,
+                escalate_after_minutes=spec.escalate_after_minutes,
+            )
+            rule.channels.set(defaults if spec.channels is None else pick(spec.channels))
+            rule.escalation_channels.set(pick(spec.escalation_channels))
+            rules[spec.name] = rule
+        return rules
+
+    # --- Sources
+
+    def source(self, key: str, now: datetime) -> Source:
+        """The source of this key, created on first mention (first seen at ``now``)."""
+        found = self.sources.get(key)
+        if found is not None:
+            return found
+        source = Source.objects.create(
+            deployment=self.deployment,
+            kind=SourceKind.ASSET,
+            key=key,
+            slug=f"{slugify(key)[:180] or 'source'}-{len(self.sources) + 1}",
+            group_name=self.groups.get(key, DEFAULT_GROUP),
+            last_seen_at=now,
+        )
+        # first_seen_at is auto_now_add (the wall clock); rules measure from simulated time.
+        Source.objects.filter(pk=source.pk).update(first_seen_at=now)
+        source.first_seen_at = now
+        for rule in self.scoped.get(key, []):
+            rule.scope_sources.add(source)
+        for rule, override in self.overrides.get(key, []):
+            RuleOverride.objects.create(
+                rule=rule, source=source, parameters=override.parameters, enabled=override.enabled
+            )
+        self.sources[key] = source
+        return source
+
+    def declare(self, lines: Sequence[AnyLine], now: datetime) -> None:
+        """Source and silence lines take effect from the start, wherever they are in the file."""
+        for line in lines:
+            if isinstance(line, SourceLine):
+                self.declare_source(line, now)
+            elif isinstance(line, SilenceLine):
+                self.declare_silence(line, now)
+
+    def declare_source(self, line: SourceLine, now: datetime) -> None:
+        source = self.source(line.source, now)
+        source.upstream.add(*(self.source(key, now) for key in line.upstream))
+        if line.tags:
+            source.tags = {**source.tags, **line.tags}
+        if line.schedule is not None:
+            Instigator.objects.get_or_create(
+                deployment=self.deployment,
+                kind=InstigatorKind.SCHEDULE,
+                code_location=REPLAY_DEPLOYMENT,
+                name=line.instigator_name,
+                defaults={
+                    "repository": REPLAY_DEPLOYMENT,
+                    "cron": line.schedule,
+                    "timezone": line.timezone,
+                    "status": "RUNNING",
+                },
+            )
+            if line.instigator_name not in source.schedule_names:
+                source.schedule_names = [*source.schedule_names, line.instigator_name]
+        source.save(update_fields=["tags", "schedule_names"])
+
+    def declare_silence(self, line: SilenceLine, now: datetime) -> None:
+        source = self.source(line.source, now) if line.source else None
+        rule = self.rules[line.rule] if line.rule else None
+        # Without a matcher the silence covers everything in the replay: its one deployment.
+        everything = not (source or line.group or rule)
+        Silence.objects.create(
+            source=source,
+            group=line.group or "",
+            rule=rule,
+            deployment=self.deployment if everything else None,
+            starts_at=line.start,
+            ends_at=line.end,
+            recurrence_cron=line.cron or "",
+            recurrence_timezone=line.timezone,
+            duration_minutes=line.duration_minutes,
+            catch_up_minutes=line.catch_up_minutes,
+            comment=line.comment,
+        )
+
+    # --- Events
+
+    def store(self, line: AnyLine, now: datetime) -> None:
+        """Store one due line. While the deployment is unreachable, runs and checks wait and
+        are stored when it is reachable again, as the poller resumes from its cursor."""
+        if isinstance(line, DeploymentLine):
+            self.store_reachability(line)
+        elif self.deployment.failing_since is not None:
+            self.held.append(line)
+        elif isinstance(line, RunLine):
+            self.store_run(line, now)
+        elif isinstance(line, CheckLine):
+            self.store_check(line, now)
+
+    def store_reachability(self, line: DeploymentLine) -> None:
+        if not line.reachable:
+            error = line.error or "replay: the deployment cannot be reached"
+            self.deployment.record_poll_failure(error, line.at, 0.0)
+            return
+        self.deployment.record_poll_success(line.at, 0.0)
+        held, self.held = self.held, []
+        for waiting in held:
+            self.store(waiting, line.at)
+
+    def store_run(self, line: RunLine, now: datetime) -> None:
+        source = self.source(line.source, now)
+        ok = line.status == "success"
+        status = RunStatus.SUCCESS if ok else RunStatus.FAILURE
+        run = self.runs.get(line.run_id) if line.run_id else None
+        if run is None:
+            run = self.new_run(line, source, status)
+        elif not ok:
+            self.fail_shared_run(run, line, source)
+        outcome = RunAssetOutcome.MATERIALIZED if ok else RunAssetOutcome.FAILED
+        run.record_outcomes({source: Outcome(outcome, dict(line.metrics))}, at=run.ended_at)
+        if line.will_retry:
+            self.retrying[source.key] = run
+
+    def new_run(self, line: RunLine, source: Source, status: str) -> Run:
+        started = line.started_at
+        if started is None:
+            started = line.at - timedelta(seconds=line.duration_s or 0)
+        duration = line.duration_s
+        if duration is None and line.started_at is not None:
+            duration = (line.at - line.started_at).total_seconds()
+        failed = status == RunStatus.FAILURE
+        parent = self.retrying.pop(source.key, None)
+        run = Run.objects.create(
+            deployment=self.deployment,
+            origin=RunOrigin.DAGSTER,
+            run_id=line.run_id or self.new_run_id(),
+            job_name=REPLAY_DEPLOYMENT,
+            status=status,
+            created_at=started,
+            started_at=started,
+            ended_at=line.at,
+            duration_s=duration,
+            error_message=(line.error or "") if failed else "",
+            failed_step=source.key if failed else "",
+            will_retry=line.will_retry,
+            details_fetched=True,
+            launch_reason=LaunchReason.RETRY if parent else "",
+            parent_run_id=parent.run_id if parent else "",
+            root_run_id=(parent.root_run_id or parent.run_id) if parent else "",
+            retry_number=parent.retry_number + 1 if parent else 0,
+        )
+        self.runs[run.run_id] = run
+        return run
+
+    def fail_shared_run(self, run: Run, line: RunLine, source: Source) -> None:
+        """Lines sharing a run_id are one run: it failed if any of its sources failed."""
+        run.status = RunStatus.FAILURE
+        run.error_message = run.error_message or line.error or ""
+        run.failed_step = run.failed_step or source.key
+        run.will_retry = run.will_retry or line.will_retry
+        run.save(update_fields=["status", "error_message", "failed_step", "will_retry"])
+
+    def new_run_id(self) -> str:
+        while True:
+            run_id = f"replay-{next(self.run_numbers)}"
+            if run_id not in self.given_run_ids and run_id not in self.runs:
+                return run_id
+
+    def store_check(self, line: CheckLine, now: datetime) -> None:
+        CheckResult.objects.create(
+            source=self.source(line.source, now),
+            run=self.runs.get(line.run_id) if line.run_id else None,
+            dagster_run_id=line.run_id or "",
+            check_name=line.check,
+            passed=line.passed,
+            severity=line.severity,
+            description=line.description,
+            evaluated_at=line.at,
+        )
+
+
+class Clock:
+    """Runs the engine at a step, unless that step provably changes nothing (module docstring).
+
+    ``time_based_keys`` uses ``evaluation.judge_sources`` and ``judge_deployments`` on cached
+    snapshots: the same code the engine runs, without the queries.
+    """
+
+    def __init__(self, silences: list[Silence], exhaustive: bool = False) -> None:
+        self.silences = silences
+        self.exhaustive = exhaustive  # evaluate at every step (to check that skipping is exact)
+        self.rules: list[AlertRule] = []
+        self.histories: dict[int, SourceHistory] = {}
+        self.deployments: dict[int, DeploymentHistory] = {}
+        self.asset_jobs: set[int] = set()
+        self.open_alerts = False
+        self.unsettled = True
+        self.due: datetime | None = None
+        self.keys: frozenset[SubjectKey] = frozenset()
+        self.active: frozenset[int] = frozenset()
+        self.evaluations = 0
+
+    def tick(self, now: datetime, changed: bool, new_sources: bool) -> None:
+        """``changed``: lines were stored; ``new_sources``: some of them created sources (which
+        rules' listed sources and overrides may name, so the cached rules are stale too)."""
+        first = self.evaluations == 0
+        if changed or first or self.needs_evaluation(now):
+            self.evaluate(now, reload=changed or first, reload_rules=new_sources or first)
+
+    def evaluate(self, now: datetime, reload: bool, reload_rules: bool) -> None:
+        evaluation.evaluate(now)
+        policy.send_reminders_and_escalations(now)
+        self.evaluations += 1
+        if reload_rules:
+            self.rules = evaluation.enabled_rules(time_based_only=True)
+        if reload:
+            self.histories = history.load_sources()
+            self.deployments = history.load_deployments(now)
+            self.asset_jobs = set(
+                Source.objects.filter(is_asset_job=True).values_list("pk", flat=True)
+            )
+        open_alerts = list(Alert.objects.filter(state__in=OPEN_STATES).select_related("rule"))
+        self.open_alerts = bool(open_alerts)
+        self.unsettled = any(
+            a.state == AlertState.PENDING or a.clear_since is not None for a in open_alerts
+        )
+        self.due = next_notification_due(open_alerts)
+        self.keys = self.time_based_keys(now)
+        self.active = self.active_silences(now)
+
+    def needs_evaluation(self, now: datetime) -> bool:
+        if self.exhaustive or self.unsettled or (self.due is not None and now >= self.due):
+            return True
+        if self.open_alerts and self.active_silences(now) != self.active:
+            return True
+        return self.time_based_keys(now) != self.keys
+
+    def time_based_keys(self, now: datetime) -> frozenset[SubjectKey]:
+        findings: dict[SubjectKey, Finding] = {}
+        evaluated: set[SubjectKey] = set()
+        for rule in self.rules:
+            if rule.target == RuleTarget.SOURCE:
+                evaluation.judge_sources(
+                    rule, self.histories, self.asset_jobs, now, findings, evaluated
+                )
+            else:
+                evaluation.judge_deployments(rule, self.deployments, now, findings, evaluated)
+        return frozenset(findings)
+
+    def active_silences(self, now: datetime) -> frozenset[int]:
+        return frozenset(s.pk for s in self.silences if silence_active(s, now))
+
+
+def next_notification_due(alerts: list[Alert]) -> datetime | None:
+    """The earliest reminder or escalation, by the policy's own rules for what is due."""
+    dues = [
+        due
+        for alert in alerts
+        for due in (policy.reminder_due_at(alert), policy.escalation_due_at(alert))
+        if due is not None
+    ]
+    return min(dues, default=None)
+
+
+def moments(
+    start: datetime, end: datetime, step: timedelta, events: Sequence[datetime]
+) -> list[datetime]:
+    """Every step from start to end, and every event time, in order."""
+    count = int((end - start) / step) if end >= start else -1
+    grid = {start + i * step for i in range(count + 1)}
+    return sorted(grid | {at for at in events if at <= end})
+
+
+def simulate(
+    parsed: Sequence[Numbered],
+    specs: Sequence[RuleSpec],
+    step: timedelta,
+    tail: timedelta,
+    until: datetime | None = None,
+    exhaustive: bool = False,
+) -> ReplayResult:
+    """Replay the lines; the clock ends at ``until``, or at the last event plus ``tail``."""
+    began = time.perf_counter()
+    events = sorted(
+        (item for item in parsed if is_timed(item.line)),
+        key=lambda item: due_at(item.line),
+    )
+    start = due_at(events[0].line)
+    end = until if until is not None else due_at(events[-1].line) + tail
+    with transaction.atomic():
+        world = World(specs, parsed, start)
+        world.declare([item.line for item in parsed if not is_timed(item.line)], start)
+        clock = Clock(list(Silence.objects.all()), exhaustive)
+        queue = deque(events)
+        times = moments(start, end, step, [due_at(item.line) for item in events])
+        for now in times:
+            changed, known = False, len(world.sources)
+            while queue and due_at(queue[0].line) <= now:
+                world.store(queue.popleft().line, now)
+                changed = True
+            clock.tick(now, changed, new_sources=len(world.sources) != known)
+    result = collect()
+    result.stats = {
+        "lines": len(parsed),
+        "sources": len(world.sources),
+        "rules": len(specs),
+        "start": iso(start),
+        "end": iso(end),
+        "step_s": step.total_seconds(),
+        "steps": len(times),
+        "evaluations": clock.evaluations,
+        "seconds": round(time.perf_counter() - began, 2),
+    }
+    return result
+
+
+def due_at(line: AnyLine) -> datetime:
+    assert isinstance(line, RunLine | CheckLine | DeploymentLine)
+    return line.at
+
+
+def collect() -> ReplayResult:
+    """Alerts that fired and the alert notifications, in time order. Rows of one instant come
+    from one evaluation pass, whose order the engine does not fix: they are sorted by rule,
+    subject, event and channel so that the same history always prints the same result."""
+    alerts = [
+        AlertRow(
+            rule=alert.rule.name,
+            kind=alert.rule.kind,
+            source=alert.subject,
+            severity=alert.severity,
+            fired_at=iso(alert.fired_at) or "",
+            resolved_at=iso(alert.resolved_at),
+        )
+        for alert in Alert.objects.filter(fired_at__isnull=False).select_related(
+            "rule", "source", "deployment"
+        )
+    ]
+    notifications = [
+        NotificationRow(
+            rule=str((n.payload.get("rule") or {}).get("name") or (n.rule.name if n.rule else "")),
+            sources=[str(s) for s in n.payload.get("sources", [])],
+            event=n.event,
+            channel=n.channel.name if n.channel else "",
+            at=iso(n.created_at) or "",
+        )
+        for n in Notification.objects.filter(event__in=ALERT_EVENTS).select_related(
+            "channel", "rule"
+        )
+    ]
+    return ReplayResult(
+        alerts=sorted(alerts, key=lambda a: (a.fired_at, a.rule, a.source)),
+        notifications=sorted(
+            notifications, key=lambda n: (n.at, n.rule, n.sources, EVENT_ORDER[n.event], n.channel)
+        ),
+    )

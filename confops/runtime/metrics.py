@@ -1,0 +1,491 @@
+"""Prometheus metrics, computed from the database and the shared cache on every scrape.
+
+Nothing is counted in process memory: every gunicorn worker answers a scrape with the same
+figures, read in a fixed number of queries (ten) whatever the number of sources. Families and
+labels are documented in README ("Metrics"); series are bounded by the number of sources,
+deployments, rules and channel kinds (no run ids, no error texts, a fixed list of metadata names).
+
+Source state (``confops_source_state``) is the status page's cell (``monitoring.status``) as a
+number: 0 healthy (or paused: not judged), 1 warning (or unknown: confops cannot vouch for it),
+2 critical.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
+from django.utils import timezone
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeHistogramMetricFamily,
+    GaugeMetricFamily,
+    Metric,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector, CollectorRegistry
+
+from alerts.choices import OPEN_STATES
+from alerts.models import Alert, AlertRule, Channel, Notification
+from confops.runtime import broker as embedded_broker
+from confops.runtime import heartbeat
+from monitoring.choices import TERMINAL_RUN_STATUSES, HealthState
+from monitoring.models import Deployment, PollRecord, RunAsset, Source
+from monitoring.status import OpenAlerts, deployment_problem, source_health
+from monitoring.status_page import open_alerts
+
+STATE_VALUE = {
+    HealthState.HEALTHY: 0,
+    HealthState.PAUSED: 0,
+    HealthState.WARNING: 1,
+    HealthState.UNKNOWN: 1,
+    HealthState.CRITICAL: 2,
+}
+# Poll durations: an idle poll takes tens of ms, a request times out after 10 s by default.
+POLL_BUCKETS_SECONDS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+EVALUATION_KEY = "confops:metrics:evaluation:{trigger}"
+EVALUATION_TRIGGERS = ("timer", "poll")
+SOURCE_LABELS = ["deployment", "source", "kind"]
+DEPLOYMENT_LABELS = ["deployment"]
+# kombu's Redis transport keeps priorities 3, 6 and 9 in lists of their own beside the queue's.
+REDIS_PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
+CELERY_QUEUES = ("celery",)
+NO_CHANNEL = "direct"  # a message to one person (a silence's author), not through a channel
+
+
+def record_evaluation(trigger: str, seconds: float, now: float) -> None:
+    """Keep the last evaluation's duration in the shared cache, for whichever process scrapes."""
+    value = {"seconds": seconds, "at": now}
+    cache.set(EVALUATION_KEY.format(trigger=trigger), value, heartbeat.HEARTBEAT_TTL_SECONDS)
+
+
+class ConfopsCollector(Collector):
+    """Yields every confops family, read fresh from the database at each ``collect()``."""
+
+    def collect(self) -> Iterator[Metric]:
+        started = time.perf_counter()
+        yield from collect_all(timezone.now())
+        took = GaugeMetricFamily(
+            "confops_metrics_collect_duration_seconds",
+            "Time this process took to compute the other families of this scrape.",
+        )
+        took.add_metric([], time.perf_counter() - started)
+        yield took
+
+
+def registry() -> CollectorRegistry:
+    """A registry of its own: the process's default one would add per-process figures."""
+    dedicated = CollectorRegistry(auto_describe=False)
+    dedicated.register(ConfopsCollector())
+    if settings.METRICS_MULTIPROC_DIR:
+        # Request histograms written by every web worker (confops/common/request_metrics.py).
+        MultiProcessCollector(dedicated, path=settings.METRICS_MULTIPROC_DIR)
+    return dedicated
+
+
+def collect_all(now: datetime) -> Iterator[Metric]:
+    deployments = {d["pk"]: d for d in Deployment.objects.values(*DEPLOYMENT_FIELDS)}
+    names = {pk: d["name"] for pk, d in deployments.items()}
+    yield from deployment_families(list(deployments.values()), now)
+    yield from poll_families(names, now)
+    yield from source_families(deployments, now)
+    yield from alert_families()
+    yield from notification_families()
+    yield from process_families(now)
+
+
+# --- Deployments -------------------------------------------------------------------------------
+
+DEPLOYMENT_FIELDS = (
+    "pk",
+    "name",
+    "enabled",
+    "poll_interval_seconds",
+    "last_success_at",
+    "consecutive_failures",
+    "failing_since",
+)
+
+
+def deployment_families(rows: list[dict[str, Any]], now: datetime) -> Iterator[Metric]:
+    reachable = gauge(
+        "confops_deployment_reachable", "1 when the last poll succeeded.", DEPLOYMENT_LABELS
+    )
+    enabled = gauge(
+        "confops_deployment_enabled", "1 when the deployment is polled.", DEPLOYMENT_LABELS
+    )
+    failures = gauge(
+        "confops_deployment_consecutive_poll_failures",
+        "Polls failed in a row, up to now.",
+        DEPLOYMENT_LABELS,
+    )
+    since = gauge(
+        "confops_deployment_seconds_since_last_successful_poll",
+        "Age of the last successful poll; +Inf when none ever succeeded.",
+        DEPLOYMENT_LABELS,
+    )
+    # Lets alert rules scale "no successful poll for too long" with each deployment's interval.
+    interval = gauge(
+        "confops_deployment_poll_interval_seconds",
+        "The configured time between two polls.",
+        DEPLOYMENT_LABELS,
+    )
+    for row in rows:
+        labels = [row["name"]]
+        ok = row["last_success_at"] is not None and row["consecutive_failures"] == 0
+        reachable.add_metric(labels, float(ok))
+        enabled.add_metric(labels, float(row["enabled"]))
+        failures.add_metric(labels, float(row["consecutive_failures"]))
+        since.add_metric(labels, age(row["last_success_at"], now))
+        interval.add_metric(labels, float(row["poll_interval_seconds"]))
+    yield from (reachable, enabled, failures, since, interval)
+
+
+def poll_families(names: dict[int, str], now: datetime) -> Iterator[Metric]:
+    """Poll durations and failures over the last window of ``PollRecord`` rows.
+
+    A gauge histogram, not a counter one: the rows are pruned after
+    ``POLL_RECORD_RETENTION_HOURS``, so cumulative counts would fall; the window's buckets are
+    read as they are (``histogram_quantile`` without ``rate``).
+    """
+    window = settings.METRICS_POLL_WINDOW_SECONDS
+    histogram = GaugeHistogramMetricFamily(
+        "confops_deployment_poll_duration_seconds",
+        f"Durations of the polls of the last {window} s.",
+        labels=["deployment"],
+    )
+    failed = gauge(
+        "confops_deployment_failed_polls",
+        f"Failed polls among those of the last {window} s.",
+        DEPLOYMENT_LABELS,
+    )
+    for row in poll_rows(list(names), now - timedelta(seconds=window)):
+        labels = [names[row["deployment_id"]]]
+        buckets = [(str(b), float(row[f"le_{i}"])) for i, b in enumerate(POLL_BUCKETS_SECONDS)]
+        buckets.append(("+Inf", float(row["n"])))
+        histogram.add_metric(labels, buckets, gsum_value=(row["total_ms"] or 0.0) / 1000)
+        failed.add_metric(labels, float(row["failed"]))
+    yield from (histogram, failed)
+
+
+def poll_rows(deployment_ids: list[int], since: datetime) -> Iterable[dict[str, Any]]:
+    """One row per deployment with its bucket counts, summed by the database."""
+    if not deployment_ids:
+        return []
+    le = {
+        f"le_{i}": Count("pk", filter=Q(duration_ms__lte=bound * 1000))
+        for i, bound in enumerate(POLL_BUCKETS_SECONDS)
+    }
+    return (
+        PollRecord.objects.filter(deployment_id__in=deployment_ids, started_at__gte=since)
+        .values("deployment_id")
+        .annotate(
+            n=Count("pk"), failed=Count("pk", filter=Q(ok=False)), total_ms=Sum("duration_ms")
+        )
+        .annotate(**le)
+        .order_by()
+    )
+
+
+# --- Sources -----------------------------------------------------------------------------------
+
+SOURCE_FIELDS = (
+    "pk",
+    "slug",
+    "kind",
+    "deployment_id",
+    "paused",
+    "last_run_at",
+    "last_success_at",
+    "last_metrics",
+)
+
+
+def source_rows() -> list[dict[str, Any]]:
+    """The grid's sources with their last finished run's duration (an index seek per source)."""
+    last_duration = (
+        RunAsset.objects.filter(source=OuterRef("pk"), run__duration_s__isnull=False)
+        .order_by("-run_created_at", "-pk")
+        .values("run__duration_s")[:1]
+    )
+    return list(
+        Source.objects.filter(is_gone=False, is_asset_job=False)
+        .order_by("pk")
+        .values(*SOURCE_FIELDS, last_duration=Subquery(last_duration))
+    )
+
+
+def source_families(deployments: dict[int, dict[str, Any]], now: datetime) -> Iterator[Metric]:
+    rows = source_rows()
+    alerts = open_alerts().by_source
+    problems = {pk: problem_of(d, now) for pk, d in deployments.items()}
+    state = gauge(
+        "confops_source_state",
+        "0 healthy or paused, 1 warning or unknown, 2 critical.",
+        SOURCE_LABELS,
+    )
+    since = gauge(
+        "confops_source_seconds_since_last_success",
+        "Age of the last successful run.",
+        SOURCE_LABELS,
+    )
+    took = gauge(
+        "confops_source_last_run_duration_seconds",
+        "Duration of the last finished run.",
+        SOURCE_LABELS,
+    )
+    values = gauge(
+        "confops_source_last_metric_value",
+        "Numeric metadata of the last successful run (METRICS_SOURCE_METRIC_NAMES).",
+        labels=[*SOURCE_LABELS, "metric"],
+    )
+    wanted = list(settings.METRICS_SOURCE_METRIC_NAMES)
+    labels_of: dict[int, list[str]] = {}
+    for row in rows:
+        dep = row["deployment_id"]
+        labels = [deployments[dep]["name"] if dep else "", row["slug"], row["kind"]]
+        labels_of[row["pk"]] = labels
+        health = source_health(
+            paused=row["paused"],
+            deployment_problem=problems.get(dep, "") if dep else "",
+            alerts=alerts.get(row["pk"]) or OpenAlerts(),
+            last_run_at=row["last_run_at"],
+            last_success_at=row["last_success_at"],
+            now=now,
+        )
+        state.add_metric(labels, float(STATE_VALUE[health.state]))
+        if row["last_success_at"] is not None:
+            since.add_metric(labels, age(row["last_success_at"], now))
+        if row["last_duration"] is not None:
+            took.add_metric(labels, float(row["last_duration"]))
+        add_metric_values(values, labels, row["last_metrics"] or {}, wanted)
+    yield from (state, since, took, values)
+    yield runs_family(labels_of)
+
+
+def add_metric_values(
+    family: GaugeMetricFamily, labels: list[str], metrics: dict[str, Any], wanted: list[str]
+) -> None:
+    for name in wanted:
+        value = metrics.get(name)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            family.add_metric([*labels, name], float(value))
+
+
+def runs_family(labels_of: dict[int, list[str]]) -> CounterMetricFamily:
+    """Stored finished runs per source and final status.
+
+    A counter holds: confops never deletes runs (only with their source, whose series go with
+    it) and a finished run's status does not change; unfinished runs are left out because theirs
+    does.
+    """
+    runs = CounterMetricFamily(
+        "confops_source_runs",
+        "Finished runs stored for the source, by final status.",
+        labels=[*SOURCE_LABELS, "status"],
+    )
+    rows = (
+        RunAsset.objects.filter(run__status__in=TERMINAL_RUN_STATUSES)
+        .values("source_id", "run__status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for row in rows:
+        labels = labels_of.get(row["source_id"])
+        if labels is not None:
+            runs.add_metric([*labels, row["run__status"].lower()], float(row["n"]))
+    return runs
+
+
+def problem_of(row: dict[str, Any], now: datetime) -> str:
+    return deployment_problem(
+        row["enabled"],
+        row["last_success_at"],
+        row["consecutive_failures"],
+        row["failing_since"],
+        now,
+    )
+
+
+# --- Alerts and notifications ------------------------------------------------------------------
+
+
+def alert_families() -> Iterator[Metric]:
+    """Open alerts per rule, severity and state; every enabled rule shows its zeros too, so
+    graphs of alerts over time have a line from the start."""
+    counts: dict[tuple[str, str, str], float] = {}
+    for rule in AlertRule.objects.filter(enabled=True).values("name", "severity"):
+        for state in OPEN_STATES:
+            counts[(rule["name"], rule["severity"], str(state))] = 0.0
+    rows = (
+        Alert.objects.filter(state__in=OPEN_STATES)
+        .values("rule__name", "severity", "state")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for row in rows:
+        counts[(row["rule__name"], row["severity"], row["state"])] = float(row["n"])
+    family = gauge(
+        "confops_alerts_open",
+        "Open alerts (pending, firing, acknowledged) per rule and severity.",
+        labels=["rule", "severity", "state"],
+    )
+    for labels, value in sorted(counts.items()):
+        family.add_metric(list(labels), value)
+    yield family
+
+
+def notification_families() -> Iterator[Metric]:
+    """Outbox rows by channel kind and status, and channels whose sends keep failing.
+
+    Rows are a gauge: a failed row can be retried by hand (back to pending), and rows go with
+    their channel, so the count of failed rows can fall.
+    """
+    stored = gauge(
+        "confops_notifications",
+        "Notifications in the outbox by channel kind and status.",
+        labels=["channel_kind", "status"],
+    )
+    rows = Notification.objects.values("channel__kind", "status").annotate(n=Count("pk")).order_by()
+    for row in rows:
+        stored.add_metric([row["channel__kind"] or NO_CHANNEL, row["status"]], float(row["n"]))
+    failing = gauge(
+        "confops_channels_failing",
+        "Enabled channels whose last messages all failed, by kind.",
+        labels=["channel_kind"],
+    )
+    channels = (
+        Channel.objects.filter(enabled=True)
+        .values("kind")
+        .annotate(n=Count("pk", filter=Q(failing_since__isnull=False)))
+        .order_by()
+    )
+    for row in channels:
+        failing.add_metric([row["kind"]], float(row["n"]))
+    yield from (stored, failing)
+
+
+# --- Processes: evaluation, Celery, heartbeats -------------------------------------------------
+
+
+def process_families(now: datetime) -> Iterator[Metric]:
+    evaluation = gauge(
+        "confops_evaluation_duration_seconds",
+        "Duration of the last rule evaluation: timer (every rule) or poll (touched sources).",
+        labels=["trigger"],
+    )
+    keys = {EVALUATION_KEY.format(trigger=t): t for t in EVALUATION_TRIGGERS}
+    for key, value in cache.get_many(list(keys)).items():
+        if isinstance(value, dict) and "seconds" in value:
+            evaluation.add_metric([keys[key]], float(value["seconds"]))
+    yield evaluation
+    yield from heartbeat_families(now.timestamp())
+    yield from queue_families()
+
+
+def heartbeat_families(now: float) -> Iterator[Metric]:
+    beat = gauge("confops_beat_heartbeat_age_seconds", "Age of beat's heartbeat; +Inf if none.")
+    beat.add_metric([], heartbeat_age(heartbeat.BEAT_KEY, now))
+    task = gauge(
+        "confops_worker_task_heartbeat_age_seconds",
+        "Age of the heartbeat task a worker last ran (beat -> broker -> worker); +Inf if none.",
+    )
+    task.add_metric([], heartbeat_age(heartbeat.WORKER_TASK_KEY, now))
+    workers = gauge(
+        "confops_worker_heartbeat_age_seconds",
+        "Age of each known worker's own heartbeat (its watcher thread).",
+        ["worker"],
+    )
+    for host, at in sorted(heartbeat.read_workers(now).items()):
+        workers.add_metric([host], max(0.0, now - at))
+    yield from (beat, task, workers)
+
+
+def heartbeat_age(key: str, now: float) -> float:
+    value = heartbeat.read(key)
+    if value is None or "at" not in value:
+        return math.inf
+    return max(0.0, now - float(value["at"]))
+
+
+def queue_families() -> Iterator[Metric]:
+    """Messages waiting in the broker; the broker's answer is bounded by a timeout."""
+    depth = gauge(
+        "confops_celery_queue_length", "Messages waiting in the Celery queue.", labels=["queue"]
+    )
+    up = gauge("confops_celery_broker_up", "1 when the broker answered this scrape.")
+    try:
+        lengths = queue_lengths()
+    except Exception:  # a broken broker must not fail the scrape: it shows as broker_up 0
+        up.add_metric([], 0.0)
+    else:
+        up.add_metric([], 1.0)
+        for queue, length in lengths.items():
+            depth.add_metric([queue], float(length))
+    yield from (depth, up)
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        rejected = gauge(
+            "confops_broker_rejected_messages",
+            "Unreadable messages the embedded broker set aside (in the broker folder's rejected/).",
+        )
+        rejected.add_metric([], float(embedded_broker.rejected_count(settings.BROKER_DIR)))
+        yield rejected
+
+
+def queue_lengths() -> dict[str, int]:
+    url = settings.CELERY_BROKER_URL
+    if url.startswith("filesystem://"):
+        folder = str(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
+        return filesystem_queue_lengths(folder)
+    if url.startswith(("redis://", "rediss://")):
+        return redis_queue_lengths(url, settings.HEALTH_CHECK_TIMEOUT_SECONDS)
+    return {}
+
+
+def filesystem_queue_lengths(folder: str) -> dict[str, int]:
+    """The embedded broker keeps one file a message, named as ``confops.runtime.broker.queue_of``
+    reads."""
+    counts: dict[str, int] = defaultdict(int)
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            queue = embedded_broker.queue_of(entry.name) if entry.name.endswith(".msg") else ""
+            if queue in CELERY_QUEUES:
+                counts[queue] += 1
+    return {queue: counts.get(queue, 0) for queue in CELERY_QUEUES}
+
+
+def redis_queue_lengths(url: str, timeout: float) -> dict[str, int]:
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+    try:
+        pipe = client.pipeline(transaction=False)
+        for queue in CELERY_QUEUES:
+            for suffix in REDIS_PRIORITY_SUFFIXES:
+                pipe.llen(queue + suffix)
+        lengths = [int(n) for n in pipe.execute()]
+    finally:
+        client.close()
+    step = len(REDIS_PRIORITY_SUFFIXES)
+    return {q: sum(lengths[i * step : (i + 1) * step]) for i, q in enumerate(CELERY_QUEUES)}
+
+
+# --- Helpers -----------------------------------------------------------------------------------
+
+
+def gauge(name: str, documentation: str, labels: Iterable[str] = ()) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, documentation, labels=list(labels))
+
+
+def age(moment: datetime | None, now: datetime) -> float:
+    if moment is None:
+        return math.inf
+    return max(0.0, (now - moment).total_seconds())
