@@ -39,7 +39,7 @@ def default_entries() -> list[BeatEntry]:
     return [
         BeatEntry(
             name="confops: heartbeat",
-            task="confops.runtime.heartbeat",
+            task="confops.heartbeat",
             every_seconds=settings.HEARTBEAT_INTERVAL_SECONDS,
             description="Proves beat, broker and a worker are alive (read by /health/detailed).",
         ),

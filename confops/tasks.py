@@ -10,7 +10,7 @@ from django.conf import settings
 from confops.runtime import deadman, heartbeat
 
 
-@shared_task(bind=True, name="confops.runtime.heartbeat", ignore_result=True)
+@shared_task(bind=True, name="confops.heartbeat", ignore_result=True)
 def heartbeat_task(self: Task) -> None:
     """Proves the path beat -> broker -> worker works; scheduled by beat every interval."""
     heartbeat.record_worker_task(self.request.hostname or "unknown", time.time())

@@ -18,7 +18,7 @@ def test_migrate_loads_every_default_entry() -> None:
     names = set(PeriodicTask.objects.values_list("name", flat=True))
     assert {entry.name for entry in default_entries()} <= names
     heartbeat = PeriodicTask.objects.get(name="confops: heartbeat")
-    assert heartbeat.task == "confops.runtime.heartbeat" and heartbeat.enabled
+    assert heartbeat.task == "confops.heartbeat" and heartbeat.enabled
 
 
 def test_every_default_entry_names_a_registered_task() -> None:
@@ -113,7 +113,7 @@ def test_an_admin_can_edit_a_beat_entry(admin_client: Client) -> None:
     entry = PeriodicTask.objects.get(name="confops: heartbeat")
     page = admin_client.get(f"/admin/django_celery_beat/periodictask/{entry.pk}/change/")
     assert page.status_code == 200
-    assert b"confops.runtime.heartbeat" in page.content
+    assert b"confops.heartbeat" in page.content
 
 
 def test_check_heartbeat_fails_when_beat_never_ran() -> None:

@@ -92,7 +92,7 @@ def test_a_worker_survives_an_empty_message_and_health_counts_it(
     queue = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
     (queue / "1_empty.celery.msg").write_bytes(b"")
     worker = celery_processes.worker()
-    app.send_task("confops.runtime.heartbeat")
+    app.send_task("confops.heartbeat")
     try:
         wait_until(lambda: heartbeat.read(heartbeat.WORKER_TASK_KEY), 60, "a heartbeat task run")
     except AssertionError as exc:

@@ -14,13 +14,13 @@ def test_a_published_task_is_in_the_ledger_and_nothing_is_written_when_off(
     tmp_path: Path, settings: Any
 ) -> None:
     settings.TASK_LEDGER_DIR = ""
-    app.send_task("confops.runtime.heartbeat")
+    app.send_task("confops.heartbeat")
     assert list(tmp_path.iterdir()) == []
 
     settings.TASK_LEDGER_DIR = str(tmp_path)
-    sent = app.send_task("confops.runtime.heartbeat")
-    task_ledger.record(task_ledger.RAN, sent.id, "confops.runtime.heartbeat")
+    sent = app.send_task("confops.heartbeat")
+    task_ledger.record(task_ledger.RAN, sent.id, "confops.heartbeat")
     seen = task_ledger.read(tmp_path)
-    assert seen[task_ledger.PUBLISHED] == {sent.id: "confops.runtime.heartbeat"}
-    assert seen[task_ledger.RAN] == {sent.id: "confops.runtime.heartbeat"}
+    assert seen[task_ledger.PUBLISHED] == {sent.id: "confops.heartbeat"}
+    assert seen[task_ledger.RAN] == {sent.id: "confops.heartbeat"}
     assert seen[task_ledger.RECEIVED] == {}
