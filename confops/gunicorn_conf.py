@@ -4,7 +4,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from confops.env import read_dotenv
+from confops.common.env import read_dotenv
 
 # gunicorn's master reads this file before any worker loads the settings, which is where .env
 # is read otherwise: read it here too, or METRICS_MULTIPROC_DIR set in .env would reach the

@@ -15,7 +15,7 @@ from pathlib import Path
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
-from confops.env import StrictEnv, read_dotenv
+from confops.common.env import StrictEnv, read_dotenv
 from confops.runtime import broker
 
 BASE_DIR = Path(__file__).resolve().parent.parent

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from confops.env import StrictEnv
+from confops.common.env import StrictEnv
 from tests.conftest import project_env
 
 PROJECT = Path(__file__).resolve().parents[2]

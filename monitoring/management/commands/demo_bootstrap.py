@@ -19,7 +19,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
-from confops.env import add_to_dotenv
+from confops.common.env import add_to_dotenv
 
 PASSWORD_FILE = "demo_admin_password"  # noqa: S105 - a file name, not a password
 KEY_COMMENT = (
