@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo
 from django.db.models import Max, Min, Q
 
 from alerts.choices import AlertEventKind
-from alerts.models import Alert, AlertRule, AuditEntry, Silence
-from alerts.rules.stale import StaleParams
+from alerts.models import Alert, AlertRule, Silence
+from alerts.rules.base import kinds_answering
+from confops.accounts.models import AuditEntry
 from monitoring.choices import SUCCESS_OUTCOMES, RunAssetOutcome, RunStatus
 from monitoring.models import CheckResult, RunAsset, Source
 
@@ -226,11 +227,12 @@ def latest_before(ids: list[int], start: datetime, success_only: bool) -> dict[i
 
 
 def fresh_limits(sources: Iterable[Source]) -> dict[int, float]:
-    """The strictest enabled stale rule covering each source, overrides applied (seconds)."""
+    """The strictest enabled freshness rule covering each source, overrides applied (seconds):
+    the limit is the kind's (``RuleKind.freshness_limit``)."""
     rules = list(
-        AlertRule.objects.filter(kind="stale", enabled=True).prefetch_related(
-            "scope_sources", "overrides"
-        )
+        AlertRule.objects.filter(
+            kind__in=kinds_answering("freshness_limit"), enabled=True
+        ).prefetch_related("scope_sources", "overrides")
     )
     limits: dict[int, float] = {}
     for rule in rules:
@@ -240,8 +242,10 @@ def fresh_limits(sources: Iterable[Source]) -> dict[int, float]:
             if (override and not override.enabled) or not rule.covers_source(source):
                 continue
             params = rule.params(override.parameters if override else None)
-            assert isinstance(params, StaleParams)
-            limit = params.max_age_hours * 3600 + params.grace_minutes * 60
+            freshness = rule.kind_impl.freshness_limit(params)
+            if freshness is None:
+                continue
+            limit = freshness.total_seconds()
             limits[source.pk] = min(limit, limits.get(source.pk, limit))
     return limits
 

@@ -21,6 +21,7 @@ from typing import Any
 from alerts.choices import AlertEventKind
 from alerts.models import Alert, AlertRule
 from alerts.replay.backtest import BacktestError, backtest
+from alerts.rules.base import Loosening, all_kinds
 from reports.data import ReportData, Suggestion
 
 logger = logging.getLogger(__name__)
@@ -34,21 +35,11 @@ BUDGET_SECONDS = 20.0
 SLACK = timedelta(hours=1)
 
 
-def loosen(kind: str, params: dict[str, Any]) -> tuple[str, float, float] | None:
-    """(parameter, current, one step looser) for the kinds with one obvious knob."""
-    if kind == "volume_drop":
-        current = float(params.get("percent", 30))
-        return ("percent", current, min(current + 10, 90)) if current < 90 else None
-    if kind == "consecutive_failures":
-        current = float(params.get("failures", 2))
-        return "failures", current, current + 1
-    if kind == "duration" and params.get("factor"):
-        current = float(params["factor"])
-        return "factor", current, current + 1
-    if kind == "stale":
-        current = float(params.get("max_age_hours", 24))
-        return "max_age_hours", current, current * 1.5
-    return None
+def loosen(kind: str, params: dict[str, Any]) -> Loosening | None:
+    """(parameter, current, one step looser) for the kinds with one obvious knob: each kind
+    answers for itself (``RuleKind.loosened``)."""
+    impl = all_kinds().get(kind)
+    return impl.loosened(params) if impl is not None else None
 
 
 def suggest(data: ReportData, now: datetime, limit: int) -> ReportData:
@@ -77,8 +68,7 @@ def judge(rule: AlertRule, until: datetime) -> Suggestion | None:
     knob = loosen(rule.kind, rule.parameters)
     if knob is None:
         return None
-    parameter, current, looser = knob
-    value: float | int = int(looser) if parameter == "failures" else looser
+    parameter, current, value = knob
     try:
         now_result = backtest(rule, None, DAYS, until)
         looser_result = backtest(rule, {parameter: value}, DAYS, until)
@@ -94,7 +84,7 @@ def judge(rule: AlertRule, until: datetime) -> Suggestion | None:
         rule=rule.name,
         kind=rule.kind,
         parameter=parameter,
-        current=current,
+        current=float(current),
         suggested=float(value),
         days=DAYS,
         fired_now=now_result.fired,

@@ -21,27 +21,21 @@ from alerts.choices import OPEN_STATES, AlertEventKind, AlertState, ResolvedHow,
 from alerts.engine import history, policy
 from alerts.engine.silences import active_silences, silence_for
 from alerts.models import Alert, AlertRule, scope_matches
-from alerts.rules.base import DeploymentHistory, Finding, Params, ParamsError, SourceHistory
+from alerts.rules.base import (
+    DeploymentHistory,
+    Finding,
+    Params,
+    ParamsError,
+    SourceHistory,
+    cause_kinds,
+    consequence_kinds,
+)
 from monitoring.models import Source
 
 logger = logging.getLogger(__name__)
 
 # (rule id, source id or None, deployment id or None)
 SubjectKey = tuple[int, int | None, int | None]
-
-# Alerts about a source's data that an upstream failure explains: folded into that failure.
-CONSEQUENCE_KINDS = frozenset(
-    {
-        "stale",
-        "missed_schedule",
-        "volume_drop",
-        "volume_anomaly",
-        "volume_bounds",
-        "check_failed",
-        "metadata_threshold",
-    }
-)
-CAUSE_KINDS = frozenset({"run_failed", "consecutive_failures"})
 
 
 @dataclass
@@ -306,15 +300,17 @@ def apply_suppression(
 
 def upstream_causes(alerts: list[Alert]) -> dict[int, Alert]:
     """For each consequence alert, the open failure alert of its own source or of a source
-    upstream of it: a failed daily run also goes stale, and that is one incident, not two."""
-    candidates = [a for a in alerts if a.source_id and a.rule.kind in CONSEQUENCE_KINDS]
+    upstream of it: a failed daily run also goes stale, and that is one incident, not two.
+    Each kind says whether it is a cause or a consequence (``RuleKind.cause``/``consequence``)."""
+    consequences = consequence_kinds()
+    candidates = [a for a in alerts if a.source_id and a.rule.kind in consequences]
     if not candidates:
         return {}
     ancestors = ancestor_map()
     failing = {
         a.source_id: a
         for a in Alert.objects.filter(
-            state__in=(AlertState.FIRING, AlertState.ACKNOWLEDGED), rule__kind__in=CAUSE_KINDS
+            state__in=(AlertState.FIRING, AlertState.ACKNOWLEDGED), rule__kind__in=cause_kinds()
         ).order_by("fired_at")
     }
     causes = {}

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, ClassVar
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -141,8 +141,43 @@ class Params(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Loosening(NamedTuple):
+    """One step looser on a kind's one obvious knob (the daily report's suggestions)."""
+
+    parameter: str
+    current: float
+    looser: float
+
+
+@dataclass(frozen=True)
+class DropBand:
+    """A band a source's metric chart draws: ``percent`` below the trailing average of up to
+    ``window_runs`` earlier values (drawn once ``min_history`` values exist)."""
+
+    metric: str
+    percent: float
+    window_runs: int
+    min_history: int
+
+
+@dataclass(frozen=True)
+class BoundsBand:
+    """Fixed lines a source's metric chart draws: a minimum and/or a maximum."""
+
+    metric: str
+    minimum: float | None
+    maximum: float | None
+
+
+ChartBand = DropBand | BoundsBand
+
+
 class RuleKind:
-    """Subclass per kind, in its own module, and register it with ``@register``."""
+    """Subclass per kind, in its own module, and register it with ``@register``.
+
+    Besides judging, a kind answers what the rest of confops needs to know about it (the facts
+    and hooks below), so that nothing outside ``alerts/rules/`` names a kind by string.
+    """
 
     name: ClassVar[str]
     label: ClassVar[str]
@@ -152,6 +187,29 @@ class RuleKind:
     overridable: ClassVar[tuple[str, ...]] = ()
     # Evaluated on a timer as well as after polls (time alone can make it true).
     time_based: ClassVar[bool] = False
+    # A failure of a source that explains alerts of consequence kinds on it and downstream.
+    cause: ClassVar[bool] = False
+    # About a source's data, which an open cause upstream (or on the source) explains: its
+    # alert is folded into the cause's, one incident rather than two.
+    consequence: ClassVar[bool] = False
+    # Judged by the watcher about confops itself, not by the engine's pass (which beat
+    # schedules, and a dead beat cannot report its own death): its alert reminds and escalates
+    # from the watcher and, without channels of its own, goes to every enabled channel.
+    internal: ClassVar[bool] = False
+
+    def loosened(self, parameters: dict[str, Any]) -> Loosening | None:
+        """One step looser on the kind's one obvious knob, from the rule's stored parameters;
+        None for kinds without one (the report suggests nothing for them)."""
+        return None
+
+    def freshness_limit(self, params: Any) -> timedelta | None:
+        """How long a source may go without a success under ``params``, for kinds that judge
+        freshness (the daily report marks a source stale by it); None for the others."""
+        return None
+
+    def chart_band(self, params: Any) -> ChartBand | None:
+        """What a source's metric chart draws for a rule of this kind; None for nothing."""
+        return None
 
     def evaluate_source(self, history: SourceHistory, params: Any, now: datetime) -> Finding | None:
         raise NotImplementedError
@@ -195,6 +253,27 @@ _loaded: list[bool] = []
 
 def kind(name: str) -> RuleKind:
     return all_kinds()[name]
+
+
+def cause_kinds() -> frozenset[str]:
+    return frozenset(name for name, k in all_kinds().items() if k.cause)
+
+
+def consequence_kinds() -> frozenset[str]:
+    return frozenset(name for name, k in all_kinds().items() if k.consequence)
+
+
+def internal_kinds() -> frozenset[str]:
+    return frozenset(name for name, k in all_kinds().items() if k.internal)
+
+
+def kinds_answering(hook: str) -> frozenset[str]:
+    """The kinds whose class answers ``hook`` (e.g. ``"chart_band"``) with a method of its
+    own: a query can then load only rules that may answer."""
+    default = getattr(RuleKind, hook)
+    return frozenset(
+        name for name, k in all_kinds().items() if getattr(type(k), hook) is not default
+    )
 
 
 def all_kinds() -> dict[str, RuleKind]:

@@ -24,6 +24,7 @@ class CheckFailed(RuleKind):
     """
 
     name = "check_failed"
+    consequence = True
     label = "Asset check failed"
     params = CheckFailedParams
 

@@ -32,6 +32,7 @@ class ConfopsStalled(RuleKind):
     name = KIND
     label = "Stalled confops: beat, workers or poller"
     target = RuleTarget.CONFOPS
+    internal = True
     params = ConfopsStalledParams
 
     def evaluate_source(self, history: SourceHistory, params: Params, now: datetime) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from itertools import takewhile
-from typing import Annotated
+from typing import Annotated, Any
 
 from alerts.rules._common import decided_runs, first_line, iso, limits
-from alerts.rules.base import Finding, Params, RuleKind, SourceHistory, register
+from alerts.rules.base import Finding, Loosening, Params, RuleKind, SourceHistory, register
 
 
 class ConsecutiveFailuresParams(Params):
@@ -25,9 +25,15 @@ class ConsecutiveFailures(RuleKind):
     """
 
     name = "consecutive_failures"
+    cause = True
     label = "Consecutive failures"
     params = ConsecutiveFailuresParams
     overridable = ("failures",)
+
+    def loosened(self, parameters: dict[str, Any]) -> Loosening:
+        """One more failure in a row (a whole number: it counts runs)."""
+        current = int(parameters.get("failures", 2))
+        return Loosening("failures", current, current + 1)
 
     def evaluate_source(
         self, history: SourceHistory, params: ConsecutiveFailuresParams, now: datetime

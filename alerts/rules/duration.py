@@ -10,7 +10,15 @@ from typing import Annotated, Any
 from pydantic import model_validator
 
 from alerts.rules._common import MAX_MINUTES, limits, run_details
-from alerts.rules.base import Finding, Params, RuleKind, RunSample, SourceHistory, register
+from alerts.rules.base import (
+    Finding,
+    Loosening,
+    Params,
+    RuleKind,
+    RunSample,
+    SourceHistory,
+    register,
+)
 from confops.common.formatting import number, span
 
 DEFAULT_FACTOR = 3.0
@@ -55,6 +63,13 @@ class Duration(RuleKind):
     params = DurationParams
     overridable = ("max_minutes", "factor")
     time_based = True
+
+    def loosened(self, parameters: dict[str, Any]) -> Loosening | None:
+        """One more time the median, for a rule set by factor (a fixed limit has no step)."""
+        if not parameters.get("factor"):
+            return None
+        current = float(parameters["factor"])
+        return Loosening("factor", current, current + 1)
 
     def evaluate_source(
         self, history: SourceHistory, params: DurationParams, now: datetime

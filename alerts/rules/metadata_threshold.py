@@ -35,6 +35,7 @@ class MetadataThreshold(RuleKind):
     metric; clears when a newer one does not. No such run, no finding."""
 
     name = "metadata_threshold"
+    consequence = True
     label = "Metadata threshold"
     params = MetadataThresholdParams
     overridable = ("value",)

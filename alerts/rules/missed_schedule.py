@@ -50,6 +50,7 @@ class MissedSchedule(RuleKind):
     """
 
     name = "missed_schedule"
+    consequence = True
     label = "Missed schedule"
     params = MissedScheduleParams
     overridable = ("grace_minutes",)

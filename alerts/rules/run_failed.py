@@ -21,6 +21,7 @@ class RunFailed(RuleKind):
     """
 
     name = "run_failed"
+    cause = True
     label = "Run failed"
     params = RunFailedParams
 

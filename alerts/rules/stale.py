@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from alerts.rules._common import MAX_HOURS, MAX_MINUTES, iso, limits
-from alerts.rules.base import Finding, Params, RuleKind, SourceHistory, register
+from alerts.rules.base import Finding, Loosening, Params, RuleKind, SourceHistory, register
 from confops.common.formatting import number, span
 
 
@@ -26,17 +26,26 @@ class Stale(RuleKind):
     """
 
     name = "stale"
+    consequence = True
     label = "Stale (no recent success)"
     params = StaleParams
     overridable = ("max_age_hours", "grace_minutes")
     time_based = True
+
+    def loosened(self, parameters: dict[str, Any]) -> Loosening:
+        """Half as long again."""
+        current = float(parameters.get("max_age_hours", 24))
+        return Loosening("max_age_hours", current, current * 1.5)
+
+    def freshness_limit(self, params: StaleParams) -> timedelta:
+        return timedelta(hours=params.max_age_hours, minutes=params.grace_minutes)
 
     def evaluate_source(
         self, history: SourceHistory, params: StaleParams, now: datetime
     ) -> Finding | None:
         last_success = latest_success(history)
         reference = last_success or history.first_seen_at
-        allowed = timedelta(hours=params.max_age_hours, minutes=params.grace_minutes)
+        allowed = self.freshness_limit(params)
         if now <= reference + allowed:
             return None
         age = span((now - reference).total_seconds())

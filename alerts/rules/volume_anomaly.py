@@ -44,6 +44,7 @@ class VolumeAnomaly(RuleKind):
     """
 
     name = "volume_anomaly"
+    consequence = True
     label = "Volume anomaly"
     params = VolumeAnomalyParams
     overridable = ("z",)

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import model_validator
 
 from alerts.rules._common import MetricKey, limits, metric_samples, run_details
-from alerts.rules.base import Finding, Params, RuleKind, SourceHistory, register
+from alerts.rules.base import BoundsBand, Finding, Params, RuleKind, SourceHistory, register
 from confops.common.formatting import number
 
 Bound = Annotated[float, limits()] | None
@@ -35,9 +35,13 @@ class VolumeBounds(RuleKind):
     fine); clears when a newer success is back inside."""
 
     name = "volume_bounds"
+    consequence = True
     label = "Volume outside bounds"
     params = VolumeBoundsParams
     overridable = ("min", "max")
+
+    def chart_band(self, params: VolumeBoundsParams) -> BoundsBand:
+        return BoundsBand(params.metric, params.min, params.max)
 
     def evaluate_source(
         self, history: SourceHistory, params: VolumeBoundsParams, now: datetime

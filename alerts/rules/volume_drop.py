@@ -6,12 +6,20 @@ import calendar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import fmean
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import StrictBool
 
 from alerts.rules._common import MetricKey, Sample, limits, metric_samples, run_details, utc_weekday
-from alerts.rules.base import Finding, Params, RuleKind, SourceHistory, register
+from alerts.rules.base import (
+    DropBand,
+    Finding,
+    Loosening,
+    Params,
+    RuleKind,
+    SourceHistory,
+    register,
+)
 from confops.common.formatting import number
 
 # How far back same-weekday runs count for the seasonal baseline: five weeks of weekdays.
@@ -45,9 +53,18 @@ class VolumeDrop(RuleKind):
     """
 
     name = "volume_drop"
+    consequence = True
     label = "Volume drop"
     params = VolumeDropParams
     overridable = ("percent", "min_history")
+
+    def loosened(self, parameters: dict[str, Any]) -> Loosening | None:
+        """Ten points more drop, up to 90 %."""
+        current = float(parameters.get("percent", 30))
+        return Loosening("percent", current, min(current + 10, 90)) if current < 90 else None
+
+    def chart_band(self, params: VolumeDropParams) -> DropBand:
+        return DropBand(params.metric, params.percent, params.window_runs, params.min_history)
 
     def evaluate_source(
         self, history: SourceHistory, params: VolumeDropParams, now: datetime

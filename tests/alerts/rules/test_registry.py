@@ -10,7 +10,20 @@ import pytest
 
 import alerts.rules
 from alerts.choices import RuleTarget
-from alerts.rules.base import KINDS, Params, ParamsError, RuleKind, all_kinds, kind
+from alerts.rules.base import (
+    KINDS,
+    BoundsBand,
+    DropBand,
+    Params,
+    ParamsError,
+    RuleKind,
+    all_kinds,
+    cause_kinds,
+    consequence_kinds,
+    internal_kinds,
+    kind,
+    kinds_answering,
+)
 from tests.alerts.rules.factories import NOW, deployment, history
 
 SOURCE_KINDS = {
@@ -35,6 +48,17 @@ TIME_BASED = {
     "duration",
     "deployment_unreachable",
     "run_never_finished",
+}
+# A failure that explains the data alerts (consequences) on its source and downstream.
+CAUSES = {"run_failed", "consecutive_failures"}
+CONSEQUENCES = {
+    "stale",
+    "missed_schedule",
+    "volume_drop",
+    "volume_anomaly",
+    "volume_bounds",
+    "check_failed",
+    "metadata_threshold",
 }
 # Kinds that cannot judge anything without being told what: {} must name what is missing.
 REQUIRED = {"metadata_threshold": ("metric", "value"), "volume_bounds": ("min", "max")}
@@ -121,3 +145,24 @@ def test_source_kinds_judge_a_new_source_without_runs_as_fine(name: str) -> None
 def test_deployment_kinds_judge_a_healthy_deployment_as_fine(name: str) -> None:
     impl = kind(name)
     assert impl.evaluate_deployment(deployment(), impl.parse_params({}), NOW) is None
+
+
+def test_each_kind_says_whether_it_is_a_cause_a_consequence_or_internal() -> None:
+    assert cause_kinds() == CAUSES
+    assert consequence_kinds() == CONSEQUENCES
+    assert internal_kinds() == CONFOPS_KINDS
+
+
+def test_only_stale_answers_how_long_a_source_may_go_without_a_success() -> None:
+    assert kinds_answering("freshness_limit") == {"stale"}
+    limit = kind("stale").freshness_limit(kind("stale").parse_params({"max_age_hours": 2}))
+    assert limit is not None and limit.total_seconds() == 2 * 3600 + 30 * 60
+
+
+def test_volume_kinds_draw_their_bands_on_the_metric_chart() -> None:
+    assert kinds_answering("chart_band") == {"volume_drop", "volume_bounds"}
+    drop = kind("volume_drop").chart_band(kind("volume_drop").parse_params({"percent": 40}))
+    assert drop == DropBand("count", 40, window_runs=7, min_history=3)
+    bounds = kind("volume_bounds").chart_band(kind("volume_bounds").parse_params({"min": 5}))
+    assert bounds == BoundsBand("count", minimum=5, maximum=None)
+    assert kind("run_failed").chart_band(kind("run_failed").parse_params({})) is None
