@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
 from celery import Task, shared_task
 from django.conf import settings
@@ -18,6 +19,16 @@ def heartbeat_task(self: Task) -> None:
 
 @shared_task(name="confops.ping_dead_mans_switch", ignore_result=True)
 def ping_dead_mans_switch() -> bool:
-    """Queued by a good evaluation cycle (``deadman.after_good_cycle``)."""
+    """Queued by a good evaluation cycle (``ping_after_good_cycle``)."""
     url = settings.DEAD_MANS_SWITCH_URL
     return bool(url) and deadman.ping(url)
+
+
+def ping_after_good_cycle(trigger: str, now: datetime, **_: object) -> bool:
+    """Receiver of ``alerts.signals.evaluated`` (connected in confops/apps.py): a good timer
+    cycle tells an outside service that confops lives."""
+    if trigger != "timer":
+        return False
+    return deadman.after_good_cycle(
+        now, lambda expires: ping_dead_mans_switch.apply_async(expires=expires)
+    )

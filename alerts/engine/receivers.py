@@ -10,7 +10,7 @@ from typing import Any
 
 from alerts.engine import evaluation
 from alerts.engine.locks import evaluation_lock
-from confops.runtime.metrics import record_evaluation
+from alerts.signals import evaluated
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +21,10 @@ def judge_touched_sources(source_ids: set[int], now: datetime, **_: Any) -> None
             if locked:
                 started = time.perf_counter()
                 evaluation.evaluate(now, source_ids=source_ids)
-                record_evaluation("poll", time.perf_counter() - started, now.timestamp())
+                seconds = time.perf_counter() - started
+                evaluated.send(
+                    sender=judge_touched_sources, trigger="poll", seconds=seconds, now=now
+                )
             else:
                 logger.warning("evaluation of %d sources skipped: lock held", len(source_ids))
     except Exception:

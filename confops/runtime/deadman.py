@@ -9,6 +9,7 @@ up judging; it is sent at most once per ``DEAD_MANS_SWITCH_MIN_INTERVAL_SECONDS`
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 import requests
@@ -27,9 +28,10 @@ def ping_due(last_ping_at: float | None, now: datetime, min_interval_seconds: fl
     return last_ping_at is None or now.timestamp() - last_ping_at >= min_interval_seconds
 
 
-def after_good_cycle(now: datetime) -> bool:
-    """Queue a ping if one is due; True when queued. Called inside the evaluation lock, so two
-    workers never both decide a ping is due. Never raises: evaluation matters more."""
+def after_good_cycle(now: datetime, queue_ping: Callable[[float], object]) -> bool:
+    """Queue a ping if one is due (``queue_ping(expires_seconds)``); True when queued. Called
+    inside the evaluation lock, so two workers never both decide a ping is due. Never raises:
+    evaluation matters more."""
     if not settings.DEAD_MANS_SWITCH_URL:
         return False
     interval = settings.DEAD_MANS_SWITCH_MIN_INTERVAL_SECONDS
@@ -37,9 +39,7 @@ def after_good_cycle(now: datetime) -> bool:
         if not ping_due(cache.get(LAST_PING_KEY), now, interval):
             return False
         cache.set(LAST_PING_KEY, now.timestamp(), interval * 10)
-        from confops.tasks import ping_dead_mans_switch
-
-        ping_dead_mans_switch.apply_async(expires=interval)
+        queue_ping(interval)
     except Exception:
         logger.exception("dead man's switch: could not queue the ping")
         return False

@@ -35,12 +35,12 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from alerts.choices import OPEN_STATES
 from alerts.models import Alert, AlertRule, Channel, Notification
+from alerts.pages.status import open_alerts
 from confops.runtime import broker as embedded_broker
 from confops.runtime import heartbeat
 from monitoring.choices import TERMINAL_RUN_STATUSES, HealthState
 from monitoring.models import Deployment, PollRecord, RunAsset, Source
 from monitoring.status import OpenAlerts, deployment_problem, source_health
-from monitoring.status_page import open_alerts
 
 STATE_VALUE = {
     HealthState.HEALTHY: 0,
@@ -65,6 +65,11 @@ def record_evaluation(trigger: str, seconds: float, now: float) -> None:
     """Keep the last evaluation's duration in the shared cache, for whichever process scrapes."""
     value = {"seconds": seconds, "at": now}
     cache.set(EVALUATION_KEY.format(trigger=trigger), value, heartbeat.HEARTBEAT_TTL_SECONDS)
+
+
+def on_evaluated(trigger: str, seconds: float, now: datetime, **_: object) -> None:
+    """Receiver of ``alerts.signals.evaluated`` (connected in confops/apps.py)."""
+    record_evaluation(trigger, seconds, now.timestamp())
 
 
 class ConfopsCollector(Collector):

@@ -18,6 +18,7 @@ from alerts.rules.confops_stalled import KIND
 from confops.celery import app
 from confops.runtime import deadman, heartbeat, watchdog
 from confops.runtime.watchdog import PollerState, Snapshot, Thresholds, judge
+from confops.tasks import ping_after_good_cycle
 from monitoring.models import Deployment
 from tests.alerts import factories
 from tests.fixtures.http import HttpResponder
@@ -406,7 +407,7 @@ def test_without_a_url_nothing_is_pinged(http_responder: HttpResponder, eager: N
     from alerts.tasks import evaluate_all
 
     evaluate_all()
-    assert deadman.after_good_cycle(timezone.now()) is False
+    assert ping_after_good_cycle(trigger="timer", now=timezone.now()) is False
     assert http_responder.requests == []
 
 
