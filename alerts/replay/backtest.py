@@ -28,16 +28,10 @@ from django.utils import timezone
 
 from alerts.choices import RuleTarget, ScopeKind
 from alerts.models import AlertRule
-from alerts.replay.sandbox import (
-    DEFAULT_GROUP,
-    AlertRow,
-    ReplayInputError,
-    iso,
-    parse_lines,
-    rule_spec,
-    run_in_sandbox,
-    validate_rules,
-)
+from alerts.replay.lines import DEFAULT_GROUP, ReplayInputError, parse_lines
+from alerts.replay.results import AlertRow, iso
+from alerts.replay.sandbox import run_in_sandbox
+from alerts.replay.specs import rule_spec, validate_rules
 from monitoring.choices import (
     OUTCOME_STATUS,
     SUCCESS_OUTCOMES,

@@ -36,26 +36,25 @@ from alerts.engine import evaluation, history, policy
 from alerts.engine.evaluation import SubjectKey
 from alerts.engine.silences import silence_active
 from alerts.models import Alert, AlertRule, Channel, Notification, RuleOverride, Silence
-from alerts.replay.sandbox import (
+from alerts.replay.lines import (
     DEFAULT_GROUP,
-    REPLAY_DEPLOYMENT,
-    AlertRow,
     AnyLine,
-    ChannelRef,
     CheckLine,
     DeploymentLine,
-    NotificationRow,
     Numbered,
-    OverrideSpec,
-    ReplayResult,
-    RuleSpec,
     RunLine,
     SilenceLine,
     SourceLine,
+    is_timed,
+)
+from alerts.replay.results import AlertRow, NotificationRow, ReplayResult, iso
+from alerts.replay.specs import (
+    REPLAY_DEPLOYMENT,
+    ChannelRef,
+    OverrideSpec,
+    RuleSpec,
     channel_table,
     default_channels,
-    is_timed,
-    iso,
 )
 from alerts.rules.base import DeploymentHistory, Finding, SourceHistory
 from monitoring.choices import (

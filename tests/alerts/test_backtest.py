@@ -21,7 +21,7 @@ from alerts.replay.backtest import (
     history_lines,
     source_labels,
 )
-from alerts.replay.sandbox import RunLine, parse_lines
+from alerts.replay.lines import RunLine, parse_lines
 from monitoring.models import CheckResult, Instigator, Source
 from tests.alerts import factories as f
 

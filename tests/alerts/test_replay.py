@@ -19,23 +19,21 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from alerts.choices import ScopeKind
-from alerts.engine import history, policy
+from alerts.engine import history
 from alerts.models import AlertRule, Channel, RuleOverride, Silence
-from alerts.replay.sandbox import (
+from alerts.notify import outbox
+from alerts.replay.lines import (
     CheckLine,
     DeploymentLine,
     ReplayInputError,
-    ReplayResult,
-    RuleSpec,
     RunLine,
     SilenceLine,
     SourceLine,
-    export_rules,
     parse_lines,
-    render_text,
-    validate_rules,
 )
+from alerts.replay.results import ReplayResult, render_text
 from alerts.replay.simulation import simulate
+from alerts.replay.specs import RuleSpec, export_rules, validate_rules
 from monitoring.models import CheckResult, Deployment, Instigator, Run, RunAsset, Source
 from tests.alerts import factories as f
 from tests.conftest import project_env
@@ -313,7 +311,7 @@ def test_the_configured_rules_are_exported_with_scope_overrides_and_escalation()
 def sandbox() -> Iterator[None]:
     """The test database stands in for the sandbox: no rules but the replayed ones, no sends."""
     AlertRule.objects.all().delete()
-    with mock.patch.object(policy, "dispatch", lambda notification_id: None):
+    with mock.patch.object(outbox, "dispatch", lambda notification_id: None):
         yield
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from alerts.replay import sandbox as replay
+from alerts.replay import results
 from alerts.replay.backtest import MAX_DAYS, BacktestError, BacktestResult, backtest, find_rule
 from alerts.replay.sandbox import ReplayFailed
 
@@ -56,18 +56,18 @@ def render(result: BacktestResult) -> str:
     parameters = json.dumps(result.parameters, sort_keys=True)
     lines = [
         f"Backtest of {result.rule!r} ({result.kind}, parameters {parameters})",
-        f"over {result.days} days, {replay.short(replay.iso(result.since))} to "
-        f"{replay.short(replay.iso(result.until))} UTC: {result.sources} sources, "
+        f"over {result.days} days, {results.short(results.iso(result.since))} to "
+        f"{results.short(results.iso(result.until))} UTC: {result.sources} sources, "
         f"{result.runs} runs (with a week before for warm-up).",
         "",
         f"It would have fired {result.fired} alert{'s' if result.fired != 1 else ''} "
         f"and sent {result.notifications} notifications.",
     ]
     if result.alerts:
-        lines += replay.table(
+        lines += results.table(
             ["SOURCE", "SEVERITY", "FIRED", "RESOLVED"],
             [
-                [a.source, a.severity, replay.short(a.fired_at), replay.short(a.resolved_at)]
+                [a.source, a.severity, results.short(a.fired_at), results.short(a.resolved_at)]
                 for a in result.alerts
             ],
         )

@@ -21,10 +21,20 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
-from alerts.engine import policy
 from alerts.models import AlertRule
-from alerts.replay import sandbox as replay
-from alerts.replay.sandbox import Numbered, ReplayFailed, ReplayInputError, RuleSpec
+from alerts.notify import outbox
+from alerts.replay import sandbox
+from alerts.replay.lines import Numbered, ReplayInputError, read_lines
+from alerts.replay.results import render_text
+from alerts.replay.sandbox import ReplayFailed
+from alerts.replay.simulation import simulate
+from alerts.replay.specs import (
+    RuleSpec,
+    check_references,
+    export_rules,
+    load_rules_file,
+    validate_rules,
+)
 
 
 def positive_int(text: str) -> int:
@@ -51,9 +61,9 @@ def utc_moment(text: str) -> datetime:
 def configured_rules(stderr: Any) -> list[RuleSpec]:
     """The enabled rules of the database; like the engine, an invalid one is skipped."""
     specs = []
-    for raw in replay.export_rules():
+    for raw in export_rules():
         try:
-            specs.extend(replay.validate_rules([raw], origin="configured rules"))
+            specs.extend(validate_rules([raw], origin="configured rules"))
         except ReplayInputError as exc:
             stderr.write(f"skipped: {exc}")
     return specs
@@ -72,7 +82,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--tail",
             type=hours,
-            default=replay.DEFAULT_TAIL_HOURS,
+            default=sandbox.DEFAULT_TAIL_HOURS,
             help="hours of simulated time after the last event (default 48)",
         )
         parser.add_argument(
@@ -81,7 +91,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--step",
             type=positive_int,
-            default=replay.DEFAULT_STEP_SECONDS,
+            default=sandbox.DEFAULT_STEP_SECONDS,
             help="seconds between evaluations of the simulated clock (default 300)",
         )
         parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
@@ -90,19 +100,19 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            lines = replay.read_lines(Path(options["file"]))
+            lines = read_lines(Path(options["file"]))
             if options["rules"]:
-                specs = replay.load_rules_file(Path(options["rules"]))
+                specs = load_rules_file(Path(options["rules"]))
             else:
                 specs = configured_rules(self.stderr)
-            replay.check_references(lines, specs)
+            check_references(lines, specs)
         except ReplayInputError as exc:
             raise CommandError(str(exc), returncode=2) from None
         if options["inner"]:
             self.simulate_here(lines, specs, options)
             return
         try:
-            result = replay.run_in_sandbox(
+            result = sandbox.run_in_sandbox(
                 Path(options["file"]),
                 [spec.model_dump(mode="json") for spec in specs],
                 step_s=options["step"],
@@ -116,19 +126,17 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps(result.to_json(), indent=2))
         else:
-            self.stdout.write(replay.render_text(result), ending="")
+            self.stdout.write(render_text(result), ending="")
 
     def simulate_here(self, lines: list[Numbered], specs: list[RuleSpec], options: Any) -> None:
         """The child's part: only ever on the empty database the parent made for it."""
-        from alerts.replay.simulation import simulate
-
         guard_sandbox()
         call_command("migrate", verbosity=0, interactive=False)
         if options["save_template"]:
             save_copy(Path(options["save_template"]))
         AlertRule.objects.all().delete()  # the default rules migrate created
-        # The engine hands each outbox row to delivery through policy.dispatch: nothing leaves.
-        with mock.patch.object(policy, "dispatch", lambda notification_id: None):
+        # The outbox hands each row to delivery through outbox.dispatch: nothing leaves.
+        with mock.patch.object(outbox, "dispatch", lambda notification_id: None):
             result = simulate(
                 lines,
                 specs,
@@ -136,16 +144,16 @@ class Command(BaseCommand):
                 tail=timedelta(hours=options["tail"]),
                 until=options["until"],
             )
-        self.stdout.write(replay.RESULT_MARKER)
+        self.stdout.write(sandbox.RESULT_MARKER)
         self.stdout.write(result.to_wire())
 
 
 def guard_sandbox() -> None:
     """--inner deletes every rule: refuse unless this is a database the parent made for it (a
     new file, or a copy of a freshly migrated one, in a folder of its own)."""
-    expected = os.environ.get(replay.SANDBOX_ENV, "")
+    expected = os.environ.get(sandbox.SANDBOX_ENV, "")
     name = str(settings.DATABASES["default"]["NAME"])
-    in_sandbox = Path(name).parent.name.startswith(replay.SANDBOX_PREFIX)
+    in_sandbox = Path(name).parent.name.startswith(sandbox.SANDBOX_PREFIX)
     if not expected or name != expected or not in_sandbox:
         sys.stderr.write("replay --inner runs only in the sandbox that replay itself creates\n")
         raise CommandError("not a replay sandbox", returncode=3)
