@@ -6,6 +6,8 @@ import os
 
 from celery import Celery, signals
 
+from confops.common.observability import flush_traces, init_tracing
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "confops.settings")
 
 app = Celery("confops")
@@ -29,8 +31,6 @@ def is_prefork(pool_cls: str | type) -> bool:
 def _trace_worker(sender: object = None, **_: object) -> None:
     """Solo and thread pools run tasks in this process; prefork children start their own
     exporter in ``worker_process_init`` (its thread would not survive the fork)."""
-    from confops.common.observability import init_tracing
-
     if not is_prefork(getattr(sender, "pool_cls", "prefork")):
         init_tracing(web=False)
 
@@ -39,16 +39,12 @@ def _trace_worker(sender: object = None, **_: object) -> None:
 @signals.beat_init.connect
 def _trace_process(**_: object) -> None:
     """A prefork child and beat each export their own spans."""
-    from confops.common.observability import init_tracing
-
     init_tracing(web=False)
 
 
 @signals.worker_process_shutdown.connect
 @signals.worker_shutdown.connect
 def _flush_traces(**_: object) -> None:
-    from confops.common.observability import flush_traces
-
     flush_traces()
 
 
@@ -56,6 +52,8 @@ def _flush_traces(**_: object) -> None:
 def _start_watcher(sender: object = None, **_: object) -> None:
     """The watcher runs in every worker, so a dead beat is still noticed
     (confops/runtime/watchdog.py)."""
+    # Lazy: this module loads with the confops package, before Django's apps (and the models
+    # the watcher reads) exist; the signal fires long after.
     from confops.runtime import watchdog
 
     watchdog.start_thread(str(getattr(sender, "hostname", None) or "unknown"))
@@ -63,6 +61,7 @@ def _start_watcher(sender: object = None, **_: object) -> None:
 
 @signals.worker_shutdown.connect
 def _stop_watcher(**_: object) -> None:
+    # Lazy: as in _start_watcher.
     from confops.runtime import watchdog
 
     watchdog.stop_threads()
