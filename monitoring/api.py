@@ -13,6 +13,8 @@ from django.utils import timezone
 from ninja import Query, Router, Schema
 from ninja.responses import Status
 
+from alerts.pages import source as source_page
+from alerts.pages import status as status_page
 from confops.common.api import (
     AUTH_ERRORS,
     ApiError,
@@ -25,7 +27,6 @@ from confops.common.api import (
     paginate,
     request_token,
 )
-from monitoring import source_page, status_page
 from monitoring.choices import HealthState, RunAssetOutcome, RunStatus, SourceKind, TokenScope
 from monitoring.filters import PUSHED, StatusFilters
 from monitoring.models import ApiToken, Deployment, RunAsset, Source

@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 # A report shows sources and their alerts: the same reading rights as the status page.
-from monitoring.views import reader_only
+from alerts.views.common import reader_only
 from reports.models import DailyReport
 from reports.render import render_html
 

@@ -12,6 +12,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 ViewFunc = Callable[..., HttpResponse]
 
+# The status and source pages (and the report's) show sources and their alerts: the Viewer
+# role's reading rights. Anonymous visitors are sent to the login by the
+# middleware; others without them get 403.
+READ = ("monitoring.view_source", "alerts.view_alert")
+reader_only = permission_required(READ, raise_exception=True)
+
 
 def needs(perm: str) -> Callable[[ViewFunc], ViewFunc]:
     """Refuse with 403 (never a login redirect) to a logged-in user without ``perm``."""

@@ -19,7 +19,6 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
-from alerts.engine import watcher
 from confops.common.secrets import redact_error
 from confops.runtime import broker as embedded_broker
 from confops.runtime import heartbeat, processes, watchdog
@@ -191,8 +190,16 @@ def public_readiness(check: CheckResult) -> dict[str, Any]:
 
 def watcher_report(now: datetime) -> dict[str, Any]:
     """The stalls the watcher sees now and the internal alert about them, if one is open."""
+    from alerts.choices import OPEN_STATES
+    from alerts.models import Alert
+    from alerts.rules.confops_stalled import KIND
+
     stalls = checked_stalls(now)
-    alert = watcher.open_alert()
+    alert = (
+        Alert.objects.filter(rule__kind=KIND, state__in=OPEN_STATES, source__isnull=True)
+        .order_by("-opened_at")
+        .first()
+    )
     return {
         "stalls": [{"component": s.component, "summary": s.summary} for s in stalls],
         "alert": {"id": alert.pk, "state": alert.state, "summary": alert.summary}

@@ -1,4 +1,4 @@
-"""Health endpoints (the landing page is the status page, ``monitoring.views.status``)."""
+"""Health endpoints (the landing page is the status page, ``alerts.views.status.status``)."""
 
 from __future__ import annotations
 

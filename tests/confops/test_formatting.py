@@ -103,7 +103,7 @@ def test_a_page_shows_a_run_duration_and_its_metric_the_common_way() -> None:
     run = SimpleNamespace(duration_s=SECONDS, run_id="r1", started_at=None, created_at=None)
     line = SimpleNamespace(link=SimpleNamespace(run=run), value=VALUE, state="ok", error="")
     html = render_to_string(
-        "monitoring/partials/source_runs.html", {"runs": {"lines": [line]}, "metric": "count"}
+        "alerts/partials/source_runs.html", {"runs": {"lines": [line]}, "metric": "count"}
     )
     assert f"<td>{DURATION}</td>" in html
     assert f'<td class="num">{NUMBER}</td>' in html

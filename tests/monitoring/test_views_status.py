@@ -343,7 +343,7 @@ class TestTimeline:
     def test_a_source_that_runs_very_often_shows_its_latest_runs_only(
         self, viewer_user_client: Client, dep: Deployment, now: Any, monkeypatch: Any
     ) -> None:
-        monkeypatch.setattr("monitoring.status_page.RUNS_PER_SOURCE", 3)
+        monkeypatch.setattr("alerts.pages.status.RUNS_PER_SOURCE", 3)
         src = source("busy", dep)
         for minutes in range(10, 70, 10):
             run(src, now - timedelta(minutes=minutes), duration_s=30)

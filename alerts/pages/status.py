@@ -295,7 +295,7 @@ def arrange(
     for pk, d in sorted(deployments.items(), key=lambda item: item[1].name):
         if not filters.active or (filters.deployment == d.name and not source_filtered(filters)):
             sections[pk] = deployment_section(d, totals, now)
-    url = reverse("monitoring:source", kwargs={"slug": "SLUG"})
+    url = reverse("alerts:source", kwargs={"slug": "SLUG"})
     placer = Placer(window, timezone.get_current_timezone())
     for row in rows:
         section = sections.get(row["deployment_id"])

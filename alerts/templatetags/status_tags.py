@@ -19,7 +19,7 @@ from html import escape
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
-from monitoring.status_page import Cell
+from alerts.pages.status import Cell
 from monitoring.timeline import Bar
 
 register = template.Library()
