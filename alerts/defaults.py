@@ -15,6 +15,20 @@ from django.utils import timezone
 from alerts import operations
 from alerts.choices import Severity
 from alerts.models import AlertRule
+from alerts.rules.check_failed import CheckFailed
+from alerts.rules.confops_stalled import ConfopsStalled
+from alerts.rules.consecutive_failures import ConsecutiveFailures
+from alerts.rules.deployment_unhealthy import DeploymentUnhealthy
+from alerts.rules.deployment_unreachable import DeploymentUnreachable
+from alerts.rules.duration import Duration
+from alerts.rules.metadata_threshold import MetadataThreshold
+from alerts.rules.missed_schedule import MissedSchedule
+from alerts.rules.run_failed import RunFailed
+from alerts.rules.run_never_finished import RunNeverFinished
+from alerts.rules.stale import Stale
+from alerts.rules.tick_failed import TickFailed
+from alerts.rules.volume_bounds import VolumeBounds
+from alerts.rules.volume_drop import VolumeDrop
 
 
 @dataclass(frozen=True)
@@ -32,67 +46,67 @@ class DefaultRule:
 DEFAULT_RULES = [
     DefaultRule(
         "Run failed",
-        "run_failed",
+        RunFailed.name,
         Severity.WARNING,
         description="A run of the source failed and Dagster will not retry it.",
         resolve_hold_minutes=30,
     ),
     DefaultRule(
         "Two consecutive failures",
-        "consecutive_failures",
+        ConsecutiveFailures.name,
         Severity.CRITICAL,
         {"failures": 2, "recover_after": 1},
         escalate_after_minutes=30,
     ),
     DefaultRule(
         "Stale after 24 h",
-        "stale",
+        Stale.name,
         Severity.CRITICAL,
         {"max_age_hours": 24, "grace_minutes": 30},
         escalate_after_minutes=30,
     ),
     DefaultRule(
         "Volume drop over 30 %",
-        "volume_drop",
+        VolumeDrop.name,
         Severity.WARNING,
         {"metric": "count", "percent": 30, "window_runs": 7},
     ),
     DefaultRule(
         "Count below minimum",
-        "volume_bounds",
+        VolumeBounds.name,
         Severity.WARNING,
         {"metric": "count", "min": 1},
         description="The source delivered nothing.",
     ),
-    DefaultRule("Duration over 3x median", "duration", Severity.WARNING, {"factor": 3}),
-    DefaultRule("Asset check ERROR", "check_failed", Severity.CRITICAL, {"severity": "ERROR"}),
-    DefaultRule("Asset check WARN", "check_failed", Severity.WARNING, {"severity": "WARN"}),
+    DefaultRule("Duration over 3x median", Duration.name, Severity.WARNING, {"factor": 3}),
+    DefaultRule("Asset check ERROR", CheckFailed.name, Severity.CRITICAL, {"severity": "ERROR"}),
+    DefaultRule("Asset check WARN", CheckFailed.name, Severity.WARNING, {"severity": "WARN"}),
     DefaultRule(
         "Duplicates",
-        "metadata_threshold",
+        MetadataThreshold.name,
         Severity.WARNING,
         {"metric": "duplicates", "op": ">", "value": 0},
     ),
-    DefaultRule("Missed schedule", "missed_schedule", Severity.WARNING, {"grace_minutes": 30}),
+    DefaultRule("Missed schedule", MissedSchedule.name, Severity.WARNING, {"grace_minutes": 30}),
     DefaultRule(
-        "Pushed run never finished", "run_never_finished", Severity.WARNING, {"max_hours": 6}
+        "Pushed run never finished", RunNeverFinished.name, Severity.WARNING, {"max_hours": 6}
     ),
-    DefaultRule("Schedule or sensor tick failed", "tick_failed", Severity.WARNING),
-    DefaultRule("Code location or daemon unhealthy", "deployment_unhealthy", Severity.CRITICAL),
+    DefaultRule("Schedule or sensor tick failed", TickFailed.name, Severity.WARNING),
+    DefaultRule("Code location or daemon unhealthy", DeploymentUnhealthy.name, Severity.CRITICAL),
     DefaultRule(
         "Deployment unreachable",
-        "deployment_unreachable",
+        DeploymentUnreachable.name,
         Severity.CRITICAL,
         {"for_minutes": 2},
         escalate_after_minutes=30,
     ),
-    # Judged, reminded and escalated by the watcher (confops/runtime/watchdog.py), which runs even
-    # when
-    # beat is dead. No channels: until it is given some, it goes to every enabled channel
-    # (alerts/engine/policy.py, ``channels_for``), so someone is told out of the box.
+    # Judged, reminded and escalated by the watcher (alerts/engine/watcher.py, fed by
+    # confops/runtime/watchdog.py), which runs even when beat is dead. No channels: until it is
+    # given some, it goes to every enabled channel (alerts/engine/policy.py, ``channels_for``),
+    # so someone is told out of the box.
     DefaultRule(
         "confops stalled",
-        "confops_stalled",
+        ConfopsStalled.name,
         Severity.CRITICAL,
         description="Beat, every worker or the poller of confops stopped: nothing else is "
         "being watched until it is back.",
