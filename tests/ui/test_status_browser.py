@@ -13,9 +13,9 @@ from alerts.choices import AlertState, Severity
 from monitoring.choices import SourceKind
 from monitoring.models import Deployment, Source
 from tests.alerts.factories import deployment, run, source
+from tests.alerts.pages import open_alert
 from tests.fixtures.browser import log_in
 from tests.fixtures.personas import Persona
-from tests.monitoring.pages import open_alert
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

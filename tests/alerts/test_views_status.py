@@ -14,7 +14,7 @@ from alerts.choices import AlertState, Severity
 from monitoring.choices import RunStatus, SourceKind
 from monitoring.models import Deployment, Source
 from tests.alerts.factories import deployment, run, source
-from tests.monitoring.pages import cell_html, cell_state, open_alert, shown_slugs
+from tests.alerts.pages import cell_html, cell_state, open_alert, shown_slugs
 
 pytestmark = pytest.mark.django_db
 

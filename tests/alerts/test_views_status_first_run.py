@@ -11,7 +11,7 @@ from django.test import Client
 
 from monitoring.models import Deployment, Instigator
 from tests.alerts.factories import deployment, source
-from tests.monitoring.pages import cell_html, cell_state
+from tests.alerts.pages import cell_html, cell_state
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from alerts.models import AlertRule, RuleOverride, Runbook
 from monitoring.choices import CheckSeverity, InstigatorKind, SourceKind
 from monitoring.models import CheckResult, Deployment, Instigator, Source
 from tests.alerts.factories import deployment, rule, run, source
-from tests.monitoring.pages import open_alert
+from tests.alerts.pages import open_alert
 
 pytestmark = pytest.mark.django_db
 
