@@ -17,7 +17,7 @@ from django.utils.safestring import SafeString
 
 from alerts.choices import OPEN_STATES, AlertState, RuleTarget
 from alerts.models import Alert, AlertRule, RuleOverride, Runbook
-from alerts.rules.base import ParamsError, all_kinds
+from alerts.rules.base import DropBand, ParamsError, all_kinds, kinds_answering
 from confops.common.formatting import number
 from monitoring.charts import line_chart
 from monitoring.choices import SUCCESS_OUTCOMES, InstigatorKind, RunAssetOutcome, RunStatus
@@ -343,27 +343,22 @@ def trend_samples(
 
 
 def volume_rules(rules: list[RuleLine], metric: str) -> tuple[list[DropRule], list[BoundRule]]:
-    """The effective parameters of active volume rules on this metric."""
+    """The bands of active rules on this metric, with their effective parameters: each kind says
+    what it draws (``RuleKind.chart_band``)."""
     drops, bounds = [], []
+    drawing = kinds_answering("chart_band")
     for line in rules:
-        if not line.active or line.rule.kind not in ("volume_drop", "volume_bounds"):
+        if not line.active or line.rule.kind not in drawing:
             continue
         try:
             params = line.rule.params(line.override.parameters if line.override else None)
         except ParamsError:
             continue  # shown in the rules table; an invalid rule judges nothing either
-        values = params.model_dump()
-        if values.get("metric") != metric:
+        band = line.rule.kind_impl.chart_band(params)
+        if band is None or band.metric != metric:
             continue
-        if line.rule.kind == "volume_drop":
-            drops.append(
-                DropRule(
-                    line.rule.name,
-                    values["percent"],
-                    values["window_runs"],
-                    values["min_history"],
-                )
-            )
+        if isinstance(band, DropBand):
+            drops.append(DropRule(line.rule.name, band.percent, band.window_runs, band.min_history))
         else:
-            bounds.append(BoundRule(line.rule.name, values["min"], values["max"]))
+            bounds.append(BoundRule(line.rule.name, band.minimum, band.maximum))
     return drops, bounds
