@@ -33,6 +33,7 @@ from ninja.errors import (
     ValidationError,
     ValidationErrorContext,
 )
+from ninja.operation import Operation
 from ninja.parser import Parser
 from ninja.security import HttpBearer
 from pydantic import AfterValidator, BeforeValidator, Field
@@ -121,6 +122,12 @@ class ConfopsAPI(NinjaAPI):
             if loc[:1] == ("body",) and len(loc) > 1 and loc[1] in single_attrs:
                 item["loc"] = loc[:1] + loc[2:]
         return error
+
+    def get_openapi_operation_id(self, operation: Operation) -> str:
+        """``<app>_api_<function>`` whichever module of the app's API defines it: clients generate
+        code from these ids, so splitting an API into modules must not rename its operations."""
+        app = operation.view_func.__module__.split(".")[0]
+        return f"{app}_api_{operation.view_func.__name__}"
 
     def get_openapi_schema(self, **kwargs: Any) -> Any:
         schema = super().get_openapi_schema(**kwargs)
