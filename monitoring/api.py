@@ -1,6 +1,6 @@
 """API of monitoring: the push endpoint for jobs that do not run in Dagster, and sources with
 the state the status page shows (read-only here: operator fields and per-source rule overrides
-are changed through ``alerts/api.py``, which audits them)."""
+are changed through ``alerts/api/sources.py``, which audits them)."""
 
 from __future__ import annotations
 
