@@ -10,7 +10,7 @@ at most one send per row (``alerts/notify/delivery.py``).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -64,11 +64,26 @@ def yesterday(now: datetime, tz_name: str | None = None) -> date:
     ).date()
 
 
-def generate(day: date, now: datetime, tz_name: str | None = None) -> DailyReport:
-    """Build and store the report of ``day``, replacing an earlier version of it."""
+# A send request may have to build a missing report inside a web request: no backtests there.
+ON_DEMAND_NOTE = (
+    "Threshold suggestions are judged when the daily task builds the report; this report was "
+    "built on demand, so none were judged."
+)
+
+
+def generate(
+    day: date, now: datetime, tz_name: str | None = None, *, backtests: bool = True
+) -> DailyReport:
+    """Build and store the report of ``day``, replacing an earlier version of it.
+
+    ``backtests`` False leaves out the threshold suggestions, whose backtests replay history
+    in child processes for seconds each: for a report built while someone waits for it."""
     tz_name = tz_name or settings.REPORT_TIME_ZONE
     data = gather(day, tz_name)
-    data = suggest(data, now, settings.REPORT_BACKTEST_RULES)
+    if backtests:
+        data = suggest(data, now, settings.REPORT_BACKTEST_RULES)
+    else:
+        data = replace(data, suggestions_note=ON_DEMAND_NOTE)
     summary = build_report(data, now).to_json()
     html = render.render_html(summary, email=True)
     text = render.render_text(summary)
@@ -84,8 +99,8 @@ def send(day: date, now: datetime, *, force: bool = False, by: str = "") -> Send
     check_sendable(day, now)
     report = DailyReport.objects.filter(date=day).first()
     generated = report is None
-    if report is None:
-        report = generate(day, now)
+    if report is None:  # not built by the daily task (yet): a send request waits for this one
+        report = generate(day, now, backtests=False)
     distribution = ReportDistribution.current()
     channels, addresses = distribution.recipients(), distribution.addresses
     if not distribution.enabled:

@@ -182,3 +182,16 @@ def test_the_distribution_refuses_a_bad_address() -> None:
 
     with pytest.raises(ValidationError, match="'ops at example' is not an email address"):
         ReportDistribution(email_to="ok@example.com\nops at example").clean()
+
+
+def test_a_send_that_builds_a_missing_report_runs_no_backtest(admin_user: Any) -> None:
+    """A send request (the API's) waits for the report it builds: the threshold suggestions,
+    seconds of replay each, are left to the daily task, and the stored report says so."""
+    rule = f.rule("Two in a row", "consecutive_failures", parameters={"failures": 2})
+    source = f.source("flaky", f.deployment())
+    for hours in (2, 10, 18):  # noisy enough for the daily task to backtest it
+        f.alert(rule, source, at(hours)).resolve(at(hours + 1))
+    outcome = sending.send(DAY, NOW)
+    stored = DailyReport.objects.get(date=DAY).summary["quality"]
+    assert outcome.generated and stored["suggestions"] == []
+    assert stored["suggestions_note"] == sending.ON_DEMAND_NOTE

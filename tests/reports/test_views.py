@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.test import Client
 
 from reports import sending
+from reports.models import DailyReport
 from tests.reports.seed import DAY, NOW, seed_day
 
 pytestmark = pytest.mark.django_db
@@ -53,3 +55,21 @@ def test_an_outsider_is_refused_and_a_stranger_sent_to_log_in(
 def test_the_admin_role_manages_the_distribution(admin_persona_client: Client) -> None:
     page = admin_persona_client.get("/admin/reports/reportdistribution/add/")
     assert page.status_code == 200 and b"email_to" in page.content
+
+
+def test_the_page_shows_the_suggestions_judged_when_the_report_was_built(
+    viewer_user_client: Client, stored: None
+) -> None:
+    """Opening the page runs no backtest: it reads what the report's build judged (a rule of
+    that name no longer exists, and a backtest would fail the request)."""
+    report = DailyReport.objects.get(date=DAY)
+    report.summary["quality"]["suggestions"] = [
+        {"rule": "Judged at build time", "kind": "stale", "parameter": "max_age_hours",
+         "current": 24.0, "suggested": 36.0, "days": 7, "fired_now": 5, "fired_suggested": 1,
+         "incidents": 0}
+    ]  # fmt: skip
+    report.save(update_fields=["summary"])
+    refuse = AssertionError("a backtest inside a web request")
+    with mock.patch("reports.suggestions.backtest", side_effect=refuse):
+        html = viewer_user_client.get("/reports/").content.decode()
+    assert "Judged at build time</strong>: max_age_hours 24 → 36" in html
