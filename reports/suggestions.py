@@ -28,8 +28,8 @@ logger = logging.getLogger(__name__)
 
 NOISY_AT = 3
 DAYS = 7
-# An on-demand send (the API) may generate the report inside a web request: stay well under
-# the web timeout.
+# The daily task (never a web request: reports.sending builds on-demand reports without these)
+# or daily_report waits for the whole report: bound the backtests' share.
 BUDGET_SECONDS = 20.0
 # Overlap slack between a real incident and a replayed alert (the replay steps in minutes).
 SLACK = timedelta(hours=1)
