@@ -8,8 +8,9 @@
 - resolved: when an alert someone was told about resolves, with how long it lasted.
 Alerts of one rule changing in the same pass share one message per channel (grouping).
 
-The internal alert about confops itself (``confops_stalled``) is the watcher's: it reminds and
-escalates it (``remind_and_escalate(now, alerts)``) because beat, which runs
+The internal alert about confops itself (a kind with ``internal``: ``confops_stalled``) is the
+watcher's: the engine's ``watcher.evaluate_watcher`` reminds and escalates it
+(``remind_and_escalate(now, alerts)``) because beat, which runs
 ``send_reminders_and_escalations``, may be the part that died; and while its rule has no
 channels of its own, it goes to every enabled channel, so out of the box someone is told.
 """
@@ -35,7 +36,7 @@ from alerts.models import (
     Silence,
 )
 from alerts.notify import messages
-from alerts.rules.confops_stalled import KIND as WATCHER_KIND
+from alerts.rules.base import internal_kinds
 
 
 def on_changes(
@@ -55,7 +56,7 @@ def channels_for(rule: AlertRule) -> Iterable[Channel]:
     """The rule's channels; for the internal alert about confops with none of its own, every
     enabled channel: a dead beat or poller must reach someone without any set-up."""
     own = list(rule.channels.all())
-    if own or rule.kind != WATCHER_KIND:
+    if own or rule.kind not in internal_kinds():
         return own
     return Channel.objects.filter(enabled=True)
 
@@ -63,7 +64,7 @@ def channels_for(rule: AlertRule) -> Iterable[Channel]:
 def escalation_channels_for(rule: AlertRule) -> Iterable[Channel]:
     """The rule's escalation channels; for the internal alert with none, its channels."""
     own = list(rule.escalation_channels.all())
-    if own or rule.kind != WATCHER_KIND:
+    if own or rule.kind not in internal_kinds():
         return own
     return channels_for(rule)
 
@@ -140,7 +141,7 @@ def remind_silence_authors(now: datetime) -> int:
 def send_reminders_and_escalations(now: datetime) -> int:
     """Beat's pass. It leaves the internal alert to the watcher: two writers of one reminder
     would send it twice, and the watcher runs wherever this pass can (in a worker) and more."""
-    others = Alert.objects.exclude(rule__kind=WATCHER_KIND)
+    others = Alert.objects.exclude(rule__kind__in=internal_kinds())
     return remind_and_escalate(now, others) + remind_silence_authors(now)
 
 
