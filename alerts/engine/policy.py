@@ -119,18 +119,16 @@ def remind_silence_authors(now: datetime) -> int:
     for silence in due:
         if not silence.is_long or silence.created_by is None:
             continue
-        notification = Notification.objects.create(
-            channel=None,
-            event=NotificationEvent.SILENCE_EXPIRING,
-            payload={
+        Notification.enqueue(
+            None,
+            NotificationEvent.SILENCE_EXPIRING,
+            {
                 "to": silence.created_by.email,
                 "silence": {"id": silence.pk, "comment": silence.comment},
                 "ends_at": silence.ends_at.isoformat() if silence.ends_at else None,
             },
-            created_at=now,
-            send_after=now,
+            now,
         )
-        enqueue(notification)
         silence.expiry_reminded_at = now
         silence.save(update_fields=["expiry_reminded_at"])
         count += 1
@@ -193,24 +191,9 @@ def write(
 def create_notification(
     channel: Channel, event: str, rule: AlertRule, alerts: list[Alert], now: datetime
 ) -> Notification:
-    notification = Notification.objects.create(
-        channel=channel,
-        event=event,
-        rule=rule,
-        payload=payload(event, rule, alerts, now),
-        created_at=now,
-        send_after=now,
+    return Notification.enqueue(
+        channel, event, payload(event, rule, alerts, now), now, rule=rule, alerts=alerts
     )
-    notification.alerts.set(alerts)
-    enqueue(notification)
-    return notification
-
-
-def enqueue(notification: Notification) -> None:
-    """Delivery starts once the transaction that wrote the row commits (never before: a worker
-    must not see a row that could still roll back)."""
-    pk = notification.pk
-    transaction.on_commit(lambda: dispatch(pk))
 
 
 def payload(event: str, rule: AlertRule, alerts: list[Alert], now: datetime) -> dict[str, Any]:
@@ -253,10 +236,3 @@ def runbook_for(rule: AlertRule, alerts: list[Alert]) -> Runbook | None:
         return rule.runbook
     slugs = [a.source.runbook_slug for a in alerts if a.source and a.source.runbook_slug]
     return Runbook.objects.filter(slug=slugs[0]).first() if slugs else None
-
-
-def dispatch(notification_id: int) -> None:
-    """Hand the row to a delivery worker (``alerts.tasks.deliver_notification``)."""
-    from alerts.tasks import deliver_notification  # the tasks module imports this one
-
-    deliver_notification.delay(notification_id)
