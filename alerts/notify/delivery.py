@@ -37,6 +37,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from alerts.choices import ChannelKind, NotificationEvent, NotificationStatus
+from alerts.engine.policy import enqueue
 from alerts.models import Channel, DeliveryAttempt, Notification
 from alerts.notify import links, messages
 from alerts.notify.transports import (
@@ -298,7 +299,15 @@ def notify_channel_failing(channel: Channel, failures: int, last_error: str, now
     }
     others = Channel.objects.filter(enabled=True, failing_since__isnull=True).exclude(pk=channel.pk)
     for other in others:
-        Notification.enqueue(other, NotificationEvent.CHANNEL_FAILING, payload, now)
+        enqueue(
+            Notification.objects.create(
+                channel=other,
+                event=NotificationEvent.CHANNEL_FAILING,
+                payload=payload,
+                created_at=now,
+                send_after=now,
+            )
+        )
     return len(others)
 
 
@@ -342,8 +351,12 @@ def release(row: Notification, now: datetime) -> bool:
 
 def send_test(channel: Channel, now: datetime, requested_by: str = "") -> Outcome:
     """Send a test message to a channel now, through the outbox, without retries."""
-    notification = Notification.enqueue(
-        channel, NotificationEvent.TEST, test_payload(channel, requested_by), now, send=False
+    notification = Notification.objects.create(
+        channel=channel,
+        event=NotificationEvent.TEST,
+        payload=test_payload(channel, requested_by),
+        created_at=now,
+        send_after=now,
     )
     return deliver(notification.pk, now, retries=False)
 
