@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from alerts import audit, operations
 from alerts.choices import NotificationStatus
-from alerts.engine.policy import enqueue
 from alerts.models import (
     Alert,
     AlertEvent,
@@ -446,7 +445,7 @@ class NotificationAdmin(admin.ModelAdmin):
             status__in=[NotificationStatus.FAILED, NotificationStatus.CANCELLED]
         ):
             if notification.retry_by_hand(now):
-                enqueue(notification)
+                notification.send_on_commit()
                 audit.record(now, "retried", notification, actor=request.user)
                 retried += 1
         skipped = queryset.count() - retried

@@ -9,6 +9,9 @@ class AlertsConfig(AppConfig):
     name = "alerts"
 
     def ready(self) -> None:
+        # The outbox hands rows to the delivery task by name (alerts/notify/outbox.py): importing
+        # the tasks registers it in every process that can write a row, not only in workers.
+        import alerts.tasks  # noqa: F401
         from alerts.defaults import create_default_rules
         from alerts.engine.receivers import judge_touched_sources
         from alerts.roles import create_roles

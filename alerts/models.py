@@ -4,6 +4,7 @@ notification outbox, runbooks and the audit trail."""
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ from alerts.choices import (
     ScopeKind,
     Severity,
 )
+from alerts.notify import outbox
 from alerts.rules.base import Params, ParamsError, all_kinds, kind
 from confops.common.secrets import mask_keys, mask_secret, redact_text, secret_strings
 from monitoring.models import Deployment, Source
@@ -625,6 +627,40 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} to {self.channel or self.payload.get('to', '?')} ({self.status})"
+
+    @classmethod
+    def enqueue(
+        cls,
+        channel: Channel | None,
+        event: str,
+        payload: dict[str, Any],
+        now: datetime,
+        *,
+        rule: AlertRule | None = None,
+        alerts: Iterable[Alert] = (),
+        send: bool = True,
+    ) -> Notification:
+        """The one door that writes an outbox row: the policy's messages, the channel-failing
+        notice, a silence's reminder, a test message and the daily report all come through it.
+        The row is due at once and handed to a worker when the transaction commits;
+        ``send=False`` leaves that to the caller (a test message is delivered in the request)."""
+        row = cls.objects.create(
+            channel=channel,
+            event=event,
+            rule=rule,
+            payload=payload,
+            created_at=now,
+            send_after=now,
+        )
+        if told := list(alerts):
+            row.alerts.set(told)
+        if send:
+            row.send_on_commit()
+        return row
+
+    def send_on_commit(self) -> None:
+        """Hand the row to a delivery worker once the current transaction commits."""
+        outbox.send_on_commit(self.pk)
 
     # State transitions. Each is a conditional UPDATE, so two workers can race on one row and
     # exactly one wins: ``claim`` is the compare-and-swap that makes a send happen once.

@@ -18,7 +18,6 @@ from django.conf import settings
 from django.db import transaction
 
 from alerts.choices import NotificationEvent
-from alerts.engine.policy import enqueue
 from alerts.models import Channel, Notification
 from reports import render
 from reports.builder import build_report
@@ -122,29 +121,11 @@ def write_outbox(
     report: DailyReport, channels: list[Channel], addresses: list[str], now: datetime
 ) -> int:
     payload = report_payload(report)
-    rows = [
-        Notification(
-            channel=channel,
-            event=NotificationEvent.DAILY_REPORT,
-            payload=payload,
-            created_at=now,
-            send_after=now,
-        )
-        for channel in channels
-    ] + [
-        Notification(
-            channel=None,
-            event=NotificationEvent.DAILY_REPORT,
-            payload={**payload, "to": address},
-            created_at=now,
-            send_after=now,
-        )
-        for address in addresses
-    ]
-    for row in rows:
-        row.save()
-        enqueue(row)
-    return len(rows)
+    for channel in channels:
+        Notification.enqueue(channel, NotificationEvent.DAILY_REPORT, payload, now)
+    for address in addresses:
+        Notification.enqueue(None, NotificationEvent.DAILY_REPORT, {**payload, "to": address}, now)
+    return len(channels) + len(addresses)
 
 
 def report_payload(report: DailyReport) -> dict[str, Any]:

@@ -50,10 +50,9 @@ class EvaluationResult:
 
 
 def enabled_rules(time_based_only: bool = False) -> list[AlertRule]:
-    """The rules evaluation judges: enabled, valid, and about sources or deployments. Rules
-    about confops itself are the watcher's (`confops/runtime/watchdog.py`), which runs when
-    evaluation
-    cannot."""
+    """The rules evaluation judges: enabled, valid, and about sources or deployments. Rules of
+    an internal kind (about confops itself) are the watcher's (``alerts.engine.watcher``), which
+    runs when this pass cannot."""
     rules = list(
         AlertRule.objects.filter(enabled=True).prefetch_related(
             "scope_sources", "channels", "escalation_channels", "overrides"
@@ -66,7 +65,7 @@ def enabled_rules(time_based_only: bool = False) -> list[AlertRule]:
         except (ParamsError, KeyError) as exc:
             logger.error("rule %s is skipped: invalid parameters or kind: %s", rule.name, exc)
             continue
-        if rule.target == RuleTarget.CONFOPS:
+        if rule.kind_impl.internal:
             continue
         if not time_based_only or rule.kind_impl.time_based:
             valid.append(rule)

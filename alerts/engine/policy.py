@@ -8,8 +8,9 @@
 - resolved: when an alert someone was told about resolves, with how long it lasted.
 Alerts of one rule changing in the same pass share one message per channel (grouping).
 
-The internal alert about confops itself (``confops_stalled``) is the watcher's: it reminds and
-escalates it (``remind_and_escalate(now, alerts)``) because beat, which runs
+The internal alert about confops itself (a kind with ``internal``: ``confops_stalled``) is the
+watcher's: the engine's ``watcher.evaluate_watcher`` reminds and escalates it
+(``remind_and_escalate(now, alerts)``) because beat, which runs
 ``send_reminders_and_escalations``, may be the part that died; and while its rule has no
 channels of its own, it goes to every enabled channel, so out of the box someone is told.
 """
@@ -35,7 +36,7 @@ from alerts.models import (
     Silence,
 )
 from alerts.notify import messages
-from alerts.rules.confops_stalled import KIND as WATCHER_KIND
+from alerts.rules.base import internal_kinds
 
 
 def on_changes(
@@ -55,7 +56,7 @@ def channels_for(rule: AlertRule) -> Iterable[Channel]:
     """The rule's channels; for the internal alert about confops with none of its own, every
     enabled channel: a dead beat or poller must reach someone without any set-up."""
     own = list(rule.channels.all())
-    if own or rule.kind != WATCHER_KIND:
+    if own or rule.kind not in internal_kinds():
         return own
     return Channel.objects.filter(enabled=True)
 
@@ -63,7 +64,7 @@ def channels_for(rule: AlertRule) -> Iterable[Channel]:
 def escalation_channels_for(rule: AlertRule) -> Iterable[Channel]:
     """The rule's escalation channels; for the internal alert with none, its channels."""
     own = list(rule.escalation_channels.all())
-    if own or rule.kind != WATCHER_KIND:
+    if own or rule.kind not in internal_kinds():
         return own
     return channels_for(rule)
 
@@ -118,18 +119,16 @@ def remind_silence_authors(now: datetime) -> int:
     for silence in due:
         if not silence.is_long or silence.created_by is None:
             continue
-        notification = Notification.objects.create(
-            channel=None,
-            event=NotificationEvent.SILENCE_EXPIRING,
-            payload={
+        Notification.enqueue(
+            None,
+            NotificationEvent.SILENCE_EXPIRING,
+            {
                 "to": silence.created_by.email,
                 "silence": {"id": silence.pk, "comment": silence.comment},
                 "ends_at": silence.ends_at.isoformat() if silence.ends_at else None,
             },
-            created_at=now,
-            send_after=now,
+            now,
         )
-        enqueue(notification)
         silence.expiry_reminded_at = now
         silence.save(update_fields=["expiry_reminded_at"])
         count += 1
@@ -140,7 +139,7 @@ def remind_silence_authors(now: datetime) -> int:
 def send_reminders_and_escalations(now: datetime) -> int:
     """Beat's pass. It leaves the internal alert to the watcher: two writers of one reminder
     would send it twice, and the watcher runs wherever this pass can (in a worker) and more."""
-    others = Alert.objects.exclude(rule__kind=WATCHER_KIND)
+    others = Alert.objects.exclude(rule__kind__in=internal_kinds())
     return remind_and_escalate(now, others) + remind_silence_authors(now)
 
 
@@ -192,24 +191,9 @@ def write(
 def create_notification(
     channel: Channel, event: str, rule: AlertRule, alerts: list[Alert], now: datetime
 ) -> Notification:
-    notification = Notification.objects.create(
-        channel=channel,
-        event=event,
-        rule=rule,
-        payload=payload(event, rule, alerts, now),
-        created_at=now,
-        send_after=now,
+    return Notification.enqueue(
+        channel, event, payload(event, rule, alerts, now), now, rule=rule, alerts=alerts
     )
-    notification.alerts.set(alerts)
-    enqueue(notification)
-    return notification
-
-
-def enqueue(notification: Notification) -> None:
-    """Delivery starts once the transaction that wrote the row commits (never before: a worker
-    must not see a row that could still roll back)."""
-    pk = notification.pk
-    transaction.on_commit(lambda: dispatch(pk))
 
 
 def payload(event: str, rule: AlertRule, alerts: list[Alert], now: datetime) -> dict[str, Any]:
@@ -252,10 +236,3 @@ def runbook_for(rule: AlertRule, alerts: list[Alert]) -> Runbook | None:
         return rule.runbook
     slugs = [a.source.runbook_slug for a in alerts if a.source and a.source.runbook_slug]
     return Runbook.objects.filter(slug=slugs[0]).first() if slugs else None
-
-
-def dispatch(notification_id: int) -> None:
-    """Hand the row to a delivery worker (``alerts.tasks.deliver_notification``)."""
-    from alerts.tasks import deliver_notification  # the tasks module imports this one
-
-    deliver_notification.delay(notification_id)

@@ -37,7 +37,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from alerts.choices import ChannelKind, NotificationEvent, NotificationStatus
-from alerts.engine.policy import enqueue
 from alerts.models import Channel, DeliveryAttempt, Notification
 from alerts.notify import links, messages
 from alerts.notify.transports import (
@@ -299,15 +298,7 @@ def notify_channel_failing(channel: Channel, failures: int, last_error: str, now
     }
     others = Channel.objects.filter(enabled=True, failing_since__isnull=True).exclude(pk=channel.pk)
     for other in others:
-        enqueue(
-            Notification.objects.create(
-                channel=other,
-                event=NotificationEvent.CHANNEL_FAILING,
-                payload=payload,
-                created_at=now,
-                send_after=now,
-            )
-        )
+        Notification.enqueue(other, NotificationEvent.CHANNEL_FAILING, payload, now)
     return len(others)
 
 
@@ -351,12 +342,8 @@ def release(row: Notification, now: datetime) -> bool:
 
 def send_test(channel: Channel, now: datetime, requested_by: str = "") -> Outcome:
     """Send a test message to a channel now, through the outbox, without retries."""
-    notification = Notification.objects.create(
-        channel=channel,
-        event=NotificationEvent.TEST,
-        payload=test_payload(channel, requested_by),
-        created_at=now,
-        send_after=now,
+    notification = Notification.enqueue(
+        channel, NotificationEvent.TEST, test_payload(channel, requested_by), now, send=False
     )
     return deliver(notification.pk, now, retries=False)
 

@@ -19,6 +19,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
+from alerts.engine import watcher
+from alerts.rules.confops_stalled import Stall
 from confops.common.secrets import redact_error
 from confops.runtime import broker as embedded_broker
 from confops.runtime import heartbeat, processes, watchdog
@@ -167,14 +169,14 @@ def watcher_warnings(now: datetime) -> list[str]:
     return [public_summary(stall) for stall in stalls]
 
 
-def checked_stalls(now: datetime) -> list[watchdog.Stall]:
+def checked_stalls(now: datetime) -> list[Stall]:
     """Run the watcher's check if it is due, and what it found; judged afresh only when another
     process ran the check within the interval (its result is not shared)."""
     outcome = watchdog.check_quietly(now)
     return watchdog.stalls_now(now) if outcome.skipped else outcome.stalls
 
 
-def public_summary(stall: watchdog.Stall) -> str:
+def public_summary(stall: Stall) -> str:
     """Beat's and the workers' summaries hold only an age; a poller's names its deployment."""
     if stall.component.startswith("poller:"):
         return "a deployment is not being polled"
@@ -190,16 +192,8 @@ def public_readiness(check: CheckResult) -> dict[str, Any]:
 
 def watcher_report(now: datetime) -> dict[str, Any]:
     """The stalls the watcher sees now and the internal alert about them, if one is open."""
-    from alerts.choices import OPEN_STATES
-    from alerts.models import Alert
-    from alerts.rules.confops_stalled import KIND
-
     stalls = checked_stalls(now)
-    alert = (
-        Alert.objects.filter(rule__kind=KIND, state__in=OPEN_STATES, source__isnull=True)
-        .order_by("-opened_at")
-        .first()
-    )
+    alert = watcher.open_alert()
     return {
         "stalls": [{"component": s.component, "summary": s.summary} for s in stalls],
         "alert": {"id": alert.pk, "state": alert.state, "summary": alert.summary}

@@ -19,8 +19,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from alerts.choices import ScopeKind
-from alerts.engine import history, policy
+from alerts.engine import history
 from alerts.models import AlertRule, Channel, RuleOverride, Silence
+from alerts.notify import outbox
 from alerts.replay.lines import (
     CheckLine,
     DeploymentLine,
@@ -310,7 +311,7 @@ def test_the_configured_rules_are_exported_with_scope_overrides_and_escalation()
 def sandbox() -> Iterator[None]:
     """The test database stands in for the sandbox: no rules but the replayed ones, no sends."""
     AlertRule.objects.all().delete()
-    with mock.patch.object(policy, "dispatch", lambda notification_id: None):
+    with mock.patch.object(outbox, "dispatch", lambda notification_id: None):
         yield
 
 

@@ -21,8 +21,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
-from alerts.engine import policy
 from alerts.models import AlertRule
+from alerts.notify import outbox
 from alerts.replay import sandbox
 from alerts.replay.lines import Numbered, ReplayInputError, read_lines
 from alerts.replay.results import render_text
@@ -135,8 +135,8 @@ class Command(BaseCommand):
         if options["save_template"]:
             save_copy(Path(options["save_template"]))
         AlertRule.objects.all().delete()  # the default rules migrate created
-        # The engine hands each outbox row to delivery through policy.dispatch: nothing leaves.
-        with mock.patch.object(policy, "dispatch", lambda notification_id: None):
+        # The outbox hands each row to delivery through outbox.dispatch: nothing leaves.
+        with mock.patch.object(outbox, "dispatch", lambda notification_id: None):
             result = simulate(
                 lines,
                 specs,

@@ -40,7 +40,7 @@ SOURCE_KINDS = {
     "run_never_finished",
 }
 DEPLOYMENT_KINDS = {"tick_failed", "deployment_unhealthy", "deployment_unreachable"}
-# Judged by the watcher (confops/runtime/watchdog.py), not by the engine's pass.
+# Judged by the watcher (alerts/engine/watcher.py), not by the engine's pass: internal.
 CONFOPS_KINDS = {"confops_stalled"}
 TIME_BASED = {
     "stale",
