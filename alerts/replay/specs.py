@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -21,7 +22,9 @@ from pydantic import (
 from alerts.choices import ChannelKind, ScopeKind, Severity
 from alerts.models import AlertRule
 from alerts.replay.lines import Name, Numbered, ReplayInputError, SilenceLine, describe
-from alerts.rules.base import ParamsError, all_kinds, load_kinds
+from alerts.rules.base import load_kinds
+from confops.common.field_errors import summary
+from monitoring.models import Deployment
 
 # The name of the one deployment of the sandbox; deployment-scoped rules cover it.
 REPLAY_DEPLOYMENT = "replay"
@@ -64,10 +67,10 @@ class RuleSpec(BaseModel):
     severity: Severity = Severity.WARNING
     enabled: StrictBool = True
     description: str = ""
-    cooldown_minutes: Annotated[StrictInt, Field(ge=1, le=7 * 24 * 60)] = 30
-    pending_minutes: Annotated[StrictInt, Field(ge=0)] = 0
-    resolve_hold_minutes: Annotated[StrictInt, Field(ge=0)] = 0
-    escalate_after_minutes: Annotated[StrictInt, Field(ge=0)] | None = None
+    cooldown_minutes: StrictInt = 30
+    pending_minutes: StrictInt = 0
+    resolve_hold_minutes: StrictInt = 0
+    escalate_after_minutes: StrictInt | None = None
     include_asset_jobs: StrictBool = False
     scope: ScopeKind = ScopeKind.ALL
     scope_group: str = ""
@@ -78,26 +81,47 @@ class RuleSpec(BaseModel):
     escalation_channels: list[ChannelRef] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def valid_kind_and_scope(self) -> RuleSpec:
-        # all_kinds() loads the kind modules only while none is registered, so one imported
-        # directly elsewhere would hide the others; loading again is idempotent.
-        load_kinds()
-        kinds = all_kinds()
-        if self.kind not in kinds:
-            raise ValueError(f"kind: unknown rule kind {self.kind!r}")
-        impl = kinds[self.kind]
-        for label, raw in [("parameters", self.parameters)] + [
-            (f"overrides[{o.source}]", {**self.parameters, **o.parameters}) for o in self.overrides
-        ]:
-            try:
-                impl.parse_params(raw)
-            except ParamsError as exc:
-                raise ValueError(f"{label}: {exc}") from None
-        if self.scope == ScopeKind.GROUP and not self.scope_group:
-            raise ValueError("scope_group: name the group this rule covers")
-        if self.scope == ScopeKind.TAGS and not self.scope_tags:
-            raise ValueError("scope_tags: give at least one tag")
+    def valid_as_a_rule(self) -> RuleSpec:
+        """Refused as the admin and the API refuse it: the model's own validation of an
+        unsaved ``AlertRule`` (each override judged on the parameters it would run with)."""
+        refuse_invalid(as_rule(self, self.parameters), "")
+        for override in self.overrides:
+            parameters = {**self.parameters, **override.parameters}
+            refuse_invalid(as_rule(self, parameters), f"overrides[{override.source}]: ")
         return self
+
+
+def as_rule(spec: RuleSpec, parameters: dict[str, Any]) -> AlertRule:
+    """An unsaved rule with the spec's fields; a deployment scope covers the replay's."""
+    deployment = Deployment(name=REPLAY_DEPLOYMENT) if spec.scope == ScopeKind.DEPLOYMENT else None
+    return AlertRule(
+        name=spec.name,
+        kind=spec.kind,
+        parameters=parameters,
+        severity=spec.severity,
+        enabled=spec.enabled,
+        description=spec.description,
+        cooldown_minutes=spec.cooldown_minutes,
+        pending_minutes=spec.pending_minutes,
+        resolve_hold_minutes=spec.resolve_hold_minutes,
+        escalate_after_minutes=spec.escalate_after_minutes,
+        include_asset_jobs=spec.include_asset_jobs,
+        scope=spec.scope,
+        scope_group=spec.scope_group,
+        scope_tags=spec.scope_tags,
+        scope_deployment=deployment,
+    )
+
+
+def refuse_invalid(rule: AlertRule, prefix: str) -> None:
+    """``full_clean`` as ``operations.save_rule`` calls it, but without the database: the
+    name's uniqueness is the sandbox's (the rules file's), not the configured rules'."""
+    load_kinds()  # a kind module imported alone would hide the others from all_kinds()
+    try:
+        rule.full_clean(validate_unique=False, validate_constraints=False)
+    except DjangoValidationError as exc:
+        fields = {name: " ".join(texts) for name, texts in exc.message_dict.items()}
+        raise ValueError(prefix + summary(fields)) from None
 
 
 def default_channels() -> list[ChannelSpec]:

@@ -15,6 +15,7 @@ from unittest import mock
 
 import pytest
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -272,6 +273,26 @@ def test_a_rules_file_is_validated_rule_by_rule() -> None:
         validate_rules([{"name": "A", "kind": "stale"}, {"name": "A", "kind": "run_failed"}])
     with pytest.raises(ReplayInputError, match="channel 'pager' is neither"):
         validate_rules([{"name": "A", "kind": "stale", "channels": ["pager"]}])
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"cooldown_minutes": 0}, "cooldown_minutes"),
+        ({"scope": "group"}, "scope_group"),
+        ({"parameters": {"max_age_hours": -3}}, "parameters"),
+    ],
+)
+def test_a_rule_spec_is_refused_with_the_message_the_admin_and_api_give(
+    fields: dict[str, Any], field: str
+) -> None:
+    rule = AlertRule(name="Stale", kind="stale", **fields)
+    with pytest.raises(ValidationError) as model:
+        rule.full_clean(validate_unique=False)
+    with pytest.raises(ReplayInputError) as replayed:
+        validate_rules([{"name": "Stale", "kind": "stale", **fields}])
+    expected = f"{field}: {' '.join(model.value.message_dict[field])}"
+    assert str(replayed.value) == f"rules file: rule 1 ('Stale'): {expected}"
 
 
 def test_disabled_rules_in_a_rules_file_are_left_out() -> None:
