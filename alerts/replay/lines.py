@@ -28,7 +28,7 @@ from pydantic import (
     model_validator,
 )
 
-from alerts.rules.base import load_kinds
+from alerts.rules.missed_schedule import ALIASES
 from confops.common.field_errors import field_messages, summary
 from monitoring.push import AwareDatetime, Duration, ErrorText, MetricName, MetricValue
 
@@ -42,9 +42,6 @@ class ReplayInputError(ValueError):
 
 def _cron(value: str) -> str:
     """Five cron fields, or one of Dagster's shorthands (@daily...) as missed_schedule reads."""
-    load_kinds()  # importing one kind module alone would hide the others from all_kinds()
-    from alerts.rules.missed_schedule import ALIASES
-
     try:
         CronSim(ALIASES.get(value.strip().lower(), value), datetime.now(tz=UTC))
     except CronSimError as exc:

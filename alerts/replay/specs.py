@@ -22,7 +22,6 @@ from pydantic import (
 from alerts.choices import ChannelKind, ScopeKind, Severity
 from alerts.models import AlertRule
 from alerts.replay.lines import Name, Numbered, ReplayInputError, SilenceLine, describe
-from alerts.rules.base import load_kinds
 from confops.common.field_errors import summary
 from monitoring.models import Deployment
 
@@ -116,7 +115,6 @@ def as_rule(spec: RuleSpec, parameters: dict[str, Any]) -> AlertRule:
 def refuse_invalid(rule: AlertRule, prefix: str) -> None:
     """``full_clean`` as ``operations.save_rule`` calls it, but without the database: the
     name's uniqueness is the sandbox's (the rules file's), not the configured rules'."""
-    load_kinds()  # a kind module imported alone would hide the others from all_kinds()
     try:
         rule.full_clean(validate_unique=False, validate_constraints=False)
     except DjangoValidationError as exc:
