@@ -130,8 +130,8 @@ def write_outbox(
 
 def report_payload(report: DailyReport) -> dict[str, Any]:
     """The outbox snapshot (alerts.notify.messages' ``daily_report`` set reads it): the email's
-    HTML and
-    text, Slack's blocks, and the key figures for webhooks."""
+    HTML and text, and the report's figures (its numbers, the lists it shows, its link), which
+    each transport lays out its own way (Slack's blocks: alerts/notify/transports/slack.py)."""
     summary = report.summary
     return {
         "event": NotificationEvent.DAILY_REPORT,
@@ -143,8 +143,23 @@ def report_payload(report: DailyReport) -> dict[str, Any]:
         "lines": [summary["headline"]],
         "html": report.html,
         "text": report.text,
-        "slack_blocks": render.slack_blocks(summary),
+        "figures": figures(summary),
         "report": {"id": report.pk, "date": summary["day"], "round": report.send_round},
         "overall": summary["overall"],
         "alert_figures": {k: v for k, v in summary["alerts"].items() if k != "open_critical"},
+    }
+
+
+def figures(summary: dict[str, Any]) -> dict[str, Any]:
+    """What a summary message shows: the day, the headline, the key numbers, the worst sources,
+    the open critical alerts and the link to the full report."""
+    return {
+        "day": summary["day"],
+        "time_zone": summary["time_zone"],
+        "headline": summary["headline"],
+        "url": render.report_url(summary["day"]),
+        "overall": summary["overall"],
+        "alerts": summary["alerts"],
+        "checks": summary["checks"],
+        "worst": summary.get("worst", []),
     }

@@ -13,12 +13,13 @@ from django.utils import timezone
 
 from alerts.choices import AlertState
 from alerts.notify import messages
+from alerts.notify.transports.slack import worst_line
 from alerts.rules.confops_stalled import Snapshot, judge
 from confops.common.formatting import number, since, span
 from confops.runtime.watchdog import Thresholds
 from reports.builder import build_report
 from reports.data import AlertFacts, ReportData, Suggestion
-from reports.render import render_html, render_text, worst_line
+from reports.render import render_html, render_text
 from tests.alerts import factories as f
 from tests.alerts.incidents import incident
 from tests.alerts.rules import factories as rules

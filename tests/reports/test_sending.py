@@ -88,6 +88,30 @@ def test_slack_gets_the_documented_blocks_with_a_link(
     assert button["url"] == "http://localhost:8000/reports/2026-11-21/"
 
 
+def test_the_row_carries_figures_and_a_row_stored_with_slack_blocks_sends_the_same(
+    admin_user: Any, channels: None, http_responder: HttpResponder
+) -> None:
+    """Each transport lays out the report's figures; a row written before rows carried figures
+    (its Slack blocks rendered when it was written) still sends as it did."""
+    seed_day(admin_user)
+    sending.send(DAY, NOW)
+    row = Notification.objects.get(channel__kind=ChannelKind.SLACK)
+    assert "slack_blocks" not in row.payload
+    assert row.payload["figures"]["url"] == "http://localhost:8000/reports/2026-11-21/"
+    deliver_all()
+    [request] = http_responder.requests
+    sent = request.json()
+    stored_before = {k: v for k, v in row.payload.items() if k != "figures"}
+    Notification.enqueue(
+        row.channel,
+        NotificationEvent.DAILY_REPORT,
+        {**stored_before, "slack_blocks": sent["blocks"]},
+        NOW,
+    )
+    deliver_all()
+    assert http_responder.requests[1].json() == sent
+
+
 def test_sending_a_date_twice_sends_once_unless_forced(
     admin_user: Any, channels: None, smtp_sink: SmtpSink, http_responder: HttpResponder
 ) -> None:

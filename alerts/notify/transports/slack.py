@@ -29,9 +29,11 @@ from typing import Any
 from django.conf import settings
 
 from alerts.choices import ChannelKind, NotificationEvent, Severity
+from alerts.notify.links import absolute, alert_url
 from alerts.notify.messages import AlertLine, Message, colour
 from alerts.notify.transports import _http
 from alerts.notify.transports.base import Config, SendResult, Transport, register
+from confops.common.formatting import span
 from confops.common.markup import slack_escape, slack_link
 
 EMOJI = {
@@ -41,6 +43,9 @@ EMOJI = {
 }
 RESOLVED_EMOJI = ":white_check_mark:"
 SECTION_MAX_CHARS = 2900  # Slack refuses section text over 3,000 characters
+# The daily report's summary names this many of its worst sources and open critical alerts.
+REPORT_WORST = 5
+REPORT_CRITICAL = 5
 
 
 class SlackConfig(Config):
@@ -79,9 +84,12 @@ def emoji(message: Message) -> str:
 
 def build_payload(message: Message, mention: str = "") -> dict[str, Any]:
     if message.payload.get("slack_blocks"):
-        # A set that lays itself out (the daily report's summary, reports/render.py): the
-        # blocks were built and escaped when the row was written.
+        # A daily report stored before its rows carried figures: its blocks were built and
+        # escaped when the row was written.
         return {"text": slack_escape(message.subject), "blocks": message.payload["slack_blocks"]}
+    if message.event == NotificationEvent.DAILY_REPORT and message.payload.get("figures"):
+        blocks = report_blocks(message.payload["figures"])
+        return {"text": slack_escape(message.subject), "blocks": blocks}
     blocks = alert_blocks(message, mention) if message.is_about_alerts else other_blocks(message)
     return {
         "text": f"{emoji(message)} {slack_escape(message.subject)}",
@@ -167,3 +175,85 @@ def other_blocks(message: Message) -> list[dict[str, Any]]:
             message.slack_text or f"*{slack_escape(message.subject)}*\n{slack_escape(message.text)}"
         )
     ]
+
+
+def report_blocks(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """The daily report's condensed summary (docs/reports.md), from the figures its outbox row
+    carries: header, key numbers, worst sources, open critical alerts, a button to the full
+    report and when it was made."""
+    url = str(summary["url"])
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": f"Daily report · {summary['day']}"[:150]},
+        },
+        section(slack_escape(summary["headline"])),
+        {"type": "section", "fields": key_fields(summary)},
+    ]
+    worst = summary.get("worst", [])[:REPORT_WORST]
+    if worst:
+        blocks.append(section("*Worst sources*\n" + "\n".join(worst_line(s) for s in worst)))
+    critical = summary["alerts"]["open_critical"][:REPORT_CRITICAL]
+    if critical:
+        lines = "\n".join(critical_line(a) for a in critical)
+        more = summary["alerts"]["open_critical_count"] - len(critical)
+        extra = f"\n… and {more} more" if more > 0 else ""
+        blocks.append(section(f"*Open critical alerts*\n{lines}{extra}"))
+    blocks.append(
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "text": {"type": "plain_text", "text": "Open the full report"},
+                    "url": url,
+                    "style": "primary",
+                    "action_id": "open_report",
+                }
+            ],
+        }
+    )
+    context = f"Day in {slack_escape(summary['time_zone'])} · {slack_link(url, 'full report')}"
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
+    return blocks
+
+
+def key_fields(summary: dict[str, Any]) -> list[dict[str, str]]:
+    overall, alerts = summary["overall"], summary["alerts"]
+    sla = (
+        f"{overall['sla_percent']:g} % ({overall['fresh_all_day']}/{overall['judged']})"
+        if overall["sla_percent"] is not None
+        else "not judged"
+    )
+    states = " · ".join(f"{s['count']} {s['label'].lower()}" for s in overall["by_state"])
+    ack = alerts["median_ack"] or "-"
+    fields = [
+        ("Fresh all day (SLA)", sla),
+        ("Runs", f"{overall['runs_succeeded']} succeeded · {overall['runs_failed']} failed"),
+        ("Alerts", f"{alerts['fired']} fired · {alerts['open']} open"),
+        ("Median time to acknowledge", ack),
+        ("Sources", states or "none"),
+        (
+            "Asset checks",
+            f"{summary['checks']['failed']} failed of {summary['checks']['evaluations']}",
+        ),
+    ]
+    return [
+        {"type": "mrkdwn", "text": f"*{name}*\n{slack_escape(value)}"} for name, value in fields
+    ]
+
+
+def worst_line(source: dict[str, Any]) -> str:
+    url = absolute(f"sources/{source['slug']}/")
+    facts = [source["state_label"].lower()]
+    if source["failed"]:
+        facts.append(f"{source['failed']} of {source['runs']} runs failed")
+    if source["breach_minutes"]:
+        facts.append(f"stale {span(source['breach_minutes'] * 60)}")
+    return f"• {slack_link(url, source['key'])}: {slack_escape(', '.join(facts))}"
+
+
+def critical_line(alert: dict[str, Any]) -> str:
+    url = alert_url(alert["id"])
+    label = slack_link(url, alert["subject"])
+    return f"• {label}: {slack_escape(alert['rule'])} — {slack_escape(alert['summary'])}"
