@@ -10,13 +10,12 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from alerts import audit, operations
+from alerts import operations
 from alerts.choices import NotificationStatus
 from alerts.models import (
     Alert,
     AlertEvent,
     AlertRule,
-    AuditEntry,
     Channel,
     DeliveryAttempt,
     Notification,
@@ -28,6 +27,7 @@ from alerts.models import (
 from alerts.notify import delivery
 from alerts.notify.transports import all_transports
 from alerts.rules.base import all_kinds
+from confops.accounts import audit
 from confops.common.admin_secrets import MaskedSecretsAdmin
 
 
@@ -486,20 +486,6 @@ class RunbookRevisionAdmin(admin.ModelAdmin):
     list_display = ["runbook", "number", "author", "created_at", "summary"]
     list_filter = ["runbook"]
     readonly_fields = ["runbook", "number", "title", "body", "summary", "author", "created_at"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-@admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
-    list_display = ["at", "actor", "actor_label", "action", "object_type", "object_repr"]
-    list_filter = ["action", "object_type"]
-    search_fields = ["object_repr", "actor__username", "actor_label"]
-    readonly_fields = [f.name for f in AuditEntry._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

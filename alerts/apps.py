@@ -3,8 +3,8 @@ from django.db.models.signals import post_migrate
 
 
 class AlertsConfig(AppConfig):
-    """Connects the engine to monitoring's signal; after migrate, creates the default rules,
-    their runbooks and the roles (Viewer, Operator, Admin)."""
+    """Connects the engine to monitoring's signal; after migrate, creates the default rules
+    and their runbooks."""
 
     name = "alerts"
 
@@ -14,7 +14,6 @@ class AlertsConfig(AppConfig):
         import alerts.tasks  # noqa: F401
         from alerts.defaults import create_default_rules
         from alerts.engine.receivers import judge_touched_sources
-        from alerts.roles import create_roles
         from alerts.runbooks.defaults import create_default_runbooks
         from monitoring.signals import sources_touched
 
@@ -22,4 +21,3 @@ class AlertsConfig(AppConfig):
         post_migrate.connect(create_default_rules, sender=self, dispatch_uid="alerts-defaults")
         # After the default rules, so that the shipped runbooks can be linked to them.
         post_migrate.connect(create_default_runbooks, sender=self, dispatch_uid="alerts-runbooks")
-        post_migrate.connect(create_roles, sender=self, dispatch_uid="alerts-roles")

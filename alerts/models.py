@@ -756,26 +756,3 @@ class DeliveryAttempt(models.Model):
         self.status_code, self.permanent = status_code, permanent
         self.error = self.notification.redact(error)[:2000] if error else ""
         self.save(update_fields=["ok", "duration_ms", "status_code", "error", "permanent"])
-
-
-class AuditEntry(models.Model):
-    """Who changed what, from what to what: rules, thresholds, acknowledgements, silences."""
-
-    at = models.DateTimeField()
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
-    )
-    actor_label = models.CharField(max_length=200, blank=True, help_text="e.g. an API token")
-    action = models.CharField(max_length=50)
-    object_type = models.CharField(max_length=100)
-    object_id = models.CharField(max_length=100)
-    object_repr = models.CharField(max_length=300)
-    changes = models.JSONField(default=dict, blank=True)
-
-    class Meta:
-        ordering = ["-at"]
-        verbose_name_plural = "audit entries"
-
-    def __str__(self) -> str:
-        who = self.actor or self.actor_label or "system"
-        return f"{who} {self.action} {self.object_type} {self.object_repr}"

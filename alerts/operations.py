@@ -13,10 +13,10 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from alerts import audit
 from alerts.choices import OPEN_STATES, AlertEventKind, ResolvedHow
 from alerts.engine.silences import covers
 from alerts.models import Alert, AlertRule, RuleOverride, Silence
+from confops.accounts import audit
 from monitoring.dagster.actions import reexecute_from_failure
 from monitoring.models import SOURCE_OPERATOR_FIELDS, Deployment, Source
 

@@ -82,7 +82,7 @@ def prepare(sources: int) -> tuple[Any, int, float]:
     evaluate(now)
     elapsed = time.perf_counter() - started
     user = get_user_model().objects.create_user("bench")  # force_login needs no password
-    viewers = Group.objects.filter(name="Viewer").first()  # the role from alerts/roles.py
+    viewers = Group.objects.filter(name="Viewer").first()  # the role from confops/accounts/roles.py
     if viewers is not None:
         user.groups.add(viewers)
     client = Client()

@@ -54,7 +54,8 @@ SETUP_SCRIPT = """
 import json
 from django.contrib.auth import get_user_model
 from monitoring.choices import SourceKind
-from monitoring.models import ApiToken, Source
+from monitoring.models import Source
+from confops.accounts.models import ApiToken
 Source.objects.get_or_create(slug="{slug}", defaults={{"key": "{slug}", "kind": SourceKind.PUSHED}})
 admin = get_user_model().objects.get(username="admin")
 tokens = {{scope: ApiToken.issue("soak " + scope, [scope], created_by=admin)[1]

@@ -52,9 +52,11 @@ INSTALLED_APPS = [
     "django_celery_beat",
     # The API's docs page uses the Swagger UI files bundled with django-ninja, not a CDN.
     "ninja",
-    # Login throttling (confops/login_throttle.py).
+    # Login throttling (confops/accounts/login_throttle.py).
     "axes",
     "confops",
+    # API tokens, roles and the audit trail: below every domain app (confops/accounts/).
+    "confops.accounts",
     "monitoring",
     "alerts",
     "reports",
@@ -305,13 +307,13 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     }
 }
-# Login throttling (django-axes, confops/login_throttle.py): after LOGIN_FAILURE_LIMIT wrong
-# passwords for one username from one address, that pair is refused (429) for
+# Login throttling (django-axes, confops/accounts/login_throttle.py): after LOGIN_FAILURE_LIMIT
+# wrong passwords for one username from one address, that pair is refused (429) for
 # LOGIN_COOLOFF_MINUTES, even with the right password; a success resets the count. By username and
 # address together, so nobody can lock everyone out; API tokens are not affected. Behind a proxy
 # the address is the proxy's, so the count is per username.
 AUTHENTICATION_BACKENDS = [
-    "confops.login_throttle.WebLoginThrottle",
+    "confops.accounts.login_throttle.WebLoginThrottle",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env.positive_int("LOGIN_FAILURE_LIMIT", default=5)

@@ -304,7 +304,3 @@ class FailedTickAdmin(ReadOnlyAdmin):
 class PollRecordAdmin(ReadOnlyAdmin):
     list_display = ["deployment", "started_at", "duration_ms", "ok", "error"]
     list_filter = ["ok", "deployment"]
-
-
-# API tokens have their own module: creating one shows its secret once.
-from monitoring import admin_tokens  # noqa: E402,F401

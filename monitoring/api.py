@@ -9,9 +9,11 @@ from django.utils import timezone
 from ninja import Router, Schema
 from ninja.responses import Status
 
-from confops.common.api import ApiError, ErrorOut, TokenAuth, request_token
-from monitoring.choices import TokenScope
-from monitoring.models import ApiToken, Source
+from confops.accounts.choices import TokenScope
+from confops.accounts.models import ApiToken
+from confops.accounts.tokens import TokenAuth, request_token
+from confops.common.api import ApiError, ErrorOut
+from monitoring.models import Source
 from monitoring.push import (
     InvalidReport,
     PushedRunReport,

@@ -75,13 +75,6 @@ class InstigatorKind(models.TextChoices):
     SENSOR = "sensor"
 
 
-class TokenScope(models.TextChoices):
-    PUSH = "push", "Push runs"
-    READ = "read", "Read"
-    OPERATE = "operate", "Operate (acknowledge, silence)"
-    ADMIN = "admin", "Admin (rules, channels)"
-
-
 class PushStatus(models.TextChoices):
     """The outcome a job outside Dagster reports for a finished run (the replay line format)."""
 

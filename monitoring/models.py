@@ -1,16 +1,13 @@
-"""What confops observes: Dagster deployments, their sources, runs, events, checks and ticks,
-and the tokens that let jobs outside Dagster push their runs."""
+"""What confops observes: Dagster deployments, their sources, runs, events, checks and ticks.
+(The tokens that let jobs outside Dagster push their runs are confops.accounts'.)"""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
 
-from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -26,7 +23,6 @@ from monitoring.choices import (
     RunOrigin,
     RunStatus,
     SourceKind,
-    TokenScope,
 )
 from monitoring.validators import validate_cron, validate_timezone
 
@@ -640,113 +636,3 @@ class FailedTick(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instigator} tick {self.tick_id} failed"
-
-
-TOKEN_PREFIX = "cfo_"  # noqa: S105 - a marker that makes leaked tokens greppable, not a secret
-
-
-class ApiToken(models.Model):
-    """A bearer token for the push API (and the REST API): stored as a hash, shown once.
-
-    A token acts for its owner: it authenticates only while the owner exists and is active, and
-    deleting the owner deletes their tokens. Which pushed sources it may report for is explicit
-    (`all_sources`), never read from an empty list: a token limited to sources that were all
-    deleted since may report for none.
-    """
-
-    name = models.CharField(max_length=100)
-    prefix = models.CharField(max_length=16, unique=True, editable=False)
-    token_hash = models.CharField(max_length=64, unique=True, editable=False)
-    scopes = models.JSONField(default=list, help_text="Any of: " + ", ".join(TokenScope.values))
-    all_sources = models.BooleanField(
-        "all pushed sources",
-        default=False,
-        help_text="May report runs of every pushed source, including those added later. "
-        "Otherwise only of the sources chosen below.",
-    )
-    sources = models.ManyToManyField(
-        Source,
-        blank=True,
-        related_name="tokens",
-        help_text="Pushed sources this token may report for, unless it may report for all.",
-    )
-    # Deleting the person deletes the tokens that act for them (there is no one left to act
-    # for); audit entries keep the token's name as text. Null only on tokens created by the
-    # command before tokens needed an owner: those no longer authenticate.
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["name"]
-        verbose_name = "API token"
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.prefix}…)"
-
-    @staticmethod
-    def hash(raw: str) -> str:
-        """Tokens carry 190 random bits, so a fast hash is enough (no brute force to slow)."""
-        return hashlib.sha256(raw.encode()).hexdigest()
-
-    @classmethod
-    def issue(
-        cls,
-        name: str,
-        scopes: list[str],
-        created_by: Any,
-        sources: Iterable[Source] | None = None,
-        expires_at: datetime | None = None,
-    ) -> tuple[ApiToken, str]:
-        """Create a token acting for `created_by`, for the given pushed `sources` (None: all of
-        them); the raw value is returned once and never stored."""
-        prefix = secrets.token_hex(4)
-        raw = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(24)}"
-        token = cls.objects.create(
-            name=name,
-            prefix=prefix,
-            token_hash=cls.hash(raw),
-            scopes=scopes,
-            created_by=created_by,
-            all_sources=sources is None,
-            expires_at=expires_at,
-        )
-        if sources is not None:
-            token.sources.set(sources)
-        return token, raw
-
-    @classmethod
-    def find(cls, raw: str) -> ApiToken | None:
-        if not raw.startswith(TOKEN_PREFIX):
-            return None
-        return cls.objects.select_related("created_by").filter(token_hash=cls.hash(raw)).first()
-
-    def is_active(self, now: datetime) -> bool:
-        if self.revoked_at is not None:
-            return False
-        return self.expires_at is None or now < self.expires_at
-
-    def owner_is_active(self) -> bool:
-        """A token acts for a person: none (deleted, or never set) or a deactivated one stops it."""
-        owner = self.created_by
-        return owner is not None and owner.is_active
-
-    def allows_source(self, source: Source) -> bool:
-        return self.all_sources or self.sources.filter(pk=source.pk).exists()
-
-    def has_scope(self, scope: str) -> bool:
-        """Scopes nest: admin includes operate, operate includes read (whoever acknowledges an
-        alert must be able to list it). Push stands alone: a job's token reads nothing."""
-        implied_by = {
-            TokenScope.READ: {TokenScope.READ, TokenScope.OPERATE, TokenScope.ADMIN},
-            TokenScope.OPERATE: {TokenScope.OPERATE, TokenScope.ADMIN},
-        }.get(TokenScope(scope), {TokenScope(scope), TokenScope.ADMIN})
-        return any(granted in implied_by for granted in self.scopes)
-
-    def revoke(self, now: datetime) -> None:
-        self.revoked_at = now
-        self.save(update_fields=["revoked_at"])

@@ -19,16 +19,10 @@ from ninja import Query, Router, Schema
 from pydantic import ConfigDict, StrictBool, ValidationError
 
 from alerts.notify.links import absolute
-from confops.common.api import (
-    AUTH_ERRORS,
-    ApiError,
-    ErrorOut,
-    TokenAuth,
-    request_token,
-    require_json_type,
-)
+from confops.accounts.choices import TokenScope
+from confops.accounts.tokens import TokenAuth, request_token
+from confops.common.api import AUTH_ERRORS, ApiError, ErrorOut, require_json_type
 from confops.common.field_errors import field_messages
-from monitoring.choices import TokenScope
 from reports import render, sending
 from reports.models import DailyReport
 

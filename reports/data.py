@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo
 from django.db.models import Max, Min, Q
 
 from alerts.choices import AlertEventKind
-from alerts.models import Alert, AlertRule, AuditEntry, Silence
+from alerts.models import Alert, AlertRule, Silence
 from alerts.rules.base import kinds_answering
+from confops.accounts.models import AuditEntry
 from monitoring.choices import SUCCESS_OUTCOMES, RunAssetOutcome, RunStatus
 from monitoring.models import CheckResult, RunAsset, Source
 

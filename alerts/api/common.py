@@ -11,15 +11,9 @@ from django.urls import reverse
 from ninja import Schema
 from pydantic import ConfigDict
 
-from confops.common.api import (
-    AUTH_ERRORS,
-    ApiError,
-    TokenAuth,
-    request_token,
-    token_label,
-    token_owner,
-)
-from monitoring.choices import TokenScope
+from confops.accounts.choices import TokenScope
+from confops.accounts.tokens import TokenAuth, request_token, token_label, token_owner
+from confops.common.api import AUTH_ERRORS, ApiError
 from monitoring.models import Source
 
 read_auth = TokenAuth(TokenScope.READ)

@@ -1,4 +1,4 @@
-"""The Viewer, Operator and Admin groups with their permissions (see alerts/roles.py).
+"""The Viewer, Operator and Admin groups with their permissions (see confops/accounts/roles.py).
 
 On a fresh database the permissions do not exist yet while migrations run (Django creates them
 on post_migrate), so they are created here first for the apps the roles draw on. Running it
@@ -8,11 +8,15 @@ twice changes nothing; the same roles are also ensured after every migrate.
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-from alerts.roles import ADMIN_APPS, ensure_roles
+from confops.accounts.roles import ensure_roles
+
+# The apps the roles drew on when this migration was written (tokens and the audit trail still
+# belonged to monitoring and alerts; `accounts` and `reports` did not exist yet).
+APPS_THEN = ("alerts", "monitoring", "django_celery_beat")
 
 
 def create_role_groups(apps, schema_editor):
-    for label in ADMIN_APPS:
+    for label in APPS_THEN:
         app_config = apps.get_app_config(label)
         # Historical app configs have no models module, which create_permissions skips.
         app_config.models_module = True

@@ -26,8 +26,8 @@ from django.db.models import Max
 from django.utils.safestring import SafeString, mark_safe
 from markdown_it import MarkdownIt
 
-from alerts import audit
 from alerts.models import Runbook, RunbookRevision
+from confops.accounts import audit
 
 MARKDOWN = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
 

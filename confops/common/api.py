@@ -2,10 +2,11 @@
 
 Apps add a ninja `Router` each (mounted in `confops/urls.py`). Every 4xx answer has the same
 body, `{"error": "<message>"}`, plus `"fields": {"<path>": "<message>"}` when the request did
-not validate (`metrics.count`, `at`, ...). Requests authenticate with an `ApiToken`, never with a
+not validate (`metrics.count`, `at`, ...). Requests authenticate with a token, never with a
 session, so the API's URLs are exempt from `LoginRequiredMiddleware` and from CSRF. Lists are
 paged the same way everywhere (`?limit=&offset=`, answered with `count`, `next`, `previous` and
-`results`), and a change made with a token is audited as its owner, labelled with the token.
+`results`). The bearer tokens themselves are `confops.accounts.tokens`': this module knows no
+model, so every app can build on it.
 """
 
 from __future__ import annotations
@@ -24,27 +25,18 @@ from django.db import DataError, transaction
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver
-from django.utils import timezone
 from ninja import NinjaAPI, Schema
 from ninja.errors import (
-    AuthenticationError,
-    AuthorizationError,
     HttpError,
     ValidationError,
     ValidationErrorContext,
 )
 from ninja.operation import Operation
 from ninja.parser import Parser
-from ninja.security import HttpBearer
 from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
 from confops.common.field_errors import field_messages
-from monitoring.models import TOKEN_PREFIX, ApiToken
-
-# `last_used_at` is written at most this often per token: a busy job must not turn every push
-# into two writes.
-LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 class ErrorOut(Schema):
@@ -281,63 +273,6 @@ def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return error_response(request, 404, str(exc) or "not found")
 
 
-class TokenAuth(HttpBearer):
-    """`Authorization: Bearer <ApiToken>` carrying `scope`: 401 says why a token is not accepted
-    (missing, malformed, unknown, revoked, expired, its owner gone), 403 that it lacks the
-    scope."""
-
-    openapi_description = "An API token created in the admin (Monitoring → Api tokens)."
-
-    def __init__(self, scope: str) -> None:
-        self.scope = scope
-        super().__init__()
-
-    def __call__(self, request: HttpRequest) -> ApiToken:
-        header = request.headers.get(self.header, "")
-        if not header.strip():
-            raise AuthenticationError(message="missing token: send 'Authorization: Bearer <token>'")
-        scheme, _, raw = header.strip().partition(" ")
-        if scheme.lower() != "bearer" or not raw.strip():
-            raise AuthenticationError(
-                message="malformed Authorization header: expected 'Bearer <token>'"
-            )
-        return self.authenticate(request, raw.strip())
-
-    def authenticate(self, request: HttpRequest, token: str) -> ApiToken:
-        if not token.startswith(TOKEN_PREFIX):
-            raise AuthenticationError(message=f"malformed token: tokens start with {TOKEN_PREFIX}")
-        api_token = ApiToken.find(token)
-        if api_token is None:
-            raise AuthenticationError(message="unknown token")
-        now = timezone.now()
-        if api_token.revoked_at is not None:
-            raise AuthenticationError(message="token revoked")
-        if not api_token.is_active(now):
-            raise AuthenticationError(message="token expired")
-        if not api_token.owner_is_active():
-            # A token acts for its owner: one who left (deactivated or deleted) takes it along.
-            raise AuthenticationError(message="token's owner is deactivated or deleted")
-        note_use(api_token, now)
-        if not api_token.has_scope(self.scope):
-            raise AuthorizationError(message=f"token lacks the '{self.scope}' scope")
-        return api_token
-
-
-def note_use(token: ApiToken, now: datetime) -> None:
-    """Record that the token was used, at most once per `LAST_USED_RESOLUTION`."""
-    if token.last_used_at is not None and now - token.last_used_at < LAST_USED_RESOLUTION:
-        return
-    ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    token.last_used_at = now
-
-
-def request_token(request: HttpRequest) -> ApiToken:
-    """The token `TokenAuth` accepted for this request."""
-    token = request.auth  # type: ignore[attr-defined]
-    assert isinstance(token, ApiToken)
-    return token
-
-
 def login_exempt_urls() -> tuple[list[URLPattern | URLResolver], str, str]:
     """`api.urls` with every view exempt from LoginRequiredMiddleware: an anonymous request
     gets the API's JSON 401, not a redirect to the login page; the schema and docs are public."""
@@ -346,17 +281,6 @@ def login_exempt_urls() -> tuple[list[URLPattern | URLResolver], str, str]:
         if isinstance(pattern, URLPattern):
             login_not_required(pattern.callback)
     return patterns, app_name, namespace
-
-
-def token_label(token: ApiToken) -> str:
-    """How an audit entry names the token a change was made with."""
-    return f"API token {token.name} ({token.prefix}…)"
-
-
-def token_owner(token: ApiToken) -> Any:
-    """The person a change made with the token is recorded as: the one who created it (always
-    there: `TokenAuth` refuses a token whose owner is gone or deactivated)."""
-    return token.created_by
 
 
 # Pagination: one shape for every list.

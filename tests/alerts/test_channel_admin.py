@@ -12,8 +12,9 @@ import pytest
 from django.test import Client
 
 from alerts.choices import NotificationStatus
-from alerts.models import AlertRule, AuditEntry, Channel, Notification
+from alerts.models import AlertRule, Channel, Notification
 from alerts.notify import delivery
+from confops.accounts.models import AuditEntry
 from tests.alerts import factories as f
 from tests.alerts.test_delivery import outbox_row, webhook_channel
 from tests.fixtures.http import HttpResponder

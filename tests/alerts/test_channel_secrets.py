@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from alerts.models import AuditEntry, Channel
+from alerts.models import Channel
+from confops.accounts.models import AuditEntry
 from tests.alerts import factories as f
 from tests.fixtures.http import HttpResponder
 from tests.fixtures.personas import logged_in
@@ -181,7 +182,7 @@ def test_the_audit_trail_keeps_a_webhooks_url_and_headers_masked(admin_client: C
     assert [e.action for e in entries] == ["created", "changed"]
     assert not leaked(json.dumps([e.changes for e in entries]))
     assert entries[1].changes["config"][1]["url"] == "https://other.example.com/[redacted]"
-    trail = admin_client.get(f"/admin/alerts/auditentry/{entries[0].pk}/change/").content.decode()
+    trail = admin_client.get(f"/admin/accounts/auditentry/{entries[0].pk}/change/").content.decode()
     assert not leaked(trail)
 
 

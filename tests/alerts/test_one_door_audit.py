@@ -25,9 +25,10 @@ from django.test import Client
 from django.utils import timezone
 
 from alerts.choices import AlertState, ChannelKind
-from alerts.models import AlertRule, AuditEntry, Channel, RuleOverride, Runbook, Silence
+from alerts.models import AlertRule, Channel, RuleOverride, Runbook, Silence
 from alerts.runbooks.wiki import save_page
-from monitoring.choices import TokenScope
+from confops.accounts.choices import TokenScope
+from confops.accounts.models import AuditEntry
 from monitoring.models import Source
 from reports.data import change_facts
 from tests.alerts import factories as f

@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from alerts.choices import AlertEventKind, AlertState
 from alerts.engine.evaluation import evaluate
-from alerts.models import Alert, AlertRule, AuditEntry
+from alerts.models import Alert, AlertRule
+from confops.accounts.models import AuditEntry
 from monitoring import polling
 from monitoring.models import Deployment
 from tests.fixtures.dagster import DagsterServer

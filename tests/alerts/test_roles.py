@@ -13,7 +13,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 
 from alerts.models import Runbook
-from alerts.roles import ADMIN, OPERATOR, VIEWER, create_roles
+from confops.accounts.roles import ADMIN, OPERATOR, VIEWER, create_roles
 from tests.alerts import factories as f
 from tests.alerts.incidents import incident
 
@@ -36,7 +36,7 @@ def test_a_viewer_reads_monitoring_and_alerts_and_changes_nothing() -> None:
     assert {"alerts.view_alert", "alerts.view_silence", "alerts.view_runbook"} <= viewer
     assert {"monitoring.view_source", "monitoring.view_run", "monitoring.view_deployment"} <= viewer
     assert all(".view_" in name for name in viewer)
-    assert "monitoring.view_apitoken" not in viewer  # tokens are an admin's business
+    assert "accounts.view_apitoken" not in viewer  # tokens are an admin's business
 
 
 def test_an_operator_also_acknowledges_silences_edits_runbooks_and_reexecutes() -> None:
@@ -57,11 +57,17 @@ def test_an_operator_also_acknowledges_silences_edits_runbooks_and_reexecutes() 
     assert "monitoring.change_deployment" not in operator
 
 
-def test_an_admin_has_every_permission_of_alerts_monitoring_reports_and_beat() -> None:
+def test_an_admin_has_every_permission_of_accounts_alerts_monitoring_reports_and_beat() -> None:
     expected = {
         f"{p.content_type.app_label}.{p.codename}"
         for p in Permission.objects.filter(
-            content_type__app_label__in=["alerts", "monitoring", "reports", "django_celery_beat"]
+            content_type__app_label__in=[
+                "accounts",
+                "alerts",
+                "monitoring",
+                "reports",
+                "django_celery_beat",
+            ]
         ).select_related("content_type")
     }
     admin = codenames(ADMIN)
@@ -70,7 +76,7 @@ def test_an_admin_has_every_permission_of_alerts_monitoring_reports_and_beat() -
         "alerts.change_alertrule",
         "alerts.change_channel",
         "monitoring.change_deployment",
-        "monitoring.add_apitoken",
+        "accounts.add_apitoken",
         "django_celery_beat.change_periodictask",
     } <= admin
 

@@ -8,7 +8,8 @@ import json
 import pytest
 from django.test import Client
 
-from alerts.models import AlertRule, AuditEntry, Channel
+from alerts.models import AlertRule, Channel
+from confops.accounts.models import AuditEntry
 from tests.alerts import factories as f
 
 pytestmark = pytest.mark.django_db

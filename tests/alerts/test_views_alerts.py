@@ -12,7 +12,8 @@ from django.test import Client
 from django.utils import timezone
 
 from alerts.choices import AlertEventKind, AlertState, NotificationStatus, ResolvedHow
-from alerts.models import Alert, AuditEntry, DeliveryAttempt, Notification, Silence
+from alerts.models import Alert, DeliveryAttempt, Notification, Silence
+from confops.accounts.models import AuditEntry
 from monitoring.models import Deployment, Source
 from tests.alerts import factories as f
 from tests.alerts.incidents import incident

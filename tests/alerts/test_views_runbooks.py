@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from alerts.models import AlertRule, AuditEntry, Runbook, RunbookRevision
+from alerts.models import AlertRule, Runbook, RunbookRevision
 from alerts.runbooks import wiki
 from alerts.runbooks.defaults import DEFAULT_RUNBOOKS, create_default_runbooks
+from confops.accounts.models import AuditEntry
 from tests.alerts import factories as f
 from tests.alerts.incidents import incident
 

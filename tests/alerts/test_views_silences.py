@@ -11,7 +11,8 @@ from django.test import Client
 from django.utils import timezone
 
 from alerts.choices import AlertEventKind, AlertState
-from alerts.models import AlertRule, AuditEntry, Silence
+from alerts.models import AlertRule, Silence
+from confops.accounts.models import AuditEntry
 from monitoring.models import Deployment, Source
 from tests.alerts import factories as f
 from tests.alerts.incidents import incident

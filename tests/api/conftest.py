@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from monitoring.choices import TokenScope
-from monitoring.models import ApiToken
+from confops.accounts.choices import TokenScope
+from confops.accounts.models import ApiToken
 
 
 @dataclass

@@ -9,7 +9,8 @@ import pytest
 from django.utils import timezone
 
 from alerts.choices import AlertEventKind, AlertState, ResolvedHow, Severity
-from alerts.models import Alert, AlertRule, AuditEntry
+from alerts.models import Alert, AlertRule
+from confops.accounts.models import AuditEntry
 from monitoring.models import Source
 from tests.alerts import factories
 from tests.api.conftest import Api

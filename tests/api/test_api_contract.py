@@ -12,10 +12,12 @@ from django.test import Client
 from django.utils import timezone
 from pydantic import Strict
 
-from alerts.models import AlertRule, AuditEntry, Silence
+from alerts.models import AlertRule, Silence
 from alerts.rules.base import all_kinds
+from confops.accounts.choices import TokenScope
+from confops.accounts.models import AuditEntry
 from confops.common.api import api
-from monitoring.choices import SourceKind, TokenScope
+from monitoring.choices import SourceKind
 from monitoring.models import Run, Source
 from reports.api import SendIn
 from tests.alerts import factories

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from alerts.models import AuditEntry, Silence
+from alerts.models import Silence
+from confops.accounts.models import AuditEntry
 from tests.alerts import factories
 from tests.api.conftest import Api
 

@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 from alerts.models import AlertRule, Silence
 from alerts.runbooks import wiki
-from monitoring.choices import TokenScope
+from confops.accounts.choices import TokenScope
 from tests.alerts import factories
 from tests.api.conftest import token_for
 

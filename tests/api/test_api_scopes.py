@@ -10,8 +10,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from alerts.models import AlertRule, AuditEntry, Silence
-from monitoring.choices import TokenScope
+from alerts.models import AlertRule, Silence
+from confops.accounts.choices import TokenScope
+from confops.accounts.models import AuditEntry
 from tests.alerts import factories
 from tests.api.conftest import Api, token_for
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from alerts.choices import ChannelKind, ScopeKind, Severity
-from alerts.models import AlertRule, AuditEntry, Channel
-from monitoring.models import ApiToken
+from alerts.models import AlertRule, Channel
+from confops.accounts.models import ApiToken, AuditEntry
 from tests.alerts import factories
 from tests.api.conftest import Api
 

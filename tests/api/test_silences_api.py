@@ -10,7 +10,8 @@ import pytest
 from django.utils import timezone
 
 from alerts.choices import AlertEventKind
-from alerts.models import Alert, AlertRule, AuditEntry, Silence
+from alerts.models import Alert, AlertRule, Silence
+from confops.accounts.models import AuditEntry
 from monitoring.models import Source
 from tests.alerts import factories
 from tests.api.conftest import Api

@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from alerts.models import AlertRule, AuditEntry, RuleOverride
+from alerts.models import AlertRule, RuleOverride
+from confops.accounts.models import AuditEntry
 from monitoring.choices import SourceKind
 from monitoring.models import Deployment, Source
 from tests.alerts import factories

@@ -1,5 +1,6 @@
-"""Login throttling (django-axes through confops/login_throttle.py): wrong passwords for one
-username from one address lock that pair out for a while, on the site's login and the admin's."""
+"""Login throttling (django-axes through confops/accounts/login_throttle.py): wrong passwords for
+one username from one address lock that pair out for a while, on the site's login and the
+admin's."""
 
 from __future__ import annotations
 

@@ -11,8 +11,8 @@ from django.test import Client
 from django.utils import timezone
 
 from alerts.runbooks import wiki
-from monitoring.choices import TokenScope
-from monitoring.models import ApiToken
+from confops.accounts.choices import TokenScope
+from confops.accounts.models import ApiToken
 from tests.alerts import factories
 
 pytestmark = pytest.mark.django_db

@@ -15,13 +15,15 @@ from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from django.utils import timezone
 
-from monitoring.choices import SourceKind, TokenScope
-from monitoring.models import ApiToken, Deployment, Run, Source
+from confops.accounts.choices import TokenScope
+from confops.accounts.models import ApiToken
+from monitoring.choices import SourceKind
+from monitoring.models import Deployment, Run, Source
 
 pytestmark = pytest.mark.django_db
 RAW_TOKEN = re.compile(r"cfo_[0-9a-f]{8}_[A-Za-z0-9_-]{20,}")
-ADD_URL = "/admin/monitoring/apitoken/add/"
-LIST_URL = "/admin/monitoring/apitoken/"
+ADD_URL = "/admin/accounts/apitoken/add/"
+LIST_URL = "/admin/accounts/apitoken/"
 
 
 @pytest.fixture
@@ -53,7 +55,7 @@ def test_adding_a_token_shows_it_once(admin_client: Client, pushed: Source) -> N
     assert token.scopes == ["push"] and list(token.sources.all()) == [pushed]
     assert token.created_by is not None and token.created_by.username == "admin"
 
-    for url in (LIST_URL, f"/admin/monitoring/apitoken/{token.pk}/change/"):
+    for url in (LIST_URL, f"/admin/accounts/apitoken/{token.pk}/change/"):
         page = admin_client.get(url).content.decode()
         assert raw.group() not in page and token.token_hash not in page
         assert f"cfo_{token.prefix}_…" in page
@@ -80,7 +82,7 @@ def test_the_change_page_never_contains_the_token_or_its_hash(
     token, raw = ApiToken.issue("scraper job", [TokenScope.PUSH], admin_user)
     secret_part = raw.split("_", 2)[2]  # cfo_<prefix>_<secret>
 
-    html = admin_client.get(f"/admin/monitoring/apitoken/{token.pk}/change/").content.decode()
+    html = admin_client.get(f"/admin/accounts/apitoken/{token.pk}/change/").content.decode()
 
     assert "scraper job" in html
     assert secret_part not in html and token.token_hash not in html

@@ -12,8 +12,10 @@ from django.contrib.staticfiles import finders
 from django.test import Client
 from django.utils import timezone
 
-from monitoring.choices import RunAssetOutcome, RunStatus, SourceKind, TokenScope
-from monitoring.models import ApiToken, AssetEvent, Deployment, Run, RunAsset, Source
+from confops.accounts.choices import TokenScope
+from confops.accounts.models import ApiToken
+from monitoring.choices import RunAssetOutcome, RunStatus, SourceKind
+from monitoring.models import AssetEvent, Deployment, Run, RunAsset, Source
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/sources/temporal-ingest/runs"

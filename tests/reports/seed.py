@@ -21,7 +21,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from alerts.choices import Severity
-from alerts.models import Alert, AlertRule, AuditEntry, Silence
+from alerts.models import Alert, AlertRule, Silence
+from confops.accounts.models import AuditEntry
 from monitoring.choices import CheckSeverity
 from monitoring.models import CheckResult, Source
 from tests.alerts import factories as f

@@ -13,7 +13,7 @@ from django.test import Client
 
 from alerts.choices import ChannelKind, NotificationEvent
 from alerts.models import Notification
-from monitoring.models import ApiToken
+from confops.accounts.models import ApiToken
 from reports import sending
 from reports.models import DailyReport
 from tests.alerts import factories as f

@@ -38,7 +38,6 @@ from alerts.engine import evaluation
 from alerts.models import (
     Alert,
     AlertRule,
-    AuditEntry,
     Channel,
     Notification,
     Runbook,
@@ -48,11 +47,12 @@ from alerts.models import (
 from alerts.notify import delivery
 from alerts.notify.transports.webhook import signature
 from alerts.operations import create_silence
+from confops.accounts.choices import TokenScope
+from confops.accounts.models import ApiToken, AuditEntry
 from confops.common.logging import JsonLineFormatter, TextLineFormatter
 from confops.tasks import ping_dead_mans_switch
 from monitoring import polling
-from monitoring.choices import TokenScope
-from monitoring.models import ApiToken, Deployment, PollRecord, Source
+from monitoring.models import Deployment, PollRecord, Source
 from reports import sending
 from reports.models import DailyReport
 from tests.alerts import factories as f

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import models
 
-from alerts.models import AuditEntry
+from confops.accounts.models import AuditEntry
 from confops.common.secrets import mask_secret
 
 # Stored once, shown masked everywhere, the audit trail included.

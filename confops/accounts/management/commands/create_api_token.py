@@ -11,8 +11,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from monitoring.choices import SourceKind, TokenScope
-from monitoring.models import ApiToken, Source
+from confops.accounts.choices import TokenScope
+from confops.accounts.models import ApiToken, pushable_sources
 
 
 class Command(BaseCommand):
@@ -70,13 +70,8 @@ def active_user(username: str) -> Any:
     return owner
 
 
-def pushed_sources(slugs: list[str]) -> list[Source]:
-    found = {
-        s.slug: s
-        for s in Source.objects.filter(
-            slug__in=slugs, kind=SourceKind.PUSHED, deployment__isnull=True
-        )
-    }
+def pushed_sources(slugs: list[str]) -> list[Any]:
+    found = {s.slug: s for s in pushable_sources().filter(slug__in=slugs)}
     missing = [slug for slug in slugs if slug not in found]
     if missing:
         raise CommandError(f"No pushed source with slug: {', '.join(missing)}")

@@ -1,5 +1,6 @@
-"""Admin for API tokens: a new token's value is shown once, in the message after adding it;
-afterwards only its prefix is ever shown (the database holds a hash)."""
+"""Admin for API tokens and the audit trail. A new token's value is shown once, in the message
+after adding it; afterwards only its prefix is ever shown (the database holds a hash). The audit
+trail is read-only."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
 
-from monitoring.choices import SourceKind, TokenScope
-from monitoring.models import TOKEN_PREFIX, ApiToken, Source
+from confops.accounts.choices import TokenScope
+from confops.accounts.models import TOKEN_PREFIX, ApiToken, AuditEntry, pushable_sources
 
 
 class ApiTokenForm(forms.ModelForm):
@@ -27,7 +28,7 @@ class ApiTokenForm(forms.ModelForm):
         help_text="A job that reports its runs needs only 'Push runs'.",
     )
     sources = forms.ModelMultipleChoiceField(
-        queryset=Source.objects.filter(kind=SourceKind.PUSHED, deployment__isnull=True),
+        queryset=pushable_sources(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text="Pushed sources this token may report for, unless it may report for all.",
@@ -130,3 +131,17 @@ class ApiTokenAdmin(admin.ModelAdmin):
         for token in tokens:
             token.revoke(now)
         self.message_user(request, f"Revoked {len(tokens)} token(s).", messages.SUCCESS)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    list_display = ["at", "actor", "actor_label", "action", "object_type", "object_repr"]
+    list_filter = ["action", "object_type"]
+    search_fields = ["object_repr", "actor__username", "actor_label"]
+    readonly_fields = [f.name for f in AuditEntry._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
