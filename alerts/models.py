@@ -506,7 +506,7 @@ class Alert(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["state", "rule"]), models.Index(fields=["-fired_at"])]
-        # What the Operator role may do beyond reading (alerts/roles.py).
+        # What the Operator role may do beyond reading (confops/accounts/roles.py).
         permissions = [
             ("acknowledge_alert", "Can acknowledge and unacknowledge alerts"),
             ("resolve_alert", "Can resolve alerts by hand"),
