@@ -11,6 +11,7 @@ from django.utils import timezone
 from alerts.engine import evaluation, policy
 from alerts.engine.locks import evaluation_lock
 from alerts.notify import delivery
+from alerts.notify.outbox import DELIVER_TASK
 from alerts.signals import evaluated
 
 logger = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ def evaluate_all() -> dict[str, int]:
     }
 
 
-@shared_task(bind=True, name="alerts.deliver_notification", ignore_result=True)
+@shared_task(bind=True, name=DELIVER_TASK, ignore_result=True)
 def deliver_notification(self: Task, notification_id: int) -> str:
     """Send one outbox row now, in this task: the only broker hop between row and message.
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from celery import current_app
 from django.db import transaction
 
-DELIVER_TASK = "alerts.deliver_notification"  # the name alerts/tasks.py registers it by
+DELIVER_TASK = "alerts.deliver_notification"  # alerts/tasks.py registers the task by this name
 
 
 def send_on_commit(notification_id: int) -> None:
