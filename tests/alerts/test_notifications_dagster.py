@@ -4,8 +4,8 @@ exception's text reaches a local receiver standing in for Slack.
 
 Delivery runs with Celery in eager mode: the path is the production one (the poll's
 ``sources_touched`` signal -> evaluation -> outbox row -> ``transaction.on_commit`` ->
-``dispatch`` -> ``deliver_notification``), only the broker hop is taken in-process, so the test
-needs no worker and does not wait on a broker's polling. ``test_delivery`` covers the real
+``outbox.dispatch`` -> ``deliver_notification``), only the broker hop is taken in-process, so
+the test needs no worker and does not wait on a broker's polling. ``test_delivery`` covers the real
 worker on the real broker.
 """
 
