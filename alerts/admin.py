@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from alerts import operations
 from alerts.choices import NotificationStatus
+from alerts.engine import delivery
 from alerts.models import (
     Alert,
     AlertEvent,
@@ -24,7 +25,6 @@ from alerts.models import (
     RunbookRevision,
     Silence,
 )
-from alerts.notify import delivery
 from alerts.notify.transports import all_transports
 from alerts.rules.base import all_kinds
 from confops.accounts import audit

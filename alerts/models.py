@@ -6,8 +6,10 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
+from zoneinfo import ZoneInfo
 
+from cronsim import CronSim
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -27,13 +29,11 @@ from alerts.choices import (
     Severity,
 )
 from alerts.notify import outbox
+from alerts.notify.transports import ConfigError, Transport, all_transports, transport_class
 from alerts.rules.base import Params, ParamsError, all_kinds, kind
 from confops.common.secrets import mask_keys, mask_secret, redact_text, secret_strings
 from monitoring.models import Deployment, Source
 from monitoring.validators import validate_cron
-
-if TYPE_CHECKING:
-    from alerts.notify.transports.base import Transport
 
 
 class Runbook(models.Model):
@@ -85,8 +85,6 @@ class RunbookRevision(models.Model):
 
 def channel_kind_choices() -> list[tuple[str, str]]:
     """The registered transports: adding one module under alerts/notify/transports adds a kind."""
-    from alerts.notify.transports import all_transports
-
     return sorted((kind, str(t.label)) for kind, t in all_transports().items())
 
 
@@ -95,7 +93,7 @@ class Channel(models.Model):
 
     ``config`` and ``secret`` are validated by the kind's transport (its ``Config`` schema).
     ``failing_since`` is set when its sends keep failing (the other channels are told, see
-    ``alerts.notify.delivery``) and cleared by the next success.
+    ``alerts.engine.delivery``) and cleared by the next success.
     """
 
     name = models.CharField(max_length=100, unique=True)
@@ -158,13 +156,9 @@ class Channel(models.Model):
         return redact_text(text, self.secret_values())
 
     def transport_class(self) -> type[Transport] | None:
-        from alerts.notify.transports import all_transports
-
         return all_transports().get(self.kind)
 
     def clean(self) -> None:
-        from alerts.notify.transports import ConfigError, all_transports
-
         transport = all_transports().get(self.kind)
         if transport is None:
             return  # the field's choices already say so
@@ -180,8 +174,6 @@ class Channel(models.Model):
 
     def transport(self) -> Transport:
         """The kind's transport with this channel's validated config and secret."""
-        from alerts.notify.transports import transport_class
-
         return transport_class(self.kind).from_channel(self.config, self.secret)
 
     def accepts(self, severity: str) -> bool:
@@ -429,9 +421,25 @@ class Silence(models.Model):
         self.save(update_fields=["expired_at"])
 
     def is_active(self, now: datetime) -> bool:
-        from alerts.engine.silences import silence_active
+        if self.expired_at is not None and self.expired_at <= now:
+            return False
+        if now < self.starts_at or (self.ends_at is not None and now >= self.ends_at):
+            return False
+        if not self.recurrence_cron:
+            return True
+        return self.current_window(now) is not None
 
-        return silence_active(self, now)
+    def current_window(self, now: datetime) -> tuple[datetime, datetime] | None:
+        """The maintenance window (start, end including catch-up) that ``now`` falls in, if any."""
+        length = timedelta(minutes=(self.duration_minutes or 0) + self.catch_up_minutes)
+        zone = ZoneInfo(self.recurrence_timezone or "UTC")
+        cursor = (now - length - timedelta(minutes=1)).astimezone(zone)
+        for start in CronSim(self.recurrence_cron, cursor):
+            if start > now:
+                return None
+            if now < start + length:
+                return start, start + length
+        return None  # pragma: no cover - CronSim iterates forever
 
 
 class Alert(models.Model):
@@ -693,8 +701,6 @@ class Notification(models.Model):
         secret is the portal's SMTP password."""
         if self.channel is not None:
             return self.channel.redact(text)
-        from alerts.notify.transports import transport_class
-
         return redact_text(text, transport_class(ChannelKind.EMAIL).secret_values({}, ""))
 
     def retry_by_hand(self, now: datetime) -> bool:

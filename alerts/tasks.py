@@ -8,9 +8,8 @@ import time
 from celery import Task, shared_task
 from django.utils import timezone
 
-from alerts.engine import evaluation, policy
+from alerts.engine import delivery, evaluation, policy
 from alerts.engine.locks import evaluation_lock
-from alerts.notify import delivery
 from alerts.notify.outbox import DELIVER_TASK
 from alerts.signals import evaluated
 

@@ -4,7 +4,7 @@
 sure the report exists, claims a send round on it (a compare-and-swap on ``DailyReport``), and
 writes one outbox row per recipient in the same transaction, so sending a date twice writes its
 rows once; ``force`` sends again. Delivery is then the alerts outbox's: retries with backoff,
-at most one send per row (``alerts/notify/delivery.py``).
+at most one send per row (``alerts/engine/delivery.py``).
 """
 
 from __future__ import annotations

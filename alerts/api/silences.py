@@ -26,7 +26,7 @@ from alerts.api.common import (
     username,
 )
 from alerts.choices import Severity
-from alerts.engine.silences import matchers, silence_active, with_relations
+from alerts.engine.silences import matchers, with_relations
 from alerts.models import AlertRule, Silence
 from confops.common.api import (
     AUTH_ERRORS,
@@ -102,7 +102,7 @@ def silence_status(silence: Silence, now: datetime) -> SilenceStatus:
         silence.ends_at and silence.ends_at <= now
     ):
         return "expired"
-    return "active" if silence_active(silence, now) else "upcoming"
+    return "active" if silence.is_active(now) else "upcoming"
 
 
 def silence_out(silence: Silence, now: datetime) -> dict[str, Any]:

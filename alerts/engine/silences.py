@@ -4,37 +4,12 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
-from cronsim import CronSim
 from django.db.models import Count, Q, QuerySet
 
 from alerts.choices import OPEN_STATES
 from alerts.models import Alert, Silence
-
-
-def silence_active(silence: Silence, now: datetime) -> bool:
-    if silence.expired_at is not None and silence.expired_at <= now:
-        return False
-    if now < silence.starts_at or (silence.ends_at is not None and now >= silence.ends_at):
-        return False
-    if not silence.recurrence_cron:
-        return True
-    return current_window(silence, now) is not None
-
-
-def current_window(silence: Silence, now: datetime) -> tuple[datetime, datetime] | None:
-    """The maintenance window (start, end including catch-up) that ``now`` falls in, if any."""
-    length = timedelta(minutes=(silence.duration_minutes or 0) + silence.catch_up_minutes)
-    zone = ZoneInfo(silence.recurrence_timezone or "UTC")
-    cursor = (now - length - timedelta(minutes=1)).astimezone(zone)
-    for start in CronSim(silence.recurrence_cron, cursor):
-        if start > now:
-            return None
-        if now < start + length:
-            return start, start + length
-    return None  # pragma: no cover - CronSim iterates forever
 
 
 def active_silences(now: datetime) -> list[Silence]:
@@ -43,7 +18,7 @@ def active_silences(now: datetime) -> list[Silence]:
         Q(ends_at__isnull=True) | Q(ends_at__gt=now),
         starts_at__lte=now,
     ).select_related("rule", "source", "deployment")
-    return [s for s in candidates if silence_active(s, now)]
+    return [s for s in candidates if s.is_active(now)]
 
 
 def covers(silence: Silence, alert: Alert) -> bool:

@@ -34,7 +34,6 @@ from alerts.choices import (
 )
 from alerts.engine import evaluation, history, policy
 from alerts.engine.evaluation import SubjectKey
-from alerts.engine.silences import silence_active
 from alerts.models import Alert, AlertRule, Channel, Notification, RuleOverride, Silence
 from alerts.replay.lines import (
     DEFAULT_GROUP,
@@ -386,7 +385,7 @@ class Clock:
         return frozenset(findings)
 
     def active_silences(self, now: datetime) -> frozenset[int]:
-        return frozenset(s.pk for s in self.silences if silence_active(s, now))
+        return frozenset(s.pk for s in self.silences if s.is_active(now))
 
 
 def next_notification_due(alerts: list[Alert]) -> datetime | None:

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from alerts import operations
-from alerts.engine.silences import current_window, matchers, silence_active, with_relations
+from alerts.engine.silences import matchers, with_relations
 from alerts.forms import SilenceForm, silence_initial
 from alerts.models import Silence
 from alerts.views.common import context_with, needs, see_other
@@ -40,7 +40,7 @@ def next_window(silence: Silence, now: datetime) -> tuple[datetime, datetime] | 
     """For a recurring silence: the window it is in, or the next one (within its end)."""
     if not silence.recurrence_cron:
         return None
-    window = current_window(silence, now)
+    window = silence.current_window(now)
     if window is not None:
         return window
     zone = ZoneInfo(silence.recurrence_timezone or "UTC")
@@ -61,7 +61,7 @@ def silence_list(request: HttpRequest) -> HttpResponse:
     upcoming: list[SilenceRow] = []
     for silence in with_relations(Silence.objects.exclude(ended)).order_by("starts_at"):
         row = SilenceRow(silence, matchers(silence), next_window(silence, now))
-        (active if silence_active(silence, now) else upcoming).append(row)
+        (active if silence.is_active(now) else upcoming).append(row)
     expired = [
         SilenceRow(s, matchers(s))
         for s in with_relations(
@@ -109,7 +109,7 @@ def preview_context(form: SilenceForm, now: datetime) -> dict[str, object]:
         operations.open_alerts_covered(silence, limit=PREVIEW_SHOWN + 1) if has_matcher else []
     )
     try:
-        active_now = has_matcher and silence_active(silence, now)
+        active_now = has_matcher and silence.is_active(now)
     except (CronSimError, ValueError, KeyError):  # half-typed cron or zone: no verdict
         active_now = False
     return {

@@ -12,8 +12,8 @@ import pytest
 from django.test import Client
 
 from alerts.choices import NotificationStatus
+from alerts.engine import delivery
 from alerts.models import AlertRule, Channel, Notification
-from alerts.notify import delivery
 from confops.accounts.models import AuditEntry
 from tests.alerts import factories as f
 from tests.alerts.test_delivery import outbox_row, webhook_channel

@@ -19,9 +19,8 @@ from django.db import connection
 from django.utils import timezone
 
 from alerts.choices import NotificationEvent, NotificationStatus, Severity
-from alerts.engine import policy
+from alerts.engine import delivery, policy
 from alerts.models import AlertRule, Channel, DeliveryAttempt, Notification
-from alerts.notify import delivery
 from tests.alerts import factories as f
 from tests.fixtures.http import HttpResponder
 from tests.fixtures.processes import child_env, wait_until
@@ -207,7 +206,7 @@ def test_a_row_whose_worker_died_mid_send_is_sent_again(http_responder: HttpResp
     http_responder.respond(200, "{}", delay_s=30)  # the first receiver never answers in time
     row = outbox_row(webhook_channel(http_responder.url), at=timezone.now())
     code = (
-        "import django; django.setup(); from alerts.notify.delivery import deliver; "
+        "import django; django.setup(); from alerts.engine.delivery import deliver; "
         f"deliver({row.pk}, worker='doomed-worker')"
     )
     child = subprocess.Popen([sys.executable, "-c", code], env=child_env(), start_new_session=True)

@@ -14,8 +14,9 @@ import pytest
 from django.test import Client
 
 from alerts.choices import NotificationEvent
+from alerts.engine import delivery
 from alerts.models import Channel, DeliveryAttempt, Notification
-from alerts.notify import delivery, messages
+from alerts.notify import messages
 from tests.alerts import factories as f
 from tests.alerts.test_delivery import outbox_row
 from tests.fixtures.dagster import free_port

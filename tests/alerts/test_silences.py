@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 
 from alerts.choices import AlertState, NotificationEvent, Severity
 from alerts.engine import policy
-from alerts.engine.silences import covers, silence_active
+from alerts.engine.silences import covers
 from alerts.models import Alert, AlertRule, Notification, Silence
 from tests.alerts import factories as f
 
@@ -37,19 +37,19 @@ def window(**fields: object) -> Silence:
 )
 def test_a_weekly_window_holds_through_its_catch_up(offset_minutes: int, active: bool) -> None:
     silence = window()
-    assert silence_active(silence, SUNDAY_0100 + timedelta(minutes=offset_minutes)) is active
+    assert silence.is_active(SUNDAY_0100 + timedelta(minutes=offset_minutes)) is active
 
 
 def test_a_window_in_a_time_zone_follows_local_time() -> None:
     silence = window(recurrence_cron="0 3 * * 0", recurrence_timezone="Europe/Paris")
-    assert silence_active(silence, datetime(2026, 11, 22, 2, 30, tzinfo=UTC))  # 03:30 in Paris
-    assert not silence_active(silence, datetime(2026, 11, 22, 1, 30, tzinfo=UTC))
+    assert silence.is_active(datetime(2026, 11, 22, 2, 30, tzinfo=UTC))  # 03:30 in Paris
+    assert not silence.is_active(datetime(2026, 11, 22, 1, 30, tzinfo=UTC))
 
 
 def test_an_expired_silence_holds_nothing() -> None:
     silence = window()
     silence.expire(SUNDAY_0100)
-    assert not silence_active(silence, SUNDAY_0100 + timedelta(minutes=10))
+    assert not silence.is_active(SUNDAY_0100 + timedelta(minutes=10))
 
 
 def test_matchers_must_all_match() -> None:
@@ -107,7 +107,7 @@ def test_silencing_an_alert_is_one_call(django_user_model: object) -> None:
     silence = Silence.for_alert(alert, 4, SUNDAY_0100)
     assert (silence.rule, silence.source) == (rule, elra)
     assert silence.ends_at == SUNDAY_0100 + timedelta(hours=4)
-    assert silence_active(silence, SUNDAY_0100 + timedelta(hours=3))
+    assert silence.is_active(SUNDAY_0100 + timedelta(hours=3))
     assert covers(silence, alert)
 
 

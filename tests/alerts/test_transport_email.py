@@ -10,8 +10,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from alerts.choices import NotificationStatus
+from alerts.engine import delivery
 from alerts.models import AlertRule, Channel, Notification
-from alerts.notify import delivery
 from alerts.notify.transports import ConfigError, DeliveryError, transport_class
 from tests.alerts import factories as f
 from tests.alerts.test_messages import alert_json, payload

@@ -26,9 +26,8 @@ from django.test import Client
 from django.utils import timezone
 
 from alerts.choices import ChannelKind
-from alerts.engine import evaluation
+from alerts.engine import delivery, evaluation
 from alerts.models import Notification
-from alerts.notify import delivery
 from monitoring import polling
 from monitoring.dagster.parse import LocationState
 from monitoring.models import Deployment, PollRecord

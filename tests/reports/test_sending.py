@@ -12,8 +12,8 @@ import time_machine
 from django.core.management import CommandError, call_command
 
 from alerts.choices import ChannelKind, NotificationEvent
+from alerts.engine import delivery
 from alerts.models import Notification
-from alerts.notify import delivery
 from monitoring.models import Source
 from reports import sending
 from reports.models import DailyReport, ReportDistribution

@@ -34,7 +34,7 @@ from django.utils import timezone
 from django.views.debug import technical_500_response
 
 from alerts.choices import NotificationStatus
-from alerts.engine import evaluation
+from alerts.engine import delivery, evaluation
 from alerts.models import (
     Alert,
     AlertRule,
@@ -44,7 +44,6 @@ from alerts.models import (
     RunbookRevision,
     Silence,
 )
-from alerts.notify import delivery
 from alerts.notify.transports.webhook import signature
 from alerts.operations import create_silence
 from confops.accounts.choices import TokenScope

@@ -1,7 +1,7 @@
 """The contract of a notification transport, its error and the registry of kinds.
 
 A transport turns a rendered :class:`~alerts.notify.messages.Message` into one send to one channel.
-It knows nothing of rules, alerts or the outbox: delivery (``alerts/notify/delivery.py``) claims
+It knows nothing of rules, alerts or the outbox: delivery (``alerts/engine/delivery.py``) claims
 the row, renders it, calls :meth:`Transport.send` and books the outcome. A send either returns a
 :class:`SendResult` or raises :class:`DeliveryError`; ``permanent`` on the error says whether
 trying again could ever help (a revoked Slack token cannot; a 503 can).
@@ -145,10 +145,12 @@ def register(cls: type[Transport]) -> type[Transport]:
     return cls
 
 
-def transport_class(kind: str) -> type[Transport]:
-    """The transport of a channel kind; importing the package registers the built-in ones."""
-    import alerts.notify.transports  # noqa: F401 - registers email, slack and webhook
+# Filled as each transport module is imported: import these two functions from the package
+# (alerts.notify.transports), whose __init__ imports the built-in transports first.
 
+
+def transport_class(kind: str) -> type[Transport]:
+    """The transport of a channel kind."""
     try:
         return TRANSPORTS[kind]
     except KeyError:
@@ -156,6 +158,4 @@ def transport_class(kind: str) -> type[Transport]:
 
 
 def all_transports() -> dict[str, type[Transport]]:
-    import alerts.notify.transports  # noqa: F401
-
     return dict(TRANSPORTS)
