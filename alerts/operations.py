@@ -18,7 +18,7 @@ from alerts.engine.silences import covers
 from alerts.models import Alert, AlertRule, RuleOverride, Silence
 from confops.accounts import audit
 from monitoring.dagster.actions import reexecute_from_failure
-from monitoring.models import SOURCE_OPERATOR_FIELDS, Deployment, Source
+from monitoring.models import Deployment
 
 SILENCE_HOURS = (1, 4, 24)
 
@@ -122,8 +122,9 @@ def unacknowledge(alert: Alert, user: Any, now: datetime, actor_label: str = "")
     audit.record(now, "unacknowledged", alert, changes, actor=user, actor_label=actor_label)
 
 
-# Rules and their per-source overrides, and sources' operator settings: the one door the admin,
-# the REST API and ``restore_default_rules`` call; it validates with ``full_clean`` and audits.
+# Rules and their per-source overrides: the one door the admin, the REST API and
+# ``restore_default_rules`` call; it validates with ``full_clean`` and audits. (A source's own
+# settings have theirs in monitoring/operations.py.)
 
 RULE_RELATIONS = ("channels", "escalation_channels", "scope_sources")
 
@@ -210,47 +211,6 @@ def delete_override(
     changes = audit.snapshot(override, fields)
     audit.record(now, "deleted", override, changes, actor=user, actor_label=actor_label)
     override.delete()
-
-
-@transaction.atomic
-def save_source(
-    source: Source,
-    before: dict[str, Any],
-    user: Any,
-    now: datetime,
-    actor_label: str = "",
-    fields: list[str] | None = None,
-) -> Source:
-    """Validate and save an operator's change to a source (owner, runbook, notes, pause,
-    expected cron), audited with the fields that changed; nothing is recorded when none did.
-
-    ``before`` is ``source_snapshot`` taken before the new values were set (empty for a new
-    pushed source, which the admin creates); ``fields``, when given, are the only columns
-    written, so a change never overwrites what discovery wrote meanwhile. Raises
-    ``ValidationError`` (nothing saved).
-    """
-    created = source.pk is None
-    source.full_clean()
-    source.save(update_fields=None if created else fields or None)
-    changes = audit.diff(before, source_snapshot(source))
-    if changes or created:
-        action = "created" if created else "changed"
-        audit.record(now, action, source, changes, actor=user, actor_label=actor_label)
-    return source
-
-
-@transaction.atomic
-def delete_source(source: Source, user: Any, now: datetime, actor_label: str = "") -> None:
-    """Delete a source with its history (the admin's door), audited with its operator fields."""
-    audit.record(
-        now, "deleted", source, source_snapshot(source), actor=user, actor_label=actor_label
-    )
-    source.delete()
-
-
-def source_snapshot(source: Source) -> dict[str, Any]:
-    """The fields an operator sets on a source, the ones its audit entries compare."""
-    return audit.snapshot(source, list(SOURCE_OPERATOR_FIELDS))
 
 
 REEXECUTE_CLAIM_SECONDS = 300

@@ -9,8 +9,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from alerts import operations
 from confops.common.admin_secrets import MaskedSecretsAdmin
+from monitoring import operations
 from monitoring.choices import SourceKind
 from monitoring.models import (
     SOURCE_OPERATOR_FIELDS,

@@ -14,7 +14,6 @@ from django.utils import timezone
 from ninja import Query, Router, Schema
 from pydantic import Field, StrictBool
 
-from alerts import operations
 from alerts.api.common import NOT_FOUND, StrictIn, actor, admin_auth, read_auth
 from alerts.pages import source as source_page
 from alerts.pages import status as status_page
@@ -29,6 +28,7 @@ from confops.common.api import (
     invalid,
     paginate,
 )
+from monitoring import operations
 from monitoring.choices import HealthState, RunAssetOutcome, RunStatus, SourceKind
 from monitoring.filters import PUSHED, StatusFilters
 from monitoring.models import Deployment, RunAsset, Source

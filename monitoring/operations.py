@@ -1,0 +1,53 @@
+"""What an operator changes on a source (owner, runbook, notes, pause, expected cron), through
+one audited door that the admin and the API both call."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+
+from confops.accounts import audit
+from monitoring.models import SOURCE_OPERATOR_FIELDS, Source
+
+
+@transaction.atomic
+def save_source(
+    source: Source,
+    before: dict[str, Any],
+    user: Any,
+    now: datetime,
+    actor_label: str = "",
+    fields: list[str] | None = None,
+) -> Source:
+    """Validate and save an operator's change to a source (owner, runbook, notes, pause,
+    expected cron), audited with the fields that changed; nothing is recorded when none did.
+
+    ``before`` is ``source_snapshot`` taken before the new values were set (empty for a new
+    pushed source, which the admin creates); ``fields``, when given, are the only columns
+    written, so a change never overwrites what discovery wrote meanwhile. Raises
+    ``ValidationError`` (nothing saved).
+    """
+    created = source.pk is None
+    source.full_clean()
+    source.save(update_fields=None if created else fields or None)
+    changes = audit.diff(before, source_snapshot(source))
+    if changes or created:
+        action = "created" if created else "changed"
+        audit.record(now, action, source, changes, actor=user, actor_label=actor_label)
+    return source
+
+
+@transaction.atomic
+def delete_source(source: Source, user: Any, now: datetime, actor_label: str = "") -> None:
+    """Delete a source with its history (the admin's door), audited with its operator fields."""
+    audit.record(
+        now, "deleted", source, source_snapshot(source), actor=user, actor_label=actor_label
+    )
+    source.delete()
+
+
+def source_snapshot(source: Source) -> dict[str, Any]:
+    """The fields an operator sets on a source, the ones its audit entries compare."""
+    return audit.snapshot(source, list(SOURCE_OPERATOR_FIELDS))
