@@ -30,7 +30,7 @@ test: $(VENV)/.dev-installed
 	bash scripts/test.sh
 
 lint: $(VENV)/.dev-installed
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports
 
 format: $(VENV)/.dev-installed
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite: ruff, mypy, then pytest on the embedded defaults (SQLite, file-system
+# The whole test suite: ruff, mypy, import-linter, then pytest on the embedded defaults (SQLite, file-system
 # broker) and, where PostgreSQL and Redis are available, again on them.
 # In CI (CI=true) or with CONFOPS_TEST_SERVICES=1 it installs and starts those servers itself.
 # Extra arguments go to both pytest runs, e.g. scripts/test.sh -k health
@@ -37,6 +37,9 @@ section "ruff"
 
 section "mypy"
 "$BIN/mypy" .
+
+section "import-linter (the import map of docs/architecture.md)"
+"$BIN/lint-imports"
 
 section "pytest on SQLite with the file-system broker, a year ahead"
 # This pass runs every in-process test on a clock a year ahead (tests/conftest.py): a test that

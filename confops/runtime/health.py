@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -24,6 +25,7 @@ from alerts.rules.confops_stalled import Stall
 from confops.common.secrets import redact_error
 from confops.runtime import broker as embedded_broker
 from confops.runtime import heartbeat, processes, watchdog
+from monitoring.models import Deployment
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +64,6 @@ def database() -> dict[str, Any]:
 
 
 def broker() -> dict[str, Any]:
-    from confops.celery import app
-
     if settings.CELERY_BROKER_URL.startswith("filesystem://"):
         folder = str(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
         if not os.access(folder, os.W_OK):
@@ -73,7 +73,7 @@ def broker() -> dict[str, Any]:
             "transport": "filesystem",
             "rejected_messages": embedded_broker.rejected_count(settings.BROKER_DIR),
         }
-    with app.connection_for_write() as conn:
+    with current_app.connection_for_write() as conn:
         conn.ensure_connection(
             max_retries=1, interval_start=0, timeout=settings.HEALTH_CHECK_TIMEOUT_SECONDS
         )
@@ -104,9 +104,7 @@ def heartbeat_age(key: str, now: float) -> dict[str, Any]:
 
 def workers() -> dict[str, Any]:
     """Ask every worker through the broker; an answer proves it is connected and responsive."""
-    from confops.celery import app
-
-    replies = app.control.ping(timeout=settings.HEALTH_CHECK_TIMEOUT_SECONDS / 3) or []
+    replies = current_app.control.ping(timeout=settings.HEALTH_CHECK_TIMEOUT_SECONDS / 3) or []
     hosts = sorted(host for reply in replies for host in reply)
     if not hosts:
         raise RuntimeError("no worker answered a ping")
@@ -114,8 +112,6 @@ def workers() -> dict[str, Any]:
 
 
 def deployments(now: float) -> list[dict[str, Any]]:
-    from monitoring.models import Deployment
-
     rows = []
     for deployment in Deployment.objects.all():
         last_success = deployment.last_success_at
