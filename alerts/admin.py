@@ -26,7 +26,9 @@ from alerts.models import (
     Silence,
 )
 from alerts.notify.transports import all_transports
+from alerts.replay.backtest import BacktestError, backtest
 from alerts.rules.base import all_kinds
+from alerts.runbooks import wiki
 from confops.accounts import audit
 from confops.common.admin_secrets import MaskedSecretsAdmin
 
@@ -94,8 +96,6 @@ BACKTEST_DAYS = 30
 
 
 def backtest_message(rule: AlertRule, cleaned: dict[str, Any]) -> str:
-    from alerts.replay.backtest import BacktestError, backtest
-
     for name in ("kind", "parameters", "severity", "cooldown_minutes", "pending_minutes"):
         if name in cleaned:
             setattr(rule, name, cleaned[name])
@@ -467,8 +467,6 @@ class RunbookAdmin(AuditedAdmin):
 
     def save_model(self, request: HttpRequest, obj: Runbook, form: Any, change: bool) -> None:
         """Through the wiki, so an admin edit is a revision with its author, and audited."""
-        from alerts.runbooks import wiki
-
         with transaction.atomic():
             saved = wiki.save_page(
                 slug=obj.slug,

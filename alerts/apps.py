@@ -9,8 +9,10 @@ class AlertsConfig(AppConfig):
     name = "alerts"
 
     def ready(self) -> None:
-        # The outbox hands rows to the delivery task by name (alerts/notify/outbox.py): importing
-        # the tasks registers it in every process that can write a row, not only in workers.
+        # Imported here, not at the top: these modules import models, which exist only once
+        # every app is loaded. The outbox hands rows to the delivery task by name
+        # (alerts/notify/outbox.py): importing the tasks registers it in every process that can
+        # write a row, not only in workers.
         import alerts.tasks  # noqa: F401
         from alerts.defaults import create_default_rules
         from alerts.engine.receivers import judge_touched_sources

@@ -46,7 +46,7 @@ def imported_names(node: ast.Import | ast.ImportFrom, module: str, is_package: b
         anchor = anchor if is_package else anchor[:-1]
         anchor = anchor[: len(anchor) - (node.level - 1)]
         base = ".".join([*anchor, base] if base else anchor)
-    return [f"{base}.{alias.name}" for alias in node.names] + [base]
+    return [f"{base}.{alias.name}" for alias in node.names] or [base]
 
 
 def in_type_checking(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
@@ -80,6 +80,8 @@ def scan(root: Path) -> tuple[dict[str, set[str]], dict[str, set[str]], list[str
             if not isinstance(node, ast.Import | ast.ImportFrom) or in_type_checking(node, parents):
                 continue
             names = imported_names(node, module, path.name == "__init__.py")
+            # ``from package import submodule`` depends on the submodule, not on the package's
+            # own __init__ (always imported first, whatever the import names).
             targets = {t for n in names if (t := resolve(n, modules)) and t != module}
             if not targets:
                 continue
@@ -127,6 +129,21 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return groups
 
 
+def app_of(module: str) -> str:
+    """The app (or, inside confops, the sub-package) a module belongs to."""
+    parts = module.split(".")
+    if parts[0] == "confops" and len(parts) > 2:
+        return ".".join(parts[:2])
+    return parts[0]
+
+
+def app_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    apps: dict[str, set[str]] = defaultdict(set)
+    for module, targets in graph.items():
+        apps[app_of(module)] |= {app_of(t) for t in targets} - {app_of(module)}
+    return apps
+
+
 def lines_per_app(root: Path) -> dict[str, int]:
     counts: dict[str, int] = defaultdict(int)
     for module, path in project_modules(root).items():
@@ -144,7 +161,11 @@ def main() -> None:
     print("lines per app (Python, migrations and tests left out):")
     for app, count in lines_per_app(root).items():
         print(f"  {app:24} {count:6}")
-    for label, graph in (("module-level imports", top), ("all imports", every)):
+    for label, graph in (
+        ("module-level imports", top),
+        ("all imports", every),
+        ("between apps, all imports", app_graph(every)),
+    ):
         groups = cycles(graph)
         print(f"import cycles, {label}: {len(groups)} group(s)")
         for group in groups:

@@ -289,6 +289,8 @@ def load_kinds() -> None:
     import importlib
     import pkgutil
 
+    # Lazy: every kind module imports this one, so the package can only be walked once they
+    # can all be imported, at the first call.
     import alerts.rules as package
 
     for module in pkgutil.iter_modules(package.__path__):
