@@ -583,6 +583,10 @@ class Alert(models.Model):
         return (self.resolved_at or self.last_seen_at) - self.fired_at
 
 
+# Alerts held back from paging: silenced, inhibited by an upstream cause, or folded into another.
+SUPPRESSED = Q(silenced_by__isnull=False) | Q(inhibited=True) | Q(folded_into__isnull=False)
+
+
 class AlertEvent(models.Model):
     """The alert's history: every state change with its actor and time."""
 

@@ -28,8 +28,7 @@ from alerts.api.common import (
     username,
 )
 from alerts.choices import OPEN_STATES, AlertState, Severity
-from alerts.models import Alert
-from alerts.views.alerts import SUPPRESSED
+from alerts.models import SUPPRESSED, Alert
 from confops.common.api import (
     AUTH_ERRORS,
     ApiError,

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from alerts import operations
 from alerts.choices import OPEN_STATES, AlertEventKind, AlertState, Severity
 from alerts.forms import HELD_BACK, AcknowledgeForm, AlertFilterForm, SilenceHoursForm
-from alerts.models import Alert, Runbook
+from alerts.models import SUPPRESSED, Alert, Runbook
 from alerts.views.common import context_with, needs, safe_next, see_other
 from confops.common import htmx
 from monitoring.dagster.errors import DagsterError
@@ -29,7 +29,6 @@ from monitoring.models import Run
 
 RESOLVED_DAYS = 7
 RESOLVED_PER_PAGE = 25
-SUPPRESSED = Q(silenced_by__isnull=False) | Q(inhibited=True) | Q(folded_into__isnull=False)
 LIVE = (AlertState.FIRING, AlertState.ACKNOWLEDGED)
 
 
