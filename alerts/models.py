@@ -31,7 +31,13 @@ from alerts.choices import (
 from alerts.notify import outbox
 from alerts.notify.transports import ConfigError, Transport, all_transports, transport_class
 from alerts.rules.base import Params, ParamsError, all_kinds, kind
-from confops.common.secrets import mask_keys, mask_secret, redact_text, secret_strings
+from confops.common.secrets import (
+    RedactsItsSecrets,
+    mask_keys,
+    mask_secret,
+    redact_text,
+    secret_strings,
+)
 from monitoring.models import Deployment, Source
 from monitoring.validators import validate_cron
 
@@ -88,7 +94,7 @@ def channel_kind_choices() -> list[tuple[str, str]]:
     return sorted((kind, str(t.label)) for kind, t in all_transports().items())
 
 
-class Channel(models.Model):
+class Channel(RedactsItsSecrets, models.Model):
     """Where notifications go; secrets (webhook URLs, signing keys) are shown masked only.
 
     ``config`` and ``secret`` are validated by the kind's transport (its ``Config`` schema).
@@ -150,10 +156,6 @@ class Channel(models.Model):
             config = self.config or {}
             return [self.secret, *secret_strings(config, config.keys())]
         return transport.secret_values(self.config, self.secret)
-
-    def redact(self, text: str) -> str:
-        """An error text about this channel, safe to store, show, log and send to others."""
-        return redact_text(text, self.secret_values())
 
     def transport_class(self) -> type[Transport] | None:
         return all_transports().get(self.kind)

@@ -12,7 +12,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from confops.common.secrets import mask_secret, redact_text, without_userinfo
+from confops.common.secrets import RedactsItsSecrets, mask_secret, without_userinfo
 from monitoring.choices import (
     OUTCOME_STATUS,
     AssetEventKind,
@@ -35,7 +35,7 @@ MAX_POLL_BACKOFF_SECONDS = 300
 POLL_DUE_SLACK = timedelta(milliseconds=500)
 
 
-class Deployment(models.Model):
+class Deployment(RedactsItsSecrets, models.Model):
     """One Dagster instance watched through its GraphQL API, with the outcome of its polls."""
 
     name = models.CharField(max_length=100, unique=True)
@@ -93,7 +93,7 @@ class Deployment(models.Model):
         ``user:password@`` in it is for requests to send as basic auth, never to show."""
         return without_userinfo(self.graphql_url)
 
-    def known_secrets(self) -> list[str]:
+    def secret_values(self) -> list[str]:
         """What an error text about this deployment must never carry: the auth header value
         (and its token after a scheme such as ``Bearer``) and the URL's password."""
         found = [self.auth_header_value, *self.auth_header_value.split()[-1:]]
@@ -106,7 +106,7 @@ class Deployment(models.Model):
     def redact(self, text: str) -> str:
         """An error text safe to store and show: secrets masked, URLs cut to their host, and
         what no database column takes (a lone surrogate, a NUL from a hostile answer) escaped."""
-        safe = redact_text(text, self.known_secrets()).replace("\x00", "\\x00")
+        safe = super().redact(text).replace("\x00", "\\x00")
         return safe.encode("utf-8", "backslashreplace").decode("utf-8")
 
     def request_headers(self) -> dict[str, str]:

@@ -161,3 +161,15 @@ def secret_strings(data: Mapping[str, Any], keys: Iterable[str]) -> list[str]:
     for key in keys:
         walk(data.get(key))
     return found
+
+
+class RedactsItsSecrets:
+    """An object whose error texts may quote its own secrets (a channel, a deployment): it lists
+    them in ``secret_values`` and every text about it goes through ``redact`` before it is
+    stored, shown, logged or sent."""
+
+    def secret_values(self) -> list[str]:
+        raise NotImplementedError
+
+    def redact(self, text: str) -> str:
+        return redact_text(text, self.secret_values())
