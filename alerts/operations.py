@@ -159,7 +159,7 @@ def save_rule(
         getattr(rule, name).set(objects)
     changes = audit.diff(before, rule_snapshot(rule))
     # Saved as it was (the admin's form saved to edit its overrides only): no change to record.
-    if created or set(changes) - {"updated_at"}:
+    if created or changes:
         action = "created" if created else "changed"
         audit.record(now, action, rule, changes, actor=user, actor_label=actor_label)
     return rule

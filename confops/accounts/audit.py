@@ -15,8 +15,12 @@ SECRET_FIELDS = frozenset({"secret", "auth_header_value"})
 
 
 def snapshot(obj: models.Model, fields: list[str] | None = None) -> dict[str, Any]:
-    """Field values as JSON-friendly data (foreign keys as ids, secrets masked)."""
-    names = fields or [f.attname for f in obj._meta.concrete_fields]
+    """Field values as JSON-friendly data (foreign keys as ids, secrets masked). By default
+    every field an operator can change: a save time (``auto_now``) changes on every save and
+    would be listed as a change each time, in the trail and the daily report."""
+    names = fields or [
+        f.attname for f in obj._meta.concrete_fields if not getattr(f, "auto_now", False)
+    ]
     return {name: jsonable(shown(obj, name)) for name in names}
 
 

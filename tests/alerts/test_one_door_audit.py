@@ -426,3 +426,19 @@ def test_a_bulk_delete_from_the_admins_list_is_audited_as_one_delete_each(
         [("alerts.Channel", str(c.pk)) for c in channels]
         + [("alerts.AlertRule", str(rule.pk)), ("monitoring.Source", str(source.pk))]
     )
+
+
+def test_a_rule_change_lists_only_what_the_operator_changed_not_its_save_time(
+    admin_persona: Any, admin_persona_client: Client
+) -> None:
+    """A rule's save time changes on every save: it is bookkeeping, not a change, so neither the
+    audit entry nor the daily report's changes name it (both listed 'updated_at' each time)."""
+    start = timezone.now()
+    rule = a_rule()
+    admin_form(
+        admin_persona_client, f"/admin/alerts/alertrule/{rule.pk}/change/", cooldown_minutes=90
+    )
+    entry = AuditEntry.objects.get(object_type="alerts.AlertRule", action="changed")
+    assert set(entry.changes) == {"cooldown_minutes"}
+    facts = change_facts(start, timezone.now() + timedelta(seconds=1))
+    assert [c.fields for c in facts if c.action == "changed"] == [["cooldown_minutes"]]
