@@ -333,11 +333,19 @@ def test_request_histograms_agree_across_gunicorn_workers(
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: up(f"{base}/health"), 60, "gunicorn to answer")
-        # Eight at a time on workers of one thread each: both workers serve some of them.
-        with ThreadPoolExecutor(8) as pool:
-            answers = list(
-                pool.map(lambda _: requests.get(f"{base}/health", timeout=10), range(40))
-            )
+        # Eight at a time on workers of one thread each: both workers serve some of them, once
+        # both are up (on a loaded machine the second may still be importing Django when the
+        # first answers, and serve nothing of a first batch).
+        answers: list[requests.Response] = []
+
+        def both_workers_served() -> bool:
+            with ThreadPoolExecutor(8) as pool:
+                answers.extend(
+                    pool.map(lambda _: requests.get(f"{base}/health", timeout=10), range(40))
+                )
+            return len(list(folder.glob("histogram_*.db"))) == 2
+
+        wait_until(both_workers_served, 30, "both gunicorn workers to serve requests")
         assert {r.status_code for r in answers} == {200}
         assert len(list(folder.glob("histogram_*.db"))) == 2, web.tail()
         # Sequential scrapes land on either worker; each sums both workers' files.
