@@ -20,10 +20,15 @@ fi
 
 section() { printf '\n=== %s\n' "$*"; }
 
+# Both cores: one pytest-xdist worker each (tests/worker_isolation.py keeps their data folders,
+# caches and brokers apart); a test file stays on one worker, so its module fixtures start once.
+# PYTEST_WORKERS=0 runs in this process, e.g. to debug with -x --pdb.
+WORKERS=${PYTEST_WORKERS:-2}
+
 # pytest exits 5 when it selected no test: that means the suite is broken, not green.
 run_pytest() {
   local status=0
-  "$BIN/python" -m pytest "$@" || status=$?
+  "$BIN/python" -m pytest -n "$WORKERS" --dist loadfile "$@" || status=$?
   if [ "$status" = 5 ]; then
     echo "pytest selected no test: failing on purpose (check paths, markers and -k)" >&2
     return 1
