@@ -78,7 +78,12 @@ DEFAULT_RULES = [
         {"metric": "count", "min": 1},
         description="The source delivered nothing.",
     ),
-    DefaultRule("Duration over 3x median", Duration.name, Severity.WARNING, {"factor": 3}),
+    DefaultRule(
+        "Duration over 3x median",
+        Duration.name,
+        Severity.WARNING,
+        {"factor": 3, "min_seconds": 300},
+    ),
     DefaultRule("Asset check ERROR", CheckFailed.name, Severity.CRITICAL, {"severity": "ERROR"}),
     DefaultRule("Asset check WARN", CheckFailed.name, Severity.WARNING, {"severity": "WARN"}),
     DefaultRule(

@@ -22,6 +22,9 @@ from alerts.rules.base import (
 from confops.common.formatting import number, span
 
 DEFAULT_FACTOR = 3.0
+# A run that normally takes seconds is not "too long" at three times that: under five minutes
+# nobody on call would act on it, whatever the ratio says.
+DEFAULT_MIN_SECONDS = 300.0
 
 
 class DurationParams(Params):
@@ -29,6 +32,8 @@ class DurationParams(Params):
     factor: Annotated[float, limits(gt=1)] | None = None
     window_runs: Annotated[int, limits(ge=1)] = 20
     min_history: Annotated[int, limits(ge=1)] = 5
+    # The absolute floor under the relative limit: factor x median fires only past it too.
+    min_seconds: Annotated[float, limits(ge=0, le=MAX_MINUTES * 60)] = DEFAULT_MIN_SECONDS
 
     @model_validator(mode="before")
     @classmethod
@@ -55,13 +60,15 @@ class Duration(RuleKind):
     already been going longer (hence time-based: it can fire before the run ends).
 
     The limit is ``max_minutes`` or ``factor`` times the median of earlier successful runs,
-    whichever is tighter. Clears when a newer run finishes within the limit.
+    whichever is tighter; the relative limit is never below ``min_seconds`` (a 2 s job is not
+    "too long" at 11 s), while an explicit ``max_minutes`` is taken as given. Clears when a newer
+    run finishes within the limit.
     """
 
     name = "duration"
     label = "Run too long"
     params = DurationParams
-    overridable = ("max_minutes", "factor")
+    overridable = ("max_minutes", "factor", "min_seconds")
     time_based = True
 
     def loosened(self, parameters: dict[str, Any]) -> Loosening | None:
@@ -107,12 +114,23 @@ def limit_for(params: DurationParams, history: list[float]) -> Limit | None:
     candidates = []
     if params.max_minutes is not None:
         candidates.append(Limit(params.max_minutes * 60))
-    recent = history[: params.window_runs]
-    if params.factor is not None and len(recent) >= params.min_history and median(recent) > 0:
-        typical = median(recent)
-        why = f" ({number(params.factor)}x the median of {span(typical)})"
-        candidates.append(Limit(params.factor * typical, why))
+    relative = relative_limit(params, history[: params.window_runs])
+    if relative is not None:
+        candidates.append(relative)
     return min(candidates, key=lambda limit: limit.seconds, default=None)
+
+
+def relative_limit(params: DurationParams, recent: list[float]) -> Limit | None:
+    """``factor`` times the median, raised to the ``min_seconds`` floor (which the message names,
+    so a limit that is not 3x the median does not claim to be)."""
+    if params.factor is None or len(recent) < params.min_history or median(recent) <= 0:
+        return None
+    typical = median(recent)
+    seconds = params.factor * typical
+    ratio = f"{number(params.factor)}x the median of {span(typical)}"
+    if seconds < params.min_seconds:
+        return Limit(params.min_seconds, f" (the min_seconds floor; {ratio} is below it)")
+    return Limit(seconds, f" ({ratio})")
 
 
 def durations(runs: tuple[RunSample, ...]) -> list[float]:

@@ -126,9 +126,52 @@ def test_factor_defaults_to_3_only_when_neither_limit_is_given() -> None:
     )
 
 
+def fast(count: int = 6) -> list:
+    """Earlier successes of a job that usually takes 2 s."""
+    return [success(NOW - timedelta(days=d + 1), minutes=2 / 60) for d in range(count)]
+
+
+def test_a_fast_job_is_not_too_long_under_the_absolute_floor() -> None:
+    """11 s is 5.5x a 2 s median, yet nobody on call would act on it: the floor is 5 min."""
+    hist = history(*fast(), success(NOW - H, minutes=11 / 60))
+    assert judge("duration", hist) is None
+    assert judge("duration", history(*fast(), success(NOW - H, minutes=5))) is None
+
+
+def test_past_the_floor_it_fires_and_names_the_floor_as_its_limit() -> None:
+    slow = success(NOW - H, minutes=6)
+    finding = judge("duration", history(*fast(), slow))
+    assert finding is not None
+    assert finding.summary == (
+        f"{KEY} run {slow.run_id} took 6 min, over its limit of 5 min "
+        "(the min_seconds floor; 3x the median of 2 s is below it)"
+    )
+    assert finding.details["limit_s"] == 300
+    assert finding.since == NOW - H - 6 * M + 5 * M
+
+
+def test_a_fast_job_still_running_waits_for_the_floor() -> None:
+    assert judge("duration", history(*fast(), running(NOW - 4 * M))) is None
+    assert judge("duration", history(*fast(), running(NOW - 6 * M))) is not None
+
+
+def test_the_floor_is_a_parameter_and_zero_judges_by_the_ratio_alone() -> None:
+    assert kind("duration").parse_params({}).min_seconds == 300  # type: ignore[attr-defined]
+    hist = history(*fast(), success(NOW - H, minutes=11 / 60))
+    assert judge("duration", hist, min_seconds=0) is not None
+    assert judge("duration", history(*fast(), success(NOW - H, minutes=2)), min_seconds=60)
+
+
+def test_the_floor_does_not_raise_an_explicit_max_minutes() -> None:
+    """max_minutes is the operator's own absolute limit: taken as given, floor or not."""
+    finding = judge("duration", history(*fast(), success(NOW - H, minutes=3)), max_minutes=2)
+    assert finding is not None and finding.details["limit"] == "max_minutes"
+
+
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
+        ({"min_seconds": -1}, {"min_seconds": "must be at least 0"}),
         ({"factor": 1}, {"factor": "must be greater than 1"}),
         ({"max_minutes": -5}, {"max_minutes": "must be greater than 0"}),
         ({"window_runs": 0}, {"window_runs": "must be at least 1"}),
