@@ -292,7 +292,9 @@ def apply_suppression(
         alert.silenced_by, alert.inhibited, alert.folded_into = silence, inhibited, cause
         alert.save(update_fields=["silenced_by", "inhibited", "folded_into"])
         never_told = alert.last_notified_at is None and alert.state == AlertState.FIRING
-        if was_suppressed and not alert.suppressed and never_told:
+        # A consequence unfolded because its cause is clearing is told now if it still holds;
+        # one clearing along with its cause (the same recovery) goes quietly.
+        if was_suppressed and not alert.suppressed and never_told and alert.clear_since is None:
             released.append(alert)
     return released
 
@@ -300,7 +302,11 @@ def apply_suppression(
 def upstream_causes(alerts: list[Alert]) -> dict[int, Alert]:
     """For each consequence alert, the open failure alert of its own source or of a source
     upstream of it: a failed daily run also goes stale, and that is one incident, not two.
-    Each kind says whether it is a cause or a consequence (``RuleKind.cause``/``consequence``)."""
+    Each kind says whether it is a cause or a consequence (``RuleKind.cause``/``consequence``).
+
+    Only a failure whose condition still holds is a cause: one waiting out its resolve hold
+    (``clear_since`` set) has recovered, so it explains nothing that happens after: an 80 %
+    drop two minutes after a recovery is its own incident (docs/architecture.md, "Held back")."""
     consequences = consequence_kinds()
     candidates = [a for a in alerts if a.source_id and a.rule.kind in consequences]
     if not candidates:
@@ -309,7 +315,9 @@ def upstream_causes(alerts: list[Alert]) -> dict[int, Alert]:
     failing = {
         a.source_id: a
         for a in Alert.objects.filter(
-            state__in=(AlertState.FIRING, AlertState.ACKNOWLEDGED), rule__kind__in=cause_kinds()
+            state__in=(AlertState.FIRING, AlertState.ACKNOWLEDGED),
+            rule__kind__in=cause_kinds(),
+            clear_since__isnull=True,
         ).order_by("fired_at")
     }
     causes = {}

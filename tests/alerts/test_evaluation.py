@@ -245,3 +245,69 @@ def test_a_downstream_consequence_is_folded_into_its_upstream_cause() -> None:
     [message] = events(NotificationEvent.FIRING)
     assert message.payload["sources"] == ["elra_conferences"]
     assert message.payload["alerts"][0]["consequences"] == ["store_conferences"]
+
+
+def recovered_upstream() -> tuple[Alert, Alert]:
+    """elra failed at T0 (its "Run failed" holds 30 min after recovering) while store, downstream,
+    was already stale; the stale alert is folded into the failure. Returns (failure, stale)."""
+    dep = f.deployment()
+    elra = f.source("elra_conferences", dep)
+    store = f.source("store_conferences", dep, group_name="storage")
+    store.upstream.add(elra)
+    f.run(store, T0 - timedelta(hours=30))
+    channel = f.channel()
+    f.rule("Run failed", "run_failed", [channel], resolve_hold_minutes=30)
+    f.rule("Stale", "stale", [channel], parameters={"max_age_hours": 24, "grace_minutes": 30})
+    f.run(elra, T0, ok=False, error="HTTP 503 from elra.info")
+    evaluation.evaluate(T0 + minutes(1))
+    return Alert.objects.get(source=elra), Alert.objects.get(source=store)
+
+
+def test_a_consequence_after_a_recovery_is_sent_not_folded_into_the_clearing_failure() -> None:
+    elra = f.source("elra_conferences", f.deployment())
+    channel = f.channel()
+    f.rule("Run failed", "run_failed", [channel], resolve_hold_minutes=30)
+    f.rule("Volume drop", "volume_drop", [channel], parameters={"percent": 30})
+    for hour in range(5, 0, -1):
+        f.run(elra, T0 - timedelta(hours=hour), metrics={"count": 100})
+    f.run(elra, T0, ok=False)
+    evaluation.evaluate(T0 + minutes(1))
+    f.run(elra, T0 + minutes(60), metrics={"count": 100})
+    evaluation.evaluate(T0 + minutes(61))  # recovered: "Run failed" starts its resolve hold
+    f.run(elra, T0 + minutes(62), metrics={"count": 20})
+    evaluation.evaluate(T0 + minutes(63))
+    failure = Alert.objects.get(rule__name="Run failed")
+    drop = Alert.objects.get(rule__name="Volume drop")
+    assert failure.is_open and failure.clear_since == T0 + minutes(61)
+    assert drop.state == AlertState.FIRING and drop.folded_into is None
+    sent = [n.payload["rule"]["name"] for n in events(NotificationEvent.FIRING)]
+    assert sent == ["Run failed", "Volume drop"]
+
+
+def test_a_folded_consequence_still_holding_is_unfolded_and_sent_when_its_cause_clears() -> None:
+    failure, stale = recovered_upstream()
+    assert stale.folded_into == failure and len(events(NotificationEvent.FIRING)) == 1
+    f.run(failure.source, T0 + minutes(10))  # elra recovers; store is still stale
+    evaluation.evaluate(T0 + minutes(11))
+    stale.refresh_from_db()
+    assert stale.folded_into is None and stale.state == AlertState.FIRING
+    [_, told] = events(NotificationEvent.FIRING)
+    assert told.payload["sources"] == ["store_conferences"]
+
+
+def test_a_consequence_clearing_with_its_cause_is_unfolded_quietly() -> None:
+    failure, stale = recovered_upstream()
+    stale.rule.resolve_hold_minutes = 30
+    stale.rule.save()
+    f.run(failure.source, T0 + minutes(10))
+    f.run(stale.source, T0 + minutes(10))  # the same recovery clears both
+    evaluation.evaluate(T0 + minutes(11))
+    stale.refresh_from_db()
+    assert stale.clear_since is not None and stale.folded_into is None
+    assert len(events(NotificationEvent.FIRING)) == 1
+    evaluation.evaluate(T0 + minutes(45))
+    stale.refresh_from_db()
+    assert stale.state == AlertState.RESOLVED
+    assert [n.payload["sources"] for n in events(NotificationEvent.RESOLVED)] == [
+        ["elra_conferences"]
+    ]

@@ -305,6 +305,22 @@ def month_of_five_sources() -> list[Line]:
     return lines
 
 
+def recovering_source() -> list[Line]:
+    """(j) elra runs hourly; the 10:00 run fails, 11:00 recovers, and a run at 11:02 delivers
+    80 % less. The drop comes while "Run failed" waits out its resolve hold: it must be sent,
+    since a cleared failure no longer explains anything (issue 15)."""
+    rng = random.Random(11)
+    first = datetime(2026, 11, 2, 0, tzinfo=UTC)
+    lines = list(hourly("elra_conferences", first, 10, rng))
+    lines += hourly("elra_conferences", first + timedelta(hours=10), 1, rng, "failure")
+    lines += hourly("elra_conferences", first + timedelta(hours=11), 1, rng)
+    [drop] = hourly("elra_conferences", first + timedelta(hours=11, minutes=2), 1, rng)
+    drop["metrics"] = {"count": 19}
+    lines.append(drop)
+    lines += hourly("elra_conferences", first + timedelta(hours=12), 2, rng)
+    return lines
+
+
 SCENARIOS = {
     "a_healthy_month": healthy_month,
     "b_failing_six_hours": failing_six_hours,
@@ -315,6 +331,7 @@ SCENARIOS = {
     "g_upstream_failure": upstream_failure,
     "h_retried_failure": retried_failure,
     "i_maintenance_window": maintenance_window,
+    "j_recovering_source": recovering_source,
     "month_of_five_sources": month_of_five_sources,
 }
 

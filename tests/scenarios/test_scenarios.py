@@ -313,6 +313,23 @@ def test_i_the_same_failure_outside_the_window_is_sent(replay: Replay) -> None:
     assert all(at(n["at"]).date().isoformat() == "2026-11-07" for n in result.notifications)
 
 
+# --- (j) ---------------------------------------------------------------------------------------
+
+
+def test_j_a_volume_drop_two_minutes_after_a_recovery_is_sent(replay: Replay) -> None:
+    """The 10:00 failure recovers at 11:00; "Run failed" waits out its 30 min resolve hold until
+    11:30. The 80 % drop at 11:02 comes inside the hold: a cleared failure explains nothing, so
+    the drop is its own alert, not folded, and its firing message goes to every channel."""
+    result = replay("j_recovering_source", 2)
+    [drop] = result.fired(rule="Volume drop over 30 %")
+    assert drop["fired_at"].startswith("2026-11-02T11:0")
+    assert at(drop["fired_at"]) < at("2026-11-02T11:30:00Z")
+    firing = result.per_channel(event="firing", rule="Volume drop over 30 %")
+    assert firing == {c: [at(drop["fired_at"])] for c in CHANNELS}
+    [failure] = result.fired(rule="Run failed")
+    assert failure["resolved_at"] == "2026-11-02T11:30:00Z"
+
+
 # --- Speed -------------------------------------------------------------------------------------
 
 
