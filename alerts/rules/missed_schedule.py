@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from itertools import islice
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -14,8 +16,12 @@ from alerts.rules.base import Finding, Params, RuleKind, ScheduleSample, SourceH
 from confops.common.formatting import number
 
 # A run that starts a little before its tick still counts: the clocks of Dagster, the machine
-# a pushed job runs on and confops are not exactly in step.
+# a pushed job runs on and confops are not exactly in step (at most half the schedule's period).
 EARLY = timedelta(minutes=5)
+
+# A run is given half its schedule's period to start (a 2-minute schedule waits 1 minute, not
+# 30), never less than this: the clocks are not exactly in step (see EARLY).
+MIN_GRACE = timedelta(minutes=1)
 
 # Dagster accepts these shorthands in cron_schedule; cronsim only knows the five fields.
 ALIASES = {
@@ -30,23 +36,28 @@ ALIASES = {
 
 
 class MissedScheduleParams(Params):
+    # The longest a run may be late: half the schedule's period applies when it is shorter.
     grace_minutes: Annotated[float, limits(gt=0, le=MAX_MINUTES)] = 30
 
 
 @dataclass(frozen=True)
 class Expected:
-    """One expected start: when, and which schedule said so."""
+    """One expected start: when, which schedule said so, and how late it may start."""
 
     at: datetime
     schedule: ScheduleSample
+    grace: timedelta = timedelta(0)
+    early: timedelta = EARLY
 
 
 @register
 class MissedSchedule(RuleKind):
     """Fires when the latest expected run (due + grace) did not start; clears at the next one.
 
-    Only the latest expected time is judged: once a later expected run starts on time, an
-    earlier miss is history, not a condition that still holds.
+    The grace follows the schedule: half its period (the gap between its last two ticks), at
+    least ``MIN_GRACE``, at most ``grace_minutes``. Only the latest expected time is judged: once
+    a later expected run starts on time, an earlier miss is history, not a condition that still
+    holds.
     """
 
     name = "missed_schedule"
@@ -59,24 +70,25 @@ class MissedSchedule(RuleKind):
     def evaluate_source(
         self, history: SourceHistory, params: MissedScheduleParams, now: datetime
     ) -> Finding | None:
-        grace = timedelta(minutes=params.grace_minutes)
-        expected = latest_expected(history.schedules, now - grace)
+        cap = timedelta(minutes=params.grace_minutes)
+        expected = latest_expected(history.schedules, now, cap)
         if expected is None or expected.at < history.first_seen_at:
             return None
         # A run that started late still answers the missed tick: the alert clears when it starts.
-        if started_between(history, expected.at - EARLY, now):
+        if started_between(history, expected.at - expected.early, now):
             return None
         schedule, zone_name = expected.schedule, str(expected.at.tzinfo)
+        grace_minutes = expected.grace.total_seconds() / 60
         return Finding(
             summary=f"{history.key}: expected run at {expected.at:%Y-%m-%d %H:%M} {zone_name} "
-            f"(cron {schedule.cron}) did not start within {number(params.grace_minutes)} min",
-            since=expected.at + grace,
+            f"(cron {schedule.cron}) did not start within {number(grace_minutes)} min",
+            since=expected.at + expected.grace,
             details={
                 "expected_at": iso(expected.at),
                 "schedule": schedule.name,
                 "cron": schedule.cron,
                 "timezone": zone_name,
-                "grace_minutes": params.grace_minutes,
+                "grace_minutes": grace_minutes,
             },
         )
 
@@ -85,14 +97,37 @@ def started_between(history: SourceHistory, start: datetime, end: datetime) -> b
     return any(run.started_at and start <= run.started_at <= end for run in history.runs)
 
 
-def latest_expected(schedules: tuple[ScheduleSample, ...], until: datetime) -> Expected | None:
-    """The latest tick at or before ``until`` across the running schedules."""
-    ticks = [last_tick(schedule, until) for schedule in schedules if schedule.running]
+def latest_expected(
+    schedules: tuple[ScheduleSample, ...], now: datetime, cap: timedelta
+) -> Expected | None:
+    """The latest tick whose grace has run out by ``now``, across the running schedules."""
+    ticks = [last_due_tick(schedule, now, cap) for schedule in schedules if schedule.running]
     return max((tick for tick in ticks if tick), key=lambda tick: tick.at, default=None)
 
 
-def last_tick(schedule: ScheduleSample, until: datetime) -> Expected | None:
-    """cronsim in reverse yields ticks strictly before its start, so start one second later.
+def last_due_tick(schedule: ScheduleSample, now: datetime, cap: timedelta) -> Expected | None:
+    """The schedule's latest tick at or before ``now`` minus its grace.
+
+    Grace and earliness fit the period: half of it, the grace within [MIN_GRACE, cap] and the
+    earliness at most EARLY, so that a run answering one tick of a 2-minute schedule does not
+    also answer the next. A weekday job on Monday morning has a three-day gap, hence the cap.
+    """
+    half = half_period(schedule, now)
+    grace = cap if half is None else min(cap, max(MIN_GRACE, half))
+    early = EARLY if half is None else min(EARLY, half)
+    tick = next(ticks_back(schedule, now - grace), None)
+    return Expected(tick, schedule, grace, early) if tick else None
+
+
+def half_period(schedule: ScheduleSample, now: datetime) -> timedelta | None:
+    """Half the gap between the schedule's last two ticks at or before ``now``."""
+    last_two = list(islice(ticks_back(schedule, now), 2))
+    return (last_two[0] - last_two[1]) / 2 if len(last_two) == 2 else None
+
+
+def ticks_back(schedule: ScheduleSample, until: datetime) -> Iterator[datetime]:
+    """The ticks at or before ``until``, latest first; cronsim in reverse yields ticks strictly
+    before its start, so start one second later.
 
     The start is in the schedule's zone so that cronsim applies the cron in local time (02:00
     Europe/Paris is 01:00 UTC in winter and 00:00 UTC in summer). A cron cronsim cannot read
@@ -101,9 +136,9 @@ def last_tick(schedule: ScheduleSample, until: datetime) -> Expected | None:
     start = (until.replace(microsecond=0) + timedelta(seconds=1)).astimezone(zone(schedule))
     cron = ALIASES.get(schedule.cron.strip().lower(), schedule.cron)
     try:
-        return Expected(next(CronSim(cron, start, reverse=True)), schedule)
-    except (CronSimError, StopIteration):
-        return None
+        yield from CronSim(cron, start, reverse=True)
+    except CronSimError:
+        return
 
 
 def next_expected(schedules: tuple[ScheduleSample, ...], after: datetime) -> Expected | None:
@@ -114,7 +149,7 @@ def next_expected(schedules: tuple[ScheduleSample, ...], after: datetime) -> Exp
 
 
 def next_tick(schedule: ScheduleSample, after: datetime) -> Expected | None:
-    """The first tick after ``after``, the cron read in the schedule's zone as in ``last_tick``."""
+    """The first tick after ``after``, the cron read in the schedule's zone as in ``ticks_back``."""
     cron = ALIASES.get(schedule.cron.strip().lower(), schedule.cron)
     try:
         return Expected(next(CronSim(cron, after.astimezone(zone(schedule)))), schedule)

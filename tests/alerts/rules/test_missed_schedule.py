@@ -156,6 +156,55 @@ def test_an_hourly_schedule_judges_the_last_hour_that_is_due() -> None:
     assert judge("missed_schedule", hist, now=NOW + 30 * M) is not None
 
 
+MONDAY_0900 = datetime(2025, 1, 13, 9, 0, tzinfo=UTC)
+S = timedelta(seconds=1)
+
+
+@pytest.mark.parametrize(
+    ("cron", "tick", "previous", "grace"),
+    [
+        ("*/2 * * * *", NOW, NOW - 2 * M, 1 * M),  # half of 2 min
+        ("*/10 * * * *", NOW, NOW - 10 * M, 5 * M),
+        ("0 * * * *", NOW, NOW - 60 * M, 30 * M),
+        ("0 */2 * * *", NOW, NOW - 120 * M, 30 * M),  # half would be 1 h: capped
+        ("0 2 * * *", TODAY_0200, TODAY_0200 - timedelta(days=1), 30 * M),
+        ("0 9 * * 1-5", MONDAY_0900, MONDAY_0900 - timedelta(days=3), 30 * M),
+    ],
+)
+def test_the_grace_is_half_the_schedules_period_capped_at_grace_minutes(
+    cron: str, tick: datetime, previous: datetime, grace: timedelta
+) -> None:
+    hist = history(started(previous), schedules=(schedule(cron),))
+    assert judge("missed_schedule", hist, now=tick + grace - S) is None
+    finding = judge("missed_schedule", hist, now=tick + grace)
+    assert finding is not None and finding.since == tick + grace
+    minutes = grace / M
+    assert finding.summary.endswith(f"did not start within {minutes:g} min")
+    assert finding.details["grace_minutes"] == minutes
+
+
+def test_a_two_minute_schedule_is_missed_after_one_minute_not_thirty_six() -> None:
+    every_two = (schedule("*/2 * * * *"),)
+    hist = history(started(NOW - 4 * M), schedules=every_two)  # 11:58 did not start
+    finding = judge("missed_schedule", hist, now=NOW - M)
+    assert finding is not None and finding.since == NOW - M
+    assert "expected run at 2025-01-15 11:58 UTC" in finding.summary
+
+
+def test_an_every_minute_schedule_still_gets_the_one_minute_floor() -> None:
+    hist = history(started(NOW - M), schedules=(schedule("* * * * *"),))
+    assert judge("missed_schedule", hist, now=NOW + 59 * S) is None
+    assert judge("missed_schedule", hist, now=NOW + M) is not None
+
+
+def test_a_smaller_grace_minutes_caps_the_grace_below_half_the_period() -> None:
+    hourly = (schedule("0 * * * *"),)
+    hist = history(started(NOW - 60 * M), schedules=hourly)
+    finding = judge("missed_schedule", hist, now=NOW + 10 * M, grace_minutes=10)
+    assert finding is not None and finding.since == NOW + 10 * M
+    assert judge("missed_schedule", hist, now=NOW + 9 * M, grace_minutes=10) is None
+
+
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
