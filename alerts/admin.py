@@ -234,7 +234,7 @@ class ChannelForm(forms.ModelForm):
 
     class Meta:
         model = Channel
-        fields = ["name", "kind", "enabled", "min_severity", "config", "secret"]
+        fields = ["name", "kind", "enabled", "is_default", "min_severity", "config", "secret"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -268,11 +268,24 @@ class ChannelForm(forms.ModelForm):
 @admin.register(Channel)
 class ChannelAdmin(MaskedSecretsAdmin, AuditedAdmin):
     form = ChannelForm
-    list_display = ["name", "kind", "enabled", "min_severity", "secret", "failing_since"]
+    list_display = [
+        "name",
+        "kind",
+        "enabled",
+        "is_default",
+        "min_severity",
+        "secret",
+        "failing_since",
+    ]
     masked_fields = {"secret": "shown_secret", "config": "shown_config"}
-    list_filter = ["kind", "enabled"]
+    list_filter = ["kind", "enabled", "is_default"]
     search_fields = ["name"]
     actions = ["send_test_message"]
+
+    def save_model(self, request: HttpRequest, obj: Channel, form: Any, change: bool) -> None:
+        """Through the channels' door: audited, the first channel made default, waiting alerts
+        sent."""
+        operations.save_channel(obj, request.user, timezone.now())
 
     @admin.display(description="secret")
     def shown_secret(self, channel: Channel) -> str:

@@ -105,6 +105,12 @@ class Channel(RedactsItsSecrets, models.Model):
     name = models.CharField(max_length=100, unique=True)
     kind = models.CharField(max_length=20, choices=channel_kind_choices)
     enabled = models.BooleanField(default=True)
+    is_default = models.BooleanField(
+        "default",
+        default=False,
+        help_text="Rules with no channels of their own, and escalations with none, go here. "
+        "The first channel created is a default channel.",
+    )
     min_severity = models.CharField(
         max_length=10,
         choices=Severity.choices,

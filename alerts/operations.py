@@ -14,8 +14,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from alerts.choices import OPEN_STATES, AlertEventKind, ResolvedHow
+from alerts.engine import policy
 from alerts.engine.silences import covers
-from alerts.models import Alert, AlertRule, RuleOverride, Silence
+from alerts.models import Alert, AlertRule, Channel, RuleOverride, Silence
 from confops.accounts import audit
 from monitoring.dagster.actions import reexecute_from_failure
 from monitoring.models import Deployment
@@ -158,11 +159,29 @@ def save_rule(
     for name, objects in relations.items():
         getattr(rule, name).set(objects)
     changes = audit.diff(before, rule_snapshot(rule))
+    policy.send_waiting(now, [rule])  # its alerts nobody was told about, now it has channels
     # Saved as it was (the admin's form saved to edit its overrides only): no change to record.
     if created or changes:
         action = "created" if created else "changed"
         audit.record(now, action, rule, changes, actor=user, actor_label=actor_label)
     return rule
+
+
+@transaction.atomic
+def save_channel(channel: Channel, user: Any, now: datetime, actor_label: str = "") -> Channel:
+    """Save a channel made or changed in the admin and audit what changed (masked). The first
+    channel created is a default channel, so a fresh install reaches it with no rule edited;
+    alerts nobody was told about go out as soon as a channel can take them."""
+    created = channel.pk is None
+    before = {} if created else audit.snapshot(Channel.objects.get(pk=channel.pk))
+    if created and not Channel.objects.exists():
+        channel.is_default = True
+    channel.save()
+    action = "created" if created else "changed"
+    changes = audit.diff(before, audit.snapshot(channel))
+    audit.record(now, action, channel, changes, actor=user, actor_label=actor_label)
+    policy.send_waiting(now)
+    return channel
 
 
 def set_rule_enabled(

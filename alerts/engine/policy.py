@@ -12,13 +12,19 @@ The internal alert about confops itself (a kind with ``internal``: ``confops_sta
 watcher's: the engine's ``watcher.evaluate_watcher`` reminds and escalates it
 (``remind_and_escalate(now, alerts)``) because beat, which runs
 ``send_reminders_and_escalations``, may be the part that died; and while its rule has no
-channels of its own, it goes to every enabled channel, so out of the box someone is told.
+channels of its own, it goes to the default channels, or with none to every enabled channel, so
+out of the box someone is told.
+
+Default channels (``Channel.is_default``; the first channel created is one): a rule with no
+channels of its own, and an escalation with no escalation channels, go to them. When a rule
+first has somewhere to go, ``send_waiting`` sends its open alerts nobody was told about.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -52,21 +58,87 @@ def on_changes(
     return count
 
 
+def default_channels() -> list[Channel]:
+    """The enabled channels marked default: where rules and escalations with no channels of
+    their own go."""
+    return list(Channel.objects.filter(is_default=True, enabled=True))
+
+
 def channels_for(rule: AlertRule) -> Iterable[Channel]:
-    """The rule's channels; for the internal alert about confops with none of its own, every
-    enabled channel: a dead beat or poller must reach someone without any set-up."""
+    """The rule's channels; with none of its own, the default channels. The internal alert
+    about confops with neither goes to every enabled channel: a dead beat or poller must reach
+    someone even when nobody marked a channel default."""
     own = list(rule.channels.all())
-    if own or rule.kind not in internal_kinds():
+    if own:
         return own
+    defaults = default_channels()
+    if defaults or rule.kind not in internal_kinds():
+        return defaults
     return Channel.objects.filter(enabled=True)
 
 
 def escalation_channels_for(rule: AlertRule) -> Iterable[Channel]:
-    """The rule's escalation channels; for the internal alert with none, its channels."""
+    """The rule's escalation channels; with none, the default channels (so the critical
+    defaults' "escalate after 30 minutes" reaches someone); for the internal alert with
+    neither, its channels."""
     own = list(rule.escalation_channels.all())
-    if own or rule.kind not in internal_kinds():
+    if own:
         return own
+    defaults = default_channels()
+    if defaults or rule.kind not in internal_kinds():
+        return defaults
     return channels_for(rule)
+
+
+def send_waiting(now: datetime, rules: Iterable[AlertRule] | None = None) -> int:
+    """Send the firing message of open alerts nobody was told about (firing, unacknowledged,
+    not held back, never notified), e.g. once their rule gets a channel or a default channel
+    appears. ``write`` marks notified each alert that went into a row, so a second call sends
+    nothing more; an alert that still has nowhere to go stays waiting."""
+    waiting = Alert.objects.filter(
+        state=AlertState.FIRING,
+        last_notified_at__isnull=True,
+        silenced_by__isnull=True,
+        inhibited=False,
+        folded_into__isnull=True,
+    ).select_related("rule", "source", "deployment")
+    if rules is not None:
+        waiting = waiting.filter(rule__in=[r.pk for r in rules])
+    return write(NotificationEvent.FIRING, waiting, channels_for, now)
+
+
+@dataclass(frozen=True)
+class Unreached:
+    """Why an alert reached nobody, and what to fix: ``fix`` is "rule" (give the rule a
+    channel), "channels" (the channels' settings) or "" (nothing to fix: it is held back)."""
+
+    reason: str
+    fix: str
+
+
+def why_unreached(alert: Alert) -> Unreached | None:
+    """Why nobody was told about this alert, or None when someone was (or it never fired)."""
+    if alert.last_notified_at is not None or alert.fired_at is None:
+        return None
+    if alert.suppressed:
+        return Unreached(
+            "it is held back (a silence, its deployment unreachable, or folded into its cause)",
+            "",
+        )
+    candidates = list(alert.rule.channels.all()) or list(Channel.objects.filter(is_default=True))
+    if not candidates and alert.rule.kind in internal_kinds():
+        candidates = list(Channel.objects.all())
+    if not candidates:
+        return Unreached("its rule has no channel and no channel is marked default", "rule")
+    if not any(c.enabled for c in candidates):
+        return Unreached("every channel it would go to is disabled", "channels")
+    if any(c.accepts(alert.severity) for c in candidates):
+        return Unreached("a channel takes it now: it goes out when a rule or channel is saved", "")
+    return Unreached(
+        f"its severity ({alert.severity}) is below the minimum severity of every channel "
+        "it would go to",
+        "channels",
+    )
 
 
 def reminder_due_at(alert: Alert) -> datetime | None:

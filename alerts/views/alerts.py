@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from alerts import operations
 from alerts.choices import OPEN_STATES, AlertEventKind, AlertState, Severity
+from alerts.engine import policy
 from alerts.forms import HELD_BACK, AcknowledgeForm, AlertFilterForm, SilenceHoursForm
 from alerts.models import SUPPRESSED, Alert, Runbook
 from alerts.views.common import context_with, needs, safe_next, see_other
@@ -173,9 +174,28 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if alert.run_id and deployment
         else None,
         can_reexecute=operations.can_reexecute(alert),
+        unreached=policy.why_unreached(alert),
+        fix_url=fix_url(request, alert),
         now=timezone.now(),
     )
     return render(request, "alerts/alert_detail.html", context)
+
+
+def fix_url(request: HttpRequest, alert: Alert) -> str:
+    """Where an operator fixes an alert that reached nobody, when they may: the rule's admin
+    page (to give it a channel) or the channels' list (to mark one default, enable one or lower
+    its minimum severity); empty for a reader who may change neither."""
+    unreached = policy.why_unreached(alert)
+    if unreached is None or not unreached.fix:
+        return ""
+    if unreached.fix == "rule":
+        if request.user.has_perm("alerts.change_alertrule"):
+            return reverse("admin:alerts_alertrule_change", args=[alert.rule_id])
+        if not request.user.has_perm("alerts.change_channel"):
+            return ""
+    elif not request.user.has_perm("alerts.change_channel"):
+        return ""
+    return reverse("admin:alerts_channel_changelist")
 
 
 def runbooks_for(alert: Alert) -> list[Runbook | str]:
