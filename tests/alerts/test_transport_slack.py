@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from alerts.notify import messages
-from alerts.notify.transports import DeliveryError, transport_class
+from alerts.notify.transports import ConfigError, DeliveryError, transport_class
 from tests.alerts.test_messages import alert_json, payload
 from tests.fixtures.http import HttpResponder
 
@@ -216,3 +216,44 @@ def test_the_daily_report_escapes_its_text_with_and_without_blocks(
     assert f"• {ESCAPED} failed" in shown
     assert "<http://localhost:8000/reports/2026-11-02/|Full report>" in shown
     assert_inert(laid_out)
+
+
+def test_mentions_are_chosen_per_severity(http_responder: HttpResponder) -> None:
+    transport = slack(
+        http_responder.url,
+        mention="<!here>",
+        mentions={"warning": "<!subteam^S0123> U0456", "info": ""},
+    )
+    for severity in ("critical", "warning", "info"):
+        raw = alert_json(1, "elra", severity=severity)
+        transport.send(messages.render("firing", payload("firing", [raw])))
+    critical, warning, info = (
+        texts(r.json()["attachments"][0]["blocks"]) for r in http_responder.requests
+    )
+    assert critical.startswith("<!here> ")
+    assert warning.startswith("<!subteam^S0123> <@U0456> ")
+    assert "<!" not in info.split("\n")[0] and "<@" not in info
+
+
+def test_a_resolved_message_pings_nobody(http_responder: HttpResponder) -> None:
+    transport = slack(http_responder.url, mentions={"critical": "<!channel>"})
+    raw = alert_json(1, "elra", severity="critical")
+    transport.send(messages.render("resolved", payload("resolved", [raw])))
+    assert "<!channel>" not in texts(http_responder.requests[0].json()["attachments"][0]["blocks"])
+
+
+@pytest.mark.parametrize(
+    "mention",
+    ["<http://evil|click>", "@here", "<!subteam^S01|ops> <!here>", "<!here>*bold*", "<@U1|x>"],
+)
+def test_a_mention_that_is_not_a_slack_mention_is_refused(mention: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        transport_class("slack").parse_config({"mentions": {"critical": mention}}, "https://x")
+    assert "is not a Slack mention" in str(caught.value)
+    with pytest.raises(ConfigError):
+        transport_class("slack").parse_config({"mention": mention}, "https://x")
+
+
+def test_an_unknown_severity_in_mentions_is_refused() -> None:
+    with pytest.raises(ConfigError):
+        transport_class("slack").parse_config({"mentions": {"fatal": "<!here>"}}, "https://x")

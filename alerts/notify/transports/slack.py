@@ -2,7 +2,9 @@
 
 Secret: the webhook URL (``https://hooks.slack.com/services/...``); a channel without one uses
 ``SLACK_WEBHOOK_URL``. Config (optional): ``{"mention": "<!here>"}`` prepended to critical
-firing and escalation messages.
+firing, reminder and escalation messages; ``{"mentions": {"warning": "<!subteam^S0123>"}}`` per
+severity (a user group, a user ``<@U0123>`` or a special mention), refused when it is anything
+else.
 
 A message is one attachment whose bar has the severity's colour (Block Kit has no colour of
 its own, attachments do), holding blocks: the headline with the severity's emoji, the rule
@@ -24,9 +26,11 @@ https://api.slack.com/apis/rate-limits).
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from django.conf import settings
+from pydantic import field_validator
 
 from alerts.choices import ChannelKind, NotificationEvent, Severity
 from alerts.notify.links import absolute, alert_url
@@ -48,8 +52,46 @@ REPORT_WORST = 5
 REPORT_CRITICAL = 5
 
 
+# What a mention may be: Slack's special mentions, a user group (``<!subteam^S0123>``) or a user
+# (``<@U0123>``), several separated by spaces. Anything else is refused when the channel is
+# saved: the text goes to Slack unescaped (it must ping), so it must not carry a link or markup.
+MENTION_TOKEN = re.compile(r"<!(here|channel|everyone)>|<!subteam\^[A-Z0-9]+>|<@[UW][A-Z0-9]+>")
+
+
+def checked_mention(value: str) -> str:
+    """The mention as Slack reads it; a bare user id (``U0123``) becomes ``<@U0123>``."""
+    tokens = [f"<@{t}>" if re.fullmatch(r"[UW][A-Z0-9]+", t) else t for t in value.split()]
+    for token in tokens:
+        if not MENTION_TOKEN.fullmatch(token):
+            raise ValueError(
+                f"{token!r} is not a Slack mention: use <!here>, <!channel>, "
+                "<!subteam^ID> (a user group) or <@ID> (a user)"
+            )
+    return " ".join(tokens)
+
+
 class SlackConfig(Config):
+    """``mention`` pings on critical pages (as before ``mentions`` existed); ``mentions`` per
+    severity, e.g. ``{"critical": "<!here>", "warning": "<!subteam^S0123>"}``, wins over it."""
+
     mention: str = ""
+    mentions: dict[Severity, str] = {}
+
+    @field_validator("mention")
+    @classmethod
+    def _mention(cls, value: str) -> str:
+        return checked_mention(value)
+
+    @field_validator("mentions")
+    @classmethod
+    def _mentions(cls, value: dict[Severity, str]) -> dict[Severity, str]:
+        return {severity: checked_mention(text) for severity, text in value.items()}
+
+    def mention_for(self, severity: str) -> str:
+        """Who is pinged for a page of this severity (empty: nobody)."""
+        if severity in self.mentions:
+            return self.mentions[Severity(severity)]
+        return self.mention if severity == Severity.CRITICAL else ""
 
 
 @register
@@ -67,7 +109,8 @@ class SlackTransport(Transport):
 
     def send(self, message: Message) -> SendResult:
         url = self.secret or self.default_secret()
-        body = json.dumps(build_payload(message, self.config.mention)).encode()
+        mention = self.config.mention_for(message.severity)
+        body = json.dumps(build_payload(message, mention)).encode()
         response = _http.post(url, body, {"Content-Type": "application/json; charset=utf-8"})
         return _http.verdict(response, "Slack")
 
@@ -107,7 +150,7 @@ def alert_blocks(message: Message, mention: str) -> list[dict[str, Any]]:
     if len(message.sources) > 3:
         sources += f" and {len(message.sources) - 3} more"
     plural = "s" if len(message.sources) > 1 else ""
-    loud = mention and message.severity == Severity.CRITICAL and message.event != "resolved"
+    loud = mention and message.event != NotificationEvent.RESOLVED
     title = f"{slack_escape(message.headline)}: {slack_escape(message.rule)}"
     headline = f"{emoji(message)} *{title}* on {sources}"
     blocks = [section(f"{mention} {headline}" if loud else headline)]
