@@ -250,8 +250,17 @@ def test_a_mention_that_is_not_a_slack_mention_is_refused(mention: str) -> None:
     with pytest.raises(ConfigError) as caught:
         transport_class("slack").parse_config({"mentions": {"critical": mention}}, "https://x")
     assert "is not a Slack mention" in str(caught.value)
-    with pytest.raises(ConfigError):
-        transport_class("slack").parse_config({"mention": mention}, "https://x")
+
+
+def test_a_stored_single_mention_that_is_not_a_mention_is_escaped_not_refused(
+    http_responder: HttpResponder,
+) -> None:
+    """Channels saved before mentions were checked keep sending; their text pings nobody."""
+    transport = slack(http_responder.url, mention="<http://evil|click> <!here>")
+    raw = alert_json(1, "elra", severity="critical")
+    transport.send(messages.render("firing", payload("firing", [raw])))
+    shown = texts(http_responder.requests[0].json()["attachments"][0]["blocks"])
+    assert shown.startswith("&lt;http://evil|click&gt; <!here> ")
 
 
 def test_an_unknown_severity_in_mentions_is_refused() -> None:

@@ -80,7 +80,12 @@ class SlackConfig(Config):
     @field_validator("mention")
     @classmethod
     def _mention(cls, value: str) -> str:
-        return checked_mention(value)
+        """Stored before mentions were checked: what is not a mention is escaped (shown as
+        typed, never a link) rather than refused, so such a channel keeps sending."""
+        return " ".join(
+            token if MENTION_TOKEN.fullmatch(token) else slack_escape(token)
+            for token in value.split()
+        )
 
     @field_validator("mentions")
     @classmethod
