@@ -590,6 +590,15 @@ class Alert(models.Model):
             return None
         return (self.resolved_at or self.last_seen_at) - self.fired_at
 
+    @property
+    def incident_duration(self) -> timedelta:
+        """From the first failure (the condition's start) to its recovery (when a pass found it
+        cleared), what "Resolved after N min" means to on-call; not the alert's age, which
+        counts from firing (after the pending period) to closing (after the resolve hold). An
+        alert resolved by hand while its condition held counts to the resolve."""
+        end = self.clear_since or self.resolved_at or self.last_seen_at
+        return end - self.condition_since
+
 
 # Alerts held back from paging: silenced, inhibited by an upstream cause, or folded into another.
 SUPPRESSED = Q(silenced_by__isnull=False) | Q(inhibited=True) | Q(folded_into__isnull=False)

@@ -295,6 +295,7 @@ def payload(event: str, rule: AlertRule, alerts: list[Alert], now: datetime) -> 
                 "fired_at": a.fired_at.isoformat() if a.fired_at else None,
                 "resolved_at": a.resolved_at.isoformat() if a.resolved_at else None,
                 "duration_s": a.duration.total_seconds() if a.duration else None,
+                "incident_s": a.incident_duration.total_seconds(),
                 "consequences": [c.subject for c in a.consequences.all()],
             }
             for a in alerts

@@ -75,8 +75,9 @@ class AlertLine:
     fired_at: str | None
     resolved_at: str | None
     duration_s: float | None
-    duration: str
+    duration: str  # how long the incident lasted (first failure to recovery), as text
     consequences: list[str] = field(default_factory=list)
+    incident_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,8 @@ def build_context(event: str, payload: dict[str, Any]) -> dict[str, Any]:
 def alert_line(raw: dict[str, Any]) -> AlertLine:
     alert_id = raw.get("id")
     duration_s = raw.get("duration_s")
+    # A row stored before incidents were measured has only the alert's age.
+    incident_s = raw.get("incident_s", duration_s)
     return AlertLine(
         id=alert_id,
         source=str(raw.get("subject") or ""),
@@ -209,8 +212,9 @@ def alert_line(raw: dict[str, Any]) -> AlertLine:
         fired_at=raw.get("fired_at"),
         resolved_at=raw.get("resolved_at"),
         duration_s=duration_s,
-        duration=span(duration_s) if duration_s is not None else "",
+        duration=span(incident_s) if incident_s is not None else "",
         consequences=[str(c) for c in raw.get("consequences") or []],
+        incident_s=incident_s,
     )
 
 

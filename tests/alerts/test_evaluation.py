@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from alerts.choices import AlertEventKind, AlertState, NotificationEvent, Severity
 from alerts.engine import evaluation, policy
 from alerts.models import Alert, AlertRule, Notification, Silence
+from alerts.notify import messages
 from tests.alerts import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -311,3 +312,20 @@ def test_a_consequence_clearing_with_its_cause_is_unfolded_quietly() -> None:
     assert [n.payload["sources"] for n in events(NotificationEvent.RESOLVED)] == [
         ["elra_conferences"]
     ]
+
+
+def test_the_resolved_message_lasts_from_the_first_failure_to_the_recovery() -> None:
+    """Not the alert's age: firing waited out a 10-minute pending period and closing a 30-minute
+    resolve hold, yet the incident ran from the 02:00 failure to the recovery found at 03:01."""
+    elra = f.source("elra_conferences", f.deployment())
+    f.rule("Run failed", "run_failed", [f.channel()], pending_minutes=10, resolve_hold_minutes=30)
+    f.run(elra, T0, ok=False)
+    evaluation.evaluate(T0 + minutes(1))
+    evaluation.evaluate(T0 + minutes(10))  # fires
+    f.run(elra, T0 + minutes(60), ok=True)
+    evaluation.evaluate(T0 + minutes(61))  # recovered: the hold starts
+    evaluation.evaluate(T0 + minutes(91))  # resolves
+    [resolved] = events(NotificationEvent.RESOLVED)
+    line = resolved.payload["alerts"][0]
+    assert line["incident_s"] == 61 * 60 and line["duration_s"] == 81 * 60
+    assert messages.render(resolved.event, resolved.payload).subject.endswith("after 1 h 1 min")

@@ -106,6 +106,14 @@ def test_a_resolved_message_says_how_long_it_lasted() -> None:
     assert "ConnectionError" not in message.text  # the error is old news
 
 
+def test_a_resolved_message_gives_the_incidents_duration_not_the_alerts_age() -> None:
+    raw = alert_json(1, "elra_conferences", resolved_at=T0.isoformat(), duration_s=4500)
+    raw["incident_s"] = 3660  # first failure to recovery; the alert's age (4500 s) is longer
+    message = messages.render("resolved", payload("resolved", [raw]))
+    assert message.subject == "[WARNING] Resolved: Run failed on elra_conferences after 1 h 1 min"
+    assert "Lasted: 1 h 1 min" in message.text and "1 h 15 min" not in message.text
+
+
 @pytest.mark.parametrize(
     ("event", "headline"),
     [("reminder", "Still firing"), ("escalation", "Escalated, not acknowledged")],
