@@ -98,6 +98,8 @@ class HealthState(models.TextChoices):
     CRITICAL = "critical"
     UNKNOWN = "unknown"
     PAUSED = "paused"
+    # Every open alert's condition has cleared; they close when their resolve hold runs out.
+    RECOVERING = "recovering"
 
 
 class TimelineWindow(models.TextChoices):

@@ -1,7 +1,9 @@
 """The health of sources as the status page shows it: pure functions of stored state and ``now``.
 
 A source's state comes from its open alerts, so the page and the notifications never disagree:
-a firing or acknowledged critical alert makes it critical, a warning one a warning. Without
+a firing or acknowledged critical alert makes it critical, a warning one a warning; when all
+of them have cleared and only wait out their resolve hold it is recovering (with when it will
+close: "WARNING" would say the failure still holds, "healthy" that nothing is open). Without
 either it is healthy if it succeeded recently. It is grey when nothing can be said: paused,
 never run, not succeeded for a long time while no alert judges it, or its deployment cannot be
 polled (the data shown is then as old as the last good poll).
@@ -12,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from confops.common.formatting import since
+from confops.common.formatting import clock, since
 from monitoring.choices import HealthState
 
 # The default staleness rule fires after 24 h. A success older than a week with no alert open
@@ -29,6 +31,7 @@ PRESENTATION: dict[str, tuple[str, str, str]] = {
     HealthState.CRITICAL: ("red", "i-critical", "Critical"),
     HealthState.UNKNOWN: ("grey", "i-unknown", "Unknown"),
     HealthState.PAUSED: ("grey", "i-paused", "Paused"),
+    HealthState.RECOVERING: ("blue", "i-healthy", "Recovering"),
 }
 
 
@@ -61,6 +64,8 @@ class OpenAlerts:
     info: int = 0
     acknowledged: int = 0
     example: str = ""  # a rule name to show, taken from the worst severity
+    # Set when every one of them has cleared and waits out its resolve hold: when the last closes.
+    closes_at: datetime | None = None
 
     @property
     def worst(self) -> str | None:
@@ -110,6 +115,8 @@ def source_health(
         return Health(HealthState.PAUSED, "paused: not judged")
     if deployment_problem:
         return Health(HealthState.UNKNOWN, deployment_problem)
+    if alerts.closes_at is not None:
+        return Health(HealthState.RECOVERING, f"recovering, closes at {clock(alerts.closes_at)}")
     worst = alerts.worst
     if worst in SEVERITY_STATE:
         count = getattr(alerts, worst)

@@ -216,6 +216,7 @@ def sources_with_state(filters: SourceFilters, now: datetime) -> list[dict[str, 
     summary="List sources with their state",
     description=(
         "The state is the status page's: `healthy`, `warning`, `critical` (from open alerts), "
+        "`recovering` (every open alert has cleared and waits out its resolve hold), "
         "`unknown` (never run, deployment unreachable, ...) or `paused`. Filters: `state`, "
         "`deployment` (a name, or `-` for pushed sources), `group`, `kind`, `tag` (`key` or "
         "`key=value`), `owner`; `gone=true` includes sources gone from Dagster."

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from alerts.choices import OPEN_STATES, AlertState, RuleTarget
+from alerts.engine.recovery import closes_at
 from alerts.models import Alert, AlertRule, RuleOverride, Runbook
 from alerts.rules.base import DropBand, ParamsError, all_kinds, kinds_answering
 from confops.common.formatting import number
@@ -118,7 +119,16 @@ def health(source: Source, alerts: list[Alert], now: datetime) -> Health:
     counts = {s: sum(a.severity == s for a in visible) for s in ("critical", "warning", "info")}
     worst = OpenAlerts(counts["critical"], counts["warning"], counts["info"]).worst
     example = next((a.rule.name for a in visible if a.severity == worst), "")
-    alerts_summary = OpenAlerts(counts["critical"], counts["warning"], counts["info"], 0, example)
+    closing = [closes_at(a) for a in visible]
+    recovering = bool(visible) and None not in closing
+    alerts_summary = OpenAlerts(
+        counts["critical"],
+        counts["warning"],
+        counts["info"],
+        0,
+        example,
+        closes_at=max(c for c in closing if c) if recovering else None,
+    )
     return source_health(
         paused=source.paused,
         deployment_problem=problem,

@@ -1,7 +1,8 @@
 """What the status page shows, read in a fixed number of queries whatever the number of sources.
 
 1. deployments; 2. sources (their denormalised latest-state fields, one row each);
-3. open alerts summed per source and severity in SQL; 4. the timeline's runs in the window, at
+3. open alerts summed per source, severity and whether they are clearing (waiting out their
+resolve hold: a recovering source) in SQL; 4. the timeline's runs in the window, at
 most ``RUNS_PER_SOURCE`` per source, ranked in SQL and joined to their run. Filters apply in
 Python to the source rows (tags and Dagster owners are JSON, which SQLite cannot search well),
 and in SQL to the runs when any is set. Only when a shown source never ran: 5. the schedules of
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db.models import Count, F, Min, Window
+from django.db.models import BooleanField, Case, Count, F, Max, Min, Value, When, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.urls import reverse
 from django.utils import timezone
@@ -74,6 +75,14 @@ RUN_FIELDS = (
     "run__error_message",
 )
 VISIBLE_ALERT_STATES = (AlertState.FIRING, AlertState.ACKNOWLEDGED)
+# An alert whose condition has cleared, and when it closes as epoch seconds: the same moment as
+# ``alerts.engine.recovery.closes_at`` (its clear plus its rule's resolve hold), summed in SQL.
+CLEARING = Case(
+    When(clear_since__isnull=False, then=Value(True)),
+    default=Value(False),
+    output_field=BooleanField(),
+)
+CLOSES = Epoch("clear_since") + F("rule__resolve_hold_minutes") * 60.0
 # Beyond this many shown sources the runs query joins sources instead of listing their ids
 # (SQLite allows 32,766 parameters in one statement).
 MAX_LISTED_SOURCES = 5000
@@ -186,11 +195,14 @@ def matches(filters: StatusFilters, row: dict[str, Any], names: dict[int, str]) 
 
 
 def open_alerts() -> AlertTotals:
-    """Firing and acknowledged alerts, summed per subject and severity in one query."""
+    """Firing and acknowledged alerts, summed per subject and severity in one query. Those
+    whose condition has cleared (waiting out their resolve hold) are summed apart, with when
+    the last closes: a subject with nothing else open is recovering, and they are left out of
+    the header's firing counts."""
     rows = (
         Alert.objects.filter(state__in=VISIBLE_ALERT_STATES)
-        .values("source_id", "deployment_id", "severity", "state")
-        .annotate(n=Count("pk"), example=Min("rule__name"))
+        .values("source_id", "deployment_id", "severity", "state", clearing=CLEARING)
+        .annotate(n=Count("pk"), example=Min("rule__name"), closes=Max(CLOSES))
         .order_by()
     )
     per_subject: dict[tuple[str, int], dict[str, Any]] = defaultdict(dict)
@@ -201,8 +213,11 @@ def open_alerts() -> AlertTotals:
         counts = per_subject[subject]
         counts[row["severity"]] = counts.get(row["severity"], 0) + row["n"]
         counts.setdefault(f"example_{row['severity']}", row["example"])
+        if row["clearing"]:
+            counts["clearing"] = counts.get("clearing", 0) + row["n"]
+            counts["closes"] = max(counts.get("closes", 0.0), row["closes"])
         if row["state"] == AlertState.FIRING:
-            firing[row["severity"]] += row["n"]
+            firing[row["severity"]] += 0 if row["clearing"] else row["n"]
             counts[f"firing_{row['severity']}"] = True
         else:
             acknowledged += row["n"]
@@ -219,12 +234,14 @@ def summarise(counts: dict[str, Any]) -> OpenAlerts:
         info=counts.get("info", 0),
     )
     worst = summary.worst or "info"
+    recovering = counts.get("clearing", 0) == summary.total
     return OpenAlerts(
         critical=summary.critical,
         warning=summary.warning,
         info=summary.info,
         acknowledged=0 if counts.get(f"firing_{worst}") else counts.get(worst, 0),
         example=counts.get(f"example_{worst}") or "",
+        closes_at=moment(counts["closes"]) if recovering else None,
     )
 
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from django import template
+
+from alerts.engine import recovery
+from alerts.models import Alert
 
 register = template.Library()
 
@@ -24,3 +28,10 @@ def detail_items(details: Any) -> list[tuple[str, Any]]:
     if not isinstance(details, dict):
         return [("details", details)]
     return sorted(details.items(), key=lambda kv: (len(shown(kv[1])) > 80, kv[0]))
+
+
+@register.filter
+def closes_at(alert: Alert) -> datetime | None:
+    """When an open alert whose condition has cleared closes (its resolve hold runs out), or
+    None while its condition holds: such an alert is recovering, nothing to acknowledge."""
+    return recovery.closes_at(alert)

@@ -22,6 +22,8 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
+from django.utils import timezone
+
 MINUTE, HOUR, DAY = 60, 3600, 86400
 MISSING = "—"
 
@@ -59,6 +61,11 @@ def since(moment: datetime | None, now: datetime) -> str:
     if seconds < 2 * DAY:
         return f"{int(seconds // HOUR)} h"
     return f"{int(seconds // DAY)} d"
+
+
+def clock(moment: datetime) -> str:
+    """A moment as the wall clock of the active time zone: "14:10" (a time today or soon)."""
+    return timezone.localtime(moment).strftime("%H:%M")
 
 
 def number(value: object) -> str:

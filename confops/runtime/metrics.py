@@ -6,8 +6,8 @@ labels are documented in README ("Metrics"); series are bounded by the number of
 deployments, rules and channel kinds (no run ids, no error texts, a fixed list of metadata names).
 
 Source state (``confops_source_state``) is the status page's cell (``monitoring.status``) as a
-number: 0 healthy (or paused: not judged), 1 warning (or unknown: confops cannot vouch for it),
-2 critical.
+number: 0 healthy (or paused: not judged; or recovering: every open alert has cleared and waits
+out its resolve hold), 1 warning (or unknown: confops cannot vouch for it), 2 critical.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from monitoring.status import OpenAlerts, deployment_problem, source_health
 STATE_VALUE = {
     HealthState.HEALTHY: 0,
     HealthState.PAUSED: 0,
+    HealthState.RECOVERING: 0,
     HealthState.WARNING: 1,
     HealthState.UNKNOWN: 1,
     HealthState.CRITICAL: 2,
@@ -234,7 +235,7 @@ def source_families(deployments: dict[int, dict[str, Any]], now: datetime) -> It
     problems = {pk: problem_of(d, now) for pk, d in deployments.items()}
     state = gauge(
         "confops_source_state",
-        "0 healthy or paused, 1 warning or unknown, 2 critical.",
+        "0 healthy, paused or recovering, 1 warning or unknown, 2 critical.",
         SOURCE_LABELS,
     )
     since = gauge(

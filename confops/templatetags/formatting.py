@@ -30,6 +30,12 @@ def number(value: object) -> str:
 
 
 @register.filter
+def clock(moment: datetime | None) -> str:
+    """A moment as the wall clock ("11:30"), as pages and messages say it."""
+    return "" if moment is None else formatting.clock(moment)
+
+
+@register.filter
 def ago(moment: datetime | None) -> str:
     """How long ago, coarsely ("3 h ago"), or "never"."""
     if moment is None:

@@ -60,3 +60,13 @@ def cell_html(html: str, slug: str) -> str:
 
 def shown_slugs(html: str) -> set[str]:
     return set(re.findall(r'id="cell-([\w-]+)"', html))
+
+
+def clearing(alert: Alert, cleared_at: datetime, hold_minutes: int = 30) -> Alert:
+    """The alert as the engine leaves it once its condition cleared: open, waiting out its
+    rule's resolve hold from ``cleared_at``."""
+    alert.rule.resolve_hold_minutes = hold_minutes
+    alert.rule.save(update_fields=["resolve_hold_minutes"])
+    alert.clear_since = cleared_at
+    alert.save(update_fields=["clear_since"])
+    return alert

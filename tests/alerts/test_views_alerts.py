@@ -114,6 +114,23 @@ def test_an_operator_sees_the_actions_of_a_firing_alert(
     assert "Unacknowledge" not in row
 
 
+def test_a_recovering_alert_says_when_it_closes_and_offers_no_acknowledge(
+    operator_client: Client, elra: Source
+) -> None:
+    """ "Run failed" holds 30 min after its condition cleared: nothing to acknowledge then."""
+    cleared = timezone.now() - timedelta(minutes=5)
+    alert = incident("Run failed", elra, clear_since=cleared)
+    closes = timezone.localtime(cleared + timedelta(minutes=30)).strftime("%H:%M")
+    for html in (
+        operator_client.get("/alerts/").content.decode(),
+        operator_client.get(f"/alerts/{alert.pk}/").content.decode(),
+    ):
+        row = row_of(html, alert)
+        assert f"Recovering, closes at {closes}" in row and "Firing" not in row
+        assert f'hx-post="/alerts/{alert.pk}/acknowledge/"' not in row
+        assert f'hx-post="/alerts/{alert.pk}/resolve/"' in row
+
+
 def test_the_page_links_its_own_stylesheet_and_the_rule_runbook(
     viewer_user_client: Client, elra: Source
 ) -> None:

@@ -16,7 +16,7 @@ from alerts.models import AlertRule, RuleOverride, Runbook
 from monitoring.choices import CheckSeverity, InstigatorKind, SourceKind
 from monitoring.models import CheckResult, Deployment, Instigator, Source
 from tests.alerts.factories import deployment, rule, run, source
-from tests.alerts.pages import open_alert
+from tests.alerts.pages import clearing, open_alert
 
 pytestmark = pytest.mark.django_db
 
@@ -106,6 +106,22 @@ def test_the_summary_shows_state_last_failure_and_who_owns_it(
     assert f'href="/sources/{downstream.slug}/">store_conferences<' in html
     assert "daily_crawl_schedule" in html and "<code>0 2 * * *</code>" in html
     assert 'href="http://dagster:3000/assets/wikicfp_conferences"' in html
+
+
+def test_a_source_waiting_out_a_resolve_hold_is_recovering_with_when_it_closes(
+    viewer_user_client: Client, src: Source, now: Any
+) -> None:
+    run(src, now - timedelta(minutes=10), ok=False)
+    run(src, now - timedelta(minutes=5), metrics={"count": 900})
+    alert = open_alert(src, Severity.WARNING, now=now, rule_name="Run failed here")
+    clearing(alert, now - timedelta(minutes=5), hold_minutes=30)
+
+    html = page(viewer_user_client, src)
+
+    closes = timezone.localtime(now + timedelta(minutes=25)).strftime("%H:%M")
+    assert 'class="state-badge state-recovering"' in html and ">Recovering<" in html
+    assert f"recovering, closes at {closes}" in html
+    assert 'class="state-badge state-warning"' not in html
 
 
 def test_a_job_links_to_its_page_in_dagster(viewer_user_client: Client, dep: Deployment) -> None:

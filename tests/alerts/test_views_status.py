@@ -14,7 +14,7 @@ from alerts.choices import AlertState, Severity
 from monitoring.choices import RunStatus, SourceKind
 from monitoring.models import Deployment, Source
 from tests.alerts.factories import deployment, run, source
-from tests.alerts.pages import cell_html, cell_state, open_alert, shown_slugs
+from tests.alerts.pages import cell_html, cell_state, clearing, open_alert, shown_slugs
 
 pytestmark = pytest.mark.django_db
 
@@ -161,6 +161,26 @@ def test_asset_jobs_and_gone_sources_are_left_out(
     slugs = shown_slugs(viewer_user_client.get("/").content.decode())
 
     assert shown.slug in slugs and job.slug not in slugs and gone.slug not in slugs
+
+
+def test_a_source_whose_alerts_all_wait_out_their_hold_is_recovering_until_they_close(
+    viewer_user_client: Client, dep: Deployment, now: Any
+) -> None:
+    mending = healthy("mending", dep, now)
+    still = healthy("still_failing", dep, now)
+    clearing(open_alert(mending, Severity.WARNING, now=now), now - timedelta(minutes=5))
+    clearing(open_alert(still, Severity.WARNING, now=now), now - timedelta(minutes=5))
+    open_alert(still, Severity.WARNING, now=now)
+
+    html = viewer_user_client.get("/").content.decode()
+
+    closes = timezone.localtime(now + timedelta(minutes=25)).strftime("%H:%M")
+    assert cell_state(html, mending.slug) == "recovering"
+    assert "Recovering" in cell_html(html, mending.slug)
+    assert f"recovering, closes at {closes}" in cell_html(html, mending.slug)
+    assert cell_state(html, still.slug) == "warning"
+    # Only the alert whose condition still holds is counted as firing.
+    assert 'class="count count-warning is-on" data-count="1"' in html
 
 
 def test_the_header_counts_firing_critical_and_warning_alerts(

@@ -233,6 +233,19 @@ def test_label_values_are_escaped(db: None, token_settings: Any, client: Client)
     assert value(families["confops_alerts_open"], rule='say "hi"', state="firing") == 1
 
 
+def test_a_recovering_source_counts_as_healthy(
+    db: None, token_settings: Any, client: Client
+) -> None:
+    """Its only alert has cleared and waits out its resolve hold: nothing to page about."""
+    src = f.source("elra_conferences", f.deployment("prod", last_success_at=NOW))
+    alert = f.alert(f.rule("elra down", "run_failed", resolve_hold_minutes=30), src, NOW)
+    alert.clear_since = NOW
+    alert.save(update_fields=["clear_since"])
+    families = scrape(client, Authorization=f"Bearer {TOKEN}")
+    labels = {"deployment": "prod", "source": src.slug, "kind": "asset"}
+    assert value(families["confops_source_state"], **labels) == 0
+
+
 def test_the_query_count_does_not_grow_with_the_number_of_sources(
     db: None, token_settings: Any, client: Client
 ) -> None:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from monitoring.choices import HealthState
 from monitoring.status import OpenAlerts, deployment_problem, source_health
@@ -42,6 +43,11 @@ def judge(**overrides: Any) -> Any:
             {"last_success_at": None, "last_run_at": None, "alerts": OpenAlerts(warning=1)},
             HealthState.WARNING,
         ),
+        ({"alerts": OpenAlerts(critical=1, closes_at=NOW)}, HealthState.RECOVERING),
+        (
+            {"paused": True, "alerts": OpenAlerts(critical=1, closes_at=NOW)},
+            HealthState.PAUSED,
+        ),
     ],
 )
 def test_the_state_follows_the_order_of_precedence(
@@ -54,6 +60,14 @@ def test_the_reason_names_the_worst_rule_and_how_many_more() -> None:
     health = judge(alerts=OpenAlerts(critical=3, example="Stale after 24 h"))
     assert health.reason == "Stale after 24 h (+2 more)"
     assert (health.colour, health.icon, health.label) == ("red", "i-critical", "Critical")
+
+
+def test_a_recovering_source_says_when_its_alerts_close() -> None:
+    closes = datetime(2026, 11, 2, 11, 30, tzinfo=UTC)
+    with timezone.override("UTC"):
+        health = judge(alerts=OpenAlerts(warning=1, closes_at=closes, example="Run failed"))
+    assert health.reason == "recovering, closes at 11:30"
+    assert (health.colour, health.label) == ("blue", "Recovering")
 
 
 def test_an_unreachable_deployment_says_for_how_long() -> None:
