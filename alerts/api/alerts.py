@@ -281,8 +281,9 @@ def unacknowledge_alert(request: HttpRequest, alert_id: int) -> dict[str, Any]:
     response={200: AlertDetailOut, CONFLICT: ErrorOut},
     tags=["alerts"],
     summary="Resolve an alert by hand",
-    description="If the condition still holds, the next evaluation opens a new alert. 409 if "
-    "it is already resolved.",
+    description="If the condition still holds, it stays resolved until the condition recovers "
+    "(no new alert for it meanwhile); its return after that is a new alert. 409 if it is "
+    "already resolved.",
     url_name="alert-resolve",
 )
 def resolve_alert(request: HttpRequest, alert_id: int) -> dict[str, Any]:

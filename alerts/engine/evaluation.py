@@ -168,12 +168,15 @@ def reconcile(
         .filter(state__in=OPEN_STATES, rule_id__in=list(rules))
         .select_related("rule", "source")
     }
+    by_hand = resolved_by_hand_while_holding(rules)
     for key in evaluated:
         rule, finding, alert = rules[key[0]], findings.get(key), open_alerts.get(key)
-        if finding is not None:
+        if finding is not None and (alert is not None or key not in by_hand):
             open_alerts[key] = upsert(alert, rule, key, finding, histories, now, result)
         elif alert is not None:
             clear(alert, rule, now, result)
+    recovered = [pk for key in evaluated if key not in findings for pk in by_hand.get(key, [])]
+    Alert.objects.filter(pk__in=recovered).update(clear_since=now)
     Alert.objects.bulk_update(result.refreshed, REFRESHED_FIELDS)
     holding = [open_alerts[k].pk for k in findings if k in open_alerts]
     Alert.objects.filter(pk__in=holding).update(last_seen_at=now)
@@ -181,6 +184,24 @@ def reconcile(
     released = apply_suppression(touched, deployments, now)
     result.notifications = policy.on_changes(result.fired, released, result.resolved, now)
     return result
+
+
+def resolved_by_hand_while_holding(rules: dict[int, AlertRule]) -> dict[SubjectKey, list[int]]:
+    """Alerts an operator resolved while their condition still held (no ``clear_since`` yet).
+
+    The operator said "dealt with": until a pass finds the condition cleared (then recorded as
+    the resolved alert's ``clear_since``), it opens no new alert, which would page again a second
+    later for the same failure. Once it has cleared, its return is a new incident.
+    """
+    held: dict[SubjectKey, list[int]] = {}
+    for alert in Alert.objects.filter(
+        state=AlertState.RESOLVED,
+        resolved_how=ResolvedHow.MANUAL,
+        clear_since__isnull=True,
+        rule_id__in=list(rules),
+    ).only("pk", "rule_id", "source_id", "deployment_id"):
+        held.setdefault(subject_key(alert), []).append(alert.pk)
+    return held
 
 
 def upsert(
