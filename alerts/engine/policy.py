@@ -23,7 +23,7 @@ first has somewhere to go, ``send_waiting`` sends its open alerts nobody was tol
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -68,26 +68,29 @@ def channels_for(rule: AlertRule) -> Iterable[Channel]:
     """The rule's channels; with none of its own, the default channels. The internal alert
     about confops with neither goes to every enabled channel: a dead beat or poller must reach
     someone even when nobody marked a channel default."""
-    own = list(rule.channels.all())
-    if own:
-        return own
-    defaults = default_channels()
-    if defaults or rule.kind not in internal_kinds():
-        return defaults
-    return Channel.objects.filter(enabled=True)
+    return own_or_defaults(
+        rule, list(rule.channels.all()), lambda: Channel.objects.filter(enabled=True)
+    )
 
 
 def escalation_channels_for(rule: AlertRule) -> Iterable[Channel]:
     """The rule's escalation channels; with none, the default channels (so the critical
     defaults' "escalate after 30 minutes" reaches someone); for the internal alert with
     neither, its channels."""
-    own = list(rule.escalation_channels.all())
+    return own_or_defaults(rule, list(rule.escalation_channels.all()), lambda: channels_for(rule))
+
+
+def own_or_defaults(
+    rule: AlertRule, own: list[Channel], internal_last_resort: Callable[[], Iterable[Channel]]
+) -> Iterable[Channel]:
+    """A rule's own channels; with none, the default channels; for the internal alert with
+    neither, what ``internal_last_resort()`` gives."""
     if own:
         return own
     defaults = default_channels()
     if defaults or rule.kind not in internal_kinds():
         return defaults
-    return channels_for(rule)
+    return internal_last_resort()
 
 
 def send_waiting(now: datetime, rules: Iterable[AlertRule] | None = None) -> int:
