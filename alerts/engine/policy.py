@@ -32,6 +32,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from alerts.choices import AlertEventKind, AlertState, NotificationEvent, Severity
+from alerts.engine import facts
 from alerts.models import (
     SILENCE_REMINDER_BEFORE,
     Alert,
@@ -300,6 +301,7 @@ def payload(event: str, rule: AlertRule, alerts: list[Alert], now: datetime) -> 
                 "duration_s": a.duration.total_seconds() if a.duration else None,
                 "incident_s": a.incident_duration.total_seconds(),
                 "consequences": [c.subject for c in a.consequences.all()],
+                **facts.for_alert(a),
             }
             for a in alerts
         ],
