@@ -59,8 +59,20 @@ class AlertEventKind(models.TextChoices):
     REEXECUTED = "reexecuted", "Run re-executed"
 
 
+class IncidentState(models.TextChoices):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+OPEN_INCIDENT_STATES = (IncidentState.OPEN, IncidentState.ACKNOWLEDGED)
+
+
 class NotificationEvent(models.TextChoices):
     FIRING = "firing"
+    UPDATE = "update", "Update (sources joined the incident)"
+    SEVERITY_RAISED = "severity_raised", "Severity raised"
+    FLAPPING = "flapping"
     REMINDER = "reminder"
     ESCALATION = "escalation"
     RESOLVED = "resolved"

@@ -17,11 +17,13 @@ from django.db import models
 from django.db.models import F, Q
 
 from alerts.choices import (
+    OPEN_INCIDENT_STATES,
     OPEN_STATES,
     SEVERITY_RANK,
     AlertEventKind,
     AlertState,
     ChannelKind,
+    IncidentState,
     NotificationEvent,
     NotificationStatus,
     ResolvedHow,
@@ -450,6 +452,112 @@ class Silence(models.Model):
         return None  # pragma: no cover - CronSim iterates forever
 
 
+class Incident(models.Model):
+    """What pages: the alerts of one source about one cause, with those folded into them and
+    the sources failing with them in a storm (alerts/engine/incidents.py decides who joins).
+
+    Alerts stay per rule underneath (audit, backtest, per-rule figures); the incident is what
+    is messaged (one firing, one severity rise, batched updates, reminders that back off, one
+    resolved), acknowledged and listed first. It closes once every member has resolved and it
+    stayed quiet for its settle time, so a failure that returns meanwhile (flapping) joins it
+    instead of paging anew.
+    """
+
+    title = models.CharField(max_length=500)
+    state = models.CharField(
+        max_length=20, choices=IncidentState.choices, default=IncidentState.OPEN
+    )
+    severity = models.CharField(max_length=10, choices=Severity.choices)
+    source = models.ForeignKey(
+        Source, null=True, blank=True, on_delete=models.CASCADE, related_name="incidents"
+    )
+    deployment = models.ForeignKey(
+        Deployment, null=True, blank=True, on_delete=models.CASCADE, related_name="incidents"
+    )
+    cause = models.CharField(
+        max_length=500, blank=True, help_text="What the member sources share, in a storm."
+    )
+    opened_at = models.DateTimeField()
+    quiet_since = models.DateTimeField(
+        null=True, blank=True, help_text="Every member resolved or recovering since then."
+    )
+    closes_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Paging bookkeeping (alerts/engine/policy.py).
+    last_notified_at = models.DateTimeField(null=True, blank=True)
+    notified_severity = models.CharField(max_length=10, choices=Severity.choices, blank=True)
+    messages_sent = models.PositiveIntegerField(default=0)
+    reminders_sent = models.PositiveIntegerField(default=0)
+    update_due = models.BooleanField(
+        default=False, help_text="Members joined or left since the last message."
+    )
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    flaps = models.PositiveIntegerField(
+        default=0, help_text="Times it failed again while recovering."
+    )
+    flapping_since = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        indexes = [models.Index(fields=["state", "source"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_INCIDENT_STATES
+
+    @property
+    def flapping(self) -> bool:
+        return self.flapping_since is not None
+
+    def acknowledge(self, user: Any, note: str, now: datetime) -> list[Alert]:
+        """Acknowledge the incident and every firing member; returns the members acknowledged."""
+        if self.state != IncidentState.OPEN:
+            raise ValidationError(
+                f"only an open incident can be acknowledged (this one is {self.state})"
+            )
+        members = list(self.alerts.filter(state=AlertState.FIRING))
+        for alert in members:
+            alert.acknowledge(user, note, now)
+        self.state, self.acknowledged_at, self.acknowledged_by = (
+            IncidentState.ACKNOWLEDGED,
+            now,
+            user,
+        )
+        self.save(update_fields=["state", "acknowledged_at", "acknowledged_by"])
+        return members
+
+    def unacknowledge(self, user: Any, now: datetime) -> list[Alert]:
+        if self.state != IncidentState.ACKNOWLEDGED:
+            raise ValidationError("only an acknowledged incident can be unacknowledged")
+        members = list(self.alerts.filter(state=AlertState.ACKNOWLEDGED))
+        for alert in members:
+            alert.unacknowledge(user, now)
+        self.state, self.acknowledged_at, self.acknowledged_by = IncidentState.OPEN, None, None
+        self.last_notified_at = now  # reminders restart from now, not at once
+        self.save(update_fields=["state", "acknowledged_at", "acknowledged_by", "last_notified_at"])
+        return members
+
+    def resolve(self, now: datetime) -> None:
+        self.state, self.resolved_at, self.closes_at = IncidentState.RESOLVED, now, None
+        self.save(update_fields=["state", "resolved_at", "closes_at"])
+
+    @property
+    def duration(self) -> timedelta:
+        """From the first member's first failure to the last member's recovery."""
+        members = list(self.alerts.all())
+        start = min((a.condition_since for a in members), default=self.opened_at)
+        ends = [a.clear_since or a.resolved_at or a.last_seen_at for a in members]
+        end = self.quiet_since or self.resolved_at or max(ends, default=self.opened_at)
+        return max(end - start, timedelta(0))
+
+
 class Alert(models.Model):
     """One incident of one rule on one source (or deployment). At most one is open per pair."""
 
@@ -496,6 +604,9 @@ class Alert(models.Model):
     )
     folded_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="consequences"
+    )
+    incident = models.ForeignKey(
+        Incident, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts"
     )
 
     class Meta:
@@ -638,6 +749,9 @@ class Notification(models.Model):
     rule = models.ForeignKey(
         AlertRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
     )
+    incident = models.ForeignKey(
+        Incident, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
+    )
     alerts = models.ManyToManyField(Alert, blank=True, related_name="notifications")
     status = models.CharField(
         max_length=20, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
@@ -667,6 +781,7 @@ class Notification(models.Model):
         *,
         rule: AlertRule | None = None,
         alerts: Iterable[Alert] = (),
+        incident: Incident | None = None,
         send: bool = True,
     ) -> Notification:
         """The one door that writes an outbox row: the policy's messages, the channel-failing
@@ -677,6 +792,7 @@ class Notification(models.Model):
             channel=channel,
             event=event,
             rule=rule,
+            incident=incident,
             payload=payload,
             created_at=now,
             send_after=now,
