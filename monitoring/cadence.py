@@ -1,0 +1,223 @@
+"""A source's expected cadence: how often it succeeds and when its next success is due.
+
+The one home of that answer (the stale rule judges by it, the source page and the sources API
+show it). Taken from the first of: the freshness policy declared on the asset in Dagster, the
+Dagster schedules that materialise it, the cron given for a pushed source, the interval learned
+from its own successes. Pure: it takes data and returns a value, no database, no clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from itertools import islice, pairwise
+from statistics import median
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from cronsim import CronSim, CronSimError
+
+from confops.common.formatting import span
+
+# Dagster accepts these shorthands in cron_schedule; cronsim only knows the five fields.
+CRON_ALIASES = {
+    "@hourly": "0 * * * *",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@weekly": "0 0 * * 0",
+    "@monthly": "0 0 1 * *",
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+}
+
+# The name history.schedules_of gives the cron an operator set on a pushed source.
+PUSHED_CRON = "expected"
+
+# Learning needs a few gaps; with fewer, one odd manual run would set the cadence.
+MIN_LEARNED_SUCCESSES = 4
+# Weekday-only is believed only when the successes span two weekends without touching one.
+WEEKDAY_EVIDENCE = timedelta(days=14)
+SATURDAY = 5
+
+
+class ScheduleLike(Protocol):
+    """What cadence reads of a schedule (alerts' ScheduleSample has these attributes)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def cron(self) -> str: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def running(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Cadence:
+    """The expected rhythm of a source. ``interval`` None means unknown (nothing to go by).
+
+    ``declared`` is true when the source's owner stated the limit itself (a Dagster freshness
+    policy): ``due_by`` is then already the deadline, with no lateness to add.
+    """
+
+    interval: timedelta | None = None
+    due_by: datetime | None = None
+    origin: str = "unknown"
+    declared: bool = False
+
+    @property
+    def known(self) -> bool:
+        return self.interval is not None and self.due_by is not None
+
+    def describe(self) -> str:
+        """ "expected every 2 h (schedule refresh (0 */2 * * *, UTC))"; "" when unknown."""
+        return f"expected every {span(self.interval)} ({self.origin})" if self.known else ""
+
+
+UNKNOWN = Cadence()
+
+
+def cadence(
+    *,
+    reference: datetime,
+    freshness_policy: Mapping[str, Any] | None = None,
+    schedules: Sequence[ScheduleLike] = (),
+    successes: Sequence[datetime] = (),
+    durations_s: Sequence[float] = (),
+) -> Cadence:
+    """The cadence of one source whose last success (or first sighting) is ``reference``.
+
+    ``successes`` are the moments of its recent successes (any order), ``durations_s`` the
+    durations of its recent successful runs (a scheduled success lands a run's length after
+    its tick).
+    """
+    return (
+        from_policy(freshness_policy or {}, reference)
+        or from_schedules(schedules, reference, durations_s)
+        or learned(successes, reference)
+        or UNKNOWN
+    )
+
+
+def from_policy(policy: Mapping[str, Any], reference: datetime) -> Cadence | None:
+    """A Dagster freshness policy, in the shape discovery stores (monitoring/dagster/parse.py).
+
+    Time window: a success at most ``failWindowSeconds`` old. Cron (and the legacy lag policy
+    with a cron): by each deadline tick a success at most the lower bound (lag) old, so a
+    success at ``reference`` covers the ticks up to ``reference + bound``; the next tick after
+    that is the deadline. Legacy lag without cron: ``reference + lag``.
+    """
+    fail_window = seconds(policy.get("failWindowSeconds"))
+    if fail_window:
+        interval = seconds(policy.get("warnWindowSeconds")) or fail_window
+        return Cadence(
+            interval, reference + fail_window, f"freshness policy ({span(fail_window)})", True
+        )
+    cron = str(policy.get("deadlineCron") or policy.get("cronSchedule") or "")
+    lag_minutes = seconds(policy.get("maximumLagMinutes"))
+    bound = seconds(policy.get("lowerBoundDeltaSeconds")) or (
+        lag_minutes * 60 if lag_minutes else None
+    )
+    zone_name = str(policy.get("timezone") or policy.get("cronScheduleTimezone") or "UTC")
+    if cron:
+        deadline = next_tick(cron, zone_name, reference + (bound or timedelta(0)))
+        period = cron_period(cron, zone_name, reference)
+        if deadline and period:
+            return Cadence(period, deadline, f"freshness policy ({cron}, {zone_name})", True)
+    if bound:
+        return Cadence(bound, reference + bound, f"freshness policy (lag {span(bound)})", True)
+    return None
+
+
+def from_schedules(
+    schedules: Sequence[ScheduleLike], reference: datetime, durations_s: Sequence[float]
+) -> Cadence | None:
+    """The running schedules that materialise the source (Dagster's first, else a pushed
+    source's cron): the first tick after ``reference`` plus the usual run length."""
+    running = [s for s in schedules if s.running]
+    dagster = [s for s in running if s.name != PUSHED_CRON]
+    usual = timedelta(seconds=median(durations_s)) if durations_s else timedelta(0)
+    options = []
+    for schedule in dagster or running:
+        tick = next_tick(schedule.cron, schedule.timezone, reference)
+        period = cron_period(schedule.cron, schedule.timezone, reference)
+        if tick and period:
+            options.append((tick + usual, period, schedule))
+    if not options:
+        return None
+    due, _, schedule = min(options, key=lambda option: option[0])
+    interval = min(period for _, period, _ in options)
+    label = "expected cron" if schedule.name == PUSHED_CRON else f"schedule {schedule.name}"
+    return Cadence(interval, due, f"{label} ({schedule.cron}, {schedule.timezone or 'UTC'})")
+
+
+def learned(successes: Sequence[datetime], reference: datetime) -> Cadence | None:
+    """The median gap between successes (a missed run doubles one gap, not the median).
+
+    A source that succeeded on weekdays only over at least two weeks is due on the next
+    weekday: Friday's success is next due on Monday, not on Saturday. A weekly job's median
+    gap is a week, so it is due a week later.
+    """
+    moments = sorted(set(successes))
+    if len(moments) < MIN_LEARNED_SUCCESSES:
+        return None
+    interval = median_gap(moments)
+    if interval <= timedelta(0):
+        return None
+    due = reference + interval
+    origin = f"learned from {len(moments)} successes"
+    if weekdays_only(moments) and interval < timedelta(days=2):
+        while due.weekday() >= SATURDAY:
+            due += timedelta(days=1)
+        origin += ", weekdays only"
+    return Cadence(interval, due, origin)
+
+
+def weekdays_only(moments: Sequence[datetime]) -> bool:
+    spans_two_weeks = moments[-1] - moments[0] >= WEEKDAY_EVIDENCE
+    return spans_two_weeks and all(moment.weekday() < SATURDAY for moment in moments)
+
+
+def seconds(value: object) -> timedelta | None:
+    """A positive number of seconds (or minutes, the caller scales) as a duration."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        return None
+    return timedelta(seconds=float(value))
+
+
+def zone(name: str) -> tzinfo:
+    """Dagster runs schedules without a timezone in UTC; an unknown zone falls back likewise."""
+    try:
+        return ZoneInfo(name) if name else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def ticks(cron: str, zone_name: str, after: datetime) -> Iterator[datetime]:
+    """The cron's ticks after ``after``, read in local time of its zone (02:00 Europe/Paris is
+    01:00 UTC in winter); a cron cronsim cannot read has none."""
+    expression = CRON_ALIASES.get(cron.strip().lower(), cron)
+    try:
+        yield from CronSim(expression, after.astimezone(zone(zone_name)))
+    except CronSimError:
+        return
+
+
+def next_tick(cron: str, zone_name: str, after: datetime) -> datetime | None:
+    return next(ticks(cron, zone_name, after), None)
+
+
+def cron_period(cron: str, zone_name: str, after: datetime) -> timedelta | None:
+    """The typical gap between ticks: the median over the next week or so (a weekday cron is
+    daily, its weekend gap aside)."""
+    upcoming = list(islice(ticks(cron, zone_name, after), 8))
+    return median_gap(upcoming) if len(upcoming) > 1 else None
+
+
+def median_gap(moments: Sequence[datetime]) -> timedelta:
+    """The median gap between consecutive moments (sorted, at least two)."""
+    return timedelta(
+        seconds=median((later - earlier).total_seconds() for earlier, later in pairwise(moments))
+    )

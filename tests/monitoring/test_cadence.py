@@ -1,0 +1,126 @@
+"""monitoring.cadence: a source's expected rhythm from its policy, schedules or own successes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from monitoring.cadence import UNKNOWN, cadence
+
+H = timedelta(hours=1)
+D = timedelta(days=1)
+# A Wednesday.
+NOW = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    name: str
+    cron: str
+    timezone: str = "UTC"
+    running: bool = True
+
+
+def test_a_time_window_policy_is_the_declared_deadline() -> None:
+    policy = {
+        "type": "TimeWindowFreshnessPolicy",
+        "failWindowSeconds": 93600,
+        "warnWindowSeconds": 86400,
+    }
+    found = cadence(reference=NOW, freshness_policy=policy, schedules=[Schedule("s", "0 * * * *")])
+    assert (found.interval, found.due_by, found.declared) == (D, NOW + 26 * H, True)
+    assert found.origin == "freshness policy (1 d 2 h)"
+
+
+def test_a_cron_policy_is_due_at_the_first_deadline_the_success_does_not_cover() -> None:
+    policy = {
+        "type": "CronFreshnessPolicy",
+        "deadlineCron": "0 9 * * *",
+        "lowerBoundDeltaSeconds": 3600,
+        "timezone": "UTC",
+    }
+    found = cadence(reference=NOW, freshness_policy=policy)
+    assert (found.interval, found.due_by) == (D, datetime(2025, 1, 16, 9, tzinfo=UTC))
+    assert found.origin == "freshness policy (0 9 * * *, UTC)"
+
+
+def test_a_legacy_lag_policy_is_due_after_its_lag() -> None:
+    found = cadence(reference=NOW, freshness_policy={"maximumLagMinutes": 90})
+    assert (found.interval, found.due_by) == (
+        90 * timedelta(minutes=1),
+        NOW + 90 * timedelta(minutes=1),
+    )
+    assert found.declared
+
+
+def test_a_legacy_lag_policy_with_cron_waits_for_the_tick_after_the_lag() -> None:
+    policy = {"maximumLagMinutes": 60, "cronSchedule": "0 */6 * * *"}
+    found = cadence(reference=NOW, freshness_policy=policy)
+    assert (found.interval, found.due_by) == (6 * H, datetime(2025, 1, 15, 18, tzinfo=UTC))
+
+
+def test_a_schedule_is_due_at_its_next_tick_plus_the_usual_run_length() -> None:
+    paris = Schedule("daily_refresh", "0 6 * * *", "Europe/Paris")
+    found = cadence(reference=NOW, schedules=[paris], durations_s=[600, 660, 540])
+    assert found.interval == D
+    assert found.due_by == datetime(2025, 1, 16, 5, 10, tzinfo=UTC)  # 06:00 Paris is 05:00 UTC
+    assert found.origin == "schedule daily_refresh (0 6 * * *, Europe/Paris)"
+    assert not found.declared
+
+
+def test_a_weekday_schedule_is_daily_and_skips_the_weekend() -> None:
+    friday_evening = datetime(2025, 1, 17, 20, tzinfo=UTC)
+    found = cadence(reference=friday_evening, schedules=[Schedule("weekdays", "0 6 * * 1-5")])
+    assert (found.interval, found.due_by) == (D, datetime(2025, 1, 20, 6, tzinfo=UTC))
+
+
+def test_dagster_schedules_come_first_and_a_stopped_one_is_ignored() -> None:
+    schedules = [
+        Schedule("stopped", "*/5 * * * *", running=False),
+        Schedule("expected", "0 * * * *"),
+        Schedule("six_hourly", "0 */6 * * *"),
+    ]
+    assert (
+        cadence(reference=NOW, schedules=schedules).origin
+        == "schedule six_hourly (0 */6 * * *, UTC)"
+    )
+    pushed = cadence(reference=NOW, schedules=schedules[:2])
+    assert (pushed.interval, pushed.origin) == (H, "expected cron (0 * * * *, UTC)")
+
+
+def test_an_unreadable_cron_expects_nothing() -> None:
+    assert cadence(reference=NOW, schedules=[Schedule("bad", "not a cron")]) is UNKNOWN
+
+
+def test_a_learned_interval_is_the_median_gap_so_a_missed_run_does_not_move_it() -> None:
+    moments = [NOW - n * 2 * H for n in (0, 1, 2, 4, 5, 6)]  # the run of NOW - 6 h is missing
+    found = cadence(reference=NOW, successes=moments)
+    assert (found.interval, found.due_by) == (2 * H, NOW + 2 * H)
+    assert found.origin == "learned from 6 successes"
+
+
+def test_too_few_successes_teach_nothing() -> None:
+    assert cadence(reference=NOW, successes=[NOW, NOW - D, NOW - 2 * D]) is UNKNOWN
+    assert not UNKNOWN.known and UNKNOWN.describe() == ""
+
+
+def test_a_weekday_only_job_is_next_due_on_monday_after_a_friday_success() -> None:
+    friday = datetime(2025, 1, 17, 6, 10, tzinfo=UTC)
+    moments = [friday - n * D for n in range(21) if (friday - n * D).weekday() < 5]
+    found = cadence(reference=friday, successes=moments)
+    assert found.interval == D
+    assert found.due_by == datetime(2025, 1, 20, 6, 10, tzinfo=UTC)
+    assert found.origin == "learned from 15 successes, weekdays only"
+
+
+def test_one_week_of_weekday_successes_is_not_yet_a_weekday_pattern() -> None:
+    friday = datetime(2025, 1, 17, 6, 10, tzinfo=UTC)
+    found = cadence(reference=friday, successes=[friday - n * D for n in range(5)])
+    assert found.due_by == friday + D
+
+
+def test_a_weekly_job_is_due_a_week_later() -> None:
+    monday = datetime(2025, 1, 13, 3, tzinfo=UTC)
+    found = cadence(reference=monday, successes=[monday - n * 7 * D for n in range(5)])
+    assert (found.interval, found.due_by) == (7 * D, monday + 7 * D)
+    assert found.describe() == "expected every 7 d (learned from 5 successes)"
