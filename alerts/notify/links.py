@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from urllib.parse import urljoin, urlsplit
+
 from django.conf import settings
+
+# Links in a runbook that a message may carry as they are; any other scheme is left out.
+LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 
 
 def absolute(path: str) -> str:
@@ -16,6 +21,21 @@ def alert_url(alert_id: int) -> str:
 
 def runbook_url(slug: str) -> str:
     return absolute(f"runbooks/{slug}/")
+
+
+def from_runbook(href: str, slug: str) -> str:
+    """A link written in a runbook, as an absolute URL a mail or chat reader can open: a
+    site path (``/runbooks/volume-drop/``) is put under the base URL, a relative one is read
+    from the runbook's page; empty for a scheme other than http, https and mailto."""
+    href = href.strip()
+    scheme = urlsplit(href).scheme.lower()
+    if scheme:
+        return href if scheme in LINK_SCHEMES else ""
+    if href.startswith("//"):
+        return ""
+    if href.startswith("/"):
+        return absolute(href)
+    return urljoin(runbook_url(slug), href)
 
 
 def notification_admin_url(notification_id: int) -> str:

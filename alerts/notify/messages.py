@@ -8,26 +8,32 @@ subject and both bodies, Slack the structured fields as Block Kit, the webhook t
 fields as JSON. Sets:
 
 - ``alert``: one alert firing, reminding, escalated or resolved (with how long it lasted);
+  while it fires, the facts of ``alerts.engine.facts`` (since when, the last success, the
+  failed runs, the deployment, the downstream assets), each shown only when the row has it;
 - ``grouped``: several alerts of one rule in one message, listing their sources (the first
   ``MAX_LISTED`` and "and N more", so a storm of 500 stays readable);
 - ``silence_expiring``, ``channel_failing``, ``test`` and ``daily_report`` (the hook of the
   daily report: its payload is ``{"title", "date", "url", "lines": [...]}``).
 
 Rendering reads only the payload (a snapshot taken when the row was written) and the settings
-for absolute links, so a resent message says what the first one said.
+for absolute links, so a resent message says what the first one said. The runbook's first steps
+are Markdown: they are shown as plain text, a link as its label followed by its absolute URL.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
+from django.utils import timezone
+from markdown_it import MarkdownIt
 
 from alerts.choices import NotificationEvent, Severity
-from alerts.notify.links import alert_url, runbook_url
+from alerts.notify.links import alert_url, from_runbook, runbook_url
 from confops.common.formatting import span
 
 TEMPLATE_ROOT = "alerts/notifications"
@@ -78,6 +84,49 @@ class AlertLine:
     duration: str  # how long the incident lasted (first failure to recovery), as text
     consequences: list[str] = field(default_factory=list)
     incident_s: float | None = None
+    # The facts of alerts.engine.facts; a row stored before them has none and shows none.
+    since_at: str | None = None
+    last_success_at: str | None = None
+    failed_runs: int | None = None
+    deployment: str = ""
+    downstream: list[str] = field(default_factory=list)
+    downstream_more: int = 0
+    knows_last_success: bool = False  # the row says whether the source ever succeeded
+
+    @property
+    def since(self) -> str:
+        return moment(self.since_at)
+
+    @property
+    def last_success(self) -> str:
+        """When the source last succeeded, "never", or empty when the row does not say."""
+        if not self.knows_last_success:
+            return ""
+        return moment(self.last_success_at) or "never"
+
+    @property
+    def failures(self) -> str:
+        if self.failed_runs is None:
+            return ""
+        return f"{self.failed_runs} failed run{'' if self.failed_runs == 1 else 's'}"
+
+    @property
+    def affected(self) -> str:
+        """The downstream assets as one line: "a, b and 3 more"."""
+        more = f" and {self.downstream_more} more" if self.downstream_more else ""
+        return ", ".join(self.downstream) + more
+
+    @property
+    def facts_line(self) -> str:
+        """The facts on one plain line, for a member of a grouped message."""
+        parts = [
+            f"since {self.since}" if self.since else "",
+            f"last success {self.last_success}" if self.last_success else "",
+            self.failures,
+            f"deployment {self.deployment}" if self.deployment else "",
+            f"downstream {self.affected}" if self.affected else "",
+        ]
+        return " · ".join(p for p in parts if p)
 
 
 @dataclass(frozen=True)
@@ -215,7 +264,29 @@ def alert_line(raw: dict[str, Any]) -> AlertLine:
         duration=span(incident_s) if incident_s is not None else "",
         consequences=[str(c) for c in raw.get("consequences") or []],
         incident_s=incident_s,
+        **fact_fields(raw),
     )
+
+
+def fact_fields(raw: dict[str, Any]) -> dict[str, Any]:
+    """The AlertLine fields of the facts a row carries (none for a row stored before them)."""
+    failed = raw.get("failed_runs")
+    return {
+        "since_at": raw.get("since"),
+        "last_success_at": raw.get("last_success_at"),
+        "knows_last_success": "last_success_at" in raw,
+        "failed_runs": int(failed) if failed is not None else None,
+        "deployment": str(raw.get("deployment") or ""),
+        "downstream": [str(k) for k in raw.get("downstream") or []],
+        "downstream_more": int(raw.get("downstream_more") or 0),
+    }
+
+
+def moment(iso: str | None) -> str:
+    """An ISO moment of the payload as a reader's date and time: "2026-11-02 03:00 UTC"."""
+    if not iso:
+        return ""
+    return timezone.localtime(datetime.fromisoformat(iso)).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def runbook_view(raw: dict[str, Any] | None) -> RunbookView | None:
@@ -225,8 +296,34 @@ def runbook_view(raw: dict[str, Any] | None) -> RunbookView | None:
     return RunbookView(
         title=str(raw.get("title") or slug),
         url=runbook_url(slug) if slug else "",
-        steps=[str(s) for s in raw.get("steps") or []][:RUNBOOK_STEPS],
+        steps=[plain_step(str(s), slug) for s in raw.get("steps") or []][:RUNBOOK_STEPS],
     )
+
+
+INLINE = MarkdownIt("commonmark", {"html": False})
+MARKERS = {"softbreak": " ", "hardbreak": " "}
+
+
+def plain_step(markdown: str, slug: str) -> str:
+    """A runbook step as plain text: emphasis and code marks dropped, raw HTML shown as typed,
+    a link as its label and its absolute URL (``Volume drop (https://ops/runbooks/vd/)``), so
+    every format escapes one plain text and a reader can follow the link from mail or chat."""
+    parts: list[str] = []
+    href, label_at = "", 0
+    for token in INLINE.parseInline(markdown)[0].children or []:
+        if token.type == "link_open":
+            href = from_runbook(str(token.attrGet("href") or ""), slug)
+            label_at = len(parts)
+        elif token.type == "link_close":
+            label = "".join(parts[label_at:])
+            if href and href != label:
+                parts.append(f" ({href})")
+            href = ""
+        elif token.type in ("text", "code_inline", "image"):
+            parts.append(token.content)
+        else:
+            parts.append(MARKERS.get(token.type, ""))
+    return " ".join("".join(parts).split())
 
 
 def highest_severity(alerts: list[AlertLine], payload: dict[str, Any]) -> str:

@@ -198,3 +198,97 @@ def test_a_source_runbook_is_used_when_the_rule_has_none() -> None:
         "title": "ELRA scraper",
         "steps": ["Check elra.info"],
     }
+
+
+FACTS = {
+    "since": (T0 - timedelta(hours=3)).isoformat(),
+    "last_success_at": (T0 - timedelta(days=1)).isoformat(),
+    "failed_runs": 3,
+    "deployment": "confradar",
+    "downstream": ["conferences", "website_export"],
+    "downstream_more": 2,
+}
+
+
+def test_a_firing_message_says_since_last_success_failed_runs_deployment_and_downstream() -> None:
+    message = messages.render("firing", payload("firing", [alert_json(7, "elra", **FACTS)]))
+    since, last = messages.moment(FACTS["since"]), messages.moment(FACTS["last_success_at"])
+    for body in (message.text, message.html):
+        assert f"Since{': ' if body is message.text else '</td><td>'}{since}" in body
+        assert f"{last} (3 failed runs since)" in body
+        assert "confradar" in body
+        assert "conferences, website_export and 2 more" in body
+    assert "Last success: " in message.text and "Deployment: confradar" in message.text
+    assert "Downstream: conferences, website_export and 2 more" in message.text
+
+
+def test_a_source_that_never_succeeded_says_so() -> None:
+    raw = alert_json(7, "elra", **{**FACTS, "last_success_at": None, "failed_runs": 1})
+    message = messages.render("firing", payload("firing", [raw]))
+    assert "Last success: never (1 failed run since)" in message.text
+
+
+def test_a_grouped_message_gives_each_member_its_facts() -> None:
+    alerts = [alert_json(1, "elra", **FACTS), alert_json(2, "acl")]
+    message = messages.render("firing", payload("firing", alerts))
+    line = message.alerts[0].facts_line
+    assert line.startswith("since ") and "3 failed runs" in line and "deployment confradar" in line
+    assert f"\n  {line}\n" in message.text and message.alerts[1].facts_line == ""
+    assert "downstream conferences, website_export and 2 more" in message.html
+
+
+def test_a_resolved_message_leaves_the_facts_out() -> None:
+    raw = alert_json(1, "elra", resolved_at=T0.isoformat(), duration_s=60, **FACTS)
+    message = messages.render("resolved", payload("resolved", [raw]))
+    assert "Since" not in message.text and "failed runs" not in message.html
+
+
+@pytest.mark.parametrize("count", [1, 3])
+@pytest.mark.parametrize("event", ["firing", "reminder", "escalation", "resolved"])
+def test_a_row_stored_before_the_facts_renders_as_before(event: str, count: int) -> None:
+    old = [alert_json(i, f"src_{i}") for i in range(count)]
+    message = messages.render(event, payload(event, old))
+    assert all(a.facts_line == "" for a in message.alerts)
+    assert "Since" not in message.text and "Last success" not in message.text
+    assert "Deployment" not in message.html and "Downstream" not in message.html
+    if count == 1 and event == "firing":
+        assert message.text == (
+            "Firing: Run failed on src_0\nSeverity: warning\n\nsrc_0 failed: HTTP 503\n\n"
+            "Error:\nConnectionError: HTTP 503 Service Unavailable\n  at fetch()\n\n"
+            "Acknowledge: http://localhost:8000/alerts/0/\n"
+            "Dagster run: http://dagster.local/runs/run-0\n\n"
+            "Runbook: Scraper failure (http://localhost:8000/runbooks/scraper-failure/)\n"
+            "  1. Look\n"
+        )
+
+
+def test_a_hostile_downstream_key_and_error_are_escaped_in_html_and_plain_in_text() -> None:
+    hostile = "<script>alert(1)</script> & co"
+    raw = alert_json(1, "elra", error=hostile, **{**FACTS, "downstream": [hostile]})
+    message = messages.render("firing", payload("firing", [raw]))
+    assert "<script>" not in message.html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co and 2 more" in message.html
+    assert f"Downstream: {hostile} and 2 more" in message.text
+
+
+def test_runbook_steps_are_plain_text_with_absolute_links(settings: Any) -> None:
+    settings.CONFOPS_BASE_URL = "https://ops.example.com"
+    steps = [
+        "See [Volume drop](/runbooks/volume-drop/), then re-run `crawl_job` **now**.",
+        "Read [the notes](notes/) or <https://status.example.com/>.",
+        "Never [this](javascript:alert(1)) nor <b>raw</b> HTML.",
+    ]
+    raw = payload("firing", [alert_json(1, "elra")])
+    raw["runbook"]["steps"] = steps
+    message = messages.render("firing", raw)
+    assert message.runbook is not None
+    assert message.runbook.steps == [
+        "See Volume drop (https://ops.example.com/runbooks/volume-drop/), then re-run crawl_job "
+        "now.",
+        "Read the notes (https://ops.example.com/runbooks/scraper-failure/notes/) or "
+        "https://status.example.com/.",
+        "Never [this](javascript:alert(1)) nor <b>raw</b> HTML.",
+    ]
+    assert "1. See Volume drop (https://ops.example.com/runbooks/volume-drop/)" in message.text
+    assert 'href="https://ops.example.com/runbooks/volume-drop/"' in message.html
+    assert "&lt;b&gt;raw&lt;/b&gt;" in message.html and 'href="javascript' not in message.html

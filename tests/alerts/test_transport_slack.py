@@ -10,7 +10,8 @@ import pytest
 
 from alerts.notify import messages
 from alerts.notify.transports import ConfigError, DeliveryError, transport_class
-from tests.alerts.test_messages import alert_json, payload
+from alerts.notify.transports import slack as slack_transport
+from tests.alerts.test_messages import FACTS, alert_json, payload
 from tests.fixtures.http import HttpResponder
 
 
@@ -266,3 +267,52 @@ def test_a_stored_single_mention_that_is_not_a_mention_is_escaped_not_refused(
 def test_an_unknown_severity_in_mentions_is_refused() -> None:
     with pytest.raises(ConfigError):
         transport_class("slack").parse_config({"mentions": {"fatal": "<!here>"}}, "https://x")
+
+
+def test_a_firing_alert_lays_out_its_facts_as_fields() -> None:
+    raw = alert_json(7, "elra", **FACTS)
+    body = slack_transport.build_payload(messages.render("firing", payload("firing", [raw])))
+    blocks = body["attachments"][0]["blocks"]
+    fields = [f["text"] for b in blocks[2:] for f in b.get("fields", [])]
+    last = messages.moment(FACTS["last_success_at"])
+    assert fields == [
+        f"*Since*\n{messages.moment(FACTS['since'])}",
+        f"*Last success*\n{last} (3 failed runs since)",
+        "*Deployment*\nconfradar",
+        "*Downstream*\nconferences, website_export and 2 more",
+    ]
+
+
+def test_a_grouped_message_gives_each_member_a_facts_line() -> None:
+    alerts = [alert_json(1, "elra", **FACTS), alert_json(2, "acl")]
+    body = slack_transport.build_payload(messages.render("firing", payload("firing", alerts)))
+    shown = texts(body["attachments"][0]["blocks"])
+    assert "3 failed runs · deployment confradar · downstream conferences" in shown
+
+
+def test_a_row_stored_before_the_facts_has_no_fact_fields() -> None:
+    body = slack_transport.build_payload(
+        messages.render("firing", payload("firing", [alert_json(7, "elra")]))
+    )
+    shown = texts(body["attachments"][0]["blocks"])
+    assert "*Since*" not in shown and "*Deployment*" not in shown
+
+
+def test_markup_in_downstream_keys_and_the_deployment_is_escaped() -> None:
+    facts = {**FACTS, "downstream": [HOSTILE], "deployment": HOSTILE}
+    for alerts in ([alert_json(1, "elra", **facts)], [alert_json(1, "a", **facts)] * 2):
+        body = slack_transport.build_payload(messages.render("firing", payload("firing", alerts)))
+        shown = assert_inert(body | {"text": ESCAPED})
+        assert f"{ESCAPED} and 2 more" in shown
+
+
+def test_runbook_steps_reach_slack_as_escaped_plain_text_with_absolute_links() -> None:
+    raw = payload("firing", [alert_json(1, "elra")])
+    raw["runbook"]["steps"] = ["See [Volume drop](/runbooks/volume-drop/) & <!channel>"]
+    shown = texts(
+        slack_transport.build_payload(messages.render("firing", raw))["attachments"][0]["blocks"]
+    )
+    assert (
+        "1. See Volume drop (http://localhost:8000/runbooks/volume-drop/) &amp; &lt;!channel&gt;"
+        in shown
+    )

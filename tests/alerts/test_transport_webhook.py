@@ -13,7 +13,8 @@ import pytest
 
 from alerts.notify import messages
 from alerts.notify.transports import ConfigError, DeliveryError, transport_class
-from tests.alerts.test_messages import alert_json, payload
+from alerts.notify.transports import webhook as webhook_transport
+from tests.alerts.test_messages import FACTS, alert_json, payload
 from tests.fixtures.http import HttpResponder, RecordedRequest
 
 
@@ -141,3 +142,19 @@ def test_a_receiver_that_hangs_times_out_and_is_retried(
     with pytest.raises(DeliveryError) as caught:
         webhook(http_responder.url).send(messages.render("test", {"channel": {"name": "o"}}))
     assert not caught.value.permanent and "timed out" in caught.value.reason
+
+
+def test_each_alert_carries_its_facts_as_json() -> None:
+    raw = alert_json(7, "elra", **FACTS)
+    body = webhook_transport.build_payload(messages.render("firing", payload("firing", [raw])))
+    [alert] = body["alerts"]
+    assert {key: alert[key] for key in FACTS} == FACTS
+
+
+def test_a_row_stored_before_the_facts_keeps_its_fields_and_gets_empty_facts() -> None:
+    raw = alert_json(7, "elra")
+    body = webhook_transport.build_payload(messages.render("firing", payload("firing", [raw])))
+    [alert] = body["alerts"]
+    assert alert["summary"] == raw["summary"] and alert["run_url"] == raw["run_url"]
+    assert alert["since"] is None and alert["failed_runs"] is None
+    assert alert["downstream"] == [] and alert["deployment"] is None

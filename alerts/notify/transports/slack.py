@@ -8,7 +8,9 @@ else.
 
 A message is one attachment whose bar has the severity's colour (Block Kit has no colour of
 its own, attachments do), holding blocks: the headline with the severity's emoji, the rule
-and source(s), the one-line summary, an excerpt of the error, the runbook's first steps and
+and source(s), the one-line summary, the facts while it fires (since, last success, failed
+runs, deployment, downstream: fields for one alert, a line per member of a group), an excerpt
+of the error, the runbook's first steps and
 links to the alert in confops (where it is acknowledged), its runbook and the Dagster run.
 The top-level ``text`` is what notifications and screen readers show. Every text from users or
 Dagster, the top-level one included, is escaped with ``confops.common.markup.slack_escape``: a
@@ -47,6 +49,7 @@ EMOJI = {
 }
 RESOLVED_EMOJI = ":white_check_mark:"
 SECTION_MAX_CHARS = 2900  # Slack refuses section text over 3,000 characters
+FIELD_MAX_CHARS = 1900  # and a field's text over 2,000
 # The daily report's summary names this many of its worst sources and open critical alerts.
 REPORT_WORST = 5
 REPORT_CRITICAL = 5
@@ -185,15 +188,39 @@ def single_alert_blocks(message: Message, alert: AlertLine) -> list[dict[str, An
     if message.event == NotificationEvent.RESOLVED and alert.duration:
         text += f"\nLasted *{alert.duration}*."
     blocks = [section(text)]
+    fields = fact_fields(alert) if message.event != NotificationEvent.RESOLVED else []
+    if fields:
+        blocks.append({"type": "section", "fields": fields})
     if alert.error and message.event != NotificationEvent.RESOLVED:
         blocks.append(section(f"```{clip(slack_escape(alert.error), 2800)}```"))
     return blocks
 
 
+def fact_fields(alert: AlertLine) -> list[dict[str, str]]:
+    """One alert's facts as Block Kit fields, each only when the row has it."""
+    last = alert.last_success
+    if last and alert.failures:
+        last += f" ({alert.failures} since)"
+    facts = [
+        ("Since", alert.since),
+        ("Last success", last),
+        ("Failed", alert.failures if not alert.last_success else ""),
+        ("Deployment", alert.deployment),
+        ("Downstream", alert.affected),
+    ]
+    return [
+        {"type": "mrkdwn", "text": clip(f"*{name}*\n{slack_escape(value)}", FIELD_MAX_CHARS)}
+        for name, value in facts
+        if value
+    ]
+
+
 def source_list(message: Message) -> str:
+    firing = message.event != NotificationEvent.RESOLVED
     lines = [
         f"• {slack_link(a.url, a.source) if a.url else slack_escape(a.source)}: "
         f"{slack_escape(a.summary)}"
+        + (f"\n    _{slack_escape(a.facts_line)}_" if firing and a.facts_line else "")
         for a in message.shown
     ]
     if message.more:

@@ -130,4 +130,10 @@ def alert_json(alert: AlertLine) -> dict[str, Any]:
         "fired_at": alert.fired_at,
         "resolved_at": alert.resolved_at,
         "duration_s": alert.duration_s,
+        "since": alert.since_at,
+        "last_success_at": alert.last_success_at,
+        "failed_runs": alert.failed_runs,
+        "deployment": alert.deployment or None,
+        "downstream": alert.downstream,
+        "downstream_more": alert.downstream_more,
     }
