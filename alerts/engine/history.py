@@ -43,6 +43,7 @@ SOURCE_FIELDS = (
     "expected_cron",
     "expected_cron_timezone",
     "paused",
+    "freshness_policy",
     "deployment__ui_url",
 )
 
@@ -80,6 +81,7 @@ def load_sources(
             schedules=schedules_of(row, schedules),
             upstream_ids=tuple(upstream.get(row["pk"], ())),
             paused=row["paused"],
+            freshness_policy=row["freshness_policy"] or {},
         )
         for row in rows
     }

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from alerts.choices import RuleTarget
 from confops.common.field_errors import field_messages
+from monitoring.cadence import Cadence, cadence
 from monitoring.choices import SUCCESS_OUTCOMES
 
 
@@ -93,9 +94,23 @@ class SourceHistory:
     schedules: tuple[ScheduleSample, ...] = ()
     upstream_ids: tuple[int, ...] = ()
     paused: bool = False
+    freshness_policy: dict[str, Any] = field(default_factory=dict)  # declared in Dagster
 
     def successes(self) -> list[RunSample]:
         return [run for run in self.runs if run.succeeded]
+
+    def cadence(self, reference: datetime) -> Cadence:
+        """When a success is next expected after ``reference`` (the last success, or first
+        sighting) and how often: ``monitoring.cadence`` from what the source knows."""
+        moments = [run.at for run in self.successes() if run.at is not None]
+        durations = [run.duration_s for run in self.successes() if run.duration_s is not None]
+        return cadence(
+            reference=reference,
+            freshness_policy=self.freshness_policy,
+            schedules=self.schedules,
+            successes=moments,
+            durations_s=durations,
+        )
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,19 @@ from typing import Annotated, Any
 from alerts.rules._common import MAX_HOURS, MAX_MINUTES, iso, limits
 from alerts.rules.base import Finding, Loosening, Params, RuleKind, SourceHistory, register
 from confops.common.formatting import number, span
+from monitoring.cadence import Cadence
+
+# What a source may go without a success when nothing tells its cadence (and the report's
+# freshness limit, which judges without a source's history).
+FALLBACK_HOURS = 24.0
+# How late an expected success may come before the source is stale: one interval (a 2-hourly
+# source misses one run), at most this (a daily job is not left a day late).
+MAX_LATENESS = timedelta(hours=2)
 
 
 class StaleParams(Params):
-    max_age_hours: Annotated[float, limits(gt=0, le=MAX_HOURS)] = 24
+    # None: judged by the source's cadence (see Stale); a number is a fixed limit for all.
+    max_age_hours: Annotated[float, limits(gt=0, le=MAX_HOURS)] | None = None
     # Runs end a little earlier or later each day; without grace a daily job would go stale
     # for a few minutes whenever today's run ends later than yesterday's.
     grace_minutes: Annotated[float, limits(ge=0, le=MAX_MINUTES)] = 30
@@ -19,7 +28,18 @@ class StaleParams(Params):
 
 @register
 class Stale(RuleKind):
-    """Fires when the last success is older than max_age + grace; clears at the next success.
+    """Fires when no success came when the source's cadence expected one; clears at the next.
+
+    With ``max_age_hours`` unset, the limit follows the source's cadence
+    (``monitoring.cadence``): stale once the next success is overdue by one expected interval
+    (at most ``MAX_LATENESS``) plus ``grace_minutes``. From the last success: a 2-hourly
+    source is due at +2 h and stale after 4 h 30 min; a daily job at +24 h and stale after
+    26 h 30 min; a weekday-only job that succeeded on Friday 06:10 is due Monday 06:10 and
+    stale Monday 08:40, never at the weekend; a weekly job is stale 7 d 2 h 30 min after its
+    last success, one missed run. A freshness policy declared in Dagster is the deadline
+    itself (plus grace). When nothing is known (no policy, schedule, cron nor four successes
+    to learn from) the limit is 24 h + grace. A number in ``max_age_hours`` (the rule's or a
+    source's override) is a fixed limit instead.
 
     A source that never succeeded is measured from when confops first saw it, so a new source
     gets the same allowance instead of being stale at once.
@@ -33,23 +53,26 @@ class Stale(RuleKind):
     time_based = True
 
     def loosened(self, parameters: dict[str, Any]) -> Loosening:
-        """Half as long again."""
-        current = float(parameters.get("max_age_hours", 24))
+        """Half as long again (from the fallback when the rule follows cadence)."""
+        current = float(parameters.get("max_age_hours") or FALLBACK_HOURS)
         return Loosening("max_age_hours", current, current * 1.5)
 
     def freshness_limit(self, params: StaleParams) -> timedelta:
-        return timedelta(hours=params.max_age_hours, minutes=params.grace_minutes)
+        """The fixed limit, or the fallback one for a rule that follows cadence (the daily
+        report judges without the sources' histories)."""
+        hours = FALLBACK_HOURS if params.max_age_hours is None else params.max_age_hours
+        return timedelta(hours=hours, minutes=params.grace_minutes)
 
     def evaluate_source(
         self, history: SourceHistory, params: StaleParams, now: datetime
     ) -> Finding | None:
         last_success = latest_success(history)
         reference = last_success or history.first_seen_at
-        allowed = self.freshness_limit(params)
-        if now <= reference + allowed:
+        cadence = history.cadence(reference) if params.max_age_hours is None else None
+        deadline, limit = stale_at(reference, params, cadence)
+        if now <= deadline:
             return None
         age = span((now - reference).total_seconds())
-        limit = f"limit {number(params.max_age_hours)} h + {number(params.grace_minutes)} min"
         summary = (
             f"{history.key} last succeeded {age} ago ({limit})"
             if last_success
@@ -57,15 +80,40 @@ class Stale(RuleKind):
         )
         return Finding(
             summary=summary,
-            since=reference + allowed,
+            since=deadline,
             details={
                 "last_success_at": iso(last_success),
                 "first_seen_at": iso(history.first_seen_at),
                 "age_hours": round((now - reference).total_seconds() / 3600, 2),
                 "max_age_hours": params.max_age_hours,
                 "grace_minutes": params.grace_minutes,
+                **cadence_details(cadence),
             },
         )
+
+
+def stale_at(
+    reference: datetime, params: StaleParams, cadence: Cadence | None
+) -> tuple[datetime, str]:
+    """When a source whose last success is ``reference`` becomes stale, and the limit in words."""
+    grace = timedelta(minutes=params.grace_minutes)
+    if cadence is not None and cadence.interval is not None and cadence.due_by is not None:
+        lateness = timedelta(0) if cadence.declared else min(cadence.interval, MAX_LATENESS)
+        deadline = cadence.due_by + lateness + grace
+        return deadline, f"{cadence.describe()}, limit {span(deadline - reference)}"
+    hours = FALLBACK_HOURS if params.max_age_hours is None else params.max_age_hours
+    limit = f"limit {number(hours)} h + {number(params.grace_minutes)} min"
+    return reference + timedelta(hours=hours) + grace, limit
+
+
+def cadence_details(cadence: Cadence | None) -> dict[str, Any]:
+    if cadence is None or cadence.interval is None:
+        return {}
+    return {
+        "expected_every_hours": round(cadence.interval.total_seconds() / 3600, 2),
+        "due_by": iso(cadence.due_by),
+        "cadence_from": cadence.origin,
+    }
 
 
 def latest_success(history: SourceHistory) -> datetime | None:

@@ -33,7 +33,9 @@ DEFAULT_RUNBOOKS = [
     DefaultRunbook(
         "scraper-failure", "Scraper failure", ("Run failed", "Two consecutive failures")
     ),
-    DefaultRunbook("stale-source", "Stale source", ("Stale after 24 h", "Missed schedule")),
+    DefaultRunbook(
+        "stale-source", "Stale source", ("Stale (no success when expected)", "Missed schedule")
+    ),
     DefaultRunbook("volume-drop", "Volume drop", ("Volume drop over 30 %", "Count below minimum")),
     DefaultRunbook(
         "asset-check-failed",

@@ -144,7 +144,7 @@ def test_an_unsaved_rule_and_per_source_overrides_are_replayed_as_such(
         {"max_age_hours": 12},
         ScopeKind.ALL,
     )
-    rule = AlertRule.objects.get(name="Stale after 24 h")
+    rule = AlertRule.objects.get(name="Stale (no success when expected)")
     RuleOverride.objects.create(rule=rule, source=confradar["elra"], enabled=False)
     spec = backtest_spec(rule, None, source_labels(covered_sources(rule)))
     assert spec["overrides"] == [{"source": "elra_conferences", "parameters": {}, "enabled": False}]

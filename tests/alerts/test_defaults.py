@@ -45,7 +45,7 @@ def test_the_issue_s_defaults_are_covered() -> None:
 
 def test_restoring_recreates_a_deleted_rule_and_keeps_changes_unless_reset() -> None:
     AlertRule.objects.filter(name="Run failed").delete()
-    stale = AlertRule.objects.get(name="Stale after 24 h")
+    stale = AlertRule.objects.get(name="Stale (no success when expected)")
     stale.parameters = {"max_age_hours": 48}
     stale.save()
     out = io.StringIO()
@@ -55,4 +55,4 @@ def test_restoring_recreates_a_deleted_rule_and_keeps_changes_unless_reset() -> 
     assert stale.parameters == {"max_age_hours": 48}
     call_command("restore_default_rules", "--reset", stdout=out)
     stale.refresh_from_db()
-    assert stale.parameters["max_age_hours"] == 24
+    assert stale.parameters == {"grace_minutes": 30}  # the shipped rule follows cadence

@@ -383,7 +383,7 @@ def test_a_channel_change_in_the_admin_is_audited_and_in_the_daily_reports_chang
 def test_restoring_the_default_rules_by_command_is_audited_as_the_command() -> None:
     """The command is a rule's fourth door: a reset default is recorded like any other change,
     and a default left as shipped leaves no entry."""
-    rule = AlertRule.objects.get(name="Stale after 24 h")
+    rule = AlertRule.objects.get(name="Stale (no success when expected)")
     shipped = rule.parameters
     rule.parameters = {**shipped, "max_age_hours": 99}
     rule.save()

@@ -307,7 +307,7 @@ def test_the_configured_rules_are_exported_with_scope_overrides_and_escalation()
     dep = f.deployment()
     elra = f.source("elra_conferences", dep)
     pager = f.channel("pager", kind="webhook")
-    stale = AlertRule.objects.get(name="Stale after 24 h")
+    stale = AlertRule.objects.get(name="Stale (no success when expected)")
     stale.escalation_channels.set([pager])
     RuleOverride.objects.create(rule=stale, source=elra, parameters={"max_age_hours": 48})
     scoped = f.rule("Elra only", "run_failed", scope=ScopeKind.SOURCES, cooldown_minutes=60)
@@ -315,10 +315,10 @@ def test_the_configured_rules_are_exported_with_scope_overrides_and_escalation()
     f.rule("Off", "run_failed", enabled=False)
     exported = {spec["name"]: spec for spec in export_rules()}
     assert "Off" not in exported and "Run failed" in exported
-    assert exported["Stale after 24 h"]["overrides"] == [
+    assert exported["Stale (no success when expected)"]["overrides"] == [
         {"source": "elra_conferences", "parameters": {"max_age_hours": 48}, "enabled": True}
     ]
-    assert exported["Stale after 24 h"]["escalation_channels"] == ["webhook"]
+    assert exported["Stale (no success when expected)"]["escalation_channels"] == ["webhook"]
     assert exported["Elra only"]["scope_sources"] == ["elra_conferences"]
     assert exported["Elra only"]["cooldown_minutes"] == 60
     assert "channels" not in exported["Run failed"]  # the replay's default channels hear it

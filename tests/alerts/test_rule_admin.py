@@ -72,7 +72,7 @@ def test_a_change_is_audited_with_who_and_what(admin_client: Client, admin_user:
 
 def test_a_per_source_override_is_edited_inline_and_validated(admin_client: Client) -> None:
     source = f.source("wikicfp_conferences", f.deployment())
-    rule = AlertRule.objects.get(name="Stale after 24 h")
+    rule = AlertRule.objects.get(name="Stale (no success when expected)")
     base = rule_form(
         name=rule.name,
         kind="stale",

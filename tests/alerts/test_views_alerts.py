@@ -57,7 +57,9 @@ def test_open_alerts_come_first_then_the_recently_resolved(
     old = incident("Run failed", wikicfp, state=AlertState.RESOLVED, summary="wikicfp failed")
     old.resolved_at = timezone.now() - timedelta(hours=2)
     old.save()
-    ancient = incident("Stale after 24 h", wikicfp, state=AlertState.RESOLVED, summary="ancient")
+    ancient = incident(
+        "Stale (no success when expected)", wikicfp, state=AlertState.RESOLVED, summary="ancient"
+    )
     ancient.resolved_at = timezone.now() - timedelta(days=8)
     ancient.save()
     incident("Run failed", elra, summary="elra failed: HTTP 503")
@@ -82,7 +84,7 @@ def test_held_back_reasons_are_written_out(
     viewer_user_client: Client, elra: Source, store: Source, dep: Deployment
 ) -> None:
     cause = incident("Run failed", elra, summary="elra failed: HTTP 503")
-    folded = incident("Stale after 24 h", store, folded_into=cause)
+    folded = incident("Stale (no success when expected)", store, folded_into=cause)
     silenced_source = f.source("acl_web_conferences", dep)
     silenced = incident("Run failed", silenced_source)
     silenced.silenced_by = Silence.for_alert(silenced, 4, timezone.now(), comment="acl is moving")
@@ -158,7 +160,7 @@ def test_filters_narrow_the_lists(
     hidden: list[str],
 ) -> None:
     incident("Run failed", elra, summary="elra failed")
-    incident("Stale after 24 h", wikicfp, summary="wikicfp stale")
+    incident("Stale (no success when expected)", wikicfp, summary="wikicfp stale")
     incident("Volume drop over 30 %", elra, AlertState.ACKNOWLEDGED, summary="elra dropped")
     gone = incident("Count below minimum", elra, AlertState.RESOLVED, summary="elra gone")
     gone.resolved_at = timezone.now()
@@ -176,7 +178,7 @@ def test_filters_by_rule_source_and_deployment(
     other_dep = f.deployment("retail")
     shop = f.source("shop_products", other_dep)
     a = incident("Run failed", elra, summary="elra failed")
-    incident("Stale after 24 h", wikicfp, summary="wikicfp stale")
+    incident("Stale (no success when expected)", wikicfp, summary="wikicfp stale")
     incident("Run failed", shop, summary="shop failed")
 
     def summaries(params: dict[str, Any]) -> set[str]:
@@ -218,7 +220,7 @@ def make_alerts(count: int) -> None:
     for i in range(count):
         src = f.source(f"src-{count}-{i}", dep)
         cause = incident("Run failed", src, summary=f"failed {i}")
-        incident("Stale after 24 h", src, folded_into=cause)
+        incident("Stale (no success when expected)", src, folded_into=cause)
         incident("Volume drop over 30 %", src, AlertState.ACKNOWLEDGED)
         gone = incident("Count below minimum", src, AlertState.RESOLVED)
         gone.resolved_at = timezone.now()
@@ -375,7 +377,9 @@ def test_the_detail_shows_history_consequences_and_notifications(
     )
     alert.record(AlertEventKind.FIRED, now)
     alert.acknowledge(operator_user, "on it", now)
-    stale = incident("Stale after 24 h", store, folded_into=alert, summary="store is stale")
+    stale = incident(
+        "Stale (no success when expected)", store, folded_into=alert, summary="store is stale"
+    )
     channel = f.channel()
     sent = Notification.objects.create(
         channel=channel,

@@ -28,7 +28,7 @@ def test_the_default_rules_link_to_shipped_runbooks() -> None:
     linked = dict(AlertRule.objects.values_list("name", "runbook__slug"))
     assert linked["Run failed"] == "scraper-failure"
     assert linked["Two consecutive failures"] == "scraper-failure"
-    assert linked["Stale after 24 h"] == "stale-source"
+    assert linked["Stale (no success when expected)"] == "stale-source"
     assert linked["Volume drop over 30 %"] == "volume-drop"
     assert linked["Asset check ERROR"] == "asset-check-failed"
     assert linked["Deployment unreachable"] == "deployment-unreachable"

@@ -269,7 +269,7 @@ def test_alerts_are_listed_open_first(viewer_user_client: Client, src: Source, n
 def test_the_rules_that_cover_it_are_listed_with_overrides(
     viewer_user_client: Client, src: Source
 ) -> None:
-    stale = default_rule("Stale after 24 h", "stale", {"max_age_hours": 24})
+    stale = default_rule("Stale (no success when expected)", "stale", {"max_age_hours": 24})
     RuleOverride.objects.create(rule=stale, source=src, parameters={"max_age_hours": 48})
     rule("Other group only", "stale", scope=ScopeKind.GROUP, scope_group="retail*")
     rule("Deployment down", "deployment_unreachable")
@@ -279,6 +279,6 @@ def test_the_rules_that_cover_it_are_listed_with_overrides(
 
     html = page(viewer_user_client, src)
 
-    assert "Stale after 24 h" in html and "<code>max_age_hours=48</code>" in html
+    assert "Stale (no success when expected)" in html and "<code>max_age_hours=48</code>" in html
     assert "overridden" in html and "Gold tier" in html
     assert "Other group only" not in html and "Deployment down" not in html

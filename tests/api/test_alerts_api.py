@@ -37,7 +37,7 @@ def test_the_list_filters_by_state_severity_rule_source_and_since(
     reader_api: Api, firing: Alert, wikicfp: Source
 ) -> None:
     elra = factories.source("elra_conferences")
-    stale = AlertRule.objects.get(name="Stale after 24 h")
+    stale = AlertRule.objects.get(name="Stale (no success when expected)")
     old = factories.alert(
         stale,
         elra,

@@ -157,7 +157,7 @@ def test_force_must_be_a_json_boolean(operate_token: tuple[Any, str], value: Any
 
 
 def test_a_rule_is_not_switched_off_by_a_string(admin_api: Api) -> None:
-    rule = AlertRule.objects.get(name="Stale after 24 h")
+    rule = AlertRule.objects.get(name="Stale (no success when expected)")
     assert rule.enabled
 
     response = admin_api.patch(f"/rules/{rule.pk}", {"enabled": "no"})
@@ -169,7 +169,7 @@ def test_a_rule_is_not_switched_off_by_a_string(admin_api: Api) -> None:
 
 
 def test_a_rule_parameter_is_not_switched_off_by_a_string(admin_api: Api) -> None:
-    rule = AlertRule.objects.get(name="Stale after 24 h")
+    rule = AlertRule.objects.get(name="Stale (no success when expected)")
     body = {"kind": "volume_drop", "parameters": {"seasonal": "no"}}
 
     response = admin_api.patch(f"/rules/{rule.pk}", body)

@@ -70,7 +70,7 @@ def seeded(admin_persona: Any) -> dict[str, Any]:
     src = factories.source("wikicfp_conferences", factories.deployment(last_success_at=now))
     factories.run(src, now - timedelta(hours=1), metrics={"count": 12})
     factories.run(src, now - timedelta(minutes=30), ok=False)
-    rule = AlertRule.objects.get(name="Stale after 24 h")
+    rule = AlertRule.objects.get(name="Stale (no success when expected)")
     alert = factories.alert(rule, src, now)
     silence = Silence.objects.create(
         source=src, comment="c", starts_at=now, ends_at=now + timedelta(hours=1)

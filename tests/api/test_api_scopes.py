@@ -57,7 +57,7 @@ LACKING = {
 @pytest.fixture
 def ids() -> dict[str, Any]:
     src = factories.source("elra_conferences")
-    rule = AlertRule.objects.get(name="Stale after 24 h")
+    rule = AlertRule.objects.get(name="Stale (no success when expected)")
     alert = factories.alert(rule, src, timezone.now())
     now = timezone.now()
     silence = Silence.objects.create(

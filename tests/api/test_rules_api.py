@@ -39,9 +39,11 @@ def test_the_list_holds_the_default_rules_by_name_with_their_parameters(reader_a
     body = response.json()
     names = [rule["name"] for rule in body["results"]]
     assert names == sorted(names) and body["count"] == len(names) == AlertRule.objects.count()
-    stale = next(rule for rule in body["results"] if rule["name"] == "Stale after 24 h")
+    stale = next(
+        rule for rule in body["results"] if rule["name"] == "Stale (no success when expected)"
+    )
     assert stale["kind"] == "stale" and stale["is_default"] is True
-    assert stale["parameters"] == {"max_age_hours": 24, "grace_minutes": 30}
+    assert stale["parameters"] == {"grace_minutes": 30}  # max_age_hours unset: from cadence
 
 
 def test_the_list_filters_by_kind_and_enabled(reader_api: Api) -> None:

@@ -78,7 +78,7 @@ def test_the_list_filters_by_state_deployment_group_kind_and_tag(
 def test_reading_a_source_gives_runs_summary_and_the_rules_in_force(
     reader_api: Api, failing: Source
 ) -> None:
-    stale = AlertRule.objects.get(name="Stale after 24 h")
+    stale = AlertRule.objects.get(name="Stale (no success when expected)")
     RuleOverride.objects.create(rule=stale, source=failing, parameters={"max_age_hours": 48})
 
     body = reader_api.get(f"/sources/{failing.slug}").json()
@@ -87,7 +87,7 @@ def test_reading_a_source_gives_runs_summary_and_the_rules_in_force(
     assert [r["status"] for r in body["recent_runs"]] == ["failure"]
     assert body["recent_runs"][0]["error"] == "HTTP 503 from upstream"
     assert body["runs_summary"] == {"days": 7, "total": 1, "succeeded": 0, "failed": 1}
-    rule = next(r for r in body["rules"] if r["name"] == "Stale after 24 h")
+    rule = next(r for r in body["rules"] if r["name"] == "Stale (no success when expected)")
     assert rule["parameters"]["max_age_hours"] == 48
     assert rule["override"] == {"parameters": {"max_age_hours": 48}, "enabled": True}
     assert reader_api.get("/sources/nope").status_code == 404
@@ -108,7 +108,7 @@ def test_an_admin_changes_a_source_s_settings_validated_and_audited(
 
 
 def test_an_override_changes_a_threshold_for_one_source(admin_api: Api, healthy: Source) -> None:
-    stale = AlertRule.objects.get(name="Stale after 24 h")
+    stale = AlertRule.objects.get(name="Stale (no success when expected)")
     url = f"/sources/{healthy.slug}/overrides/{stale.pk}"
 
     created = admin_api.put(url, {"parameters": {"max_age_hours": 48}})
@@ -129,7 +129,7 @@ def test_an_override_changes_a_threshold_for_one_source(admin_api: Api, healthy:
 
 
 def test_an_override_refuses_what_the_admin_refuses(admin_api: Api, healthy: Source) -> None:
-    stale = AlertRule.objects.get(name="Stale after 24 h")
+    stale = AlertRule.objects.get(name="Stale (no success when expected)")
     url = f"/sources/{healthy.slug}/overrides/{stale.pk}"
 
     not_overridable = admin_api.put(url, {"parameters": {"colour": 1}})

@@ -7,8 +7,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alerts.rules.base import kind
-from tests.alerts.rules.factories import KEY, NOW, failure, history, judge, param_errors, success
+from alerts.rules.base import RunSample, kind
+from tests.alerts.rules.factories import (
+    KEY,
+    NOW,
+    failure,
+    history,
+    judge,
+    param_errors,
+    schedule,
+    success,
+)
 
 H = timedelta(hours=1)
 LIMIT = timedelta(hours=24, minutes=30)
@@ -89,3 +98,77 @@ def test_the_thresholds_may_be_overridden_per_source() -> None:
 )
 def test_parameters_are_checked(raw: dict, expected: dict) -> None:
     assert param_errors("stale", **raw) == expected
+
+
+# --- judged by cadence (max_age_hours unset) ----------------------------------------------------
+
+
+def every_two_hours(last: datetime, count: int = 12) -> list[RunSample]:
+    return [success(last - n * 2 * H) for n in range(count)]
+
+
+def test_a_two_hourly_source_is_stale_four_and_a_half_hours_after_its_last_success() -> None:
+    last = NOW - 5 * H
+    hist = history(*every_two_hours(last))
+    assert judge("stale", hist, now=last + timedelta(hours=4, minutes=30)) is None
+    finding = judge("stale", hist, now=NOW)
+    assert finding is not None
+    assert finding.since == last + timedelta(hours=4, minutes=30)
+    assert finding.summary == (
+        f"{KEY} last succeeded 5 h ago "
+        "(expected every 2 h (learned from 12 successes), limit 4 h 30 min)"
+    )
+    assert finding.details["cadence_from"] == "learned from 12 successes"
+    assert finding.details["expected_every_hours"] == 2
+
+
+def test_a_two_hourly_source_missing_one_run_is_not_stale_yet() -> None:
+    assert judge("stale", history(*every_two_hours(NOW - 3 * H)), now=NOW) is None
+
+
+def test_a_daily_schedule_is_stale_26_and_a_half_hours_after_the_tick_it_missed() -> None:
+    last = datetime(2025, 1, 14, 6, 10, tzinfo=UTC)
+    hist = history(success(last), schedules=(schedule("0 6 * * *"),))
+    assert judge("stale", hist, now=last + timedelta(hours=26, minutes=29)) is None
+    finding = judge("stale", hist, now=last + 27 * H)
+    assert finding is not None
+    # Due at the next tick (06:00) plus the usual 10-minute run, then 2 h late, then grace.
+    assert finding.since == datetime(2025, 1, 15, 8, 40, tzinfo=UTC)
+
+
+def test_a_weekday_only_job_is_not_stale_at_the_weekend() -> None:
+    friday = datetime(2025, 1, 17, 6, 10, tzinfo=UTC)
+    days = [friday - n * timedelta(days=1) for n in range(21)]
+    hist = history(*[success(day) for day in days if day.weekday() < 5])
+    monday_morning = datetime(2025, 1, 20, 8, 40, tzinfo=UTC)
+    assert judge("stale", hist, now=monday_morning) is None
+    assert judge("stale", hist, now=monday_morning + timedelta(minutes=1)) is not None
+
+
+def test_a_weekly_job_is_not_stale_before_its_next_week_is_missed() -> None:
+    last = NOW - 6 * timedelta(days=1)
+    hist = history(*[success(last - n * timedelta(days=7)) for n in range(5)])
+    assert judge("stale", hist) is None
+    assert judge("stale", hist, now=last + timedelta(days=7, hours=2, minutes=31)) is not None
+
+
+def test_a_declared_freshness_policy_is_the_deadline_plus_grace() -> None:
+    policy = {"type": "TimeWindowFreshnessPolicy", "failWindowSeconds": 26 * 3600}
+    hist = history(*every_two_hours(NOW - 27 * H), freshness_policy=policy)
+    finding = judge("stale", hist)
+    assert finding is not None
+    assert finding.since == NOW - 27 * H + timedelta(hours=26, minutes=30)
+
+
+def test_a_fixed_max_age_wins_over_the_cadence() -> None:
+    hist = history(*every_two_hours(NOW - 6 * H))
+    assert judge("stale", hist) is not None
+    assert judge("stale", hist, max_age_hours=8) is None
+
+
+def test_the_fallback_is_24_hours_when_nothing_tells_the_cadence() -> None:
+    assert kind("stale").parse_params({}).max_age_hours is None
+    assert judge("stale", history(success(NOW - 24 * H))) is None
+    assert judge("stale", history(success(NOW - 25 * H))) is not None
+    assert kind("stale").freshness_limit(kind("stale").parse_params({})) == LIMIT
+    assert kind("stale").loosened({}) == ("max_age_hours", 24.0, 36.0)
