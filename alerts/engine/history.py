@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db.models import F, Q, Subquery, Window
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 
 from alerts.rules.base import (
@@ -20,9 +20,20 @@ from alerts.rules.base import (
     RunSample,
     ScheduleSample,
     SourceHistory,
+    StepTiming,
     TickSample,
 )
-from monitoring.models import CheckResult, Deployment, FailedTick, Instigator, RunAsset, Source
+from monitoring.choices import AssetEventKind
+from monitoring.models import (
+    AssetEvent,
+    CheckResult,
+    Deployment,
+    FailedTick,
+    Instigator,
+    Run,
+    RunAsset,
+    Source,
+)
 
 # Enough for the default rules: 7 runs of trailing volume, 3 same-weekday runs of a daily job,
 # 20 durations; more only costs time at every evaluation.
@@ -105,14 +116,47 @@ def load_runs(source_ids: list[int], per_source: int) -> dict[int, list[RunSampl
     rows = (
         # A subquery, not a list of ids: SQLite caps the parameters of one statement.
         RunAsset.objects.filter(pk__in=Subquery(latest))
+        .annotate(step_key=materialising_step())
         .order_by("source_id", F("run_created_at").desc(nulls_last=True), "-pk")
         .values_list(*RUN_FIELDS)
     )
     urls = dict(Deployment.objects.values_list("pk", "ui_url"))
+    steps = load_step_stats(latest)
     runs: dict[int, list[RunSample]] = defaultdict(list)
     for row in rows:
-        runs[row[0]].append(run_sample(row, urls))
+        runs[row[0]].append(run_sample(row, urls, steps))
     return runs
+
+
+def materialising_step() -> Subquery:
+    """The step key of the link's materialisation in its run (one lookup on the run's events)."""
+    events = AssetEvent.objects.filter(
+        run_id=OuterRef("run_id"),
+        source_id=OuterRef("source_id"),
+        kind=AssetEventKind.MATERIALIZATION,
+    ).exclude(step_key="")
+    return Subquery(events.values("step_key")[:1])
+
+
+def load_step_stats(latest: QuerySet[Any, int]) -> dict[int, list[Any]]:
+    """Dagster's step stats of the ranked runs, one row per run (a run of many assets is read
+    once, not once per asset): one query whatever the number of sources."""
+    runs = RunAsset.objects.filter(pk__in=Subquery(latest)).values("run_id")
+    rows = Run.objects.filter(pk__in=Subquery(runs)).values_list("pk", "step_stats")
+    return {pk: stats for pk, stats in rows if stats}
+
+
+def step_timing(key: str | None, stats: list[Any]) -> StepTiming | None:
+    """How long step ``key`` took by its stats (float epoch seconds); None when not known."""
+    if not key:
+        return None
+    for stat in stats:
+        if not isinstance(stat, dict) or stat.get("stepKey") != key:
+            continue
+        start, end = stat.get("startTime"), stat.get("endTime")
+        if isinstance(start, int | float) and isinstance(end, int | float) and end >= start:
+            return StepTiming(key, datetime.fromtimestamp(start, UTC), float(end - start))
+    return None
 
 
 RUN_FIELDS = (
@@ -128,11 +172,18 @@ RUN_FIELDS = (
     "run__failed_step",
     "run__will_retry",
     "run__deployment_id",
+    "run_id",
+    "step_key",
 )
 
 
-def run_sample(row: tuple[Any, ...], urls: dict[int, str]) -> RunSample:
-    (_, outcome, metrics, run_id, status, started, ended, duration, error, step, retry, dep) = row
+def run_sample(
+    row: tuple[Any, ...], urls: dict[int, str], steps: dict[int, list[Any]]
+) -> RunSample:
+    (_, outcome, metrics, run_id, status, started, ended, duration, error, failed, retry, dep) = (
+        row[:12]
+    )
+    run_pk, step_key = row[12:]
     ui = (urls.get(dep) or "").rstrip("/")
     return RunSample(
         run_id=run_id,
@@ -143,9 +194,10 @@ def run_sample(row: tuple[Any, ...], urls: dict[int, str]) -> RunSample:
         duration_s=duration,
         metrics=metrics or {},
         error=error or "",
-        failed_step=step or "",
+        failed_step=failed or "",
         will_retry=retry,
         url=f"{ui}/runs/{run_id}" if ui else "",
+        step=step_timing(step_key, steps.get(run_pk, [])),
     )
 
 

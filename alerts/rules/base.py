@@ -22,6 +22,16 @@ from monitoring.choices import SUCCESS_OUTCOMES
 
 
 @dataclass(frozen=True)
+class StepTiming:
+    """The Dagster step that materialised a source in a run, and how long it took: a slow step
+    of a multi-asset run is its own asset's delay, not every asset's."""
+
+    key: str
+    started_at: datetime | None
+    seconds: float
+
+
+@dataclass(frozen=True)
 class RunSample:
     """One run of one source, as rules see it (newest first in ``SourceHistory.runs``)."""
 
@@ -36,6 +46,7 @@ class RunSample:
     failed_step: str = ""
     will_retry: bool = False
     url: str = ""
+    step: StepTiming | None = None  # None when unknown: pushed sources, jobs, old rows
 
     @property
     def succeeded(self) -> bool:

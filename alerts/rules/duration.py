@@ -17,6 +17,7 @@ from alerts.rules.base import (
     RuleKind,
     RunSample,
     SourceHistory,
+    StepTiming,
     register,
 )
 from confops.common.formatting import number, span
@@ -58,6 +59,12 @@ class Limit:
 class Duration(RuleKind):
     """Fires when the latest finished run took longer than the limit, or a run in progress has
     already been going longer (hence time-based: it can fire before the run ends).
+
+    An asset is judged by its own step: the Dagster step that materialised it in that run,
+    against the same asset's step durations in earlier runs, so one slow step of a multi-asset
+    run flags the one asset it produced, not all of them. The run's own duration is judged
+    instead when the step is not known (jobs, pushed sources, runs stored before step timing,
+    runs still going) or too few earlier runs have step timing to make a median.
 
     The limit is ``max_minutes`` or ``factor`` times the median of earlier successful runs,
     whichever is tighter; the relative limit is never below ``min_seconds`` (a 2 s job is not
@@ -103,11 +110,34 @@ def judge_finished(history: SourceHistory, params: DurationParams, now: datetime
     if index is None:
         return None
     run = history.runs[index]
+    earlier = history.runs[index + 1 :]
+    step = judged_step(run, earlier, params)
+    if step is not None:
+        limit = limit_for(params, step_durations(earlier))
+        if limit is None or step.seconds <= limit.seconds:
+            return None
+        return step_finding(history.key, run, step, limit, now)
     seconds = run_seconds(run)
-    limit = limit_for(params, durations(history.runs[index + 1 :]))
+    limit = limit_for(params, durations(earlier))
     if seconds is None or limit is None or seconds <= limit.seconds:
         return None
     return finding(history.key, run, seconds, limit, now, "took")
+
+
+def judged_step(
+    run: RunSample, earlier: tuple[RunSample, ...], params: DurationParams
+) -> StepTiming | None:
+    """The run's step for this asset when it can be judged on its own: its timing is known and,
+    for a relative limit, enough earlier runs have theirs (step and run durations don't mix)."""
+    if run.step is None:
+        return None
+    enough = len(step_durations(earlier)[: params.window_runs]) >= params.min_history
+    return run.step if enough or params.factor is None else None
+
+
+def step_durations(runs: tuple[RunSample, ...]) -> list[float]:
+    """This asset's own step durations in successful runs, newest first."""
+    return [run.step.seconds for run in runs if run.succeeded and run.step is not None]
 
 
 def limit_for(params: DurationParams, history: list[float]) -> Limit | None:
@@ -145,6 +175,28 @@ def run_seconds(run: RunSample) -> float | None:
     if run.started_at and run.ended_at:
         return (run.ended_at - run.started_at).total_seconds()
     return None
+
+
+def step_finding(
+    key: str, run: RunSample, step: StepTiming, limit: Limit, now: datetime
+) -> Finding:
+    """Names the step it judged, so nobody reads the whole run as slow."""
+    started, total = step.started_at or run.started_at, run_seconds(run)
+    crossed = started + timedelta(seconds=limit.seconds) if started else None
+    return Finding(
+        summary=f"{key}: step {step.key} of run {run.run_id} took {span(step.seconds)}, over "
+        f"its limit of {span(limit.seconds)}{limit.why}",
+        since=crossed or run.at or now,
+        details={
+            **run_details(run),
+            "step_key": step.key,
+            "duration_s": round(step.seconds, 1),
+            "run_duration_s": None if total is None else round(total, 1),
+            "limit_s": round(limit.seconds, 1),
+            "limit": limit.why.strip(" ()") or "max_minutes",
+        },
+        run_id=run.run_id,
+    )
 
 
 def finding(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
-from alerts.rules.base import kind
+from alerts.rules.base import StepTiming, kind
 from tests.alerts.rules.factories import (
     KEY,
     NOW,
@@ -181,3 +182,66 @@ def test_the_floor_does_not_raise_an_explicit_max_minutes() -> None:
 )
 def test_parameters_are_checked(raw: dict, expected: dict) -> None:
     assert param_errors("duration", **raw) == expected
+
+
+def stepped(ended_at: datetime, step_minutes: float, run_minutes: float = 30, **fields: Any) -> Any:
+    """A success whose own step (``crawl``) took ``step_minutes`` of a ``run_minutes`` run."""
+    started = ended_at - timedelta(minutes=run_minutes)
+    step = StepTiming("crawl", started + 2 * M, step_minutes * 60)
+    return success(ended_at, minutes=run_minutes, step=step, **fields)
+
+
+def usual_steps(count: int = 6, step_minutes: float = 4, run_minutes: float = 30) -> list:
+    return [stepped(NOW - timedelta(days=d + 1), step_minutes, run_minutes) for d in range(count)]
+
+
+def test_an_asset_is_judged_by_its_own_step_and_the_summary_names_it() -> None:
+    slow = stepped(NOW - H, step_minutes=14)
+    finding = judge("duration", history(*usual_steps(), slow), min_seconds=0)
+    assert finding is not None
+    assert finding.summary == (
+        f"{KEY}: step crawl of run {slow.run_id} took 14 min, over its limit of 12 min "
+        "(3x the median of 4 min)"
+    )
+    assert finding.details["step_key"] == "crawl"
+    assert finding.details["duration_s"] == 14 * 60
+    assert finding.details["run_duration_s"] == 30 * 60
+    assert finding.since == NOW - H - 30 * M + 2 * M + 12 * M  # the step's start plus the limit
+    json.dumps(finding.details)
+
+
+def test_a_slow_run_whose_own_step_was_usual_is_no_finding() -> None:
+    """Another asset's step made the run take 3 h: this asset's 4 min step is not late."""
+    other_slow = stepped(NOW - H, step_minutes=4, run_minutes=180)
+    assert judge("duration", history(*usual_steps(), other_slow), min_seconds=0) is None
+
+
+def test_without_step_timing_the_run_duration_is_judged() -> None:
+    """Pushed sources, jobs and runs stored before step timing: the run's duration, as before."""
+    slow = success(NOW - H, minutes=40)
+    finding = judge("duration", history(*usual_steps(run_minutes=10), slow))
+    assert finding is not None and finding.summary.startswith(f"{KEY} run {slow.run_id} took")
+
+
+def test_too_few_earlier_steps_fall_back_to_the_run_duration() -> None:
+    """Step and run durations don't mix: until min_history runs have step timing, the run."""
+    old_rows = usual(6, minutes=10)
+    slow_step_usual_run = stepped(NOW - H, step_minutes=9, run_minutes=10)
+    hist = history(*old_rows, *usual_steps(2, step_minutes=1, run_minutes=10), slow_step_usual_run)
+    assert judge("duration", hist, min_seconds=0) is None
+    assert judge("duration", hist, min_seconds=0, min_history=2) is not None
+
+
+def test_the_floor_applies_to_a_step_too() -> None:
+    """A step that usually takes 20 s is not too long at 2 min: under the 5 min floor."""
+    hist = history(*usual_steps(step_minutes=1 / 3), stepped(NOW - H, step_minutes=2))
+    assert judge("duration", hist) is None
+    finding = judge("duration", history(*usual_steps(step_minutes=1 / 3), stepped(NOW - H, 6)))
+    assert finding is not None and "(the min_seconds floor;" in finding.summary
+
+
+def test_max_minutes_limits_the_step_when_the_step_is_known() -> None:
+    hist = history(stepped(NOW - H, step_minutes=25, run_minutes=90))
+    finding = judge("duration", hist, max_minutes=20)
+    assert finding is not None and finding.details["step_key"] == "crawl"
+    assert judge("duration", history(stepped(NOW - H, 15, run_minutes=90)), max_minutes=20) is None
