@@ -16,10 +16,12 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from alerts.choices import OPEN_STATES, AlertState, RuleTarget
+from alerts.engine.history import load_sources
 from alerts.engine.recovery import closes_at
 from alerts.models import Alert, AlertRule, RuleOverride, Runbook
 from alerts.rules.base import DropBand, ParamsError, all_kinds, kinds_answering
-from confops.common.formatting import number
+from alerts.rules.stale import latest_success
+from confops.common.formatting import clock, number, span
 from monitoring.charts import line_chart
 from monitoring.choices import SUCCESS_OUTCOMES, InstigatorKind, RunAssetOutcome, RunStatus
 from monitoring.links import dagster_source_url
@@ -83,6 +85,7 @@ def build(source: Source, metric: str, now: datetime) -> dict[str, Any]:
         "upstream": list(source.upstream.filter(is_gone=False).order_by("key")),
         "downstream": list(source.downstream.filter(is_gone=False).order_by("key")),
         "schedules": instigators(source),
+        "cadence": cadence_line(source, now),
         "trend": trend(source, metric, rules, now),
         "metric": metric,
         "checks": check_history(source),
@@ -97,6 +100,31 @@ def build(source: Source, metric: str, now: datetime) -> dict[str, Any]:
         "tags": [(f"{k}={v}", urlencode({"tag": f"{k}={v}"})) for k, v in source.tags.items()],
         "group_query": urlencode({"group": source.group_name}),
     }
+
+
+@dataclass(frozen=True)
+class CadenceLine:
+    """What the page says of the source's rhythm: "expected every 2 h; next success due by
+    14:10", and where that came from ("learned from 14 successes")."""
+
+    text: str
+    origin: str
+
+
+def cadence_line(source: Source, now: datetime) -> CadenceLine | None:
+    """The source's cadence as the stale rule sees it (the same history); None when unknown."""
+    history = load_sources([source]).get(source.pk)
+    if history is None:
+        return None
+    found = history.cadence(latest_success(history) or history.first_seen_at)
+    if found.interval is None or found.due_by is None:
+        return None
+    due = clock(found.due_by)
+    if abs(found.due_by - now) >= timedelta(hours=20):  # not today: say which day
+        due = f"{timezone.localtime(found.due_by):%a %d %b} {due}"
+    return CadenceLine(
+        f"expected every {span(found.interval)}; next success due by {due}", found.origin
+    )
 
 
 def owner_links(source: Source) -> list[tuple[str, str]]:

@@ -282,3 +282,37 @@ def test_the_rules_that_cover_it_are_listed_with_overrides(
     assert "Stale (no success when expected)" in html and "<code>max_age_hours=48</code>" in html
     assert "overridden" in html and "Gold tier" in html
     assert "Other group only" not in html and "Deployment down" not in html
+
+
+def test_the_page_says_the_cadence_and_when_the_next_success_is_due(
+    viewer_user_client: Client, src: Source, now: Any
+) -> None:
+    last = now.replace(second=0, microsecond=0) - timedelta(minutes=50)
+    for n in range(6):
+        run(src, last - n * timedelta(hours=2))
+    html = page(viewer_user_client, src)
+    due = timezone.localtime(last + timedelta(hours=2)).strftime("%H:%M")
+    assert f"expected every 2 h; next success due by {due}" in html
+    assert "(learned from 6 successes)" in html
+
+
+def test_the_page_says_the_schedule_a_cadence_comes_from(
+    viewer_user_client: Client, src: Source, dep: Deployment
+) -> None:
+    Instigator.objects.create(
+        deployment=dep,
+        kind=InstigatorKind.SCHEDULE,
+        name="daily_crawl_schedule",
+        code_location="confradar",
+        repository="__repository__",
+        cron="0 2 * * *",
+        timezone="UTC",
+        status="RUNNING",
+    )
+    html = page(viewer_user_client, src)
+    assert "expected every 1 d; next success due by" in html
+    assert "(schedule daily_crawl_schedule (0 2 * * *, UTC))" in html
+
+
+def test_an_unknown_cadence_says_the_fallback(viewer_user_client: Client, src: Source) -> None:
+    assert "too little history: the 24 h fallback applies" in page(viewer_user_client, src)
