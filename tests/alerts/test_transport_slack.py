@@ -316,3 +316,10 @@ def test_runbook_steps_reach_slack_as_escaped_plain_text_with_absolute_links() -
         "1. See Volume drop (http://localhost:8000/runbooks/volume-drop/) &amp; &lt;!channel&gt;"
         in shown
     )
+
+
+def test_a_storm_with_facts_still_lists_twenty_and_counts_the_rest() -> None:
+    alerts = [alert_json(i, f"source_{i:03d}", **FACTS) for i in range(500)]
+    body = slack_transport.build_payload(messages.render("firing", payload("firing", alerts)))
+    shown = texts(body["attachments"][0]["blocks"])
+    assert "… and 480 more" in shown and shown.count("/alerts/") == 21

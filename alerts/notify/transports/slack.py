@@ -216,11 +216,20 @@ def fact_fields(alert: AlertLine) -> list[dict[str, str]]:
 
 
 def source_list(message: Message) -> str:
+    """A line per listed member, with its facts while it fires; when that would overflow the
+    section (a storm), the facts are left out so every member and "and N more" still show."""
     firing = message.event != NotificationEvent.RESOLVED
+    listed = source_lines(message, with_facts=firing)
+    if len(listed) > SECTION_MAX_CHARS:
+        listed = source_lines(message, with_facts=False)
+    return listed
+
+
+def source_lines(message: Message, with_facts: bool) -> str:
     lines = [
         f"• {slack_link(a.url, a.source) if a.url else slack_escape(a.source)}: "
         f"{slack_escape(a.summary)}"
-        + (f"\n    _{slack_escape(a.facts_line)}_" if firing and a.facts_line else "")
+        + (f"\n    _{slack_escape(a.facts_line)}_" if with_facts and a.facts_line else "")
         for a in message.shown
     ]
     if message.more:
