@@ -200,7 +200,7 @@ def test_a_source_runbook_is_used_when_the_rule_has_none() -> None:
     }
 
 
-FACTS = {
+FACTS: dict[str, Any] = {
     "since": (T0 - timedelta(hours=3)).isoformat(),
     "last_success_at": (T0 - timedelta(days=1)).isoformat(),
     "failed_runs": 3,
