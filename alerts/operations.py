@@ -13,10 +13,10 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from alerts.choices import OPEN_STATES, AlertEventKind, ResolvedHow
-from alerts.engine import policy
+from alerts.choices import OPEN_STATES, AlertEventKind, AlertState, IncidentState, ResolvedHow
+from alerts.engine import incidents, policy
 from alerts.engine.silences import covers
-from alerts.models import Alert, AlertRule, Channel, RuleOverride, Silence
+from alerts.models import Alert, AlertRule, Channel, Incident, RuleOverride, Silence
 from confops.accounts import audit
 from monitoring.dagster.actions import reexecute_from_failure
 from monitoring.models import Deployment
@@ -95,6 +95,7 @@ def expire_silence(silence: Silence, user: Any, now: datetime, actor_label: str 
 def resolve_by_hand(alert: Alert, user: Any, now: datetime, actor_label: str = "") -> None:
     was = alert.state
     alert.resolve(now, ResolvedHow.MANUAL, user=user)
+    incidents.after_resolved([alert], now, by_hand=True)
     audit.record(
         now,
         "resolved",
@@ -107,8 +108,16 @@ def resolve_by_hand(alert: Alert, user: Any, now: datetime, actor_label: str = "
 
 @transaction.atomic
 def acknowledge(alert: Alert, user: Any, note: str, now: datetime, actor_label: str = "") -> None:
-    """Acknowledge a firing alert (refused otherwise), and audit who did it and how."""
+    """Acknowledge a firing alert (refused otherwise) with the rest of its incident, and audit
+    who did it and how: acknowledging one alert of an incident acknowledges the incident."""
     was = alert.state
+    if (
+        alert.state == AlertState.FIRING
+        and alert.incident is not None
+        and alert.incident.state == IncidentState.OPEN
+    ):
+        acknowledge_incident(alert.incident, user, note, now, actor_label)
+        return
     alert.acknowledge(user, note, now)
     changes = {"state": [was, alert.state], "note": note}
     audit.record(now, "acknowledged", alert, changes, actor=user, actor_label=actor_label)
@@ -116,11 +125,62 @@ def acknowledge(alert: Alert, user: Any, note: str, now: datetime, actor_label: 
 
 @transaction.atomic
 def unacknowledge(alert: Alert, user: Any, now: datetime, actor_label: str = "") -> None:
-    """Put an acknowledged alert back to firing: reminders restart from now."""
+    """Put an acknowledged alert (with the rest of its incident) back to firing: reminders
+    restart from now."""
     was = alert.state
+    incident = alert.incident
+    if (
+        was == AlertState.ACKNOWLEDGED
+        and incident is not None
+        and incident.state == IncidentState.ACKNOWLEDGED
+    ):
+        unacknowledge_incident(incident, user, now, actor_label)
+        return
     alert.unacknowledge(user, now)
     changes = {"state": [was, alert.state]}
     audit.record(now, "unacknowledged", alert, changes, actor=user, actor_label=actor_label)
+
+
+@transaction.atomic
+def acknowledge_incident(
+    incident: Incident, user: Any, note: str, now: datetime, actor_label: str = ""
+) -> list[Alert]:
+    """Acknowledge an open incident and every firing alert in it (refused otherwise): its
+    reminders stop. One audit row for the incident, one per alert."""
+    was = incident.state
+    members = incident.acknowledge(user, note, now)
+    audit.record(
+        now,
+        "acknowledged",
+        incident,
+        {"state": [was, incident.state], "note": note},
+        actor=user,
+        actor_label=actor_label,
+    )
+    for alert in members:
+        changes = {"state": [AlertState.FIRING, alert.state], "note": note}
+        audit.record(now, "acknowledged", alert, changes, actor=user, actor_label=actor_label)
+    return members
+
+
+@transaction.atomic
+def unacknowledge_incident(
+    incident: Incident, user: Any, now: datetime, actor_label: str = ""
+) -> list[Alert]:
+    was = incident.state
+    members = incident.unacknowledge(user, now)
+    audit.record(
+        now,
+        "unacknowledged",
+        incident,
+        {"state": [was, incident.state]},
+        actor=user,
+        actor_label=actor_label,
+    )
+    for alert in members:
+        changes = {"state": [AlertState.ACKNOWLEDGED, alert.state]}
+        audit.record(now, "unacknowledged", alert, changes, actor=user, actor_label=actor_label)
+    return members
 
 
 # Rules and their per-source overrides: the one door the admin, the REST API and

@@ -1,16 +1,23 @@
 """Who hears what, and when: the notification policy writes outbox rows, transports send them.
 
-- firing: when an alert fires, or when a firing alert nobody was told about stops being held
-  back (silence over, deployment reachable again, upstream cause resolved);
-- reminder: every cooldown while firing, unacknowledged and not held back;
-- escalation: once, to the rule's escalation channels, when a critical alert stays
-  unacknowledged for the rule's escalation delay;
-- resolved: when an alert someone was told about resolves, with how long it lasted.
-Alerts of one rule changing in the same pass share one message per channel (grouping).
+What pages is the incident (alerts/engine/incidents.py), not each rule's alert
+(docs/incidents.md):
+
+- firing: once, when an incident's first member fires (or stops being held back);
+- update: when other sources join it (a storm), batched: at most one message per cooldown;
+- severity raised: once each time it rises (warning to critical);
+- flapping: once, when its failure came back while it recovered; then quiet until it closes;
+- reminder: while open, unacknowledged and still failing, backing off (the rule's cooldown,
+  then 2, 4, 8 and 16 times it, then daily); for a source with a known interval not before its
+  next expected run has also failed or not come;
+- escalation: once, to the escalation channels, when a critical member stays unacknowledged
+  for its rule's escalation delay;
+- resolved: once, when the incident closes, if someone was told.
+Each goes once per channel, listing the current members that channel takes.
 
 The internal alert about confops itself (a kind with ``internal``: ``confops_stalled``) is the
-watcher's: the engine's ``watcher.evaluate_watcher`` reminds and escalates it
-(``remind_and_escalate(now, alerts)``) because beat, which runs
+watcher's: the engine's ``watcher.evaluate_watcher`` reminds and escalates its incident
+(``remind_and_escalate(now, incidents)``) because beat, which runs
 ``send_reminders_and_escalations``, may be the part that died; and while its rule has no
 channels of its own, it goes to the default channels, or with none to every enabled channel, so
 out of the box someone is told.
@@ -22,7 +29,6 @@ first has somewhere to go, ``send_waiting`` sends its open alerts nobody was tol
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,19 +37,37 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 
-from alerts.choices import AlertEventKind, AlertState, NotificationEvent, Severity
-from alerts.engine import facts
+from alerts.choices import (
+    OPEN_INCIDENT_STATES,
+    SEVERITY_RANK,
+    AlertEventKind,
+    AlertState,
+    IncidentState,
+    NotificationEvent,
+    Severity,
+)
+from alerts.engine import facts, incidents
 from alerts.models import (
     SILENCE_REMINDER_BEFORE,
     Alert,
     AlertRule,
     Channel,
+    Incident,
     Notification,
     Runbook,
     Silence,
 )
-from alerts.notify import messages
+from alerts.notify import links, messages
 from alerts.rules.base import internal_kinds
+
+# Reminder gaps as multiples of the rule's cooldown, then daily.
+BACKOFF_STEPS = (1, 2, 4, 8, 16)
+DAILY = timedelta(hours=24)
+# After a source's next expected run, this share of its interval (5 to 30 min) before reminding.
+CADENCE_GRACE_SHARE = 0.1
+CADENCE_GRACE = (timedelta(minutes=5), timedelta(minutes=30))
+
+ChannelsOf = Callable[[AlertRule], Iterable[Channel]]
 
 
 def on_changes(
@@ -51,11 +75,62 @@ def on_changes(
 ) -> int:
     """Messages for what one evaluation changed; returns how many outbox rows were written."""
     # An alert can both fire and be released in one pass (its silence ended as its pending
-    # period ran out): one line in the message, not two.
+    # period ran out): it joins once.
     firing = list({a.pk: a for a in [*fired, *released] if not a.suppressed}.values())
-    told_resolved = [a for a in resolved if a.last_notified_at is not None]
-    count = write(NotificationEvent.FIRING, firing, channels_for, now)
-    count += write(NotificationEvent.RESOLVED, told_resolved, channels_for, now)
+    for alert in released:
+        # Unfolded (its cause recovered) or no longer silenced: it may be a cause of its own.
+        if alert.incident_id is not None and not alert.suppressed:
+            alert.incident = None
+            alert.save(update_fields=["incident"])
+    folded = [a for a in fired if a.folded_into_id and not a.silenced_by_id and not a.inhibited]
+    count = sum(
+        page_changes(joined, now) for joined in incidents.assign([*firing, *folded], now).values()
+    )
+    return count + tell_closed(incidents.after_resolved(resolved, now), now)
+
+
+def page_changes(joined: incidents.Joined, now: datetime) -> int:
+    """The one message (if any) an incident's change in this pass deserves."""
+    incident = joined.incident
+    members = incidents.current_members(incident)
+    if not members:
+        return 0
+    if incident.last_notified_at is None:
+        return page(incident, NotificationEvent.FIRING, members, now)
+    if joined.began_flapping:
+        return page(incident, NotificationEvent.FLAPPING, members, now)
+    if incident.flapping:
+        return 0  # one flapping message per episode, then the resolved one
+    if rank(incident.severity) > rank(incident.notified_severity or Severity.INFO):
+        return page(incident, NotificationEvent.SEVERITY_RAISED, members, now)
+    if joined.new_sources or joined.returned:
+        if now >= incident.last_notified_at + min_gap(members):
+            return page(incident, NotificationEvent.UPDATE, members, now)
+        incident.update_due = True
+        incident.save(update_fields=["update_due"])
+    return 0
+
+
+def rank(severity: str) -> int:
+    return SEVERITY_RANK[Severity(severity)]
+
+
+def min_gap(members: list[Alert]) -> timedelta:
+    """The rules' cooldown: the least time between two messages about one incident."""
+    return timedelta(minutes=min((a.rule.cooldown_minutes for a in members), default=30))
+
+
+def tell_closed(closed: Iterable[Incident], now: datetime) -> int:
+    """The resolved message of incidents that closed, to whoever was told they fired."""
+    count = 0
+    for incident in closed:
+        told = [
+            a
+            for a in incident.alerts.select_related("rule", "source", "deployment")
+            if a.last_notified_at is not None and a.folded_into_id is None
+        ]
+        if told and incident.last_notified_at is not None:
+            count += page(incident, NotificationEvent.RESOLVED, told, now)
     return count
 
 
@@ -97,7 +172,7 @@ def own_or_defaults(
 def send_waiting(now: datetime, rules: Iterable[AlertRule] | None = None) -> int:
     """Send the firing message of open alerts nobody was told about (firing, unacknowledged,
     not held back, never notified), e.g. once their rule gets a channel or a default channel
-    appears. ``write`` marks notified each alert that went into a row, so a second call sends
+    appears. ``page`` marks notified each alert that went into a row, so a second call sends
     nothing more; an alert that still has nowhere to go stays waiting."""
     waiting = Alert.objects.filter(
         state=AlertState.FIRING,
@@ -108,7 +183,19 @@ def send_waiting(now: datetime, rules: Iterable[AlertRule] | None = None) -> int
     ).select_related("rule", "source", "deployment")
     if rules is not None:
         waiting = waiting.filter(rule__in=[r.pk for r in rules])
-    return write(NotificationEvent.FIRING, waiting, channels_for, now)
+    alerts = list(waiting)
+    incidents.assign(alerts, now)
+    by_incident: dict[int, list[Alert]] = {}
+    for alert in alerts:
+        if alert.incident_id is not None:
+            by_incident.setdefault(alert.incident_id, []).append(alert)
+    count = 0
+    for incident in Incident.objects.filter(pk__in=list(by_incident)):
+        unsent = by_incident[incident.pk]
+        if incident.last_notified_at is None:
+            unsent = incidents.current_members(incident) or unsent
+        count += page(incident, NotificationEvent.FIRING, unsent, now)
+    return count
 
 
 @dataclass(frozen=True)
@@ -145,41 +232,72 @@ def why_unreached(alert: Alert) -> Unreached | None:
     )
 
 
-def reminder_due_at(alert: Alert) -> datetime | None:
-    """When this alert's next reminder is due, or None when it gets none."""
-    if alert.state != AlertState.FIRING or alert.suppressed or alert.last_notified_at is None:
+def reminder_due_at(incident: Incident, members: list[Alert] | None = None) -> datetime | None:
+    """When this incident's next reminder is due, or None when it gets none (acknowledged,
+    flapping, recovering, never told, or nothing still failing)."""
+    if incident.state != IncidentState.OPEN or incident.last_notified_at is None:
         return None
-    if alert.clear_since is not None:  # cleared, waiting out its resolve hold: nothing to remind
+    if incident.flapping or incident.quiet_since is not None:
         return None
-    return alert.last_notified_at + timedelta(minutes=alert.rule.cooldown_minutes)
-
-
-def escalation_due_at(alert: Alert) -> datetime | None:
-    """When this alert escalates, or None when it does not (any more)."""
-    delay = alert.rule.escalate_after_minutes
-    if alert.state != AlertState.FIRING or alert.suppressed or alert.severity != Severity.CRITICAL:
+    members = incidents.current_members(incident) if members is None else members
+    if not members:
         return None
-    if alert.escalated_at is not None or alert.fired_at is None or delay is None:
+    step = incident.reminders_sent
+    gap = DAILY if step >= len(BACKOFF_STEPS) else min_gap(members) * BACKOFF_STEPS[step]
+    due = incident.last_notified_at + min(gap, DAILY)
+    interval = incidents.typical_interval(incident.source_id)
+    if interval is not None:
+        grace = min(max(interval * CADENCE_GRACE_SHARE, CADENCE_GRACE[0]), CADENCE_GRACE[1])
+        due = max(due, incident.last_notified_at + min(interval + grace, DAILY))
+    return due
+
+
+def escalating_members(incident: Incident, members: list[Alert]) -> list[Alert]:
+    return [
+        a
+        for a in members
+        if a.severity == Severity.CRITICAL
+        and a.state == AlertState.FIRING
+        and a.rule.escalate_after_minutes is not None
+        and a.fired_at is not None
+    ]
+
+
+def escalation_due_at(incident: Incident, members: list[Alert] | None = None) -> datetime | None:
+    """When this incident escalates, or None when it does not (any more)."""
+    if incident.state != IncidentState.OPEN or incident.escalated_at is not None:
         return None
-    return alert.fired_at + timedelta(minutes=delay)
+    members = incidents.current_members(incident) if members is None else members
+    dues = [
+        a.fired_at + timedelta(minutes=a.rule.escalate_after_minutes or 0)
+        for a in escalating_members(incident, members)
+        if a.fired_at is not None
+    ]
+    return min(dues, default=None)
 
 
-def due_reminders(now: datetime, alerts: QuerySet[Alert]) -> list[Alert]:
-    candidates = alerts.filter(
-        state=AlertState.FIRING, last_notified_at__isnull=False
-    ).select_related("rule", "source")
-    return [a for a in candidates if (due := reminder_due_at(a)) is not None and due <= now]
+def update_due_at(incident: Incident, members: list[Alert]) -> datetime | None:
+    if not incident.update_due or incident.last_notified_at is None or incident.flapping:
+        return None
+    return incident.last_notified_at + min_gap(members)
 
 
-def due_escalations(now: datetime, alerts: QuerySet[Alert]) -> list[Alert]:
-    candidates = alerts.filter(
-        state=AlertState.FIRING,
-        severity=Severity.CRITICAL,
-        escalated_at__isnull=True,
-        fired_at__isnull=False,
-        rule__escalate_after_minutes__isnull=False,
-    ).select_related("rule", "source")
-    return [a for a in candidates if (due := escalation_due_at(a)) is not None and due <= now]
+def next_due_at() -> datetime | None:
+    """The earliest moment a message or a close is due for any open incident (replay ticks
+    there)."""
+    dues: list[datetime] = []
+    for incident in Incident.objects.filter(state__in=OPEN_INCIDENT_STATES):
+        if incident.closes_at is not None:
+            dues.append(incident.closes_at)
+        members = incidents.current_members(incident)
+        for due in (
+            reminder_due_at(incident, members),
+            escalation_due_at(incident, members),
+            update_due_at(incident, members),
+        ):
+            if due is not None:
+                dues.append(due)
+    return min(dues, default=None)
 
 
 def remind_silence_authors(now: datetime) -> int:
@@ -213,70 +331,151 @@ def remind_silence_authors(now: datetime) -> int:
 
 @transaction.atomic
 def send_reminders_and_escalations(now: datetime) -> int:
-    """Beat's pass. It leaves the internal alert to the watcher: two writers of one reminder
-    would send it twice, and the watcher runs wherever this pass can (in a worker) and more."""
-    others = Alert.objects.exclude(rule__kind__in=internal_kinds())
-    return remind_and_escalate(now, others) + remind_silence_authors(now)
+    """Beat's pass: incidents that close, updates, reminders and escalations due. It leaves the
+    internal alert's incident to the watcher: two writers of one reminder would send it twice,
+    and the watcher runs wherever this pass can (in a worker) and more."""
+    adopt_orphans()
+    count = tell_closed(incidents.close_due(now), now)
+    others = Incident.objects.exclude(alerts__rule__kind__in=internal_kinds())
+    return count + remind_and_escalate(now, others) + remind_silence_authors(now)
+
+
+def adopt_orphans() -> None:
+    """Alerts told about before incidents existed (an upgraded install) get an incident that
+    remembers it, so their reminders go on from there."""
+    orphans = list(
+        Alert.objects.filter(
+            state__in=(AlertState.FIRING, AlertState.ACKNOWLEDGED),
+            incident__isnull=True,
+            last_notified_at__isnull=False,
+        ).select_related("rule", "source", "deployment", "folded_into")
+    )
+    if not orphans:
+        return
+    first_told = min(a.last_notified_at for a in orphans if a.last_notified_at is not None)
+    for joined in incidents.assign(orphans, first_told).values():
+        incident = joined.incident
+        told = [a.last_notified_at for a in joined.alerts if a.last_notified_at is not None]
+        incident.last_notified_at = max(told)
+        incident.notified_severity = incident.severity
+        incident.reminders_sent = max(a.reminders_sent for a in joined.alerts)
+        incident.save(update_fields=["last_notified_at", "notified_severity", "reminders_sent"])
+
+
+def incidents_of(alerts: QuerySet[Alert]) -> QuerySet[Incident]:
+    return Incident.objects.filter(pk__in=alerts.values("incident_id"))
 
 
 @transaction.atomic
-def remind_and_escalate(now: datetime, alerts: QuerySet[Alert]) -> int:
-    """Reminders and escalations that are due among ``alerts``."""
-    reminders = due_reminders(now, alerts)
-    count = write(NotificationEvent.REMINDER, reminders, channels_for, now)
-    for alert in reminders:
-        alert.reminders_sent += 1
-        alert.save(update_fields=["reminders_sent"])
-    escalations = due_escalations(now, alerts)
-    count += write(NotificationEvent.ESCALATION, escalations, escalation_channels_for, now)
-    for alert in escalations:
+def remind_and_escalate(now: datetime, candidates: QuerySet[Incident]) -> int:
+    """Updates, reminders and escalations that are due among open ``candidates``."""
+    count = 0
+    for incident in candidates.filter(state__in=OPEN_INCIDENT_STATES).distinct():
+        members = incidents.current_members(incident)
+        if not members:
+            continue
+        if (due := update_due_at(incident, members)) is not None and due <= now:
+            count += page(incident, NotificationEvent.UPDATE, members, now)
+        elif (due := reminder_due_at(incident, members)) is not None and due <= now:
+            count += remind(incident, members, now)
+        if (due := escalation_due_at(incident, members)) is not None and due <= now:
+            count += escalate(incident, members, now)
+    return count
+
+
+def remind(incident: Incident, members: list[Alert], now: datetime) -> int:
+    count = page(incident, NotificationEvent.REMINDER, members, now)
+    if count:
+        incident.reminders_sent += 1
+        incident.save(update_fields=["reminders_sent"])
+        for alert in members:
+            alert.reminders_sent += 1
+            alert.save(update_fields=["reminders_sent"])
+    return count
+
+
+def escalate(incident: Incident, members: list[Alert], now: datetime) -> int:
+    critical = escalating_members(incident, members)
+    count = page(incident, NotificationEvent.ESCALATION, critical, now, escalation_channels_for)
+    incident.escalated_at = now
+    incident.save(update_fields=["escalated_at"])
+    for alert in critical:
         alert.escalated_at = now
         alert.save(update_fields=["escalated_at"])
     return count
 
 
-def write(
+def page(
+    incident: Incident,
     event: str,
-    alerts: Iterable[Alert],
-    channels_of: Any,
+    alerts: list[Alert],
     now: datetime,
+    channels_of: ChannelsOf | None = None,
 ) -> int:
-    """One row per (rule, channel) listing that rule's alerts; marks notified the alerts that
-    went into a row (an alert with no channel to go to was not told to anyone)."""
-    by_rule: dict[int, list[Alert]] = defaultdict(list)
-    rules: dict[int, AlertRule] = {}
-    for alert in alerts:
-        by_rule[alert.rule_id].append(alert)
-        rules[alert.rule_id] = alert.rule
-    written = 0
-    for rule_id, rule_alerts in by_rule.items():
-        told: dict[int, Alert] = {}
-        for channel in channels_of(rules[rule_id]):
-            chosen = [a for a in rule_alerts if channel.accepts(a.severity)]
-            if chosen:
-                create_notification(channel, event, rules[rule_id], chosen, now)
-                written += 1
-                told.update((a.pk, a) for a in chosen)
-        for alert in told.values():
-            alert.last_notified_at = now
-            alert.save(update_fields=["last_notified_at"])
-            alert.record(AlertEventKind.NOTIFIED, now, event=event)
-    return written
+    """One row per channel, listing the alerts that channel takes (most severe first); books
+    who was told. An alert with no channel to go to was not told to anyone."""
+    channels_of = channels_of or channels_for
+    ordered = sorted(alerts, key=lambda a: (-rank(a.severity), a.fired_at or now, a.pk))
+    routes: dict[int, tuple[Channel, list[Alert]]] = {}
+    per_rule: dict[int, list[Channel]] = {}
+    for alert in ordered:
+        if alert.rule_id not in per_rule:
+            per_rule[alert.rule_id] = list(channels_of(alert.rule))
+        for channel in per_rule[alert.rule_id]:
+            if channel.accepts(alert.severity):
+                routes.setdefault(channel.pk, (channel, []))[1].append(alert)
+    for channel, chosen in routes.values():
+        create_notification(channel, event, chosen[0].rule, chosen, now, incident)
+    if not routes:
+        return 0
+    told = {a.pk: a for _, chosen in routes.values() for a in chosen}
+    for alert in told.values():
+        alert.last_notified_at = now
+        alert.save(update_fields=["last_notified_at"])
+        alert.record(AlertEventKind.NOTIFIED, now, event=event)
+    worst = max((a.severity for a in told.values()), key=rank)
+    if not incident.notified_severity or rank(worst) > rank(incident.notified_severity):
+        incident.notified_severity = worst
+    incident.last_notified_at = now
+    incident.messages_sent += 1
+    incident.update_due = False
+    incident.save(
+        update_fields=["last_notified_at", "notified_severity", "messages_sent", "update_due"]
+    )
+    return len(routes)
 
 
 def create_notification(
-    channel: Channel, event: str, rule: AlertRule, alerts: list[Alert], now: datetime
+    channel: Channel,
+    event: str,
+    rule: AlertRule,
+    alerts: list[Alert],
+    now: datetime,
+    incident: Incident | None = None,
 ) -> Notification:
     return Notification.enqueue(
-        channel, event, payload(event, rule, alerts, now), now, rule=rule, alerts=alerts
+        channel,
+        event,
+        payload(event, rule, alerts, now, incident),
+        now,
+        rule=rule,
+        alerts=alerts,
+        incident=incident,
     )
 
 
-def payload(event: str, rule: AlertRule, alerts: list[Alert], now: datetime) -> dict[str, Any]:
+def payload(
+    event: str,
+    rule: AlertRule,
+    alerts: list[Alert],
+    now: datetime,
+    incident: Incident | None = None,
+) -> dict[str, Any]:
     """A snapshot of what the message says, so a later change cannot rewrite a sent page."""
     runbook = runbook_for(rule, alerts)
     return {
         "event": event,
+        "incident": incident_payload(incident, alerts) if incident is not None else None,
         "rule": {"id": rule.pk, "name": rule.name, "kind": rule.kind},
         "runbook": {
             "slug": runbook.slug,
@@ -301,10 +500,25 @@ def payload(event: str, rule: AlertRule, alerts: list[Alert], now: datetime) -> 
                 "duration_s": a.duration.total_seconds() if a.duration else None,
                 "incident_s": a.incident_duration.total_seconds(),
                 "consequences": [c.subject for c in a.consequences.all()],
-                **facts.for_alert(a),
+                # The facts of the listed ones: a storm of 500 shows 20 (messages.MAX_LISTED).
+                **(facts.for_alert(a) if index < messages.MAX_LISTED else {}),
             }
-            for a in alerts
+            for index, a in enumerate(alerts)
         ],
+    }
+
+
+def incident_payload(incident: Incident, alerts: list[Alert]) -> dict[str, Any]:
+    return {
+        "id": incident.pk,
+        "title": incident.title,
+        "cause": incident.cause,
+        "severity": incident.severity,
+        "sources": len({a.source_id for a in alerts}),
+        "flapping": incident.flapping,
+        "flaps": incident.flaps,
+        "opened_at": incident.opened_at.isoformat(),
+        "url": links.incident_url(incident.pk),
     }
 
 

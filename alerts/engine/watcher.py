@@ -66,7 +66,7 @@ def evaluate_watcher(snapshot: Snapshot, thresholds: Thresholds, now: datetime) 
         return WatcherOutcome(stalls=found)
     if result.fired or result.resolved:
         logger.warning("watcher: %s", finding.summary if finding else "confops recovered")
-    reminded = policy.remind_and_escalate(now, open_alerts(list(rules)))
+    reminded = policy.remind_and_escalate(now, policy.incidents_of(open_alerts(list(rules))))
     return WatcherOutcome(
         found, fired=len(result.fired), resolved=len(result.resolved), reminded=reminded
     )

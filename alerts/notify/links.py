@@ -44,3 +44,8 @@ def notification_admin_url(notification_id: int) -> str:
 
 def channel_admin_url(channel_id: int) -> str:
     return absolute(f"admin/alerts/channel/{channel_id}/change/")
+
+
+def incident_url(incident_id: int) -> str:
+    """Where an operator sees an incident's alerts and acknowledges them all at once."""
+    return absolute(f"incidents/{incident_id}/")

@@ -45,6 +45,9 @@ RUNBOOK_STEPS = 5
 ALERT_EVENTS = frozenset(
     {
         NotificationEvent.FIRING,
+        NotificationEvent.UPDATE,
+        NotificationEvent.SEVERITY_RAISED,
+        NotificationEvent.FLAPPING,
         NotificationEvent.REMINDER,
         NotificationEvent.ESCALATION,
         NotificationEvent.RESOLVED,
@@ -52,6 +55,9 @@ ALERT_EVENTS = frozenset(
 )
 HEADLINES: dict[str, str] = {
     NotificationEvent.FIRING: "Firing",
+    NotificationEvent.UPDATE: "More sources failing",
+    NotificationEvent.SEVERITY_RAISED: "Severity raised",
+    NotificationEvent.FLAPPING: "Flapping",
     NotificationEvent.REMINDER: "Still firing",
     NotificationEvent.ESCALATION: "Escalated, not acknowledged",
     NotificationEvent.RESOLVED: "Resolved",

@@ -69,6 +69,9 @@ from monitoring.models import CheckResult, Deployment, Instigator, Outcome, Run,
 # What a replay reports; silence-expiry reminders to a silence's author are not about alerts.
 ALERT_EVENTS = (
     NotificationEvent.FIRING,
+    NotificationEvent.UPDATE,
+    NotificationEvent.SEVERITY_RAISED,
+    NotificationEvent.FLAPPING,
     NotificationEvent.REMINDER,
     NotificationEvent.ESCALATION,
     NotificationEvent.RESOLVED,
@@ -361,7 +364,7 @@ class Clock:
         self.unsettled = any(
             a.state == AlertState.PENDING or a.clear_since is not None for a in open_alerts
         )
-        self.due = next_notification_due(open_alerts)
+        self.due = policy.next_due_at()
         self.keys = self.time_based_keys(now)
         self.active = self.active_silences(now)
 
@@ -386,17 +389,6 @@ class Clock:
 
     def active_silences(self, now: datetime) -> frozenset[int]:
         return frozenset(s.pk for s in self.silences if s.is_active(now))
-
-
-def next_notification_due(alerts: list[Alert]) -> datetime | None:
-    """The earliest reminder or escalation, by the policy's own rules for what is due."""
-    dues = [
-        due
-        for alert in alerts
-        for due in (policy.reminder_due_at(alert), policy.escalation_due_at(alert))
-        if due is not None
-    ]
-    return min(dues, default=None)
 
 
 def moments(

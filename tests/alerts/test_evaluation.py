@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from django.db import IntegrityError, transaction
 
+from alerts import operations
 from alerts.choices import AlertEventKind, AlertState, NotificationEvent, Severity
 from alerts.engine import evaluation, policy
 from alerts.models import Alert, AlertRule, Notification, Silence
@@ -121,6 +122,9 @@ def test_the_resolve_hold_damps_flapping() -> None:
     evaluation.evaluate(T0 + minutes(16))
     evaluation.evaluate(T0 + minutes(46))
     assert Alert.objects.count() == 1 and Alert.objects.get().state == AlertState.RESOLVED
+    # Its incident settles 1.5 intervals (5 min runs: 7.5 min) before saying resolved.
+    assert not events(NotificationEvent.RESOLVED)
+    policy.send_reminders_and_escalations(T0 + minutes(54))
     assert len(events(NotificationEvent.FIRING)) == 1
     assert len(events(NotificationEvent.RESOLVED)) == 1
 
@@ -166,18 +170,23 @@ def test_the_database_refuses_a_second_open_alert() -> None:
     Alert.objects.create(state=AlertState.RESOLVED, **common)  # history is not limited
 
 
-def test_reminders_every_cooldown_until_acknowledged() -> None:
+def test_reminders_back_off_until_acknowledged() -> None:
     elra = f.source("elra_conferences", f.deployment())
     f.rule("Run failed", "run_failed", [f.channel()], cooldown_minutes=30)
     f.run(elra, T0, ok=False)
     evaluation.evaluate(T0 + minutes(1))
-    for m in (20, 31, 45, 61):
+    for m in (20, 31, 45, 61, 90, 91, 150, 211, 300):
         policy.send_reminders_and_escalations(T0 + minutes(m))
-    assert len(events(NotificationEvent.REMINDER)) == 2  # at 31 and 61
+    # 30 min after the page, then 60 and 120 after the previous reminder.
+    reminded = [n.created_at for n in events(NotificationEvent.REMINDER)]
+    assert reminded == [T0 + minutes(31), T0 + minutes(91), T0 + minutes(211)]
     alert = Alert.objects.get()
-    alert.acknowledge(None, "looking into it", T0 + minutes(62))
-    policy.send_reminders_and_escalations(T0 + minutes(200))
-    assert len(events(NotificationEvent.REMINDER)) == 2
+    operations.acknowledge(alert, None, "looking into it", T0 + minutes(212))
+    policy.send_reminders_and_escalations(T0 + minutes(2000))
+    assert len(events(NotificationEvent.REMINDER)) == 3
+    assert alert.incident is not None
+    alert.incident.refresh_from_db()
+    assert alert.incident.state == "acknowledged"
 
 
 def test_an_unacknowledged_critical_alert_escalates_once() -> None:

@@ -545,6 +545,7 @@ def test_skipping_quiet_steps_changes_nothing_the_replay_reports() -> None:
     fast = replay_here(history, SKIP_CHECK_RULES, tail_hours=3, step_s=600)
     assert fast.alerts and {n.event for n in fast.notifications} == {
         "firing",
+        "severity_raised",
         "reminder",
         "escalation",
         "resolved",

@@ -1,0 +1,322 @@
+"""Which incident an alert belongs to, and when an incident closes (docs/incidents.md).
+
+A firing alert joins, in this order:
+
+1. its cause's incident, when it is folded into a failure (a stale source whose runs fail);
+2. the open incident of its own source (or deployment): a second rule about the same failure.
+   If that incident was quiet (every member recovered, waiting out its settle time), the failure
+   came back: a flap, and the incident is flapping from then on;
+3. a storm: an open incident opened within ``STORM_WINDOW`` whose members share a cause with
+   it (the same run, the same error signature, a failing upstream source or, for failures, the
+   same deployment);
+4. else a new incident.
+
+An incident closes once every member has resolved and it stayed quiet for its settle time:
+for a source that runs at least every two hours, 1.5 of its intervals (so an hourly flap is one
+incident), three when it is flapping (closed once stable); otherwise at once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from alerts.choices import OPEN_INCIDENT_STATES, OPEN_STATES, SEVERITY_RANK, Severity
+from alerts.models import Alert, Incident
+from monitoring.models import RunAsset, Source
+
+STORM_WINDOW = timedelta(minutes=15)
+# Sources running at least this often can flap within one incident's settle time.
+SHORT_INTERVAL = timedelta(hours=2)
+SETTLE_INTERVALS = 1.5
+FLAPPING_SETTLE_INTERVALS = 3
+FLAPPING_SETTLE_UNKNOWN = timedelta(hours=1)
+INTERVAL_SAMPLE = 9  # runs read to estimate a source's interval
+
+VOLATILE = re.compile(
+    r"0x[0-9a-f]+|[0-9a-f]{8}-[0-9a-f-]{27,}|\b[0-9a-f]{12,}\b|\d+(?:[.:]\d+)*|'[^']*'|\"[^\"]*\""
+)
+
+
+@dataclass
+class Joined:
+    """What one pass changed in an incident: the alerts that joined it, and whether it is new,
+    came back while recovering, or has just begun flapping."""
+
+    incident: Incident
+    alerts: list[Alert] = field(default_factory=list)
+    new: bool = False
+    returned: bool = False
+    began_flapping: bool = False
+
+    @property
+    def new_sources(self) -> bool:
+        return any(a.source_id != self.incident.source_id for a in self.alerts)
+
+
+def signature(error: str) -> str:
+    """An error's first line with its volatile parts (numbers, ids, quoted values) blanked, so
+    40 scrapers failing on the same proxy share one signature."""
+    first = next((line.strip() for line in error.splitlines() if line.strip()), "")
+    return VOLATILE.sub("…", first.lower())[:160]
+
+
+def error_of(alert: Alert) -> str:
+    return str((alert.details or {}).get("error") or "")
+
+
+def assign(alerts: Iterable[Alert], now: datetime) -> dict[int, Joined]:
+    """Put each alert without an incident into one; returns what changed, by incident id."""
+    changed: dict[int, Joined] = {}
+    for alert in alerts:
+        if alert.incident_id is not None or alert.state not in OPEN_STATES:
+            continue
+        joined = join(alert, now, changed)
+        alert.incident = joined.incident
+        alert.save(update_fields=["incident"])
+        joined.alerts.append(alert)
+        changed[joined.incident.pk] = joined
+    for joined in changed.values():
+        refresh_severity(joined.incident)
+    return changed
+
+
+def join(alert: Alert, now: datetime, changed: dict[int, Joined]) -> Joined:
+    cause = alert.folded_into
+    if cause is not None and cause.incident_id is not None:
+        return joined_to(cause.incident_id, changed)
+    own = own_incident(alert)
+    if own is not None and (still_failing(own) or returns_to(own, alert)):
+        joined = changed.get(own.pk) or Joined(own)
+        if own.quiet_since is not None:
+            came_back(joined, now)
+        return joined
+    storm = storm_incident(alert, now)
+    if storm is not None:
+        joined = changed.get(storm.pk) or Joined(storm)
+        joined.incident.cause = shared_cause([*members(joined.incident), alert])
+        joined.incident.title = title_of(joined.incident, [*members(joined.incident), alert])
+        joined.incident.save(update_fields=["cause", "title"])
+        return joined
+    incident = Incident.objects.create(
+        title=title_of(None, [alert]),
+        severity=alert.severity,
+        source_id=alert.source_id,
+        deployment_id=alert.deployment_id,
+        opened_at=now,
+    )
+    return Joined(incident, new=True)
+
+
+def joined_to(incident_id: int, changed: dict[int, Joined]) -> Joined:
+    if incident_id in changed:
+        return changed[incident_id]
+    return Joined(Incident.objects.get(pk=incident_id))
+
+
+def own_incident(alert: Alert) -> Incident | None:
+    """The open incident of the alert's source (or, for an alert about a deployment or about
+    confops, of that deployment or of confops), newest first."""
+    incidents = Incident.objects.filter(state__in=OPEN_INCIDENT_STATES)
+    if alert.source_id is not None:
+        found = incidents.filter(alerts__source_id=alert.source_id)
+    else:
+        about = (
+            {"alerts__deployment_id": alert.deployment_id}
+            if alert.deployment_id is not None
+            else {"alerts__deployment__isnull": True}
+        )
+        found = incidents.filter(alerts__source__isnull=True, **about)
+    return found.order_by("-opened_at").first()
+
+
+def still_failing(incident: Incident) -> bool:
+    """Some member's condition still holds: a new alert on its source shares its cause. One
+    that recovered explains nothing that happens after (an 80 % drop after a recovery is its
+    own incident)."""
+    return incident.alerts.filter(state__in=OPEN_STATES, clear_since__isnull=True).exists()
+
+
+def returns_to(incident: Incident, alert: Alert) -> bool:
+    """The same rule fails again while the incident recovers: a flap, not a new incident."""
+    return incident.alerts.filter(rule_id=alert.rule_id).exists()
+
+
+def came_back(joined: Joined, now: datetime) -> None:
+    """A failure returned while its incident waited to close: the incident flaps."""
+    incident = joined.incident
+    incident.flaps += 1
+    incident.quiet_since = incident.closes_at = None
+    joined.returned = True
+    fields = ["flaps", "quiet_since", "closes_at"]
+    if incident.flapping_since is None:
+        incident.flapping_since = now
+        joined.began_flapping = True
+        fields.append("flapping_since")
+    incident.save(update_fields=fields)
+
+
+def storm_incident(alert: Alert, now: datetime) -> Incident | None:
+    """An open incident, opened within the storm window, whose members share a cause with this
+    alert (only source alerts group: a deployment's own alert already inhibits its sources)."""
+    if alert.source_id is None:
+        return None
+    recent = Incident.objects.filter(
+        state__in=OPEN_INCIDENT_STATES,
+        opened_at__gte=now - STORM_WINDOW,
+        source__isnull=False,
+        flapping_since__isnull=True,
+    ).order_by("opened_at")
+    upstream = set(
+        Source.upstream.through.objects.filter(from_source_id=alert.source_id).values_list(
+            "to_source_id", flat=True
+        )
+    )
+    for incident in recent:
+        if shares_cause(alert, failing_members(incident), upstream):
+            return incident
+    return None
+
+
+def failing_members(incident: Incident) -> list[Alert]:
+    """Members whose condition still holds: only they can share a cause with a new failure."""
+    return [a for a in members(incident) if a.clear_since is None]
+
+
+def members(incident: Incident) -> list[Alert]:
+    return list(
+        incident.alerts.filter(state__in=OPEN_STATES).select_related("rule", "source__deployment")
+    )
+
+
+def shares_cause(alert: Alert, others: list[Alert], upstream: set[int]) -> bool:
+    mine = signature(error_of(alert))
+    failure = alert.rule.kind_impl.cause
+    for other in others:
+        if alert.run_id and other.run_id == alert.run_id:
+            return True
+        if mine and signature(error_of(other)) == mine:
+            return True
+        if other.source_id in upstream:
+            return True
+        if (
+            failure
+            and other.rule.kind_impl.cause
+            and other.deployment_id == alert.deployment_id
+            and alert.deployment_id is not None
+        ):
+            return True
+    return False
+
+
+def shared_cause(alerts: list[Alert]) -> str:
+    """What the sources of a storm share, as the message names it."""
+    sources = {a.source_id for a in alerts}
+    if len(sources) < 2:
+        return ""
+    errors = {signature(error_of(a)) for a in alerts}
+    if len(errors) == 1 and "" not in errors:
+        first = next(error_of(a) for a in alerts)
+        return f"same error: {first.strip().splitlines()[0][:200]}"
+    runs = {a.run_id for a in alerts}
+    if len(runs) == 1 and "" not in runs:
+        return f"same run {next(iter(runs))[:8]}"
+    deployments = {a.deployment for a in alerts}
+    if len(deployments) == 1 and None not in deployments:
+        return f"same deployment: {next(iter(deployments))}"
+    return "failing together"
+
+
+def title_of(incident: Incident | None, alerts: list[Alert]) -> str:
+    sources = {a.source_id for a in alerts}
+    if len(sources) > 1:
+        cause = shared_cause(alerts)
+        return f"{len(sources)} sources, {cause}"[:500]
+    first = alerts[0] if alerts else None
+    if incident is not None and incident.title and len(sources) <= 1:
+        return incident.title
+    return (first.summary if first else "incident")[:500]
+
+
+def refresh_severity(incident: Incident) -> None:
+    """The most severe open member's severity (it never drops while the incident is open: a
+    recovering critical member still says what the incident was)."""
+    levels = [a.severity for a in incident.alerts.filter(state__in=OPEN_STATES)]
+    worst = max(levels, key=lambda s: SEVERITY_RANK[Severity(s)], default=incident.severity)
+    if SEVERITY_RANK[Severity(worst)] > SEVERITY_RANK[Severity(incident.severity)]:
+        incident.severity = worst
+        incident.save(update_fields=["severity"])
+
+
+def after_resolved(alerts: Iterable[Alert], now: datetime, by_hand: bool = False) -> list[Incident]:
+    """Start the settle time of incidents whose last member resolved; returns those that close
+    now (settle time zero, or resolved by hand: the operator said it is dealt with)."""
+    closing = []
+    for incident_id in {a.incident_id for a in alerts if a.incident_id is not None}:
+        incident = Incident.objects.get(pk=incident_id)
+        if not incident.is_open or incident.alerts.filter(state__in=OPEN_STATES).exists():
+            continue
+        if incident.quiet_since is None:
+            incident.quiet_since = now
+            incident.closes_at = now + (timedelta(0) if by_hand else settle_time(incident))
+            incident.save(update_fields=["quiet_since", "closes_at"])
+        if incident.closes_at is not None and incident.closes_at <= now:
+            incident.resolve(now)
+            closing.append(incident)
+    return closing
+
+
+def close_due(now: datetime) -> list[Incident]:
+    """Quiet incidents whose settle time has passed: they close now."""
+    due = list(Incident.objects.filter(state__in=OPEN_INCIDENT_STATES, closes_at__lte=now))
+    for incident in due:
+        incident.resolve(now)
+    return due
+
+
+def settle_time(incident: Incident) -> timedelta:
+    interval = typical_interval(incident.source_id)
+    if incident.flapping:
+        if interval is None or interval > SHORT_INTERVAL:
+            return FLAPPING_SETTLE_UNKNOWN
+        return interval * FLAPPING_SETTLE_INTERVALS
+    if interval is None or interval > SHORT_INTERVAL:
+        return timedelta(0)
+    return interval * SETTLE_INTERVALS
+
+
+def typical_interval(source_id: int | None) -> timedelta | None:
+    """The median gap between the source's latest runs, or None with too few of them."""
+    if source_id is None:
+        return None
+    times = [
+        t
+        for t in RunAsset.objects.filter(source_id=source_id, run_created_at__isnull=False)
+        .order_by("-run_created_at")
+        .values_list("run_created_at", flat=True)[:INTERVAL_SAMPLE]
+        if t is not None
+    ]
+    if len(times) < 3:
+        return None
+    gaps = [(a - b).total_seconds() for a, b in itertools.pairwise(times) if a > b]
+    return timedelta(seconds=statistics.median(gaps)) if gaps else None
+
+
+def current_members(incident: Incident) -> list[Alert]:
+    """The members a message lists: open, still failing (not recovering), not folded into
+    another member (those show as its consequences) and not silenced."""
+    return [
+        a
+        for a in incident.alerts.filter(
+            state__in=OPEN_STATES,
+            clear_since__isnull=True,
+            folded_into__isnull=True,
+            silenced_by__isnull=True,
+            inhibited=False,
+        ).select_related("rule", "source", "deployment")
+        if a.fired_at is not None
+    ]
