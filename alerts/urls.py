@@ -1,10 +1,10 @@
-"""Pages about what is judged: alerts, silences, runbooks (the operator UI), and a source's page,
-which shows what is observed beside what is judged. The status page is the site's root
-(``home``, in ``confops/urls.py``)."""
+"""Pages about what is judged: alerts and their incidents, silences, runbooks (the operator
+UI), and a source's page, which shows what is observed beside what is judged. The status page
+is the site's root (``home``, in ``confops/urls.py``)."""
 
 from django.urls import path
 
-from alerts.views import alerts, runbooks, silences, source
+from alerts.views import alerts, incidents, runbooks, silences, source
 
 app_name = "alerts"
 urlpatterns = [
@@ -15,6 +15,13 @@ urlpatterns = [
     path("alerts/<int:pk>/resolve/", alerts.resolve, name="alert-resolve"),
     path("alerts/<int:pk>/silence/", alerts.silence, name="alert-silence"),
     path("alerts/<int:pk>/reexecute/", alerts.reexecute, name="alert-reexecute"),
+    path("incidents/<int:pk>/", incidents.incident_detail, name="incident-detail"),
+    path("incidents/<int:pk>/acknowledge/", incidents.acknowledge, name="incident-acknowledge"),
+    path(
+        "incidents/<int:pk>/unacknowledge/",
+        incidents.unacknowledge,
+        name="incident-unacknowledge",
+    ),
     path("sources/<slug:slug>/", source.source_detail, name="source"),
     path("silences/", silences.silence_list, name="silence-list"),
     path("silences/new/", silences.silence_create, name="silence-create"),

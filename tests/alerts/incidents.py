@@ -1,4 +1,5 @@
-"""Alerts as the operator UI finds them: of a default rule, on a source or a deployment."""
+"""Alerts as the operator UI finds them: of a default rule, on a source or a deployment, and the
+incidents that gather them."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from alerts.choices import AlertState
-from alerts.models import Alert, AlertRule
+from alerts.choices import AlertState, IncidentState
+from alerts.models import Alert, AlertRule, Incident
 from monitoring.models import Deployment, Source
 
 
@@ -35,3 +36,16 @@ def incident(
         last_seen_at=at,
         **fields,
     )
+
+
+def incident_of(
+    title: str, *members: Alert, state: str = IncidentState.OPEN, **fields: Any
+) -> Incident:
+    """An incident gathering ``members`` (as alerts/engine/incidents.py would have joined them)."""
+    first = members[0] if members else None
+    fields.setdefault("severity", first.severity if first else "warning")
+    fields.setdefault("source", first.source if first else None)
+    fields.setdefault("opened_at", first.opened_at if first else timezone.now())
+    made = Incident.objects.create(title=title, state=state, **fields)
+    Alert.objects.filter(pk__in=[a.pk for a in members]).update(incident=made)
+    return made
