@@ -24,6 +24,7 @@ from alerts.engine import policy
 from alerts.forms import HELD_BACK, AcknowledgeForm, AlertFilterForm, SilenceHoursForm
 from alerts.models import SUPPRESSED, Alert, Runbook
 from alerts.views.common import context_with, needs, safe_next, see_other
+from alerts.views.incidents import open_incidents
 from confops.common import htmx
 from monitoring.dagster.errors import DagsterError
 from monitoring.models import Run
@@ -54,6 +55,7 @@ def alert_rows() -> QuerySet[Alert]:
         "folded_into",
         "folded_into__source",
         "folded_into__deployment",
+        "incident",
     ).annotate(consequence_count=Coalesce(Subquery(consequences), Value(0)))
 
 
@@ -133,6 +135,8 @@ def alert_list(request: HttpRequest) -> HttpResponse:
     context = context_with(
         request,
         form=form,
+        # What pages is listed first; the filters narrow the alerts below it.
+        incidents=open_incidents(),
         open_alerts=None if state == AlertState.RESOLVED else list(open_alerts(filters)),
         resolved=resolved,
         resolved_days=RESOLVED_DAYS,

@@ -165,3 +165,35 @@ def test_an_unknown_incident_is_404(viewer_user_client: Client) -> None:
 
 def test_actions_need_a_post(operator_client: Client, outage: Incident) -> None:
     assert operator_client.get(f"/incidents/{outage.pk}/acknowledge/").status_code == 405
+
+
+# The alerts page and an alert's page
+
+
+def test_the_alerts_page_lists_open_incidents_above_the_alerts(
+    viewer_user_client: Client, outage: Incident, elra: Source
+) -> None:
+    closed = incident_of(
+        "an old outage", incident("Run failed", elra, AlertState.RESOLVED), state="resolved"
+    )
+    html = viewer_user_client.get("/alerts/").content.decode()
+    row = html[html.index(f'id="incident-{outage.pk}"') :]
+    row = row[: row.index("</tr>")]
+    assert f'href="/incidents/{outage.pk}/"' in row and "Critical" in row
+    assert "<td>2</td>" in row and "Open" in row
+    assert html.index('id="incidents-heading"') < html.index('id="open-heading"')
+    assert f'id="incident-{closed.pk}"' not in html
+
+
+def test_the_alerts_page_without_open_incidents_has_no_incident_section(
+    viewer_user_client: Client, elra: Source
+) -> None:
+    incident("Run failed", elra)
+    assert 'id="incidents-heading"' not in viewer_user_client.get("/alerts/").content.decode()
+
+
+def test_an_alert_page_links_to_its_incident(viewer_user_client: Client, outage: Incident) -> None:
+    alert = outage.alerts.first()
+    assert alert is not None
+    html = viewer_user_client.get(f"/alerts/{alert.pk}/").content.decode()
+    assert f'href="/incidents/{outage.pk}/"' in html and outage.title in html
