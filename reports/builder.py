@@ -40,6 +40,7 @@ from reports.data import (
     RunFacts,
     SourceFacts,
 )
+from reports.quality import QualityFigures, RuleQuality
 
 SourceItem = TypeVar("SourceItem", RunFacts, CountSample)
 FLAP_CHANGES = 3
@@ -206,6 +207,22 @@ class SilenceLine:
 
 
 @dataclass(frozen=True)
+class RuleQualityLine:
+    """One rule's incidents of the day (``reports.quality``), as the report shows them."""
+
+    rule: str
+    incidents: int
+    messages_per_incident: float
+    median_ack_s: float | None
+    median_resolve_s: float | None
+    median_ack: str
+    median_resolve: str
+    flapping: int
+    flapping_percent: float
+    unacknowledged: int
+
+
+@dataclass(frozen=True)
 class Quality:
     noisy_rules: list[Tally]
     noisy_sources: list[Tally]
@@ -215,6 +232,10 @@ class Quality:
     long_silences: list[SilenceLine]
     suggestions: list[dict[str, Any]]
     suggestions_note: str
+    # Incidents opened that day, per rule, worst (most messages per incident) first; and all
+    # rules together (each incident once). Empty and None on a day without incidents.
+    rules: list[RuleQualityLine] = field(default_factory=list)
+    incidents: RuleQualityLine | None = None
 
 
 @dataclass(frozen=True)
@@ -576,6 +597,34 @@ def quality(data: ReportData, lines: list[SourceLine]) -> Quality:
         long_silences=long_silences(data),
         suggestions=[asdict(s) for s in data.suggestions],
         suggestions_note=data.suggestions_note,
+        **rule_lines(data.rule_quality),
+    )
+
+
+def rule_lines(figures: QualityFigures | None) -> dict[str, Any]:
+    """The per-rule lines and the overall line, when any incident opened that day."""
+    if figures is None or not figures.overall.incidents:
+        return {}
+    return {
+        "rules": [rule_line(rule) for rule in figures.rules],
+        "incidents": rule_line(figures.overall),
+    }
+
+
+def rule_line(figures: RuleQuality) -> RuleQualityLine:
+    return RuleQualityLine(
+        rule=figures.rule,
+        incidents=figures.incidents,
+        messages_per_incident=round(figures.messages_per_incident, 1),
+        median_ack_s=figures.median_ack_s,
+        median_resolve_s=figures.median_resolve_s,
+        median_ack=span(figures.median_ack_s) if figures.median_ack_s is not None else "",
+        median_resolve=span(figures.median_resolve_s)
+        if figures.median_resolve_s is not None
+        else "",
+        flapping=figures.flapping,
+        flapping_percent=percent(figures.flapping, figures.incidents) or 0.0,
+        unacknowledged=figures.unacknowledged,
     )
 
 

@@ -21,6 +21,7 @@ from alerts.rules.base import kinds_answering
 from confops.accounts.models import AuditEntry
 from monitoring.choices import SUCCESS_OUTCOMES, RunAssetOutcome, RunStatus
 from monitoring.models import CheckResult, RunAsset, Source
+from reports.quality import QualityFigures, rule_quality
 
 # The trailing average of a source's count is taken over this many days before the report's.
 BASELINE_DAYS = 7
@@ -149,6 +150,8 @@ class ReportData:
     changes: list[ChangeFacts]
     suggestions: list[Suggestion] = field(default_factory=list)
     suggestions_note: str = ""
+    # The incidents opened in the window, per rule (reports.quality); None: not gathered.
+    rule_quality: QualityFigures | None = None
 
     def covers(self, moment: datetime | None) -> bool:
         """Whether ``moment`` falls in the report's window ``[start, end)``."""
@@ -180,6 +183,7 @@ def gather(day: date, tz_name: str) -> ReportData:
         silences=silence_facts(end),
         checks=check_facts(ids, start, end),
         changes=change_facts(start, end),
+        rule_quality=rule_quality(start, end),
     )
 
 
