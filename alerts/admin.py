@@ -8,7 +8,9 @@ from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from alerts import operations
 from alerts.choices import NotificationStatus
@@ -19,6 +21,7 @@ from alerts.models import (
     AlertRule,
     Channel,
     DeliveryAttempt,
+    Incident,
     Notification,
     RuleOverride,
     Runbook,
@@ -400,6 +403,54 @@ class AlertAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in Alert._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+class IncidentAlertInline(admin.TabularInline):
+    """An incident's alerts, each a link to its own page in the admin."""
+
+    model = Alert
+    fk_name = "incident"
+    extra = 0
+    can_delete = False
+    fields = ("alert", "rule", "source", "state", "severity", "summary")
+    readonly_fields = fields
+    show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).select_related("rule", "source")
+
+    @admin.display(description="alert")
+    def alert(self, row: Alert) -> str:
+        url = reverse("admin:alerts_alert_change", args=[row.pk])
+        return format_html('<a href="{}">#{}</a>', url, row.pk)
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):
+    """Read-only: the engine opens and closes incidents; operators acknowledge them in the
+    portal or the API (one door, audited)."""
+
+    list_display = ["title", "state", "severity", "opened_at"]
+    list_filter = ["state", "severity"]
+    search_fields = ["title", "cause", "source__key"]
+    date_hierarchy = "opened_at"
+    inlines = [IncidentAlertInline]
+    readonly_fields = [f.name for f in Incident._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
