@@ -1,7 +1,7 @@
 """Prometheus metrics, computed from the database and the shared cache on every scrape.
 
 Nothing is counted in process memory: every gunicorn worker answers a scrape with the same
-figures, read in a fixed number of queries (ten) whatever the number of sources. Families and
+figures, read in a fixed number of queries (twelve) whatever the number of sources. Families and
 labels are documented in README ("Metrics"); series are bounded by the number of sources,
 deployments, rules and channel kinds (no run ids, no error texts, a fixed list of metadata names).
 
@@ -41,6 +41,7 @@ from confops.runtime import heartbeat
 from monitoring.choices import TERMINAL_RUN_STATUSES, HealthState
 from monitoring.models import Deployment, PollRecord, RunAsset, Source
 from monitoring.status import OpenAlerts, deployment_problem, source_health
+from reports.quality import rule_quality
 
 STATE_VALUE = {
     HealthState.HEALTHY: 0,
@@ -105,6 +106,7 @@ def collect_all(now: datetime) -> Iterator[Metric]:
     yield from source_families(deployments, now)
     yield from alert_families()
     yield from notification_families()
+    yield from quality_families(now)
     yield from process_families(now)
 
 
@@ -377,6 +379,52 @@ def notification_families() -> Iterator[Metric]:
     for row in channels:
         failing.add_metric([row["kind"]], float(row["n"]))
     yield from (stored, failing)
+
+
+# Alert quality per rule (reports/quality.py) is judged over the incidents of the last week.
+QUALITY_WINDOW = timedelta(days=7)
+
+
+def quality_families(now: datetime) -> Iterator[Metric]:
+    """Per rule, over the incidents opened in the trailing week (two queries): messages per
+    incident (per channel), median seconds to acknowledge and to resolve (no sample while none
+    was), the share of flapping incidents and how many nobody acknowledged."""
+    labels = ["rule"]
+    messages = gauge(
+        "confops_rule_messages_per_incident",
+        "Messages per incident and channel, incidents opened in the last 7 days.",
+        labels,
+    )
+    ack = gauge(
+        "confops_rule_ack_seconds_median",
+        "Median seconds from opening to acknowledgement, incidents of the last 7 days.",
+        labels,
+    )
+    resolve = gauge(
+        "confops_rule_resolve_seconds_median",
+        "Median seconds from opening to resolution, incidents of the last 7 days.",
+        labels,
+    )
+    flapping = gauge(
+        "confops_rule_flapping_ratio",
+        "Share of the incidents of the last 7 days recognised as flapping (0 to 1).",
+        labels,
+    )
+    unacknowledged = gauge(
+        "confops_rule_unacknowledged_incidents",
+        "Incidents of the last 7 days nobody acknowledged (resolved or still open).",
+        labels,
+    )
+    for figures in rule_quality(now - QUALITY_WINDOW, now).rules:
+        label = [figures.rule]
+        messages.add_metric(label, figures.messages_per_incident)
+        if figures.median_ack_s is not None:
+            ack.add_metric(label, figures.median_ack_s)
+        if figures.median_resolve_s is not None:
+            resolve.add_metric(label, figures.median_resolve_s)
+        flapping.add_metric(label, figures.flapping_ratio)
+        unacknowledged.add_metric(label, float(figures.unacknowledged))
+    yield from (messages, ack, resolve, flapping, unacknowledged)
 
 
 # --- Processes: evaluation, Celery, heartbeats -------------------------------------------------
