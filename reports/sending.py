@@ -152,7 +152,8 @@ def report_payload(report: DailyReport) -> dict[str, Any]:
 
 def figures(summary: dict[str, Any]) -> dict[str, Any]:
     """What a summary message shows: the day, the headline, the key numbers, the worst sources,
-    the open critical alerts and the link to the full report."""
+    the rules with most messages per incident, the open critical alerts and the link to the
+    full report."""
     return {
         "day": summary["day"],
         "time_zone": summary["time_zone"],
@@ -162,4 +163,6 @@ def figures(summary: dict[str, Any]) -> dict[str, Any]:
         "alerts": summary["alerts"],
         "checks": summary["checks"],
         "worst": summary.get("worst", []),
+        # Per rule, worst first; absent from a summary stored before the section existed.
+        "rule_quality": summary["quality"].get("rules", []),
     }

@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 
 from alerts.choices import ChannelKind, NotificationEvent
 from alerts.engine import delivery
-from alerts.models import Notification
+from alerts.models import Channel, Notification
 from monitoring.models import Source
 from reports import sending
 from reports.models import DailyReport, ReportDistribution
@@ -22,6 +22,7 @@ from reports.tasks import send_daily_report
 from tests.alerts import factories as f
 from tests.fixtures.http import HttpResponder
 from tests.fixtures.smtp import SmtpSink
+from tests.reports.quality_day import seed_incidents
 from tests.reports.seed import DAY, NOW, at, seed_day
 
 pytestmark = pytest.mark.django_db
@@ -86,6 +87,22 @@ def test_slack_gets_the_documented_blocks_with_a_link(
     )
     button = blocks[5]["elements"][0]
     assert button["url"] == "http://localhost:8000/reports/2026-11-21/"
+
+
+def test_slack_names_the_rules_with_most_messages_per_incident(
+    channels: None, http_responder: HttpResponder
+) -> None:
+    seed_incidents()  # tests/reports/quality_day.py: the same day, its own channels off
+    Channel.objects.filter(name__in=["slack", "mail"]).update(enabled=False)
+    sending.send(DAY, NOW)
+    deliver_all()
+    [request] = http_responder.requests
+    texts = [b["text"]["text"] for b in request.json()["blocks"] if "text" in b]
+    [rules] = [t for t in texts if t.startswith("*Most messages per incident*")]
+    assert rules.splitlines()[1:] == [
+        "• Run failed: 2.5 messages per incident, 2 incidents, 1 never acknowledged, 50 % flapping",
+        "• Stale: 1.5 messages per incident, 2 incidents, 1 never acknowledged, 50 % flapping",
+    ]
 
 
 def test_the_row_carries_figures_and_a_row_stored_with_slack_blocks_sends_the_same(

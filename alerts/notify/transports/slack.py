@@ -52,6 +52,7 @@ SECTION_MAX_CHARS = 2900  # Slack refuses section text over 3,000 characters
 FIELD_MAX_CHARS = 1900  # and a field's text over 2,000
 # The daily report's summary names this many of its worst sources and open critical alerts.
 REPORT_WORST = 5
+REPORT_RULES = 3  # the rules with most messages per incident that day
 REPORT_CRITICAL = 5
 
 
@@ -263,8 +264,8 @@ def other_blocks(message: Message) -> list[dict[str, Any]]:
 
 def report_blocks(summary: dict[str, Any]) -> list[dict[str, Any]]:
     """The daily report's condensed summary (docs/reports.md), from the figures its outbox row
-    carries: header, key numbers, worst sources, open critical alerts, a button to the full
-    report and when it was made."""
+    carries: header, key numbers, worst sources, the rules with most messages per incident, open
+    critical alerts, a button to the full report and when it was made."""
     url = str(summary["url"])
     blocks: list[dict[str, Any]] = [
         {
@@ -277,6 +278,10 @@ def report_blocks(summary: dict[str, Any]) -> list[dict[str, Any]]:
     worst = summary.get("worst", [])[:REPORT_WORST]
     if worst:
         blocks.append(section("*Worst sources*\n" + "\n".join(worst_line(s) for s in worst)))
+    rules = summary.get("rule_quality", [])[:REPORT_RULES]
+    if rules:
+        lines = "\n".join(rule_quality_line(q) for q in rules)
+        blocks.append(section(f"*Most messages per incident*\n{lines}"))
     critical = summary["alerts"]["open_critical"][:REPORT_CRITICAL]
     if critical:
         lines = "\n".join(critical_line(a) for a in critical)
@@ -335,6 +340,18 @@ def worst_line(source: dict[str, Any]) -> str:
     if source["breach_minutes"]:
         facts.append(f"stale {span(source['breach_minutes'] * 60)}")
     return f"• {slack_link(url, source['key'])}: {slack_escape(', '.join(facts))}"
+
+
+def rule_quality_line(rule: dict[str, Any]) -> str:
+    """A rule's incidents of the day (reports/quality.py) in one line."""
+    facts = [
+        f"{rule['messages_per_incident']:g} messages per incident",
+        f"{rule['incidents']} incident{'s' if rule['incidents'] != 1 else ''}",
+        f"{rule['unacknowledged']} never acknowledged",
+    ]
+    if rule["flapping"]:
+        facts.append(f"{rule['flapping_percent']:g} % flapping")
+    return f"• {slack_escape(rule['rule'])}: {slack_escape(', '.join(facts))}"
 
 
 def critical_line(alert: dict[str, Any]) -> str:
