@@ -39,6 +39,7 @@ from alerts.models import (
     Alert,
     AlertRule,
     Channel,
+    Incident,
     Notification,
     Runbook,
     RunbookRevision,
@@ -293,6 +294,7 @@ def seed_objects(admin_user: Any, now: datetime) -> dict[str, list[str]]:
     return {
         "sources": [s.slug for s in Source.objects.all()],
         "alerts": [str(pk) for pk in Alert.objects.values_list("pk", flat=True)],
+        "incidents": [str(pk) for pk in Incident.objects.values_list("pk", flat=True)],
         "silences": [str(silence.pk)],
         "runbooks": [runbook.slug],
         "history": [str(revision.number)],
@@ -405,6 +407,7 @@ PARAM = re.compile(r"<(?:\w+:)?(\w+)>")
 FILLED_BY = {
     "sources": "sources",
     "alerts": "alerts",
+    "incidents": "incidents",
     "silences": "silences",
     "runbooks": "runbooks",
     "history": "history",
@@ -653,3 +656,8 @@ def test_the_failures_were_recorded(planted: Planted) -> None:
     assert Notification.objects.filter(
         event="channel_failing", status=NotificationStatus.SENT
     ).exists()
+
+
+def test_the_crawl_reaches_incident_pages(planted: Planted) -> None:
+    """The deployments' outage opened incidents: their pages and API are crawled above."""
+    assert planted.objects["incidents"]
