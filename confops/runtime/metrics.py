@@ -33,8 +33,8 @@ from prometheus_client.core import (
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from alerts.choices import OPEN_STATES
-from alerts.models import Alert, AlertRule, Channel, Notification
+from alerts.choices import OPEN_INCIDENT_STATES, OPEN_STATES, Severity
+from alerts.models import Alert, AlertRule, Channel, Incident, Notification
 from alerts.pages.status import open_alerts
 from confops.runtime import broker as embedded_broker
 from confops.runtime import heartbeat
@@ -105,6 +105,7 @@ def collect_all(now: datetime) -> Iterator[Metric]:
     yield from poll_families(names, now)
     yield from source_families(deployments, now)
     yield from alert_families()
+    yield from incident_families()
     yield from notification_families()
     yield from quality_families(now)
     yield from process_families(now)
@@ -349,6 +350,32 @@ def alert_families() -> Iterator[Metric]:
     for labels, value in sorted(counts.items()):
         family.add_metric(list(labels), value)
     yield family
+
+
+def incident_families() -> Iterator[Metric]:
+    """Open incidents (what pages: open or acknowledged, recovering ones included) per severity,
+    every severity shown with its zero, and how many of them flap: one grouped query."""
+    opened = gauge(
+        "confops_incidents_open",
+        "Open incidents (open or acknowledged, recovering included) per severity.",
+        labels=["severity"],
+    )
+    flapping = gauge("confops_incidents_flapping", "Open incidents recognised as flapping.")
+    counts = {str(severity): 0.0 for severity in Severity}
+    rows = (
+        Incident.objects.filter(state__in=OPEN_INCIDENT_STATES)
+        .values("severity")
+        .annotate(n=Count("pk"), flapping_n=Count("pk", filter=Q(flapping_since__isnull=False)))
+        .order_by()
+    )
+    flaps = 0.0
+    for row in rows:
+        counts[row["severity"]] = float(row["n"])
+        flaps += row["flapping_n"]
+    for severity, value in counts.items():
+        opened.add_metric([severity], value)
+    flapping.add_metric([], flaps)
+    yield from (opened, flapping)
 
 
 def notification_families() -> Iterator[Metric]:
