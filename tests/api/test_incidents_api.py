@@ -65,6 +65,8 @@ def test_the_list_filters_by_state_severity_source_and_since(
     assert reader_api.get("/incidents", state="sleeping").status_code == 400
     listed = reader_api.get("/incidents").json()["results"][0]
     assert listed["alert_count"] == 2 and "alert_ids" not in listed
+    by_source = reader_api.get("/incidents", source=wikicfp.slug).json()["results"]
+    assert [(i["id"], i["alert_count"]) for i in by_source] == [(outage.pk, 2)]
 
 
 def test_reading_an_incident_gives_its_alert_ids_and_links(
