@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from functools import lru_cache
 from itertools import islice, pairwise
 from statistics import median
 from typing import Any, Protocol
@@ -211,8 +212,15 @@ def next_tick(cron: str, zone_name: str, after: datetime) -> datetime | None:
 
 def cron_period(cron: str, zone_name: str, after: datetime) -> timedelta | None:
     """The typical gap between ticks: the median over the next week or so (a weekday cron is
-    daily, its weekend gap aside)."""
-    upcoming = list(islice(ticks(cron, zone_name, after), 8))
+    daily, its weekend gap aside). Read from the start of ``after``'s day, and remembered: the
+    engine asks for every source at every evaluation (a replayed month asks 50,000 times)."""
+    day = after.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return period_from(cron, zone_name, day)
+
+
+@lru_cache(maxsize=4096)
+def period_from(cron: str, zone_name: str, day: datetime) -> timedelta | None:
+    upcoming = list(islice(ticks(cron, zone_name, day), 8))
     return median_gap(upcoming) if len(upcoming) > 1 else None
 
 

@@ -47,6 +47,8 @@ class EvaluationResult:
     resolved: list[Alert] = field(default_factory=list)
     notifications: int = 0
     refreshed: list[Alert] = field(default_factory=list)
+    # Fired alerts whose condition came back while they recovered (a flap).
+    returned: list[Alert] = field(default_factory=list)
 
 
 def enabled_rules(time_based_only: bool = False) -> list[AlertRule]:
@@ -182,7 +184,9 @@ def reconcile(
     Alert.objects.filter(pk__in=holding).update(last_seen_at=now)
     touched = [a for k, a in open_alerts.items() if k in evaluated and a.is_open]
     released = apply_suppression(touched, deployments, now)
-    result.notifications = policy.on_changes(result.fired, released, result.resolved, now)
+    result.notifications = policy.on_changes(
+        result.fired, released, result.resolved, now, result.returned
+    )
     return result
 
 
@@ -238,8 +242,11 @@ def upsert(
         alert.record(AlertEventKind.OPENED, now, summary=alert.summary)
         result.opened.append(alert)
     else:
+        recovering = alert.clear_since is not None and alert.fired_at is not None
         if refresh(alert, finding, severity, run_url, now):
             result.refreshed.append(alert)
+        if recovering:
+            result.returned.append(alert)
     pending = timedelta(minutes=rule.pending_minutes)
     # The stored start, not this finding's: some kinds' ``since`` moves with each evaluation.
     if alert.state == AlertState.PENDING and now - alert.condition_since >= pending:

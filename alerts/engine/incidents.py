@@ -7,13 +7,13 @@ A firing alert joins, in this order:
    If that incident was quiet (every member recovered, waiting out its settle time), the failure
    came back: a flap, and the incident is flapping from then on;
 3. a storm: an open incident opened within ``STORM_WINDOW`` whose members share a cause with
-   it (the same run, the same error signature, a failing upstream source or, for failures, the
-   same deployment);
+   it (the same run, the same error signature, a failing upstream source, or the same
+   deployment for failures and for one rule firing on many sources);
 4. else a new incident.
 
-An incident closes once every member has resolved and it stayed quiet for its settle time:
-for a source that runs at least every two hours, 1.5 of its intervals (so an hourly flap is one
-incident), three when it is flapping (closed once stable); otherwise at once.
+An incident closes once every member has resolved and its settle time after the recovery has
+passed: for a source that runs at least every two hours, its next run and a grace (so an hourly
+flap is one incident), twice that when it is flapping (closed once stable); otherwise at once.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from monitoring.models import RunAsset, Source
 STORM_WINDOW = timedelta(minutes=15)
 # Sources running at least this often can flap within one incident's settle time.
 SHORT_INTERVAL = timedelta(hours=2)
-SETTLE_INTERVALS = 1.5
-FLAPPING_SETTLE_INTERVALS = 3
+SETTLE_GRACE = (timedelta(minutes=5), timedelta(minutes=30))
+FLAPPING_SETTLE_FACTOR = 2
 FLAPPING_SETTLE_UNKNOWN = timedelta(hours=1)
 INTERVAL_SAMPLE = 9  # runs read to estimate a source's interval
 
@@ -55,7 +55,9 @@ class Joined:
 
     @property
     def new_sources(self) -> bool:
-        return any(a.source_id != self.incident.source_id for a in self.alerts)
+        return any(
+            a.source_id != self.incident.source_id and a.folded_into_id is None for a in self.alerts
+        )
 
 
 def signature(error: str) -> str:
@@ -160,6 +162,19 @@ def came_back(joined: Joined, now: datetime) -> None:
     incident.save(update_fields=fields)
 
 
+def flapped(alerts: Iterable[Alert], now: datetime, changed: dict[int, Joined]) -> None:
+    """Members whose condition came back while they recovered (within their resolve hold):
+    their incident flaps, as when a failure returns while the incident waits to close."""
+    for alert in alerts:
+        if alert.incident_id is None or alert.suppressed:
+            continue
+        joined = joined_to(alert.incident_id, changed)
+        if not joined.incident.is_open:
+            continue
+        came_back(joined, now)
+        changed[joined.incident.pk] = joined
+
+
 def storm_incident(alert: Alert, now: datetime) -> Incident | None:
     """An open incident, opened within the storm window, whose members share a cause with this
     alert (only source alerts group: a deployment's own alert already inhibits its sources)."""
@@ -203,11 +218,13 @@ def shares_cause(alert: Alert, others: list[Alert], upstream: set[int]) -> bool:
             return True
         if other.source_id in upstream:
             return True
-        if (
-            failure
-            and other.rule.kind_impl.cause
-            and other.deployment_id == alert.deployment_id
-            and alert.deployment_id is not None
+        same_deployment = (
+            alert.deployment_id is not None and other.deployment_id == alert.deployment_id
+        )
+        # Failures in one deployment together, or one rule on many of its sources at once
+        # (sources going stale together): one storm.
+        if same_deployment and (
+            (failure and other.rule.kind_impl.cause) or other.rule_id == alert.rule_id
         ):
             return True
     return False
@@ -244,8 +261,11 @@ def title_of(incident: Incident | None, alerts: list[Alert]) -> str:
 
 def refresh_severity(incident: Incident) -> None:
     """The most severe open member's severity (it never drops while the incident is open: a
-    recovering critical member still says what the incident was)."""
-    levels = [a.severity for a in incident.alerts.filter(state__in=OPEN_STATES)]
+    recovering critical member still says what the incident was). Consequences folded into a
+    member do not count: they are what the failure explains, listed with it."""
+    levels = [
+        a.severity for a in incident.alerts.filter(state__in=OPEN_STATES, folded_into__isnull=True)
+    ]
     worst = max(levels, key=lambda s: SEVERITY_RANK[Severity(s)], default=incident.severity)
     if SEVERITY_RANK[Severity(worst)] > SEVERITY_RANK[Severity(incident.severity)]:
         incident.severity = worst
@@ -261,8 +281,13 @@ def after_resolved(alerts: Iterable[Alert], now: datetime, by_hand: bool = False
         if not incident.is_open or incident.alerts.filter(state__in=OPEN_STATES).exists():
             continue
         if incident.quiet_since is None:
+            recovered = max(
+                (a.clear_since or a.resolved_at or now for a in incident.alerts.all()),
+                default=now,
+            )
+            settle = timedelta(0) if by_hand else settle_time(incident)
             incident.quiet_since = now
-            incident.closes_at = now + (timedelta(0) if by_hand else settle_time(incident))
+            incident.closes_at = max(now, recovered + settle)
             incident.save(update_fields=["quiet_since", "closes_at"])
         if incident.closes_at is not None and incident.closes_at <= now:
             incident.resolve(now)
@@ -279,14 +304,15 @@ def close_due(now: datetime) -> list[Incident]:
 
 
 def settle_time(incident: Incident) -> timedelta:
+    """How long after its recovery a quiet incident stays open, so that a failure coming back
+    at the next run joins it (a flap) instead of paging anew: a source running at least every
+    two hours waits for its next run (one interval and a grace), twice that once flapping;
+    others close at once (their resolve holds already ran)."""
     interval = typical_interval(incident.source_id)
-    if incident.flapping:
-        if interval is None or interval > SHORT_INTERVAL:
-            return FLAPPING_SETTLE_UNKNOWN
-        return interval * FLAPPING_SETTLE_INTERVALS
     if interval is None or interval > SHORT_INTERVAL:
-        return timedelta(0)
-    return interval * SETTLE_INTERVALS
+        return FLAPPING_SETTLE_UNKNOWN if incident.flapping else timedelta(0)
+    settle = interval + min(max(interval * 0.1, SETTLE_GRACE[0]), SETTLE_GRACE[1])
+    return settle * FLAPPING_SETTLE_FACTOR if incident.flapping else settle
 
 
 def typical_interval(source_id: int | None) -> timedelta | None:

@@ -71,7 +71,11 @@ ChannelsOf = Callable[[AlertRule], Iterable[Channel]]
 
 
 def on_changes(
-    fired: list[Alert], released: list[Alert], resolved: list[Alert], now: datetime
+    fired: list[Alert],
+    released: list[Alert],
+    resolved: list[Alert],
+    now: datetime,
+    returned: Iterable[Alert] = (),
 ) -> int:
     """Messages for what one evaluation changed; returns how many outbox rows were written."""
     # An alert can both fire and be released in one pass (its silence ended as its pending
@@ -83,9 +87,9 @@ def on_changes(
             alert.incident = None
             alert.save(update_fields=["incident"])
     folded = [a for a in fired if a.folded_into_id and not a.silenced_by_id and not a.inhibited]
-    count = sum(
-        page_changes(joined, now) for joined in incidents.assign([*firing, *folded], now).values()
-    )
+    changed = incidents.assign([*firing, *folded], now)
+    incidents.flapped(returned, now, changed)
+    count = sum(page_changes(joined, now) for joined in changed.values())
     return count + tell_closed(incidents.after_resolved(resolved, now), now)
 
 
@@ -124,11 +128,15 @@ def tell_closed(closed: Iterable[Incident], now: datetime) -> int:
     """The resolved message of incidents that closed, to whoever was told they fired."""
     count = 0
     for incident in closed:
-        told = [
-            a
-            for a in incident.alerts.select_related("rule", "source", "deployment")
+        # One line per rule and subject: a flapping source's earlier alerts are the same line.
+        latest = {
+            (a.rule_id, a.source_id, a.deployment_id): a
+            for a in incident.alerts.select_related("rule", "source", "deployment").order_by(
+                "opened_at", "pk"
+            )
             if a.last_notified_at is not None and a.folded_into_id is None
-        ]
+        }
+        told = list(latest.values())
         if told and incident.last_notified_at is not None:
             count += page(incident, NotificationEvent.RESOLVED, told, now)
     return count

@@ -35,6 +35,10 @@ class NotificationRow:
     event: str
     channel: str
     at: str
+    # The incident the message is about (its id in the replay's sandbox) and its title, which
+    # names a storm's shared cause.
+    incident: int | None = None
+    title: str = ""
 
 
 @dataclass

@@ -20,6 +20,7 @@ import itertools
 import time
 from collections import deque
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -472,14 +473,26 @@ def collect() -> ReplayResult:
             event=n.event,
             channel=n.channel.name if n.channel else "",
             at=iso(n.created_at) or "",
+            incident=n.incident_id,
+            title=str((n.payload.get("incident") or {}).get("title") or ""),
         )
         for n in Notification.objects.filter(event__in=ALERT_EVENTS).select_related(
             "channel", "rule"
         )
     ]
+    ordered = sorted(
+        notifications, key=lambda n: (n.at, n.rule, n.sources, EVENT_ORDER[n.event], n.channel)
+    )
+    # Incidents numbered 1, 2, ... in the order they were first told: database ids depend on
+    # what ran before in the same database.
+    numbers: dict[int, int] = {}
+    ordered = [
+        replace(row, incident=numbers.setdefault(row.incident, len(numbers) + 1))
+        if row.incident is not None
+        else row
+        for row in ordered
+    ]
     return ReplayResult(
         alerts=sorted(alerts, key=lambda a: (a.fired_at, a.rule, a.source)),
-        notifications=sorted(
-            notifications, key=lambda n: (n.at, n.rule, n.sources, EVENT_ORDER[n.event], n.channel)
-        ),
+        notifications=ordered,
     )

@@ -659,5 +659,8 @@ def test_the_command_replays_with_a_rules_file_and_prints_json(tmp_path: Path) -
         "event": "firing",
         "channel": "email",
         "at": "2026-11-01T03:00:00Z",
+        "incident": 1,
+        "title": first["title"],
     }
+    assert first["title"].startswith("elra_conferences")
     assert {n["channel"] for n in output["notifications"]} == {"email", "slack", "webhook"}

@@ -321,6 +321,66 @@ def recovering_source() -> list[Line]:
     return lines
 
 
+def three_day_outage() -> list[Line]:
+    """(k) ConfRadar's daily crawl: ten good nights, then elra fails three nights running
+    (Nov 11-13; store_conferences is skipped those nights and goes stale) and recovers on the
+    fourth. One incident: the issue's "240 messages per channel" case."""
+    rng = random.Random(12)
+    lines = declarations()
+    error = "requests.exceptions.ProxyError: HTTPSConnectionPool(host='elra.info', port=443)"
+    for day in range(14):
+        night = NOV_1 + timedelta(days=day)
+        if 10 <= day <= 12:
+            lines += crawl(night, rng, {"elra_conferences": error}, {STORE}, noise=0.05)
+        else:
+            lines += crawl(night, rng, noise=0.05)
+    return lines
+
+
+def hourly_flapping() -> list[Line]:
+    """(l) elra runs hourly: a good day, then 12 h of runs alternating failure and success
+    (from 00:00 on Nov 3), then good again."""
+    rng = random.Random(13)
+    first = datetime(2026, 11, 2, 0, tzinfo=UTC)
+    lines: list[Line] = []
+    for hour in range(24 + 12 + 12):
+        status = "failure" if 24 <= hour < 36 and hour % 2 == 0 else "success"
+        lines += hourly("elra_conferences", first + timedelta(hours=hour), 1, rng, status)
+    return lines
+
+
+STORM_SOURCES = 40
+
+
+def storm() -> list[Line]:
+    """(m) 40 hourly connectors in one deployment; from 10:00 on Nov 3 every run fails for 2 h
+    with the same proxy error (its port and request id vary), then all recover."""
+    rng = random.Random(14)
+    first = datetime(2026, 11, 2, 0, tzinfo=UTC)
+    keys = [f"connector_{i:02d}" for i in range(STORM_SOURCES)]
+    lines: list[Line] = [{"type": "source", "source": key, "group": "connectors"} for key in keys]
+    for hour in range(24 + 10 + 2 + 4):
+        failing = 34 <= hour < 36
+        for key in keys:
+            # Runs end in three waves a minute apart: one poll picks up each wave.
+            moment = first + timedelta(hours=hour, minutes=rng.randint(1, 3))
+            line: Line = {
+                "at": iso(moment),
+                "source": key,
+                "status": "failure" if failing else "success",
+                "duration_s": round(rng.uniform(20, 40), 1),
+            }
+            if failing:
+                line["error"] = (
+                    f"ProxyError: Cannot connect to proxy 10.0.3.{rng.randint(2, 250)}:3128 "
+                    f"(request {rng.getrandbits(48):012x})"
+                )
+            else:
+                line["metrics"] = {"count": round(500 * rng.uniform(0.95, 1.05))}
+            lines.append(line)
+    return lines
+
+
 SCENARIOS = {
     "a_healthy_month": healthy_month,
     "b_failing_six_hours": failing_six_hours,
@@ -333,6 +393,9 @@ SCENARIOS = {
     "i_maintenance_window": maintenance_window,
     "j_recovering_source": recovering_source,
     "month_of_five_sources": month_of_five_sources,
+    "k_three_day_outage": three_day_outage,
+    "l_hourly_flapping": hourly_flapping,
+    "m_storm": storm,
 }
 
 
