@@ -246,6 +246,9 @@ def build_context(event: str, payload: dict[str, Any]) -> dict[str, Any]:
         "subject_more": max(len(sources) - 3, 0),
         "runbook": runbook_view(payload.get("runbook")),
         "resolved": event == NotificationEvent.RESOLVED,
+        # What the sources of an incident share (a storm), as its title names it.
+        "cause": str((payload.get("incident") or {}).get("cause") or ""),
+        "incident_title": str((payload.get("incident") or {}).get("title") or ""),
         "colour": colour(event, highest_severity(alerts, payload)),
     }
 

@@ -3,6 +3,7 @@ links into confops, and a storm of 500 alerts that stays readable."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ from alerts.choices import NotificationEvent, Severity
 from alerts.engine import policy
 from alerts.models import AlertRule, Runbook
 from alerts.notify import links, messages
+from alerts.notify.transports import slack
 from tests.alerts import factories as f
 
 T0 = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
@@ -292,3 +294,22 @@ def test_runbook_steps_are_plain_text_with_absolute_links(settings: Any) -> None
     assert "1. See Volume drop (https://ops.example.com/runbooks/volume-drop/)" in message.text
     assert 'href="https://ops.example.com/runbooks/volume-drop/"' in message.html
     assert "&lt;b&gt;raw&lt;/b&gt;" in message.html and 'href="javascript' not in message.html
+
+
+def test_a_storm_message_names_its_shared_cause_in_every_format() -> None:
+    cause = "same error: ProxyError <b>&</b> *bold*"
+    payload = {
+        "rule": {"name": "Run failed"},
+        "sources": ["a", "b"],
+        "incident": {"id": 1, "title": f"2 sources, {cause}", "cause": cause},
+        "alerts": [
+            {"id": 1, "subject": "a", "severity": "warning", "summary": "a failed"},
+            {"id": 2, "subject": "b", "severity": "warning", "summary": "b failed"},
+        ],
+    }
+    message = messages.render("firing", payload)
+    assert message.subject == f"[WARNING] Firing: 2 sources, {cause}"
+    assert f"Shared cause: {cause}" in message.text
+    assert "Shared cause: same error: ProxyError &lt;b&gt;&amp;&lt;/b&gt; *bold*" in message.html
+    blocks = json.dumps(slack.alert_blocks(message, ""))
+    assert "*Shared cause:* same error: ProxyError &lt;b&gt;&amp;&lt;/b&gt;" in blocks

@@ -163,6 +163,8 @@ def alert_blocks(message: Message, mention: str) -> list[dict[str, Any]]:
     title = f"{slack_escape(message.headline)}: {slack_escape(message.rule)}"
     headline = f"{emoji(message)} *{title}* on {sources}"
     blocks = [section(f"{mention} {headline}" if loud else headline)]
+    if cause := str((message.payload.get("incident") or {}).get("cause") or ""):
+        blocks.append(section(f"*Shared cause:* {slack_escape(cause)}"))
     blocks.append(
         {
             "type": "section",
