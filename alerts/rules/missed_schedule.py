@@ -14,6 +14,7 @@ from cronsim import CronSim, CronSimError
 from alerts.rules._common import MAX_MINUTES, iso, limits
 from alerts.rules.base import Finding, Params, RuleKind, ScheduleSample, SourceHistory, register
 from confops.common.formatting import number
+from monitoring.cadence import CRON_ALIASES
 
 # A run that starts a little before its tick still counts: the clocks of Dagster, the machine
 # a pushed job runs on and confops are not exactly in step (at most half the schedule's period).
@@ -22,17 +23,6 @@ EARLY = timedelta(minutes=5)
 # A run is given half its schedule's period to start (a 2-minute schedule waits 1 minute, not
 # 30), never less than this: the clocks are not exactly in step (see EARLY).
 MIN_GRACE = timedelta(minutes=1)
-
-# Dagster accepts these shorthands in cron_schedule; cronsim only knows the five fields.
-ALIASES = {
-    "@hourly": "0 * * * *",
-    "@daily": "0 0 * * *",
-    "@midnight": "0 0 * * *",
-    "@weekly": "0 0 * * 0",
-    "@monthly": "0 0 1 * *",
-    "@yearly": "0 0 1 1 *",
-    "@annually": "0 0 1 1 *",
-}
 
 
 class MissedScheduleParams(Params):
@@ -134,7 +124,7 @@ def ticks_back(schedule: ScheduleSample, until: datetime) -> Iterator[datetime]:
     expects nothing rather than failing the whole evaluation.
     """
     start = (until.replace(microsecond=0) + timedelta(seconds=1)).astimezone(zone(schedule))
-    cron = ALIASES.get(schedule.cron.strip().lower(), schedule.cron)
+    cron = CRON_ALIASES.get(schedule.cron.strip().lower(), schedule.cron)
     try:
         yield from CronSim(cron, start, reverse=True)
     except CronSimError:
@@ -150,7 +140,7 @@ def next_expected(schedules: tuple[ScheduleSample, ...], after: datetime) -> Exp
 
 def next_tick(schedule: ScheduleSample, after: datetime) -> Expected | None:
     """The first tick after ``after``, the cron read in the schedule's zone as in ``ticks_back``."""
-    cron = ALIASES.get(schedule.cron.strip().lower(), schedule.cron)
+    cron = CRON_ALIASES.get(schedule.cron.strip().lower(), schedule.cron)
     try:
         return Expected(next(CronSim(cron, after.astimezone(zone(schedule)))), schedule)
     except (CronSimError, StopIteration):
