@@ -28,8 +28,8 @@ from pydantic import (
     model_validator,
 )
 
-from alerts.rules.missed_schedule import ALIASES
 from confops.common.field_errors import field_messages, summary
+from monitoring.cadence import CRON_ALIASES
 from monitoring.push import AwareDatetime, Duration, ErrorText, MetricName, MetricValue
 
 # The group of a source whose lines name none.
@@ -43,7 +43,7 @@ class ReplayInputError(ValueError):
 def _cron(value: str) -> str:
     """Five cron fields, or one of Dagster's shorthands (@daily...) as missed_schedule reads."""
     try:
-        CronSim(ALIASES.get(value.strip().lower(), value), datetime.now(tz=UTC))
+        CronSim(CRON_ALIASES.get(value.strip().lower(), value), datetime.now(tz=UTC))
     except CronSimError as exc:
         raise ValueError(f"'{value}' is not a valid cron expression: {exc}") from None
     return value
