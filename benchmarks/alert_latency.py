@@ -35,7 +35,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +61,13 @@ def inner(command: str, argv: list[str]) -> None:
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "confops.settings")
     django.setup()
-    result = {"setup": inner_setup, "wait": inner_wait, "report": inner_report}[command](argv)
+    commands = {
+        "setup": inner_setup,
+        "wait": inner_wait,
+        "settle": inner_settle,
+        "report": inner_report,
+    }
+    result = commands[command](argv)
     print(json.dumps(result))
 
 
@@ -84,6 +90,25 @@ def inner_setup(argv: list[str]) -> dict[str, Any]:
     rule.resolve_hold_minutes = 0
     rule.save(update_fields=["resolve_hold_minutes"])
     return {"ok": True}
+
+
+def inner_settle(argv: list[str]) -> dict[str, Any]:
+    """Close the incident of the failure just measured, as its settle time would: lone failures
+    are hours apart in production, seconds apart here, and a failure coming back within the
+    settle time joins the same incident as a flap (docs/incidents.md), which pages no more."""
+    from django.utils import timezone
+
+    from alerts.choices import OPEN_STATES
+    from alerts.engine import incidents
+    from alerts.models import Alert
+
+    deadline = time.monotonic() + float(argv[0])
+    while Alert.objects.filter(state__in=OPEN_STATES, rule__name="Run failed").exists():
+        if time.monotonic() > deadline:
+            raise SystemExit("the recovery never resolved the 'Run failed' alert")
+        time.sleep(0.5)
+    closed = incidents.close_due(timezone.now() + timedelta(days=1))
+    return {"closed": len(closed)}
 
 
 def inner_wait(argv: list[str]) -> dict[str, Any]:
@@ -272,6 +297,7 @@ def launch_failures(
         print(f"  {phase.name} run {index + 1:2d}: {source:<26} confops {shown}", flush=True)
         time.sleep(rng.uniform(0.3, 2.0))  # de-phase from the poll ticks
         server.wait_for_run(server.launch_run("crawl_job"))  # recovery: the alert resolves
+        run_inner(phase, "settle", "30")
         time.sleep(rng.uniform(4.0, 6.0))
     return failures
 
