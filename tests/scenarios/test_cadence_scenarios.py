@@ -18,7 +18,9 @@ from django.core.management import call_command
 from alerts.defaults import STALE_RULE_NAME
 from tests.scenarios import generate_cadence
 
-pytestmark = pytest.mark.django_db  # the command reads the default rules of the test database
+# The command reads the default rules of the test database and replays on its own SQLite
+# sandbox in a child process: the PostgreSQL pass would replay the same thing again.
+pytestmark = [pytest.mark.django_db, pytest.mark.sandboxed_replay]
 DATA = Path(__file__).parent / "data"
 Replay = Callable[[str, float], list[dict[str, Any]]]
 
