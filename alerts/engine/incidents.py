@@ -32,7 +32,10 @@ from monitoring.models import RunAsset, Source
 STORM_WINDOW = timedelta(minutes=15)
 # Sources running at least this often can flap within one incident's settle time.
 SHORT_INTERVAL = timedelta(hours=2)
-SETTLE_GRACE = (timedelta(minutes=5), timedelta(minutes=30))
+# After a source's next expected run, this share of its interval (5 to 30 min) before it
+# counts as not come: when a reminder is due, and when a recovered incident may close.
+NEXT_RUN_GRACE_SHARE = 0.1
+NEXT_RUN_GRACE = (timedelta(minutes=5), timedelta(minutes=30))
 FLAPPING_SETTLE_FACTOR = 2
 FLAPPING_SETTLE_UNKNOWN = timedelta(hours=1)
 INTERVAL_SAMPLE = 9  # runs read to estimate a source's interval
@@ -100,8 +103,9 @@ def join(alert: Alert, now: datetime, changed: dict[int, Joined]) -> Joined:
     storm = storm_incident(alert, now)
     if storm is not None:
         joined = changed.get(storm.pk) or Joined(storm)
-        joined.incident.cause = shared_cause([*members(joined.incident), alert])
-        joined.incident.title = title_of(joined.incident, [*members(joined.incident), alert])
+        together = [*members(joined.incident), alert]
+        joined.incident.cause = shared_cause(together)
+        joined.incident.title = title_of(joined.incident, together)
         joined.incident.save(update_fields=["cause", "title"])
         return joined
     incident = Incident.objects.create(
@@ -251,12 +255,10 @@ def shared_cause(alerts: list[Alert]) -> str:
 def title_of(incident: Incident | None, alerts: list[Alert]) -> str:
     sources = {a.source_id for a in alerts}
     if len(sources) > 1:
-        cause = shared_cause(alerts)
-        return f"{len(sources)} sources, {cause}"[:500]
-    first = alerts[0] if alerts else None
-    if incident is not None and incident.title and len(sources) <= 1:
+        return f"{len(sources)} sources, {shared_cause(alerts)}"[:500]
+    if incident is not None and incident.title:
         return incident.title
-    return (first.summary if first else "incident")[:500]
+    return (alerts[0].summary if alerts else "incident")[:500]
 
 
 def refresh_severity(incident: Incident) -> None:
@@ -311,8 +313,14 @@ def settle_time(incident: Incident) -> timedelta:
     interval = typical_interval(incident.source_id)
     if interval is None or interval > SHORT_INTERVAL:
         return FLAPPING_SETTLE_UNKNOWN if incident.flapping else timedelta(0)
-    settle = interval + min(max(interval * 0.1, SETTLE_GRACE[0]), SETTLE_GRACE[1])
+    settle = next_run_due(interval)
     return settle * FLAPPING_SETTLE_FACTOR if incident.flapping else settle
+
+
+def next_run_due(interval: timedelta) -> timedelta:
+    """How long after a moment the source's next run has surely come: its interval and a grace."""
+    grace = min(max(interval * NEXT_RUN_GRACE_SHARE, NEXT_RUN_GRACE[0]), NEXT_RUN_GRACE[1])
+    return interval + grace
 
 
 def typical_interval(source_id: int | None) -> timedelta | None:

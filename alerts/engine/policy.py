@@ -63,9 +63,6 @@ from alerts.rules.base import internal_kinds
 # Reminder gaps as multiples of the rule's cooldown, then daily.
 BACKOFF_STEPS = (1, 2, 4, 8, 16)
 DAILY = timedelta(hours=24)
-# After a source's next expected run, this share of its interval (5 to 30 min) before reminding.
-CADENCE_GRACE_SHARE = 0.1
-CADENCE_GRACE = (timedelta(minutes=5), timedelta(minutes=30))
 
 ChannelsOf = Callable[[AlertRule], Iterable[Channel]]
 
@@ -255,8 +252,7 @@ def reminder_due_at(incident: Incident, members: list[Alert] | None = None) -> d
     due = incident.last_notified_at + min(gap, DAILY)
     interval = incidents.typical_interval(incident.source_id)
     if interval is not None:
-        grace = min(max(interval * CADENCE_GRACE_SHARE, CADENCE_GRACE[0]), CADENCE_GRACE[1])
-        due = max(due, incident.last_notified_at + min(interval + grace, DAILY))
+        due = max(due, incident.last_notified_at + min(incidents.next_run_due(interval), DAILY))
     return due
 
 
