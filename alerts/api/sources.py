@@ -124,7 +124,7 @@ class SourceFilters(Schema):
     kind: SourceKind | None = None
     tag: str | None = None
     owner: str | None = None
-    gone: QueryBool = False
+    gone: QueryBool = False  # true: only the gone sources; false (the default): only present
 
 
 def alerts_out(alerts: OpenAlerts) -> OpenAlertsOut:
@@ -171,8 +171,7 @@ def problems(now: datetime) -> dict[int, str]:
 
 def sources_matching(filters: SourceFilters) -> QuerySet[Source]:
     sources = Source.objects.select_related("deployment").order_by("deployment__name", "key")
-    if not filters.gone:
-        sources = sources.filter(is_gone=False)
+    sources = sources.filter(is_gone=filters.gone)
     if filters.kind:
         sources = sources.filter(kind=filters.kind)
     if filters.group:
@@ -219,7 +218,8 @@ def sources_with_state(filters: SourceFilters, now: datetime) -> list[dict[str, 
         "`recovering` (every open alert has cleared and waits out its resolve hold), "
         "`unknown` (never run, deployment unreachable, ...) or `paused`. Filters: `state`, "
         "`deployment` (a name, or `-` for pushed sources), `group`, `kind`, `tag` (`key` or "
-        "`key=value`), `owner`; `gone=true` includes sources gone from Dagster."
+        "`key=value`), `owner`; `gone=true` lists only the sources gone from Dagster, "
+        "`gone=false` (the default) only the present ones."
     ),
     url_name="source-list",
     operation_id="monitoring_api_list_sources",

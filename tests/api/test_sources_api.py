@@ -75,6 +75,18 @@ def test_the_list_filters_by_state_deployment_group_kind_and_tag(
     assert reader_api.get("/sources", state="purple").status_code == 400
 
 
+def test_gone_true_lists_only_gone_sources_and_gone_false_only_present_ones(
+    reader_api: Api, healthy: Source, failing: Source
+) -> None:
+    failing.mark_gone(timezone.now())
+
+    def slugs(**query: object) -> set[str]:
+        return {s["slug"] for s in reader_api.get("/sources", **query).json()["results"]}
+
+    assert slugs(gone="true") == {failing.slug}
+    assert slugs(gone="false") == slugs() == {healthy.slug}
+
+
 def test_reading_a_source_gives_runs_summary_and_the_rules_in_force(
     reader_api: Api, failing: Source
 ) -> None:
