@@ -67,6 +67,9 @@ class Cadence:
     due_by: datetime | None = None
     origin: str = "unknown"
     declared: bool = False
+    # The policy in words when declared ("Dagster freshness policy: time window, fail 1 d 2 h,
+    # warn 1 d"): the stale alert says where its limit came from.
+    declaration: str = ""
 
     @property
     def known(self) -> bool:
@@ -112,10 +115,10 @@ def from_policy(policy: Mapping[str, Any], reference: datetime) -> Cadence | Non
     """
     fail_window = seconds(policy.get("failWindowSeconds"))
     if fail_window:
-        interval = seconds(policy.get("warnWindowSeconds")) or fail_window
-        return Cadence(
-            interval, reference + fail_window, f"freshness policy ({span(fail_window)})", True
-        )
+        warn_window = seconds(policy.get("warnWindowSeconds"))
+        interval = warn_window or fail_window
+        origin = f"freshness policy ({span(fail_window)})"
+        return Cadence(interval, reference + fail_window, origin, True, declaration(policy))
     cron = str(policy.get("deadlineCron") or policy.get("cronSchedule") or "")
     lag_minutes = seconds(policy.get("maximumLagMinutes"))
     bound = seconds(policy.get("lowerBoundDeltaSeconds")) or (
@@ -126,10 +129,32 @@ def from_policy(policy: Mapping[str, Any], reference: datetime) -> Cadence | Non
         deadline = next_tick(cron, zone_name, reference + (bound or timedelta(0)))
         period = cron_period(cron, zone_name, reference)
         if deadline and period:
-            return Cadence(period, deadline, f"freshness policy ({cron}, {zone_name})", True)
+            origin = f"freshness policy ({cron}, {zone_name})"
+            return Cadence(period, deadline, origin, True, declaration(policy))
     if bound:
-        return Cadence(bound, reference + bound, f"freshness policy (lag {span(bound)})", True)
+        origin = f"freshness policy (lag {span(bound)})"
+        return Cadence(bound, reference + bound, origin, True, declaration(policy))
     return None
+
+
+def declaration(policy: Mapping[str, Any]) -> str:
+    """Which Dagster policy set the limit, in words: its kind and its windows or bound."""
+    if policy.get("failWindowSeconds"):
+        warn = seconds(policy.get("warnWindowSeconds"))
+        windows = f"fail {span(seconds(policy['failWindowSeconds']))}" + (
+            f", warn {span(warn)}" if warn else ""
+        )
+        return f"Dagster freshness policy: time window, {windows}"
+    bound = seconds(policy.get("lowerBoundDeltaSeconds"))
+    if policy.get("deadlineCron"):
+        zone_name = policy.get("timezone") or "UTC"
+        lower = f", lower bound {span(bound)}" if bound else ""
+        return f"Dagster freshness policy: cron {policy['deadlineCron']} ({zone_name}){lower}"
+    lag = seconds(policy.get("maximumLagMinutes"))
+    cron = policy.get("cronSchedule")
+    on_cron = f", on cron {cron} ({policy.get('cronScheduleTimezone') or 'UTC'})" if cron else ""
+    lag_text = span(lag * 60 if lag else None)
+    return f"Dagster legacy freshness policy: maximum lag {lag_text}{on_cron}"
 
 
 def from_schedules(

@@ -100,6 +100,8 @@ def stale_at(
     if cadence is not None and cadence.interval is not None and cadence.due_by is not None:
         lateness = timedelta(0) if cadence.declared else min(cadence.interval, MAX_LATENESS)
         deadline = cadence.due_by + lateness + grace
+        if cadence.declaration:
+            return deadline, f"limit {span(deadline - reference)} from {cadence.declaration}"
         return deadline, f"{cadence.describe()}, limit {span(deadline - reference)}"
     hours = FALLBACK_HOURS if params.max_age_hours is None else params.max_age_hours
     limit = f"limit {number(hours)} h + {number(params.grace_minutes)} min"
@@ -113,6 +115,7 @@ def cadence_details(cadence: Cadence | None) -> dict[str, Any]:
         "expected_every_hours": round(cadence.interval.total_seconds() / 3600, 2),
         "due_by": iso(cadence.due_by),
         "cadence_from": cadence.origin,
+        **({"declared_by": cadence.declaration} if cadence.declaration else {}),
     }
 
 

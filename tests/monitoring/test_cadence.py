@@ -124,3 +124,19 @@ def test_a_weekly_job_is_due_a_week_later() -> None:
     found = cadence(reference=monday, successes=[monday - n * 7 * D for n in range(5)])
     assert (found.interval, found.due_by) == (7 * D, monday + 7 * D)
     assert found.describe() == "expected every 7 d (learned from 5 successes)"
+
+
+def test_a_declared_policy_says_which_dagster_policy_it_is() -> None:
+    window = {"failWindowSeconds": 93600, "warnWindowSeconds": 86400}
+    cron = {"deadlineCron": "0 9 * * *", "lowerBoundDeltaSeconds": 3600, "timezone": "UTC"}
+    legacy = {"maximumLagMinutes": 60, "cronSchedule": "0 */6 * * *"}
+    assert cadence(reference=NOW, freshness_policy=window).declaration == (
+        "Dagster freshness policy: time window, fail 1 d 2 h, warn 1 d"
+    )
+    assert cadence(reference=NOW, freshness_policy=cron).declaration == (
+        "Dagster freshness policy: cron 0 9 * * * (UTC), lower bound 1 h"
+    )
+    assert cadence(reference=NOW, freshness_policy=legacy).declaration == (
+        "Dagster legacy freshness policy: maximum lag 1 h, on cron 0 */6 * * * (UTC)"
+    )
+    assert cadence(reference=NOW, schedules=[Schedule("s", "0 * * * *")]).declaration == ""

@@ -160,6 +160,17 @@ def test_a_declared_freshness_policy_is_the_deadline_plus_grace() -> None:
     assert finding.since == NOW - 27 * H + timedelta(hours=26, minutes=30)
 
 
+def test_the_alert_says_its_limit_came_from_the_dagster_policy() -> None:
+    policy = {"failWindowSeconds": 26 * 3600, "warnWindowSeconds": 24 * 3600}
+    finding = judge("stale", history(success(NOW - 27 * H), freshness_policy=policy))
+    assert finding is not None
+    assert finding.summary == (
+        f"{KEY} last succeeded 1 d 3 h ago (limit 1 d 2 h from Dagster freshness policy: "
+        "time window, fail 1 d 2 h, warn 1 d)"
+    )
+    assert finding.details["declared_by"].startswith("Dagster freshness policy")
+
+
 def test_a_fixed_max_age_wins_over_the_cadence() -> None:
     hist = history(*every_two_hours(NOW - 6 * H))
     assert judge("stale", hist) is not None
