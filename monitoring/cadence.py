@@ -8,6 +8,7 @@ from its own successes. Pure: it takes data and returns a value, no database, no
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -254,3 +255,89 @@ def median_gap(moments: Sequence[datetime]) -> timedelta:
     return timedelta(
         seconds=median((later - earlier).total_seconds() for earlier, later in pairwise(moments))
     )
+
+
+# --- Time-window partitions ------------------------------------------------------------------
+
+# Dagster's partitions definition describes itself as "Daily, starting 2026-01-01 UTC." (with
+# " End offsetted by 1 partition." when it has an end offset), or the cron for a custom one.
+PARTITIONS_TEXT = re.compile(
+    r"^(?P<every>.+?), starting (?P<start>\S+) (?P<zone>\S+)\."
+    r"(?: End offsetted by (?P<offset>-?\d+) partitions?\.)?$"
+)
+# Dagster's default partition key formats (hourly, daily/weekly, monthly-like custom ones).
+KEY_FORMATS = ("%Y-%m-%d-%H:%M", "%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m", "%Y%m%d")
+
+
+@dataclass(frozen=True)
+class TimePartitions:
+    """A time-window partitions definition: a partition per window between cron ticks, keyed
+    by its window's start in ``fmt``; with ``end_offset`` k, the k windows after the last
+    complete one exist too (1: today's daily partition exists during today)."""
+
+    cron: str
+    timezone: str
+    start: datetime
+    fmt: str
+    end_offset: int = 0
+
+    def key_time(self, key: str) -> datetime | None:
+        """The start of the window a partition key names (None for a key of another shape)."""
+        try:
+            return datetime.strptime(key, self.fmt).replace(tzinfo=zone(self.timezone))
+        except ValueError:
+            return None
+
+    def available_at(self, window_start: datetime) -> datetime:
+        """When the partition of the window starting at ``window_start`` exists: the end of its
+        window, or its start with an end offset (judged from there for offsets above 1 too)."""
+        if self.end_offset >= 1:
+            return window_start
+        later = list(islice(ticks(self.cron, self.timezone, window_start), 1 - self.end_offset))
+        return later[-1] if later else window_start
+
+    def following_key(self, key: str) -> str:
+        """The key of the partition after ``key`` ("" for a key of another shape)."""
+        start = self.key_time(key)
+        following = next_tick(self.cron, self.timezone, start) if start else None
+        return following.strftime(self.fmt) if following else ""
+
+    def owed_since(self, newest_key: str, now: datetime) -> datetime | None:
+        """Since when the partition after the newest materialised one has existed without
+        being materialised (None while it does not exist yet, or for a key of another shape).
+        A re-run of an older partition leaves the newest key, so it changes nothing here."""
+        newest = self.key_time(newest_key)
+        following = next_tick(self.cron, self.timezone, newest) if newest else None
+        if following is None:
+            return None
+        available = self.available_at(following)
+        return available if available <= now else None
+
+
+def time_partitions(description: str) -> TimePartitions | None:
+    """The time-window partitions a definition's description names; None for static, dynamic
+    and multi-dimensional ones (they have no time to be late by)."""
+    found = PARTITIONS_TEXT.match(description.strip())
+    if not found:
+        return None
+    zone_name, raw_start = found["zone"], found["start"]
+    for fmt in KEY_FORMATS:
+        try:
+            start = datetime.strptime(raw_start, fmt).replace(tzinfo=zone(zone_name))
+        except ValueError:
+            continue
+        cron = partition_cron(found["every"], start)
+        if cron and next_tick(cron, zone_name, start):
+            return TimePartitions(cron, zone_name, start, fmt, int(found["offset"] or 0))
+    return None
+
+
+def partition_cron(every: str, start: datetime) -> str:
+    """The cron of a named cadence, its offsets read from the (aligned) first window's start."""
+    minute, hour = start.minute, start.hour
+    return {
+        "Hourly": f"{minute} * * * *",
+        "Daily": f"{minute} {hour} * * *",
+        "Weekly": f"{minute} {hour} * * {start.isoweekday() % 7}",
+        "Monthly": f"{minute} {hour} {start.day} * *",
+    }.get(every, every)

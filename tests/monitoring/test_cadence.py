@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from monitoring.cadence import UNKNOWN, cadence
+from monitoring.cadence import UNKNOWN, cadence, time_partitions
 
 H = timedelta(hours=1)
 D = timedelta(days=1)
@@ -140,3 +140,38 @@ def test_a_declared_policy_says_which_dagster_policy_it_is() -> None:
         "Dagster legacy freshness policy: maximum lag 1 h, on cron 0 */6 * * * (UTC)"
     )
     assert cadence(reference=NOW, schedules=[Schedule("s", "0 * * * *")]).declaration == ""
+
+
+def test_dagster_partition_descriptions_become_time_windows() -> None:
+    daily = time_partitions("Daily, starting 2026-01-01 UTC.")
+    assert daily is not None
+    assert (daily.cron, daily.fmt, daily.timezone, daily.end_offset) == (
+        "0 0 * * *",
+        "%Y-%m-%d",
+        "UTC",
+        0,
+    )
+    hourly = time_partitions("Hourly, starting 2026-01-01-00:15 Europe/Paris.")
+    assert hourly is not None and hourly.cron == "15 * * * *"
+    weekly = time_partitions("Weekly, starting 2026-01-05 UTC. End offsetted by 1 partition.")
+    assert weekly is not None and (weekly.cron, weekly.end_offset) == ("0 0 * * 1", 1)
+    monthly = time_partitions("Monthly, starting 2026-01-01 UTC.")
+    assert monthly is not None and monthly.cron == "0 0 1 * *"
+    custom = time_partitions("0 6 * * *, starting 2026-01-01 UTC.")
+    assert custom is not None and custom.cron == "0 6 * * *"
+    assert time_partitions("'a', 'b', 'c'") is None
+    assert time_partitions("") is None
+
+
+def test_the_next_daily_partition_is_owed_from_the_end_of_its_day() -> None:
+    daily = time_partitions("Daily, starting 2025-01-01 UTC.")
+    assert daily is not None
+    assert daily.following_key("2025-01-14") == "2025-01-15"
+    # 2025-01-14 done: 2025-01-15 exists from 2025-01-16 00:00, not yet at NOW (the 15th).
+    assert daily.owed_since("2025-01-14", NOW) is None
+    assert daily.owed_since("2025-01-13", NOW) == datetime(2025, 1, 15, tzinfo=UTC)
+    # With an end offset of 1 today's partition exists during today.
+    today = time_partitions("Daily, starting 2025-01-01 UTC. End offsetted by 1 partition.")
+    assert today is not None
+    assert today.owed_since("2025-01-14", NOW) == datetime(2025, 1, 15, tzinfo=UTC)
+    assert daily.owed_since("not-a-date", NOW) is None
