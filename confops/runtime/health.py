@@ -93,8 +93,11 @@ def heartbeat_age(key: str, now: float) -> dict[str, Any]:
     beat = heartbeat.read(key)
     if beat is None:
         raise RuntimeError("no heartbeat recorded yet")
-    age = now - float(beat["at"])
-    info = {"age_seconds": round(age, 1), "host": beat.get("host", "")}
+    at = float(beat["at"])
+    age = heartbeat.age_seconds(now, at)
+    info: dict[str, Any] = {"age_seconds": round(age, 1), "host": beat.get("host", "")}
+    if at > now:  # the writer's clock is ahead of ours: say so rather than show a negative age
+        info["clock_ahead_seconds"] = round(at - now, 1)
     if age > settings.HEARTBEAT_STALE_SECONDS:
         raise RuntimeError(
             f"last heartbeat {age:.0f} s ago (stale after {settings.HEARTBEAT_STALE_SECONDS} s)"
@@ -123,7 +126,9 @@ def deployments(now: float) -> list[dict[str, Any]]:
                 "last_poll_at": deployment.last_poll_at,
                 "last_poll_duration_ms": deployment.last_poll_duration_ms,
                 "last_success_age_seconds": (
-                    round(now - last_success.timestamp(), 1) if last_success else None
+                    round(heartbeat.age_seconds(now, last_success.timestamp()), 1)
+                    if last_success
+                    else None
                 ),
                 "consecutive_failures": deployment.consecutive_failures,
                 "last_error": deployment.last_error,
@@ -141,7 +146,7 @@ def worker_heartbeats(now: float) -> dict[str, float]:
     except Exception as exc:
         logger.warning("health: worker heartbeats unreadable: %s", redact_error(exc))
         return {}
-    return {host: round(now - at, 1) for host, at in sorted(ages.items())}
+    return {host: round(heartbeat.age_seconds(now, at), 1) for host, at in sorted(ages.items())}
 
 
 def readiness() -> list[CheckResult]:

@@ -42,6 +42,13 @@ def read(key: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+def age_seconds(now: float, at: float) -> float:
+    """Seconds since ``at``, never below 0. ``at`` is written by another process, often on
+    another host, whose clock may run a little ahead of ours: a heartbeat "from the future" is
+    fresh, not of a negative age (``/health/detailed`` once reported one)."""
+    return max(0.0, now - at)
+
+
 def worker_key(hostname: str) -> str:
     return f"{WORKER_KEY_PREFIX}{hostname}"
 

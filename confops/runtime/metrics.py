@@ -486,7 +486,7 @@ def heartbeat_families(now: float) -> Iterator[Metric]:
         ["worker"],
     )
     for host, at in sorted(heartbeat.read_workers(now).items()):
-        workers.add_metric([host], max(0.0, now - at))
+        workers.add_metric([host], heartbeat.age_seconds(now, at))
     yield from (beat, task, workers)
 
 
@@ -494,7 +494,7 @@ def heartbeat_age(key: str, now: float) -> float:
     value = heartbeat.read(key)
     if value is None or "at" not in value:
         return math.inf
-    return max(0.0, now - float(value["at"]))
+    return heartbeat.age_seconds(now, float(value["at"]))
 
 
 def queue_families() -> Iterator[Metric]:

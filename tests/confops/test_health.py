@@ -160,6 +160,30 @@ def test_a_stale_beat_heartbeat_is_reported(admin_client: Client, settings: Any)
     assert "stale after 60 s" in checks["beat"]["error"]
 
 
+@pytest.mark.django_db
+def test_a_heartbeat_from_a_clock_running_ahead_is_of_age_zero_not_negative(
+    admin_client: Client, settings: Any
+) -> None:
+    settings.HEALTH_CHECK_TIMEOUT_SECONDS = 0.3
+    now = timezone.now()
+    # Written by a process whose clock runs 3 s ahead of this one's.
+    heartbeat.record_beat(now.timestamp() + 3)
+    heartbeat.record_worker("celery@ahead", now.timestamp() + 3)
+    Deployment.objects.create(
+        name="confradar",
+        graphql_url="http://127.0.0.1:3000/graphql",
+        last_success_at=now + timedelta(seconds=3),
+    )
+
+    body = admin_client.get("/health/detailed").json()
+
+    beat = body["checks"]["beat"]
+    assert beat["ok"] and beat["info"]["age_seconds"] == 0
+    assert 0 < beat["info"]["clock_ahead_seconds"] <= 3
+    assert body["worker_heartbeats"] == {"celery@ahead": 0}
+    assert body["deployments"][0]["last_success_age_seconds"] == 0
+
+
 # --- The dead man's switch: confops's health as seen from outside -----------------------------
 
 
