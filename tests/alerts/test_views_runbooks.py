@@ -34,12 +34,34 @@ def test_the_default_rules_link_to_shipped_runbooks() -> None:
     assert linked["Deployment unreachable"] == "deployment-unreachable"
 
 
-def test_shipped_runbooks_are_written_for_the_example_pipeline() -> None:
+EXAMPLE_WORDS = ("confradar", "elra", "wikicfp", "crawl_job", "store_conferences")
+
+
+def test_shipped_runbooks_are_generic_dagster_pages() -> None:
+    for default in DEFAULT_RUNBOOKS:
+        page = Runbook.objects.get(slug=default.slug)
+        text = f"{page.title}\n{page.body}".lower().replace("/runbooks/scraper-failure/", "")
+        assert [word for word in (*EXAMPLE_WORDS, "scraper") if word in text] == [], default.slug
     failure = Runbook.objects.get(slug="scraper-failure")
-    assert "confradar.faults clear" in failure.body and "Re-execute" in failure.body
-    assert "daily_crawl_schedule" in Runbook.objects.get(slug="stale-source").body
-    assert "wikicfp_conferences" in Runbook.objects.get(slug="volume-drop").body
+    assert "Re-execute" in failure.body and "Dagster UI" in failure.body
+    assert "outside any step" in failure.body and "Theirs or ours" in failure.body
+    assert "freshness policy" in Runbook.objects.get(slug="stale-source").body
     assert failure.revisions.get().summary == "Shipped with confops"
+
+
+def test_a_page_still_as_shipped_follows_the_shipped_text() -> None:
+    page = Runbook.objects.get(slug="stale-source")
+    RunbookRevision.objects.filter(runbook=page).update(body="old example text")
+    Runbook.objects.filter(pk=page.pk).update(body="old example text")
+    assert create_default_runbooks() == []
+    page.refresh_from_db()
+    assert "freshness policy" in page.body and page.revisions.count() == 2
+
+
+def test_the_code_location_and_daemon_rules_link_the_control_plane_page() -> None:
+    linked = dict(AlertRule.objects.values_list("name", "runbook__slug"))
+    assert linked["Code location or daemon unhealthy"] == "dagster-control-plane"
+    assert linked["Schedule or sensor tick failed"] == "dagster-control-plane"
 
 
 def test_loading_the_shipped_runbooks_again_changes_nothing() -> None:
@@ -71,7 +93,7 @@ def test_the_list_shows_every_page_and_searches_titles_and_text(viewer_user_clie
     for default in DEFAULT_RUNBOOKS:
         assert default.title in html
     found = viewer_user_client.get("/runbooks/", {"q": "Retry-After"}).content.decode()
-    assert "Scraper failure" in found and "Volume drop" not in found
+    assert "Run failure" in found and "Volume drop" not in found
     none = viewer_user_client.get("/runbooks/", {"q": "kubernetes"}).content.decode()
     assert "No page mentions" in none
 

@@ -20,7 +20,15 @@ import pytest
 from django.test import Client
 
 PROJECT = Path(__file__).resolve().parents[2]
-PARTS = ("confops", "monitoring", "alerts", "reports", "templates", "static")
+PARTS = (
+    "confops",
+    "monitoring",
+    "alerts",
+    "reports",
+    "templates",
+    "static",
+    "examples/confradar/runbooks",
+)
 
 
 def new_shell_env(**extra: str) -> dict[str, str]:

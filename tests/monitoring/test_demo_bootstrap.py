@@ -13,6 +13,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
 
+from alerts.models import Runbook
+from alerts.runbooks import wiki
 from monitoring.management.commands.demo_bootstrap import PASSWORD_FILE
 
 pytestmark = pytest.mark.django_db
@@ -123,3 +125,29 @@ def test_a_key_set_in_the_environment_is_not_shadowed_by_dotenv(
     bootstrap(tmp_path / ".env")
 
     assert not (tmp_path / ".env").exists()
+
+
+def test_the_demo_installs_the_examples_own_runbooks_beside_the_generic_ones(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    output = bootstrap(tmp_path / ".env")
+    failure = Runbook.objects.get(slug="confradar-scraper-failure")
+    assert failure.title == "ConfRadar: scraper failure"
+    assert "confradar.faults clear" in failure.body and "Re-execute" in failure.body
+    assert "daily_crawl_schedule" in Runbook.objects.get(slug="confradar-stale-source").body
+    assert "wikicfp_conferences" in Runbook.objects.get(slug="confradar-volume-drop").body
+    assert failure.revisions.get().summary == "Installed from runbooks"
+    assert "confradar-scraper-failure" in output
+    assert "confradar" not in Runbook.objects.get(slug="scraper-failure").body.lower()
+
+
+def test_a_restart_keeps_an_example_runbook_edited_in_the_portal(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    bootstrap(tmp_path / ".env")
+    page = Runbook.objects.get(slug="confradar-volume-drop")
+    admin = get_user_model().objects.get(username="admin")
+    wiki.save_page(slug=page.slug, title=page.title, body="ours", author=admin, now=page.updated_at)
+    output = bootstrap(tmp_path / ".env")
+    assert Runbook.objects.get(slug="confradar-volume-drop").body == "ours"
+    assert "none (all up to date or edited here)" in output

@@ -88,11 +88,11 @@ def test_back_to_a_search_after_leaving_shows_the_whole_page(viewer_page: Any) -
     page = viewer_page
     page.goto("/runbooks/")
     search(page, "Retry-After")
-    page.get_by_role("link", name="Scraper failure").click()
+    page.get_by_role("link", name="Run failure").click()
     page.wait_for_url("**/runbooks/scraper-failure/")
     page.go_back()
     page.wait_for_url("**/runbooks/?q=Retry-After")
-    page.locator("#runbook-results").get_by_role("link", name="Scraper failure").wait_for()
+    page.locator("#runbook-results").get_by_role("link", name="Run failure").wait_for()
     assert whole_runbook_page(page)
     assert page.input_value("#runbook-q") == "Retry-After"
 

@@ -1,4 +1,5 @@
-"""Prepare the demo: an admin user, a key for .env and the local example deployment.
+"""Prepare the demo: an admin user, a key for .env, the local example deployment and the
+example's own runbooks.
 
 Every start of the demo runs this, so it keeps what the previous start made: the admin's
 password (stored under the data directory, printed again) and the secret key (in .env, which
@@ -57,6 +58,9 @@ class Command(BaseCommand):
             interval=2,
             stdout=self.stdout,
         )
+        # The example's own runbooks (its scrapers and faults), beside confops' generic ones.
+        runbooks = Path(settings.BASE_DIR) / "examples" / "confradar" / "runbooks"
+        call_command("install_runbooks", runbooks, stdout=self.stdout)
         portal = options["portal_url"].rstrip("/")
         self.stdout.write(
             self.style.SUCCESS(
