@@ -1,5 +1,6 @@
-"""What an operator changes on a source (owner, runbook, notes, pause, expected cron), through
-one audited door that the admin and the API both call."""
+"""What an operator changes on a source (owner, runbook, notes, pause, expected cron) or on a
+deployment (its URL, token, poll interval), through one audited door each that the admin, the
+API and the commands (register_deployment, provision) call."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from django.db import transaction
 
 from confops.accounts import audit
-from monitoring.models import SOURCE_OPERATOR_FIELDS, Source
+from monitoring.models import SOURCE_OPERATOR_FIELDS, Deployment, Source
 
 
 @transaction.atomic
@@ -51,3 +52,45 @@ def delete_source(source: Source, user: Any, now: datetime, actor_label: str = "
 def source_snapshot(source: Source) -> dict[str, Any]:
     """The fields an operator sets on a source, the ones its audit entries compare."""
     return audit.snapshot(source, list(SOURCE_OPERATOR_FIELDS))
+
+
+# What an operator declares on a deployment; the rest of its fields are the poller's state.
+DEPLOYMENT_OPERATOR_FIELDS = (
+    "name",
+    "graphql_url",
+    "ui_url",
+    "auth_header_name",
+    "auth_header_value",
+    "poll_interval_seconds",
+    "enabled",
+)
+
+
+@transaction.atomic
+def save_deployment(
+    deployment: Deployment, user: Any, now: datetime, actor_label: str = ""
+) -> Deployment:
+    """Validate (``full_clean``) and save a deployment an operator declared, audited with the
+    fields that changed (the auth header value masked); nothing is recorded when none did.
+
+    Raises ``ValidationError`` (nothing saved).
+    """
+    created = deployment.pk is None
+    stored = None if created else Deployment.objects.get(pk=deployment.pk)
+    before = deployment_snapshot(stored) if stored else {}
+    deployment.full_clean()
+    deployment.save()
+    changes = audit.diff(before, deployment_snapshot(deployment))
+    if stored and stored.auth_header_value != deployment.auth_header_value:
+        # Two tokens can mask alike (same last characters): the trail still says it changed.
+        changes.setdefault("auth_header_value", [before["auth_header_value"], "(changed)"])
+    if changes or created:
+        action = "created" if created else "changed"
+        audit.record(now, action, deployment, changes, actor=user, actor_label=actor_label)
+    return deployment
+
+
+def deployment_snapshot(deployment: Deployment) -> dict[str, Any]:
+    """The fields an operator sets on a deployment, the ones its audit entries compare (the
+    auth header value masked: ``audit.SECRET_FIELDS``)."""
+    return audit.snapshot(deployment, list(DEPLOYMENT_OPERATOR_FIELDS))

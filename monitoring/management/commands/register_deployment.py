@@ -6,8 +6,12 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from monitoring.models import Deployment
+from monitoring.operations import save_deployment
+
+ACTOR = "manage.py register_deployment"  # who the audit trail says changed the deployment
 
 
 class Command(BaseCommand):
@@ -27,9 +31,8 @@ class Command(BaseCommand):
         deployment.ui_url = options["ui_url"] or deployment.ui_url
         deployment.poll_interval_seconds = options["interval"]
         try:
-            deployment.full_clean()
+            save_deployment(deployment, None, timezone.now(), actor_label=ACTOR)
         except ValidationError as exc:
             messages = "; ".join(f"{k}: {', '.join(v)}" for k, v in exc.message_dict.items())
             raise CommandError(messages) from exc
-        deployment.save()
         self.stdout.write(f"Deployment {deployment.name} watches {deployment.display_url}")
