@@ -13,6 +13,7 @@ import time_machine
 
 pytest_plugins = [
     "tests.fixtures.dagster",
+    "tests.fixtures.retailfeed",
     "tests.fixtures.processes",
     "tests.fixtures.http",
     "tests.fixtures.smtp",
