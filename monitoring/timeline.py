@@ -66,6 +66,7 @@ class TimelineRun:
     will_retry: bool
     error: str
     url: str
+    partition: str = ""  # Dagster's partition key; the label names it
 
 
 @dataclass(slots=True)
@@ -137,7 +138,8 @@ class Placer:
         right = min(max((ends - self.start) * self.scale, 0.0), 100.0)
         state = bar_state(run)
         duration = run.duration_s if run.duration_s is not None else ends - begins
-        label = f"{STATE_LABEL[state]}: started {self.clock(begins)}, {span(duration)}"
+        which = f"partition {run.partition}, " if run.partition else ""
+        label = f"{STATE_LABEL[state]}: {which}started {self.clock(begins)}, {span(duration)}"
         error = excerpt(run.error) if state in ("failed", "retrying") else ""
         return Bar(
             key=run.key,

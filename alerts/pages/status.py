@@ -73,6 +73,7 @@ RUN_FIELDS = (
     "run__duration_s",
     "run__will_retry",
     "run__error_message",
+    "run__partition",
 )
 VISIBLE_ALERT_STATES = (AlertState.FIRING, AlertState.ACKNOWLEDGED)
 # An alert whose condition has cleared, and when it closes as epoch seconds: the same moment as
@@ -281,7 +282,7 @@ def timeline_runs(
 
 
 def timeline_run(row: tuple[Any, ...], deployments: dict[int, Deployment]) -> TimelineRun:
-    (pk, _, outcome, run_id, dep, status, started, ended, duration, retry, error) = row
+    (pk, _, outcome, run_id, dep, status, started, ended, duration, retry, error, partition) = row
     deployment = deployments.get(dep) if dep else None
     return TimelineRun(
         key=f"run-{pk}",
@@ -293,6 +294,7 @@ def timeline_run(row: tuple[Any, ...], deployments: dict[int, Deployment]) -> Ti
         will_retry=retry,
         error=error,
         url=deployment.run_url(run_id) if deployment else "",
+        partition=partition,
     )
 
 

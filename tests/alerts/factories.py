@@ -33,6 +33,8 @@ def run(
     duration_s: float = 60.0,
     error: str = "HTTP 503 from upstream",
     will_retry: bool = False,
+    partition: str = "",
+    backfill_id: str = "",
 ) -> Run:
     status = RunStatus.SUCCESS if ok else RunStatus.FAILURE
     created = Run.objects.create(
@@ -50,6 +52,8 @@ def run(
         failed_step="" if ok else src.key,
         will_retry=will_retry,
         details_fetched=True,
+        partition=partition,
+        backfill_id=backfill_id,
     )
     outcome = RunAssetOutcome.MATERIALIZED if ok else RunAssetOutcome.FAILED
     RunAsset.link(created, src, outcome, metrics).save()
