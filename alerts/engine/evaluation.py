@@ -27,6 +27,7 @@ from alerts.rules.base import (
     Params,
     ParamsError,
     SourceHistory,
+    all_kinds,
     cause_kinds,
     consequence_kinds,
 )
@@ -300,13 +301,21 @@ def apply_suppression(
     that nobody was told about yet (their firing message goes out now)."""
     silences = active_silences(now)
     causes = upstream_causes(alerts)
+    explained = explained_kinds()
     released = []
     for alert in alerts:
         was_suppressed = alert.suppressed
         silence = silence_for(alert, silences)
         deployment_id = alert.source.deployment_id if alert.source else None
         deployment = deployments.get(deployment_id) if deployment_id else None
-        inhibited = bool(alert.source_id and deployment and deployment.failing_since)
+        inhibited = bool(
+            alert.source_id
+            and deployment_id
+            and (
+                (deployment and deployment.failing_since)
+                or alert.rule.kind in explained.get(deployment_id, ())
+            )
+        )
         cause = causes.get(alert.pk)
         # Compare ids: reading the related objects would cost a query per alert.
         wanted = (silence.pk if silence else None, inhibited, cause.pk if cause else None)
@@ -325,6 +334,24 @@ def apply_suppression(
         if was_suppressed and not alert.suppressed and never_told and alert.clear_since is None:
             released.append(alert)
     return released
+
+
+def explained_kinds() -> dict[int, set[str]]:
+    """Per deployment, the source kinds its open control-plane alerts explain (each deployment
+    kind says which: ``RuleKind.explains``): a dead scheduler's deployment alert holds back its
+    sources' stale and missed-schedule alerts. Only an alert whose condition still holds."""
+    explaining = {name: k.explains for name, k in all_kinds().items() if k.explains}
+    explained: dict[int, set[str]] = {}
+    if not explaining:
+        return explained
+    for deployment_id, kind_name in Alert.objects.filter(
+        state__in=(AlertState.FIRING, AlertState.ACKNOWLEDGED),
+        deployment__isnull=False,
+        rule__kind__in=list(explaining),
+        clear_since__isnull=True,
+    ).values_list("deployment_id", "rule__kind"):
+        explained.setdefault(deployment_id, set()).update(explaining[kind_name])
+    return explained
 
 
 def upstream_causes(alerts: list[Alert]) -> dict[int, Alert]:

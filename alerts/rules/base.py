@@ -47,6 +47,8 @@ class RunSample:
     will_retry: bool = False
     url: str = ""
     step: StepTiming | None = None  # None when unknown: pushed sources, jobs, old rows
+    partition: str = ""  # Dagster's partition key of the run; "" for an unpartitioned run
+    backfill_id: str = ""  # the Dagster backfill that launched the run, if any
 
     @property
     def succeeded(self) -> bool:
@@ -106,6 +108,8 @@ class SourceHistory:
     upstream_ids: tuple[int, ...] = ()
     paused: bool = False
     freshness_policy: dict[str, Any] = field(default_factory=dict)  # declared in Dagster
+    volume_metric: str = ""  # the operator's volume key; "" lets monitoring.volume choose
+    metric_keys: tuple[str, ...] = ()  # every numeric metadata key the source has reported
 
     def successes(self) -> list[RunSample]:
         return [run for run in self.runs if run.succeeded]
@@ -134,6 +138,26 @@ class TickSample:
 
 
 @dataclass(frozen=True)
+class OpenRun:
+    """A Dagster run of a deployment that has not reached a terminal status yet, and since when
+    it has been in its current status (created for QUEUED, the last status change otherwise)."""
+
+    run_id: str
+    job: str
+    status: str  # QUEUED, STARTING, CANCELING, STARTED...
+    since: datetime
+
+
+@dataclass(frozen=True)
+class StoppedInstigator:
+    """A schedule or sensor confops saw RUNNING and now sees STOPPED, and when it saw that."""
+
+    name: str
+    kind: str  # schedule or sensor
+    stopped_at: datetime
+
+
+@dataclass(frozen=True)
 class DeploymentHistory:
     """What deployment rules may know: reachability, daemons, code locations, ticks."""
 
@@ -148,6 +172,8 @@ class DeploymentHistory:
     code_location_errors: dict[str, str]
     failed_ticks: tuple[TickSample, ...] = ()  # newest first, recent ones
     instigator_last_status: dict[str, str] = field(default_factory=dict)  # name -> tick status
+    open_runs: tuple[OpenRun, ...] = ()  # runs not finished, oldest first
+    stopped_instigators: tuple[StoppedInstigator, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -222,6 +248,10 @@ class RuleKind:
     # schedules, and a dead beat cannot report its own death): its alert reminds and escalates
     # from the watcher and, without channels of its own, goes to every enabled channel.
     internal: ClassVar[bool] = False
+    # For a deployment kind: the source kinds whose alerts on that deployment's sources an open
+    # alert of this kind explains (a dead scheduler explains its missed schedules and stale
+    # sources): they are held back as inhibited while it holds, one page rather than many.
+    explains: ClassVar[frozenset[str]] = frozenset()
 
     def loosened(self, parameters: dict[str, Any]) -> Loosening | None:
         """One step looser on the kind's one obvious knob, from the rule's stored parameters;
