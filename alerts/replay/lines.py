@@ -75,7 +75,8 @@ class Line(BaseModel):
 
 
 class RunLine(Line):
-    """One finished run of one source: the base format plus run_id, will_retry, started_at."""
+    """One finished run of one source: the base format plus run_id, will_retry, started_at and
+    partition (Dagster's partition key; absent for an unpartitioned run)."""
 
     type: Literal["run"] = "run"
     at: Moment
@@ -88,6 +89,7 @@ class RunLine(Line):
     will_retry: StrictBool = False
     started_at: Moment | None = None
     group: Name | None = None
+    partition: Name | None = None
 
     @model_validator(mode="after")
     def consistent(self) -> RunLine:

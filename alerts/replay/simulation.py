@@ -284,6 +284,7 @@ class World:
             error_message=(line.error or "") if failed else "",
             failed_step=source.key if failed else "",
             will_retry=line.will_retry,
+            partition=line.partition or "",
             details_fetched=True,
             launch_reason=LaunchReason.RETRY if parent else "",
             parent_run_id=parent.run_id if parent else "",
