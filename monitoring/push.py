@@ -31,9 +31,9 @@ from monitoring.choices import (
     SourceKind,
 )
 from monitoring.models import LATEST_STATE_FIELDS, AssetEvent, Outcome, Run, Source
+from monitoring.volume import METRIC_NAME_HINT, METRIC_NAME_PATTERN
 
 RUN_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,100}$"
-METRIC_NAME_PATTERN = r"^[A-Za-z0-9_.:/-]{1,100}$"
 MAX_METRICS = 50
 MAX_ERROR_CHARS = 10_000
 # A run can take long, but not longer than this; it also keeps `at - duration_s` computable.
@@ -141,7 +141,7 @@ RunId = Annotated[
 ]
 MetricName = Annotated[
     str,
-    _matches(METRIC_NAME_PATTERN, "names are 1 to 100 characters: letters, digits and _ . : / -"),
+    _matches(METRIC_NAME_PATTERN, f"names are 1 to 100 characters: {METRIC_NAME_HINT}"),
     WithJsonSchema({"type": "string", "pattern": METRIC_NAME_PATTERN}),
 ]
 MetricValue = Annotated[int | float, BeforeValidator(_number), WithJsonSchema({"type": "number"})]

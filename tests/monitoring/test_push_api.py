@@ -92,6 +92,16 @@ def test_a_good_run_is_stored_with_its_metrics(
     assert source.last_success_at == run.ended_at
 
 
+def test_a_metric_named_with_spaces_is_stored_like_any_other(
+    api_client: Client, token: str, source: Source
+) -> None:
+    body = {"at": ago(1), "status": "success", "metrics": {"Number of records": 12}}
+
+    assert push(api_client, body, token).status_code == 201
+    source.refresh_from_db()
+    assert source.last_metrics == {"Number of records": 12}
+
+
 def test_a_retry_with_the_same_run_id_is_stored_once(api_client: Client, token: str) -> None:
     body = {"run_id": "r-1", "at": ago(1), "status": "success", "metrics": {"count": 3}}
 
