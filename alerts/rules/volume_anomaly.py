@@ -11,13 +11,12 @@ from pydantic import StrictBool
 
 from alerts.rules._common import (
     MAX_DAYS,
-    MetricKey,
     Sample,
     limits,
-    metric_samples,
     run_details,
     utc_weekday,
 )
+from alerts.rules._volume import VolumeMetric, chosen_metric, volume_samples
 from alerts.rules.base import Finding, Params, RuleKind, SourceHistory, register
 from confops.common.formatting import number
 
@@ -28,7 +27,7 @@ EPSILON = 1e-9
 
 
 class VolumeAnomalyParams(Params):
-    metric: MetricKey = "count"
+    metric: VolumeMetric = "count"
     z: Annotated[float, limits(gt=0)] = 3
     window_days: Annotated[int, limits(gt=0, le=MAX_DAYS)] = 14
     per_weekday: StrictBool = False
@@ -52,7 +51,10 @@ class VolumeAnomaly(RuleKind):
     def evaluate_source(
         self, history: SourceHistory, params: VolumeAnomalyParams, now: datetime
     ) -> Finding | None:
-        samples = metric_samples(history, params.metric)
+        metric = chosen_metric(history, params.metric)
+        if metric is None:
+            return None
+        samples = volume_samples(history, metric)
         if not samples:
             return None
         latest, earlier = samples[0], comparable(samples, params)
@@ -66,13 +68,14 @@ class VolumeAnomaly(RuleKind):
         direction = "above" if score > 0 else "below"
         day = f" {calendar.day_name[utc_weekday(latest.at)]}" if params.per_weekday else ""
         return Finding(
-            summary=f"{history.key} {params.metric} {number(latest.value)} is {abs(score):.1f} "
+            summary=f"{history.key} {metric} {number(latest.value)} is {abs(score):.1f} "
             f"standard deviations {direction} its mean of {number(mean)} "
             f"({len(earlier)}{day} runs in {params.window_days} days)",
             since=latest.at,
             details={
                 **run_details(latest.run),
-                "metric": params.metric,
+                "metric": metric,
+                "metric_choice": params.metric,
                 "value": latest.value,
                 "mean": mean,
                 "stdev": spread,

@@ -7,7 +7,8 @@ from typing import Annotated
 
 from pydantic import model_validator
 
-from alerts.rules._common import MetricKey, limits, metric_samples, run_details
+from alerts.rules._common import limits, run_details
+from alerts.rules._volume import VolumeMetric, chosen_metric, volume_samples
 from alerts.rules.base import BoundsBand, Finding, Params, RuleKind, SourceHistory, register
 from confops.common.formatting import number
 
@@ -15,7 +16,7 @@ Bound = Annotated[float, limits()] | None
 
 
 class VolumeBoundsParams(Params):
-    metric: MetricKey = "count"
+    metric: VolumeMetric = "count"
     min: Bound = None
     max: Bound = None
 
@@ -46,7 +47,10 @@ class VolumeBounds(RuleKind):
     def evaluate_source(
         self, history: SourceHistory, params: VolumeBoundsParams, now: datetime
     ) -> Finding | None:
-        latest = next(iter(metric_samples(history, params.metric)), None)
+        metric = chosen_metric(history, params.metric)
+        if metric is None:
+            return None
+        latest = next(iter(volume_samples(history, metric)), None)
         if latest is None:
             return None
         if params.min is not None and latest.value < params.min:
@@ -56,12 +60,12 @@ class VolumeBounds(RuleKind):
         else:
             return None
         return Finding(
-            summary=f"{history.key} {params.metric} {number(latest.value)} is {side} "
-            f"of {number(bound)}",
+            summary=f"{history.key} {metric} {number(latest.value)} is {side} of {number(bound)}",
             since=latest.at,
             details={
                 **run_details(latest.run),
-                "metric": params.metric,
+                "metric": metric,
+                "metric_choice": params.metric,
                 "value": latest.value,
                 "min": params.min,
                 "max": params.max,

@@ -10,7 +10,8 @@ from typing import Annotated, Any
 
 from pydantic import StrictBool
 
-from alerts.rules._common import MetricKey, Sample, limits, metric_samples, run_details, utc_weekday
+from alerts.rules._common import Sample, limits, run_details, utc_weekday
+from alerts.rules._volume import VolumeMetric, chosen_metric, volume_samples
 from alerts.rules.base import (
     DropBand,
     Finding,
@@ -27,7 +28,7 @@ SEASON = timedelta(days=35)
 
 
 class VolumeDropParams(Params):
-    metric: MetricKey = "count"
+    metric: VolumeMetric = "count"
     percent: Annotated[float, limits(gt=0, le=100)] = 30
     window_runs: Annotated[int, limits(ge=1)] = 7
     min_history: Annotated[int, limits(ge=1)] = 3
@@ -69,7 +70,10 @@ class VolumeDrop(RuleKind):
     def evaluate_source(
         self, history: SourceHistory, params: VolumeDropParams, now: datetime
     ) -> Finding | None:
-        samples = metric_samples(history, params.metric)
+        metric = chosen_metric(history, params.metric)
+        if metric is None:
+            return None
+        samples = volume_samples(history, metric)
         baseline = choose_baseline(samples, params)
         if baseline is None or baseline.value <= 0:
             return None
@@ -79,12 +83,13 @@ class VolumeDrop(RuleKind):
             return None
         drop = (baseline.value - latest.value) / baseline.value * 100
         return Finding(
-            summary=f"{history.key} {params.metric} {number(latest.value)} is {drop:.0f}% below "
+            summary=f"{history.key} {metric} {number(latest.value)} is {drop:.0f}% below "
             f"its {baseline.label} of {number(baseline.value)} over {baseline.runs} runs",
             since=latest.at,
             details={
                 **run_details(latest.run),
-                "metric": params.metric,
+                "metric": metric,
+                "metric_choice": params.metric,
                 "value": latest.value,
                 "baseline": baseline.value,
                 "baseline_kind": baseline.label,

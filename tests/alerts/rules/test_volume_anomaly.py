@@ -117,8 +117,11 @@ def test_runs_missing_the_metric_are_skipped() -> None:
         ({"window_days": 0}, {"window_days": "must be greater than 0"}),
         ({"min_samples": 1}, {"min_samples": "must be at least 2"}),
         (
-            {"metric": "a b"},
-            {"metric": "must look like count or dagster/duplicates (letters, digits, _ . : / -)"},
+            {"metric": "a b!"},
+            {
+                "metric": "must be auto or a key like dagster/row_count "
+                "(letters, digits, single spaces and _ . : / -)"
+            },
         ),
         ({"sigma": 3}, {"sigma": "is not a parameter of this rule kind"}),
     ],

@@ -78,7 +78,10 @@ def test_a_different_metric_can_be_bounded() -> None:
         ({"min": 10, "max": 5}, {"parameters": "min must not exceed max"}),
         (
             {"metric": "count?", "min": 1},
-            {"metric": "must look like count or dagster/duplicates (letters, digits, _ . : / -)"},
+            {
+                "metric": "must be auto or a key like dagster/row_count "
+                "(letters, digits, single spaces and _ . : / -)"
+            },
         ),
         (
             {"min": "lots"},
