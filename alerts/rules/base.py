@@ -108,6 +108,7 @@ class SourceHistory:
     upstream_ids: tuple[int, ...] = ()
     paused: bool = False
     freshness_policy: dict[str, Any] = field(default_factory=dict)  # declared in Dagster
+    partitions_definition: str = ""  # Dagster's description of it; "" when unpartitioned
     volume_metric: str = ""  # the operator's volume key; "" lets monitoring.volume choose
     metric_keys: tuple[str, ...] = ()  # every numeric metadata key the source has reported
 

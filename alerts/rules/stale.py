@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from alerts.rules._common import MAX_HOURS, MAX_MINUTES, iso, limits
 from alerts.rules.base import Finding, Loosening, Params, RuleKind, SourceHistory, register
 from confops.common.formatting import number, span
-from monitoring.cadence import Cadence
+from monitoring.cadence import Cadence, TimePartitions, cron_period, from_schedules, time_partitions
 
 # What a source may go without a success when nothing tells its cadence (and the report's
 # freshness limit, which judges without a source's history).
@@ -66,10 +66,16 @@ class Stale(RuleKind):
     def evaluate_source(
         self, history: SourceHistory, params: StaleParams, now: datetime
     ) -> Finding | None:
-        last_success = latest_success(history)
+        partitions = time_partitions(history.partitions_definition)
+        newest = newest_partition(history, partitions)
+        last_success = newest[1] if newest else latest_success(history)
         reference = last_success or history.first_seen_at
         cadence = history.cadence(reference) if params.max_age_hours is None else None
         deadline, limit = stale_at(reference, params, cadence)
+        if partitions and newest and cadence and not cadence.declared:
+            owed = partition_stale_at(history, partitions, newest[0], params, now)
+            if owed and owed[0] <= deadline:
+                deadline, limit = owed
         if now <= deadline:
             return None
         age = span((now - reference).total_seconds())
@@ -106,6 +112,40 @@ def stale_at(
     hours = FALLBACK_HOURS if params.max_age_hours is None else params.max_age_hours
     limit = f"limit {number(hours)} h + {number(params.grace_minutes)} min"
     return reference + timedelta(hours=hours) + grace, limit
+
+
+def newest_partition(
+    history: SourceHistory, partitions: TimePartitions | None
+) -> tuple[str, datetime] | None:
+    """The newest partition key among the successes and its latest success: a re-run or
+    backfill of an older partition is not the source's state (its newest partition is)."""
+    done = [(run.partition, run.at) for run in history.successes() if run.partition and run.at]
+    if partitions is None or not done:
+        return None
+    key = max((k for k, _ in done), key=lambda k: (partitions.key_time(k) is not None, k))
+    return key, max(at for k, at in done if k == key)
+
+
+def partition_stale_at(
+    history: SourceHistory,
+    partitions: TimePartitions,
+    newest_key: str,
+    params: StaleParams,
+    now: datetime,
+) -> tuple[datetime, str] | None:
+    """When the partition after the newest one is overdue: from when it exists (at the first
+    schedule tick from then, plus the usual run length), one partition period late at most
+    ``MAX_LATENESS``, plus grace. None while it does not exist yet."""
+    owed = partitions.owed_since(newest_key, now)
+    if owed is None:
+        return None
+    durations = [run.duration_s for run in history.successes() if run.duration_s is not None]
+    scheduled = from_schedules(history.schedules, owed - timedelta(seconds=1), durations)
+    due = scheduled.due_by if scheduled and scheduled.due_by else owed
+    period = cron_period(partitions.cron, partitions.timezone, owed) or MAX_LATENESS
+    deadline = due + min(period, MAX_LATENESS) + timedelta(minutes=params.grace_minutes)
+    following = partitions.following_key(newest_key)
+    return deadline, f"newest partition {newest_key}, {following} due by {iso(due)}"
 
 
 def cadence_details(cadence: Cadence | None) -> dict[str, Any]:

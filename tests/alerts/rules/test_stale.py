@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alerts.rules.base import RunSample, kind
+from alerts.rules.base import RunSample, SourceHistory, kind
 from tests.alerts.rules.factories import (
     KEY,
     NOW,
@@ -183,3 +183,58 @@ def test_the_fallback_is_24_hours_when_nothing_tells_the_cadence() -> None:
     assert judge("stale", history(success(NOW - 25 * H))) is not None
     assert kind("stale").freshness_limit(kind("stale").parse_params({})) == LIMIT
     assert kind("stale").loosened({}) == ("max_age_hours", 24.0, 36.0)
+
+
+DAILY_PARTITIONS = "Daily, starting 2024-12-01 UTC."
+
+
+def nightly(day: int, partition_day: int | None = None, hour: int = 0) -> RunSample:
+    """A success at 00:10 (+hour) on 2025-01-``day`` of the previous day's partition."""
+    key = f"2025-01-{(partition_day or day - 1):02d}"
+    return success(datetime(2025, 1, day, hour, 10, tzinfo=UTC), partition=key)
+
+
+def partitioned(*runs: RunSample, **fields: object) -> SourceHistory:
+    return history(
+        *runs,
+        partitions_definition=DAILY_PARTITIONS,
+        schedules=(schedule("0 0 * * *"),),
+        **fields,
+    )
+
+
+def test_a_partitioned_asset_is_fresh_while_its_newest_partition_is_not_yet_owed() -> None:
+    # 2025-01-14 materialised on the 15th at 00:10; 2025-01-15 exists from the 16th.
+    assert judge("stale", partitioned(*[nightly(d) for d in range(8, 16)])) is None
+
+
+def test_a_partitioned_asset_is_stale_when_yesterdays_partition_is_late() -> None:
+    hist = partitioned(*[nightly(d) for d in range(8, 15)])  # newest 2025-01-13
+    finding = judge("stale", hist, now=datetime(2025, 1, 15, 2, 41, tzinfo=UTC))
+    assert finding is not None
+    assert "newest partition 2025-01-13, 2025-01-14 due by 2025-01-15T00:10" in finding.summary
+    assert judge("stale", hist, now=datetime(2025, 1, 15, 2, 30, tzinfo=UTC)) is None
+
+
+def test_a_rerun_of_an_old_partition_does_not_make_a_stale_asset_fresh() -> None:
+    runs = [nightly(d) for d in range(8, 14)]  # newest 2025-01-12, due 01-14 00:10
+    late = datetime(2025, 1, 15, 11, tzinfo=UTC)
+    rerun = success(late, partition="2025-01-05")
+    assert judge("stale", partitioned(*runs, rerun)) is not None
+    # Unpartitioned, the same re-run would have counted as a fresh success.
+    assert judge("stale", history(*runs, rerun, schedules=(schedule("0 0 * * *"),))) is None
+
+
+def test_a_partitioned_asset_is_stale_when_the_partitions_it_should_have_are_missing() -> None:
+    # Only an old partition was ever materialised (just now): by its partitions definition the
+    # asset owes every day since, whatever its fresh-looking last success says.
+    hist = history(success(NOW - H, partition="2025-01-05"), partitions_definition=DAILY_PARTITIONS)
+    finding = judge("stale", hist)
+    assert finding is not None
+    assert finding.since == datetime(2025, 1, 7, 2, 30, tzinfo=UTC)
+    assert "newest partition 2025-01-05, 2025-01-06 due by 2025-01-07T00:00" in finding.summary
+
+
+def test_an_unpartitioned_definition_or_static_partitions_keep_the_run_based_judgement() -> None:
+    runs = [success(NOW - H, partition="eu")]
+    assert judge("stale", history(*runs, partitions_definition="'eu', 'us'")) is None
