@@ -4,9 +4,11 @@ fault switch in examples/retailfeed/README.md does what the README says."""
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,9 +17,16 @@ from django.utils import timezone
 from monitoring import polling
 from monitoring.choices import SourceKind
 from monitoring.models import Deployment, Instigator, Source
-from tests.fixtures.retailfeed import RetailfeedServer
+from tests.fixtures.retailfeed import (
+    RETAILFEED_DIR,
+    RETAILFEED_GRAPHQL_DOCUMENTS,
+    RetailfeedServer,
+)
 
-pytestmark = [pytest.mark.dagster]
+if str(RETAILFEED_DIR) not in sys.path:
+    sys.path.insert(0, str(RETAILFEED_DIR))
+
+from retailfeed import faults as retailfeed_faults
 
 RETAILERS = ("acme", "borealis", "corvid", "dunmore")
 INGESTION_KEYS = {f"retail/{r}/{t}" for r in RETAILERS for t in ("products", "prices")}
@@ -185,6 +194,7 @@ def volumes(server: RetailfeedServer, path: str, label: str) -> dict[str, int]:
     return out
 
 
+@pytest.mark.dagster
 def test_the_run_switch_fails_the_run_before_any_step(
     retailfeed_webserver: RetailfeedServer, runs: Runs
 ) -> None:
@@ -205,6 +215,7 @@ def test_the_run_switch_fails_the_run_before_any_step(
     assert server.get_run(runs.catalog)["status"] == "SUCCESS"
 
 
+@pytest.mark.dagster
 def test_two_assets_fail_in_one_run_with_two_errors(
     retailfeed_webserver: RetailfeedServer, runs: Runs
 ) -> None:
@@ -214,6 +225,7 @@ def test_two_assets_fail_in_one_run_with_two_errors(
     assert failures["retail__borealis__products"].strip() == f"PermissionError: {BOREALIS_ERROR}"
 
 
+@pytest.mark.dagster
 def test_one_partition_fails_while_the_others_succeed(
     retailfeed_webserver: RetailfeedServer, runs: Runs
 ) -> None:
@@ -232,6 +244,7 @@ def test_one_partition_fails_while_the_others_succeed(
         ("retail/catalog/weekly_summary", "Number of records", "weekly_drop"),
     ],
 )
+@pytest.mark.dagster
 def test_a_volume_switch_drops_the_count_to_35_percent(
     retailfeed_webserver: RetailfeedServer, runs: Runs, path: str, label: str, run_name: str
 ) -> None:
@@ -241,6 +254,7 @@ def test_a_volume_switch_drops_the_count_to_35_percent(
     assert 0.30 * baseline < dropped < 0.40 * baseline, (dropped, baseline)
 
 
+@pytest.mark.dagster
 def test_the_observable_source_is_observed_in_a_run(
     retailfeed_webserver: RetailfeedServer, runs: Runs
 ) -> None:
@@ -249,6 +263,7 @@ def test_the_observable_source_is_observed_in_a_run(
     assert [o["runId"] for o in node["assetObservations"]] == [runs.observe]
 
 
+@pytest.mark.dagster
 def test_a_runless_materialization_and_observation_have_no_run(
     retailfeed_webserver: RetailfeedServer, runs: Runs
 ) -> None:
@@ -263,6 +278,7 @@ def test_a_runless_materialization_and_observation_have_no_run(
     assert {o["runId"] for o in observations} == {"", runs.observe}
 
 
+@pytest.mark.dagster
 def test_the_location_switch_breaks_the_code_location_until_cleared(
     retailfeed_webserver: RetailfeedServer, runs: Runs
 ) -> None:
@@ -278,6 +294,7 @@ def test_the_location_switch_breaks_the_code_location_until_cleared(
     assert entry["locationOrLoadError"]["__typename"] == "RepositoryLocation"
 
 
+@pytest.mark.dagster
 def test_the_webserver_exposes_partitions_freshness_checks_and_the_source(
     retailfeed_webserver: RetailfeedServer,
 ) -> None:
@@ -311,6 +328,7 @@ def test_the_webserver_exposes_partitions_freshness_checks_and_the_source(
 
 
 @pytest.mark.django_db
+@pytest.mark.dagster
 def test_confops_discovers_every_prefixed_asset_job_schedule_and_sensor(
     retailfeed_webserver: RetailfeedServer,
 ) -> None:
@@ -340,6 +358,7 @@ def test_confops_discovers_every_prefixed_asset_job_schedule_and_sensor(
 
 
 @pytest.mark.slow
+@pytest.mark.dagster
 def test_a_backfill_of_failing_partitions_fails_each_partition(
     retailfeed_webserver: RetailfeedServer, retailfeed_daemon: Any
 ) -> None:
@@ -362,3 +381,53 @@ def test_a_backfill_of_failing_partitions_fails_each_partition(
 def asset_node(server: RetailfeedServer, path: str) -> dict[str, Any]:
     data = server.data(ASSET_EVENTS_QUERY, {"keys": [{"path": path.split("/")}]})
     return dict(data["assetsOrError"]["nodes"][0])
+
+
+# --- without a server ----------------------------------------------------------------------
+
+
+def test_retailfeed_graphql_documents_validate_against_installed_schema() -> None:
+    """Field or type drift in the fixture's and this file's queries shows without a server."""
+    from dagster_graphql.schema import create_schema  # lazy: only this test needs the schema
+    from graphql import parse, validate
+
+    schema = create_schema().graphql_schema
+    documents = {
+        **RETAILFEED_GRAPHQL_DOCUMENTS,
+        "asset_events": ASSET_EVENTS_QUERY,
+        "asset_nodes": ASSET_NODES_QUERY,
+        "engine_errors": ENGINE_ERRORS_QUERY,
+    }
+    problems = {name: validate(schema, parse(doc)) for name, doc in documents.items()}
+    assert {name: [str(e) for e in errs] for name, errs in problems.items() if errs} == {}
+
+
+@pytest.mark.parametrize(
+    ("partition", "expected"),
+    [
+        ("2026-12-01", {"fail": True, "volume_factor": 1.0}),
+        ("2026-12-04", {"fail": False, "volume_factor": 0.35}),
+        ("2026-12-05", {"fail": False, "volume_factor": 0.5}),
+    ],
+)
+def test_an_asset_fault_applies_only_to_its_partitions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, partition: str, expected: dict[str, Any]
+) -> None:
+    faults_file = tmp_path / "faults.json"
+    faults_file.write_text(
+        json.dumps(
+            {
+                "assets": {
+                    "*": {"volume_factor": 0.5},
+                    "retail/acme/products": [
+                        {"fail": True, "volume_factor": 1.0, "partitions": ["2026-12-01"]},
+                        {"volume_factor": 0.35, "partitions": ["2026-12-04"]},
+                    ],
+                }
+            }
+        ),
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("RETAILFEED_FAULTS_FILE", str(faults_file))
+    fault = retailfeed_faults.asset_fault("retail/acme/products", partition)
+    assert {"fail": fault.fail, "volume_factor": fault.volume_factor} == expected
