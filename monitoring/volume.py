@@ -73,6 +73,13 @@ def volume_key(chosen: str, keys: Iterable[str]) -> str | None:
     return next((name for name in PREFERRED if name in counting), None)
 
 
+def source_volume_key(
+    chosen: str, metric_keys: Mapping[str, Any], last_metrics: Mapping[str, Any]
+) -> str | None:
+    """``volume_key`` of a source's row: the keys it ever reported and its latest metrics."""
+    return volume_key(chosen, [*metric_keys, *numeric_metrics(last_metrics)])
+
+
 def fold_metric_keys(
     known: Mapping[str, Any], metrics: Mapping[str, Any], at: datetime
 ) -> dict[str, Any]:

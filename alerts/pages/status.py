@@ -41,6 +41,7 @@ from monitoring.timeline import (
     place_all,
     ticks,
 )
+from monitoring.volume import source_volume_key
 
 SOURCE_FIELDS = (
     "pk",
@@ -365,7 +366,8 @@ def make_cell(
         now=now,
         next_run_at=next_run_at,
     )
-    count = (row["last_metrics"] or {}).get("count")
+    metrics = row["last_metrics"] or {}
+    count = metrics.get(source_volume_key("", {}, metrics) or "")
     return Cell(
         slug=row["slug"],
         key=row["key"],

@@ -1,0 +1,38 @@
+"""The grid's "Count" and the source page's chart show the source's volume key (issue 16):
+the same choice the volume rules judge by (monitoring.volume.volume_key)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from tests.alerts.factories import deployment, run, source
+from tests.alerts.pages import cell_html
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("key", ["dagster/row_count", "sku_count", "Number of records"])
+def test_the_grid_counts_by_the_sources_volume_key(viewer_user_client: Client, key: str) -> None:
+    now = timezone.now()
+    src = source("retail_products", deployment("retail", last_success_at=now))
+    run(src, now - timedelta(hours=2), metrics={key: 4321, "bytes": 99})
+
+    cell = cell_html(viewer_user_client.get("/").content.decode(), src.slug)
+
+    assert "4,321" in cell
+
+
+def test_the_source_page_charts_the_volume_key_by_default(viewer_user_client: Client) -> None:
+    now = timezone.now()
+    src = source("retail_products", deployment("retail", last_success_at=now))
+    for day in range(1, 4):
+        run(src, now - timedelta(days=day), metrics={"sku_count": 100 + day, "bytes": 5})
+
+    html: Any = viewer_user_client.get(f"/sources/{src.slug}/").content.decode()
+
+    assert "sku_count of retail_products" in html
