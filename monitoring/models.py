@@ -455,10 +455,10 @@ class Run(models.Model):
         or a pushed source, being the run itself, takes the run's. ``at`` is when it happened.
         """
         self._store_links(outcomes)
-        for source, (outcome, metrics) in outcomes.items():
+        for source, result in outcomes.items():
             is_asset = source.kind == SourceKind.ASSET
-            status = OUTCOME_STATUS.get(outcome, "") if is_asset else self.status
-            if status and source.note_run(status, at, metrics):
+            status = OUTCOME_STATUS.get(result.outcome, "") if is_asset else self.status
+            if status and source.note_run(status, at, result.metrics):
                 source.save(update_fields=LATEST_STATE_FIELDS)
 
     def _store_links(self, outcomes: Mapping[Source, Outcome]) -> None:
@@ -466,26 +466,26 @@ class Run(models.Model):
         links = self.run_assets.filter(source__in=list(outcomes))
         stored = {link.source_id: link for link in links}
         new, changed = [], []
-        for source, (outcome, metrics) in outcomes.items():
+        for source, result in outcomes.items():
             link = stored.get(source.pk)
             if link is None:
-                new.append(RunAsset.link(self, source, outcome, metrics))
-            elif (link.outcome, link.metrics, link.run_created_at) != (
-                outcome,
-                metrics,
-                self.rank_time,
-            ):
-                link.outcome, link.metrics, link.run_created_at = outcome, metrics, self.rank_time
+                link = RunAsset.link(self, source, result.outcome, result.metrics)
+                link.error_message, link.failed_step = result.error, result.failed_step
+                new.append(link)
+            elif link.settle(result, self.rank_time):
                 changed.append(link)
         RunAsset.objects.bulk_create(new)
-        RunAsset.objects.bulk_update(changed, ["outcome", "metrics", "run_created_at"])
+        RunAsset.objects.bulk_update(changed, RunAsset.SETTLED_FIELDS)
 
 
 class Outcome(NamedTuple):
-    """What a run did to one source, and the source's numbers in it."""
+    """What a run did to one source, the source's numbers in it and, when it failed there, its
+    own error and step (several steps of one run fail each with their own exception)."""
 
     outcome: str
     metrics: dict[str, float]
+    error: str = ""
+    failed_step: str = ""
 
 
 class RunAsset(models.Model):
@@ -498,6 +498,12 @@ class RunAsset(models.Model):
     # numeric metadata from this run, so that rules read one row per run.
     run_created_at = models.DateTimeField(null=True, blank=True)
     metrics = models.JSONField(default=dict, blank=True)
+    # This source's own failure in the run: its step's exception, or the run-level error when
+    # the run failed outside any step. Blank on older rows, which read the run's error.
+    error_message = models.TextField(blank=True)
+    failed_step = models.CharField(max_length=255, blank=True)
+
+    SETTLED_FIELDS = ["outcome", "metrics", "run_created_at", "error_message", "failed_step"]
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["run", "source"], name="run_asset_unique")]
@@ -510,6 +516,20 @@ class RunAsset(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} {self.outcome} in {self.run.run_id[:8]}"
+
+    @property
+    def error(self) -> str:
+        """The error to show for this source in this run: its own, else the run's."""
+        return self.error_message or self.run.error_message
+
+    def settle(self, result: Outcome, rank_time: datetime | None) -> bool:
+        """Take a (re)settled outcome; True when anything changed and the row needs saving."""
+        wanted = (result.outcome, result.metrics, rank_time, result.error, result.failed_step)
+        if wanted == tuple(getattr(self, name) for name in self.SETTLED_FIELDS):
+            return False
+        for name, value in zip(self.SETTLED_FIELDS, wanted, strict=True):
+            setattr(self, name, value)
+        return True
 
     @classmethod
     def link(

@@ -425,8 +425,9 @@ def store_checks(
 
 
 def record_failure(run: Run, details: parse.RunDetails) -> None:
-    """The first failing step's own exception is the error operators need to read."""
-    failure = details.step_failures[0] if details.step_failures else details.run_failure
+    """The first failing step's own exception is the error operators need to read; a run that
+    failed outside any step carries its run-level error."""
+    failure = details.step_failures[0] if details.step_failures else details.run_error
     if failure is None:
         return
     run.error_class = failure.error_class[:255]
@@ -446,13 +447,28 @@ def settle_outcomes(
     failed_steps = {f.step_key for f in details.step_failures}
     sources = {link.source for link in run.run_assets.select_related("source")}
     sources |= {index.asset(deployment, key) for key in materialized | observed}
-    return {
-        source: Outcome(
-            outcome_for(source, run, materialized, observed, failed_steps),
+    outcomes = {}
+    for source in sources:
+        outcome = outcome_for(source, run, materialized, observed, failed_steps)
+        error = failure_of(source, run, details) if outcome == RunAssetOutcome.FAILED else None
+        outcomes[source] = Outcome(
+            outcome,
             metrics.get(source.key, {}),
+            error.message[:ERROR_MESSAGE_LIMIT] if error else "",
+            error.step_key[:255] if error else "",
         )
-        for source in sources
-    }
+    return outcomes
+
+
+def failure_of(source: Source, run: Run, details: parse.RunDetails) -> parse.StepFailure | None:
+    """The failure that is this source's: its own step's (not the run's first failing step's),
+    the run-level error when no step failed, the run's first failure for a job."""
+    if source.kind != SourceKind.JOB:
+        ops = op_names(source)
+        for failure in details.step_failures:
+            if failure.step_key in ops:
+                return failure
+    return details.step_failures[0] if details.step_failures else details.run_error
 
 
 def metrics_by_asset(details: parse.RunDetails) -> dict[str, dict[str, float]]:
@@ -480,9 +496,18 @@ def outcome_for(
         return RunAssetOutcome.MATERIALIZED
     if source.key in observed:
         return RunAssetOutcome.OBSERVED
-    if failed_steps & set(source.op_names or [source.key.replace("/", "__")]):
+    if failed_steps & op_names(source):
+        return RunAssetOutcome.FAILED
+    if run.status == RunStatus.FAILURE and not failed_steps:
+        # The run failed outside any step (dropped from the queue, run worker killed, resource
+        # or executor initialisation): every asset it was to produce failed with it.
         return RunAssetOutcome.FAILED
     return RunAssetOutcome.SKIPPED
+
+
+def op_names(source: Source) -> set[str]:
+    """The step keys that produce an asset: its ops, else the key as Dagster spells a step."""
+    return set(source.op_names or [source.key.replace("/", "__")])
 
 
 # --- Ticks ------------------------------------------------------------------------------------

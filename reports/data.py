@@ -277,7 +277,7 @@ def run_facts(ids: list[int], start: datetime, end: datetime) -> list[RunFacts]:
                 ok=link.outcome in SUCCESS_OUTCOMES,
                 ended_at=run.ended_at,
                 duration_s=run.duration_s,
-                error=run.error_message,
+                error=link.error,
                 count=metric(link.metrics, "count"),
                 url=run.dagster_url,
             )

@@ -276,7 +276,7 @@ def recent_runs(source: Source) -> list[dict[str, Any]]:
             "ended_at": link.run.ended_at,
             "duration_s": link.run.duration_s,
             "metrics": link.metrics or {},
-            "error": link.run.error_message if link.outcome == RunAssetOutcome.FAILED else "",
+            "error": link.error if link.outcome == RunAssetOutcome.FAILED else "",
         }
         for link in links
     ]

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models import Case, F, OuterRef, Q, QuerySet, Subquery, When, Window
 from django.db.models.functions import RowNumber
 
 from alerts.rules.base import (
@@ -116,7 +116,7 @@ def load_runs(source_ids: list[int], per_source: int) -> dict[int, list[RunSampl
     rows = (
         # A subquery, not a list of ids: SQLite caps the parameters of one statement.
         RunAsset.objects.filter(pk__in=Subquery(latest))
-        .annotate(step_key=materialising_step())
+        .annotate(step_key=materialising_step(), **own_failure())
         .order_by("source_id", F("run_created_at").desc(nulls_last=True), "-pk")
         .values_list(*RUN_FIELDS)
     )
@@ -126,6 +126,16 @@ def load_runs(source_ids: list[int], per_source: int) -> dict[int, list[RunSampl
     for row in rows:
         runs[row[0]].append(run_sample(row, urls, steps))
     return runs
+
+
+def own_failure() -> dict[str, Case]:
+    """Each failed source's own error and step (several steps of one run fail with their own
+    exceptions); links stored before they kept one read the run's."""
+    own = ~Q(error_message="")
+    return {
+        "own_error": Case(When(own, then=F("error_message")), default=F("run__error_message")),
+        "own_step": Case(When(own, then=F("failed_step")), default=F("run__failed_step")),
+    }
 
 
 def materialising_step() -> Subquery:
@@ -168,8 +178,8 @@ RUN_FIELDS = (
     "run__started_at",
     "run__ended_at",
     "run__duration_s",
-    "run__error_message",
-    "run__failed_step",
+    "own_error",
+    "own_step",
     "run__will_retry",
     "run__deployment_id",
     "run_id",

@@ -219,7 +219,7 @@ def runs_page(source: Source, page: str | None, metric: str) -> RunsPage:
 def run_line(link: RunAsset, metric: str) -> RunLine:
     state = bar_state_of(link)
     run = link.run
-    error = run.error_message if state in ("failed", "retrying") else ""
+    error = link.error if state in ("failed", "retrying") else ""
     return RunLine(link, state, (link.metrics or {}).get(metric), error, run.dagster_url)
 
 

@@ -269,10 +269,20 @@ class RunDetails:
     step_stats: list[JsonObject] = field(default_factory=list)
     step_failures: list[StepFailure] = field(default_factory=list)
     run_failure: StepFailure | None = None
+    engine_error: StepFailure | None = None
     asset_events: list[AssetEventRecord] = field(default_factory=list)
     checks: list[CheckRecord] = field(default_factory=list)
     cursor: str = ""
     has_more: bool = False
+
+    @property
+    def run_error(self) -> StepFailure | None:
+        """Why the run failed outside any step: the RUN_FAILURE event's own error, else the last
+        engine event's error (a run dropped from the queue says only "marked as failed from
+        outside the execution context" there), else the failure's message (run monitoring)."""
+        if self.run_failure is not None and self.run_failure.error_class:
+            return self.run_failure
+        return self.engine_error or self.run_failure
 
 
 TEXT_METADATA_LIMIT = 500
@@ -309,10 +319,23 @@ def add_event(details: RunDetails, event: JsonObject) -> None:
         details.run_failure = StepFailure(
             "", error_class, message or str(event.get("message") or "")
         )
+    elif typename == "EngineEvent" and isinstance(event.get("error"), dict):
+        details.engine_error = engine_error(event)
     elif typename in ("MaterializationEvent", "ObservationEvent"):
         details.asset_events.append(asset_event(event, typename))
     elif typename == "AssetCheckEvaluationEvent":
         details.checks.append(check_record(obj(event.get("evaluation"), "check evaluation")))
+
+
+def engine_error(event: JsonObject) -> StepFailure:
+    """An engine event's error, under its message (what Dagster was doing when it failed)."""
+    error_class, message = error_text(event.get("error"))
+    said = str(event.get("message") or "").strip()
+    return StepFailure(
+        str(event.get("stepKey") or ""),
+        error_class,
+        "\n".join(part for part in (said, message) if part),
+    )
 
 
 def asset_event(event: JsonObject, typename: str) -> AssetEventRecord:
