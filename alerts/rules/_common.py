@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
 from typing import Annotated, Any
 
@@ -25,6 +25,14 @@ MAX_HOURS = 366 * 24
 MAX_DAYS = 366
 
 METRIC_KEY = re.compile(r"[A-Za-z0-9_.:/-]+")
+# A failed partition that newer partitions have passed by stays an open failure this long after
+# it failed, unless re-run successfully: on-call sees it through a week of newer successes, and
+# a partition nobody re-ran in a week is taken as given up (docs/incidents.md, "Partitions").
+PARTITION_FAILURE_OPEN = timedelta(days=7)
+# Partitions a summary names one by one; more read as a range: "a … b (7 partitions)".
+PARTITIONS_LISTED = 3
+# A partition key that starts with a date sorts in time order (daily, weekly, monthly, hourly).
+DATED_KEY = re.compile(r"\d{4}-\d{2}")
 
 
 def limits(
@@ -96,6 +104,60 @@ def decided_runs(history: SourceHistory) -> list[RunSample]:
     return [run for run in history.runs if run.succeeded or run.failed_finally]
 
 
+def failed_partitions(history: SourceHistory, now: datetime) -> list[RunSample]:
+    """The final failures still open, newest first: per partition, the latest decided run when
+    it failed. A success of partition Q says nothing about partition P; the newest run's
+    partition is the source's state and stays open however old; an older partition's failure
+    stays open ``PARTITION_FAILURE_OPEN`` after it failed. An unpartitioned source has one
+    partition (""): its latest decided run, as before partitions were judged."""
+    runs = decided_runs(history)
+    latest: dict[str, RunSample] = {}
+    for run in runs:
+        latest.setdefault(run.partition, run)
+    return [
+        run
+        for run in latest.values()
+        if run.failed_finally
+        and (run is runs[0] or (run.at is not None and now - run.at <= PARTITION_FAILURE_OPEN))
+    ]
+
+
+def source_state_runs(history: SourceHistory) -> list[RunSample]:
+    """Decided runs, newest first, without the successes that say nothing about the failures
+    before them: a success of another, older partition (re-running last week does not mend
+    today). A success counts when it is unpartitioned, re-runs a partition that failed since
+    the last counted success, or is of a newer dated partition than all of them."""
+    kept: list[RunSample] = []
+    failed: set[str] = set()
+    for run in reversed(decided_runs(history)):
+        if run.failed_finally:
+            failed.add(run.partition)
+        elif counts_for(run.partition, failed):
+            failed = set()
+        else:
+            continue
+        kept.append(run)
+    return kept[::-1]
+
+
+def counts_for(partition: str, failed: set[str]) -> bool:
+    """Whether a success of ``partition`` speaks for the failures of ``failed`` partitions."""
+    if not partition or not failed or partition in failed or "" in failed:
+        return True
+    dated = DATED_KEY.match(partition) and all(DATED_KEY.match(key) for key in failed)
+    return bool(dated) and partition > max(failed)
+
+
+def partitions_text(keys: list[str]) -> str:
+    """Partition keys in order, for a summary: "2026-12-05", "a, b, c", or a range with a
+    count once there are more than ``PARTITIONS_LISTED``: "2026-11-01 … 2026-11-07 (7
+    partitions)"."""
+    ordered = sorted(set(keys))
+    if len(ordered) <= PARTITIONS_LISTED:
+        return ", ".join(ordered)
+    return f"{ordered[0]} … {ordered[-1]} ({len(ordered)} partitions)"
+
+
 def first_line(text: str, limit: int = 200) -> str:
     """The line of an error a person reads first (tracebacks follow on later lines)."""
     line = next((part.strip() for part in text.strip().splitlines() if part.strip()), "")
@@ -114,4 +176,6 @@ def run_details(run: RunSample) -> dict[str, Any]:
         "started_at": iso(run.started_at),
         "ended_at": iso(run.ended_at),
         "url": run.url,
+        **({"partition": run.partition} if run.partition else {}),
+        **({"backfill_id": run.backfill_id} if run.backfill_id else {}),
     }

@@ -6,7 +6,7 @@ from datetime import datetime
 from itertools import takewhile
 from typing import Annotated, Any
 
-from alerts.rules._common import decided_runs, first_line, iso, limits
+from alerts.rules._common import first_line, iso, limits, partitions_text, source_state_runs
 from alerts.rules.base import Finding, Loosening, Params, RuleKind, SourceHistory, register
 
 
@@ -21,7 +21,8 @@ class ConsecutiveFailures(RuleKind):
 
     Stateless hysteresis: newest first, a leading streak of at least M successes means
     recovered; a shorter one is looked past, and the failures right behind it are counted.
-    Canceled runs, upstream skips and failures that will be retried are passed over.
+    Canceled runs, upstream skips and failures that will be retried are passed over, and so
+    is a success of an older partition than those failing (``_common.source_state_runs``).
     """
 
     name = "consecutive_failures"
@@ -38,7 +39,7 @@ class ConsecutiveFailures(RuleKind):
     def evaluate_source(
         self, history: SourceHistory, params: ConsecutiveFailuresParams, now: datetime
     ) -> Finding | None:
-        runs = decided_runs(history)
+        runs = source_state_runs(history)
         successes = sum(1 for _ in takewhile(lambda run: run.succeeded, runs))
         if successes >= params.recover_after:
             return None
@@ -47,16 +48,21 @@ class ConsecutiveFailures(RuleKind):
             return None
         first, last = failures[-1], failures[0]
         recovering = f", {successes} success since (needs {params.recover_after})"
+        partitions = [run.partition for run in failures if run.partition]
+        which = f" ({partitions_text(partitions)})" if partitions else ""
+        details = {
+            "failures": len(failures),
+            "successes_since": successes,
+            "first_failure_at": iso(first.at),
+            "run_ids": [run.run_id for run in failures],
+            "error": last.error,
+        }
+        if partitions:
+            details["partitions"] = sorted(set(partitions))
         return Finding(
-            summary=f"{history.key} failed {len(failures)} runs in a row"
+            summary=f"{history.key} failed {len(failures)} runs in a row{which}"
             f"{recovering if successes else ''}: {first_line(last.error) or 'no error message'}",
             since=first.at or now,
-            details={
-                "failures": len(failures),
-                "successes_since": successes,
-                "first_failure_at": iso(first.at),
-                "run_ids": [run.run_id for run in failures],
-                "error": last.error,
-            },
+            details=details,
             run_id=last.run_id,
         )
