@@ -18,13 +18,13 @@ from pydantic import AfterValidator
 
 from alerts.rules.base import RunSample, SourceHistory
 from confops.common.formatting import number
+from monitoring.volume import METRIC_NAME, METRIC_NAME_HINT
 
 # Upper bounds that keep timedelta arithmetic finite; far beyond any sensible threshold.
 MAX_MINUTES = 31 * 24 * 60
 MAX_HOURS = 366 * 24
 MAX_DAYS = 366
 
-METRIC_KEY = re.compile(r"[A-Za-z0-9_.:/-]+")
 # A failed partition that newer partitions have passed by stays an open failure this long after
 # it failed, unless re-run successfully: on-call sees it through a week of newer successes, and
 # a partition nobody re-ran in a week is taken as given up (docs/incidents.md, "Partitions").
@@ -55,11 +55,12 @@ def limits(
 
 
 def check_metric_key(value: str) -> str:
-    """Metric keys are matched literally; the character set keeps typos like spaces out."""
+    """Metric keys are matched literally; single spaces between words are allowed (Dagster's
+    course reports "Number of records"), other marks are typos."""
     if len(value) > 100:
         raise ValueError("must be at most 100 characters")
-    if not METRIC_KEY.fullmatch(value):
-        raise ValueError("must look like count or dagster/duplicates (letters, digits, _ . : / -)")
+    if not METRIC_NAME.fullmatch(value):
+        raise ValueError(f"must look like count or dagster/duplicates ({METRIC_NAME_HINT})")
     return value
 
 

@@ -85,17 +85,28 @@ def test_namespaced_keys_are_accepted() -> None:
     assert judge("metadata_threshold", hist, metric="dagster/duplicates", value=0) is not None
 
 
+def test_keys_with_spaces_are_accepted() -> None:
+    hist = history(with_metric(NOW - H, 2, "Number of duplicates"))
+    assert judge("metadata_threshold", hist, metric="Number of duplicates", value=0) is not None
+
+
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
         ({}, {"metric": "is required", "value": "is required"}),
         (
-            {"metric": "dup licates", "value": 0},
-            {"metric": "must look like count or dagster/duplicates (letters, digits, _ . : / -)"},
+            {"metric": "dup licates!", "value": 0},
+            {
+                "metric": "must look like count or dagster/duplicates "
+                "(letters, digits, single spaces and _ . : / -)"
+            },
         ),
         (
             {"metric": "", "value": 0},
-            {"metric": "must look like count or dagster/duplicates (letters, digits, _ . : / -)"},
+            {
+                "metric": "must look like count or dagster/duplicates "
+                "(letters, digits, single spaces and _ . : / -)"
+            },
         ),
         (
             {"metric": "d", "value": 0, "op": "=>"},
