@@ -103,6 +103,7 @@ class Failure:
     run_id: str
     error: str
     url: str
+    partition: str = ""  # the failed run's partition key, shown beside its time
 
 
 @dataclass(frozen=True)
@@ -445,6 +446,7 @@ def failure(run: RunFacts, data: ReportData) -> Failure:
         run_id=run.run_id,
         error=error,
         url=run.url,
+        partition=run.partition,
     )
 
 

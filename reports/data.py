@@ -59,6 +59,7 @@ class RunFacts:
     error: str
     count: float | None
     url: str
+    partition: str = ""  # Dagster's partition key of the run; "" when unpartitioned
 
 
 @dataclass(frozen=True)
@@ -280,6 +281,7 @@ def run_facts(ids: list[int], start: datetime, end: datetime) -> list[RunFacts]:
                 error=link.error,
                 count=metric(link.metrics, "count"),
                 url=run.dagster_url,
+                partition=run.partition,
             )
         )
     return facts

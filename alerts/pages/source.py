@@ -204,6 +204,11 @@ class RunsPage:
     page: Page[RunAsset]
     lines: list[RunLine]
 
+    @property
+    def partitioned(self) -> bool:
+        """A partition column only for a source whose runs on this page have partitions."""
+        return any(line.link.run.partition for line in self.lines)
+
 
 def runs_page(source: Source, page: str | None, metric: str) -> RunsPage:
     """Newest first, ``RUNS_PER_PAGE`` a page; an invalid page number gives the nearest page."""
