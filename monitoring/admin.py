@@ -145,6 +145,10 @@ class DeploymentAdmin(MaskedSecretsAdmin):
     def shown_graphql_url(self, deployment: Deployment) -> str:
         return deployment.display_url
 
+    def save_model(self, request: HttpRequest, obj: Deployment, form: Any, change: bool) -> None:
+        """Through the same audited door as ``manage.py provision`` and register_deployment."""
+        operations.save_deployment(obj, request.user, timezone.now())
+
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Observed data: Dagster owns it, the admin only shows it."""

@@ -3,10 +3,13 @@ register_deployment and provisioning both call it; its token never reaches the t
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db.models import QuerySet
+from django.test import Client
 from django.utils import timezone
 
 from confops.accounts.models import AuditEntry
@@ -62,3 +65,19 @@ def test_register_deployment_goes_through_the_audited_door() -> None:
 
 def deployment_entries() -> QuerySet[AuditEntry]:
     return AuditEntry.objects.filter(object_type="monitoring.Deployment")
+
+
+def test_the_admin_saves_through_the_audited_door(admin_client: Client, admin_user: Any) -> None:
+    data = {
+        "name": "prod",
+        "graphql_url": "https://dagster.example.com/graphql",
+        "ui_url": "",
+        "auth_header_name": "Authorization",
+        "auth_header_value": "Bearer admin-typed-token-1234",
+        "poll_interval_seconds": 10,
+        "enabled": "on",
+    }
+    assert admin_client.post("/admin/monitoring/deployment/add/", data).status_code == 302
+    entry = deployment_entries().get()
+    assert (entry.action, entry.actor) == ("created", admin_user)
+    assert "admin-typed-token" not in str(entry.changes)
