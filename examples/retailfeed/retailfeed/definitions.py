@@ -9,13 +9,13 @@ switch is read at run time from :mod:`retailfeed.faults`; see README.md.
 
 import os
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
 from dagster._core.definitions.executor_definition import in_process_executor
 
-from retailfeed import faults
+from retailfeed import demo, faults
 from retailfeed.catalog import (
     PRICE_VOLUME_KEY,
     PRODUCT_VOLUME_KEY,
@@ -259,11 +259,44 @@ def catalog_drop_sensor(context: dg.SensorEvaluationContext) -> Iterator[dg.RunR
         yield dg.RunRequest(run_key=f"{marker.name}:{marker.stat().st_mtime_ns}")
 
 
+SUPPLIER_KEY = dg.AssetKey(["retail", "supplier", "master_feed"])
+
+
+@dg.sensor(
+    jobs=[daily_ingest_job, weekly_summary_job, observe_supplier_job],
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING
+    if demo.demo_on()
+    else dg.DefaultSensorStatus.STOPPED,
+    description="confops's demo: the last days' partitions at once, then the day's catalogue "
+    "marker, weekly summary and supplier observations (in a run and runless); running by "
+    "default only if RETAILFEED_DEMO=1.",
+)
+def demo_history_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+    work = demo.plan(datetime.now(UTC).date(), context.cursor, WEEKLY.get_last_partition_key())
+    if work is None:
+        return dg.SkipReason("today's demo work is done")
+    folder = drops_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / work.marker_name).touch()
+    context.instance.report_runless_asset_event(
+        dg.AssetObservation(
+            asset_key=SUPPLIER_KEY,
+            metadata={PRODUCT_VOLUME_KEY: dg.MetadataValue.int(work.supplier_rows)},
+        )
+    )
+    requests = [
+        dg.RunRequest(run_key=r.run_key, job_name=r.job_name, partition_key=r.partition_key)
+        for r in work.requests
+    ]
+    return dg.SensorResult(run_requests=requests, cursor=work.cursor)
+
+
 defs = dg.Definitions(
     assets=[*PRODUCTS, *PRICES, assortment, weekly_summary, supplier_master_feed],
     asset_checks=[price_checks, acme_products_have_skus],
     jobs=[daily_ingest_job, catalog_job, weekly_summary_job, observe_supplier_job],
     schedules=[daily_ingest_schedule],
-    sensors=[catalog_drop_sensor],
+    sensors=[catalog_drop_sensor, demo_history_sensor],
     executor=retail_executor,
 )
