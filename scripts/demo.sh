@@ -22,17 +22,27 @@ export CONFOPS_BIND=${CONFOPS_BIND:-127.0.0.1:8000}
 export CONFOPS_BASE_URL=${CONFOPS_BASE_URL:-http://$CONFOPS_BIND}
 export HEARTBEAT_INTERVAL_SECONDS=${HEARTBEAT_INTERVAL_SECONDS:-10}
 
-# The example pipeline: its own Dagster instance under var/dagster, a demo schedule every
-# two minutes, and a faults file you can edit to cause incidents (see examples/confradar).
+# The example pipelines: one Dagster instance under var/dagster (one webserver, one daemon)
+# serving both examples as code locations of one deployment (examples/workspace.yaml).
+# ConfRadar: a demo schedule every two minutes and a faults file you can edit to cause
+# incidents (see examples/confradar). RetailFeed: its daily schedule and catalogue sensor on,
+# and its demo sensor seeding the last days' partitions at once, then a little every day.
 export DAGSTER_HOME=${DAGSTER_HOME:-$CONFOPS_DATA_DIR/dagster}
 export DAGSTER_WEBSERVER_HOST=${DAGSTER_WEBSERVER_HOST:-127.0.0.1}
 export DAGSTER_WEBSERVER_PORT=${DAGSTER_WEBSERVER_PORT:-3000}
 export CONFRADAR_DEMO=1
 export CONFRADAR_FAULTS_FILE=${CONFRADAR_FAULTS_FILE:-$DAGSTER_HOME/confradar_faults.json}
 export CONFRADAR_DB=${CONFRADAR_DB:-$DAGSTER_HOME/confradar.sqlite3}
-export PYTHONPATH="$ROOT/examples/confradar${PYTHONPATH:+:$PYTHONPATH}"
+export RETAILFEED_AUTOMATION=on
+export RETAILFEED_DEMO=1
+export RETAILFEED_FAULTS_FILE=${RETAILFEED_FAULTS_FILE:-$DAGSTER_HOME/retailfeed_faults.json}
+export PYTHONPATH="$ROOT/examples/confradar:$ROOT/examples/retailfeed${PYTHONPATH:+:$PYTHONPATH}"
 mkdir -p "$DAGSTER_HOME"
 [ -f "$DAGSTER_HOME/dagster.yaml" ] || cat > "$DAGSTER_HOME/dagster.yaml" <<'YAML'
+# Two runs at a time: the demo's first minutes ask for several, on a machine of two cores.
+concurrency:
+  runs:
+    max_concurrent_runs: 2
 telemetry:
   enabled: false
 YAML
@@ -56,5 +66,6 @@ faults_env=""
 [ "$CONFRADAR_FAULTS_FILE" = "$ROOT/var/dagster/confradar_faults.json" ] ||
   faults_env="CONFRADAR_FAULTS_FILE=$CONFRADAR_FAULTS_FILE "
 echo "  Cause an incident: ${faults_env}PYTHONPATH=examples/confradar ${BIN#"$ROOT"/}/python -m confradar.faults set elra_conferences --fail"
+echo "  RetailFeed's faults: write $RETAILFEED_FAULTS_FILE (examples/retailfeed/README.md lists them)"
 echo "  Starting web, worker, beat, Dagster webserver and daemon (Ctrl-C stops everything)..."
 exec python -m confops.runtime.processes Procfile

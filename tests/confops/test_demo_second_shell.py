@@ -28,6 +28,7 @@ PARTS = (
     "templates",
     "static",
     "examples/confradar/runbooks",
+    "examples/retailfeed/runbooks",
 )
 
 
@@ -59,15 +60,17 @@ def checkout(tmp_path: Path) -> Path:
     return root
 
 
-def start_the_demo(checkout: Path) -> None:
+def start_the_demo(checkout: Path) -> str:
+    """Run the demo's manage.py steps; returns what demo_bootstrap printed."""
     demo = new_shell_env(DEBUG="true")  # what scripts/demo.sh exports, with no key of its own
     for args in (["migrate", "--no-input", "-v", "0"], ["demo_bootstrap"]):
         started = manage(checkout, demo, *args)
         assert started.returncode == 0, started.stderr
+    return started.stdout
 
 
 def test_daily_report_runs_in_a_second_shell_after_the_demo(checkout: Path) -> None:
-    start_the_demo(checkout)
+    bootstrapped = start_the_demo(checkout)
 
     second = manage(checkout, new_shell_env(), "daily_report")
 
@@ -75,6 +78,9 @@ def test_daily_report_runs_in_a_second_shell_after_the_demo(checkout: Path) -> N
     assert "SECRET_KEY" not in second.stderr
     assert (checkout / ".env").is_file()
     assert (checkout / "var" / "confops.sqlite3").is_file()
+    # Both examples' runbooks, from the checkout's examples/ folder, and one deployment for both.
+    assert "retailfeed-feed-failure" in bootstrapped and "confradar-scraper-failure" in bootstrapped
+    assert "code locations confradar and retailfeed" in bootstrapped
 
 
 @pytest.mark.django_db

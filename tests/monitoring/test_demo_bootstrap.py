@@ -1,4 +1,5 @@
-"""Restarting the demo keeps its admin password, its secret key and everyone's sessions."""
+"""Restarting the demo keeps its admin password, its secret key and everyone's sessions; it
+registers one deployment for both examples and installs both examples' runbooks."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from django.test import Client
 
 from alerts.models import Runbook
 from alerts.runbooks import wiki
-from monitoring.management.commands.demo_bootstrap import PASSWORD_FILE
+from monitoring.management.commands.demo_bootstrap import DEPLOYMENT_NAME, PASSWORD_FILE
+from monitoring.models import Deployment
 
 pytestmark = pytest.mark.django_db
 
@@ -151,3 +153,21 @@ def test_a_restart_keeps_an_example_runbook_edited_in_the_portal(
     output = bootstrap(tmp_path / ".env")
     assert Runbook.objects.get(slug="confradar-volume-drop").body == "ours"
     assert "none (all up to date or edited here)" in output
+
+
+def test_one_deployment_watches_both_examples_and_both_ship_their_runbooks(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    output = bootstrap(tmp_path / ".env", "--dagster-url", "http://127.0.0.1:3000/")
+    bootstrap(tmp_path / ".env")
+
+    deployment = Deployment.objects.get()
+    assert deployment.name == DEPLOYMENT_NAME
+    assert deployment.graphql_url == "http://127.0.0.1:3000/graphql"
+    assert "code locations confradar and retailfeed" in output
+    assert Runbook.objects.get(slug="retailfeed-feed-failure").title == (
+        "RetailFeed: retailer feed failed"
+    )
+    assert "daily_ingest_schedule" in Runbook.objects.get(slug="retailfeed-stale-partition").body
+    assert Runbook.objects.filter(slug__startswith="confradar-").count() == 4
+    assert "examples/retailfeed/runbooks" in output and "examples/confradar/runbooks" in output

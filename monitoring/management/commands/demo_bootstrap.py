@@ -1,5 +1,5 @@
-"""Prepare the demo: an admin user, a key for .env, the local example deployment and the
-example's own runbooks.
+"""Prepare the demo: an admin user, a key for .env, the local Dagster deployment (serving both
+examples) and the examples' own runbooks.
 
 Every start of the demo runs this, so it keeps what the previous start made: the admin's
 password (stored under the data directory, printed again) and the secret key (in .env, which
@@ -22,6 +22,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from confops.common.env import add_to_dotenv
 
+DEPLOYMENT_NAME = "confradar-local"
 PASSWORD_FILE = "demo_admin_password"  # noqa: S105 - a file name, not a password
 KEY_COMMENT = (
     "Added by `make demo`: signs the demo's sessions across restarts and lets manage.py run "
@@ -30,7 +31,10 @@ KEY_COMMENT = (
 
 
 class Command(BaseCommand):
-    help = "Create the demo admin (printing its password) and register the local Dagster."
+    help = (
+        "Create the demo admin (printing its password), register the local Dagster (both "
+        "examples) and install the examples' runbooks."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--username", default="admin")
@@ -50,27 +54,35 @@ class Command(BaseCommand):
         user = demo_admin(options["username"], password)
         keep_secret_key(options["dotenv"] or Path(settings.BASE_DIR) / ".env")
         dagster_url = options["dagster_url"].rstrip("/")
+        # One deployment: the demo's one Dagster instance serves both examples' code locations
+        # (examples/workspace.yaml). The name predates RetailFeed and is kept, so a restarted
+        # demo keeps its history instead of polling the same Dagster twice.
         call_command(
             "register_deployment",
-            "confradar-local",
+            DEPLOYMENT_NAME,
             f"{dagster_url}/graphql",
             ui_url=dagster_url,
             interval=2,
             stdout=self.stdout,
         )
-        # The example's own runbooks (its scrapers and faults), beside confops' generic ones.
-        runbooks = Path(settings.BASE_DIR) / "examples" / "confradar" / "runbooks"
-        call_command("install_runbooks", runbooks, stdout=self.stdout)
+        # Each example's own runbooks (its feeds and faults), beside confops' generic ones.
+        for runbooks in example_runbooks(Path(settings.BASE_DIR) / "examples"):
+            call_command("install_runbooks", runbooks, stdout=self.stdout)
         portal = options["portal_url"].rstrip("/")
         self.stdout.write(
             self.style.SUCCESS(
                 f"\n  confops portal : {portal}/  (user {user.get_username()}, password {password};"
                 f" kept in {password_file})\n"
                 f"  Django admin   : {portal}/admin/\n"
-                f"  Dagster UI     : {dagster_url}/\n"
+                f"  Dagster UI     : {dagster_url}/  (code locations confradar and retailfeed)\n"
                 f"  liveness       : {portal}/health\n"
             )
         )
+
+
+def example_runbooks(examples: Path) -> list[Path]:
+    """The runbook folders the bundled examples ship (examples/<name>/runbooks), by name."""
+    return sorted(path for path in examples.glob("*/runbooks") if path.is_dir())
 
 
 def new_password() -> str:
