@@ -237,7 +237,17 @@ class ChannelForm(forms.ModelForm):
 
     class Meta:
         model = Channel
-        fields = ["name", "kind", "enabled", "is_default", "min_severity", "config", "secret"]
+        fields = [
+            "name",
+            "kind",
+            "enabled",
+            "is_default",
+            "min_severity",
+            "route_owners",
+            "route_tags",
+            "config",
+            "secret",
+        ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -40,6 +40,7 @@ from confops.common.secrets import (
     redact_text,
     secret_strings,
 )
+from monitoring.filters import tag_matches
 from monitoring.models import Deployment, Source
 from monitoring.validators import validate_cron
 
@@ -130,12 +131,42 @@ class Channel(RedactsItsSecrets, models.Model):
     failure_notice_at = models.DateTimeField(
         null=True, blank=True, help_text="When the other channels were last told it is failing."
     )
+    # Routes (docs/notifications.md, "Routing by owner and tag"): like an Alertmanager route,
+    # a channel also takes the alerts of the sources it matches, whatever their rule's channels.
+    route_owners = models.JSONField(
+        "route owners",
+        default=list,
+        blank=True,
+        help_text="JSON list. Also send alerts of sources with one of these owners (Dagster "
+        'owners such as "team:ingestion" or "alice@example.com", or the owner set in confops).',
+    )
+    route_tags = models.JSONField(
+        "route tags",
+        default=list,
+        blank=True,
+        help_text='JSON list. Also send alerts of sources with one of these tags ("domain=retail",'
+        ' or "domain" for any value). With owners too, a source must match both.',
+    )
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.kind})"
+
+    @property
+    def has_routes(self) -> bool:
+        return bool(self.route_owners or self.route_tags)
+
+    def routes(self, owner: str, dagster_owners: Iterable[str], tags: dict[str, Any]) -> bool:
+        """Whether a source with these owners and tags is routed here: one of the owners (if
+        any are set) and one of the tags (if any are set)."""
+        if not self.has_routes:
+            return False
+        owners = {owner, *dagster_owners} - {""}
+        if self.route_owners and not owners & set(self.route_owners):
+            return False
+        return not self.route_tags or any(tag_matches(t, tags) for t in self.route_tags)
 
     @property
     def masked_secret(self) -> str:
@@ -169,6 +200,7 @@ class Channel(RedactsItsSecrets, models.Model):
         return all_transports().get(self.kind)
 
     def clean(self) -> None:
+        self.clean_routes()
         transport = all_transports().get(self.kind)
         if transport is None:
             return  # the field's choices already say so
@@ -181,6 +213,28 @@ class Channel(RedactsItsSecrets, models.Model):
                 text = message if field != "config" else f"{where}: {message}"
                 errors.setdefault(field, []).append(text)
             raise ValidationError(errors) from None
+
+    def clean_routes(self) -> None:
+        """Lists of non-empty texts, a tag ``key`` or ``key=value``; and no default channel with
+        routes: a default channel takes every rule without channels, so its routes would narrow
+        nothing (it would not receive "only the sources it matches", as its routes say)."""
+        errors: dict[str, list[str]] = {}
+        for field in ("route_owners", "route_tags"):
+            value = getattr(self, field)
+            if not isinstance(value, list) or not all(
+                isinstance(v, str) and v.strip() for v in value
+            ):
+                errors[field] = ['A JSON list of non-empty texts, e.g. ["team:ingestion"].']
+        tags = self.route_tags if "route_tags" not in errors else []
+        if any(not t.partition("=")[0].strip() for t in tags):
+            errors["route_tags"] = ['Each tag is "key" or "key=value", e.g. "domain=retail".']
+        if self.is_default and self.has_routes and not errors:
+            errors["is_default"] = [
+                "A channel with route owners or tags takes only the sources they match; it "
+                "cannot also be a default channel (which takes every rule without channels)."
+            ]
+        if errors:
+            raise ValidationError(errors)
 
     def transport(self) -> Transport:
         """The kind's transport with this channel's validated config and secret."""

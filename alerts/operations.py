@@ -234,7 +234,8 @@ def save_channel(channel: Channel, user: Any, now: datetime, actor_label: str = 
     alerts nobody was told about go out as soon as a channel can take them."""
     created = channel.pk is None
     before = {} if created else audit.snapshot(Channel.objects.get(pk=channel.pk))
-    if created and not Channel.objects.exists():
+    # A channel with routes takes only the sources they match (Channel.clean_routes).
+    if created and not channel.has_routes and not Channel.objects.exists():
         channel.is_default = True
     channel.save()
     action = "created" if created else "changed"

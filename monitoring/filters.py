@@ -37,11 +37,6 @@ class StatusFilters:
         """Whether any filter narrows the sources (the window does not)."""
         return any((self.deployment, self.group, self.tag, self.owner))
 
-    @property
-    def tag_pair(self) -> tuple[str, str | None]:
-        key, sep, value = self.tag.partition("=")
-        return key.strip(), value.strip() if sep else None
-
     def query_string(self, **changes: str) -> str:
         """The canonical query string (empty values and the default window left out)."""
         values = {f.name: getattr(self, f.name) for f in fields(self)} | changes
@@ -61,8 +56,14 @@ class StatusFilters:
             return False
         if self.group and self.group != group:
             return False
-        if self.tag:
-            key, value = self.tag_pair
-            if key not in tags or (value is not None and str(tags[key]) != value):
-                return False
+        if self.tag and not tag_matches(self.tag, tags):
+            return False
         return not self.owner or self.owner == owner or self.owner in dagster_owners
+
+
+def tag_matches(spec: str, tags: Mapping[str, Any]) -> bool:
+    """``key`` matches a source with that tag, ``key=value`` one with that value: the status
+    page's tag filter and a channel's route tags read a tag alike."""
+    key, sep, value = spec.partition("=")
+    key = key.strip()
+    return key in tags and (not sep or str(tags[key]) == value.strip())

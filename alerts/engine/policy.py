@@ -418,6 +418,9 @@ def page(
 ) -> int:
     """One row per channel, listing the alerts that channel takes (most severe first); books
     who was told. An alert with no channel to go to was not told to anyone."""
+    # Escalations go to the escalation channels only; every other message also to the channels
+    # whose routes match the alert's source.
+    routed = [] if channels_of else routing_channels()
     channels_of = channels_of or channels_for
     ordered = sorted(alerts, key=lambda a: (-rank(a.severity), a.fired_at or now, a.pk))
     routes: dict[int, tuple[Channel, list[Alert]]] = {}
@@ -425,7 +428,7 @@ def page(
     for alert in ordered:
         if alert.rule_id not in per_rule:
             per_rule[alert.rule_id] = list(channels_of(alert.rule))
-        for channel in per_rule[alert.rule_id]:
+        for channel in with_routed(per_rule[alert.rule_id], routed, alert):
             if channel.accepts(alert.severity):
                 routes.setdefault(channel.pk, (channel, []))[1].append(alert)
     for channel, chosen in routes.values():
@@ -447,6 +450,24 @@ def page(
         update_fields=["last_notified_at", "notified_severity", "messages_sent", "update_due"]
     )
     return len(routes)
+
+
+def routing_channels() -> list[Channel]:
+    """The enabled channels with route owners or tags (docs/notifications.md)."""
+    return [c for c in Channel.objects.filter(enabled=True) if c.has_routes]
+
+
+def with_routed(own: list[Channel], routed: list[Channel], alert: Alert) -> list[Channel]:
+    """The rule's channels, then each routed channel that matches the alert's source (once)."""
+    source = alert.source
+    if source is None:
+        return own
+    seen = {c.pk for c in own}
+    return own + [
+        c
+        for c in routed
+        if c.pk not in seen and c.routes(source.owner, source.dagster_owners, source.tags or {})
+    ]
 
 
 def create_notification(
