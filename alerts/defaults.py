@@ -22,10 +22,12 @@ from alerts.rules.consecutive_failures import ConsecutiveFailures
 from alerts.rules.deployment_unhealthy import DeploymentUnhealthy
 from alerts.rules.deployment_unreachable import DeploymentUnreachable
 from alerts.rules.duration import Duration
+from alerts.rules.instigator_stopped import InstigatorStopped
 from alerts.rules.metadata_threshold import MetadataThreshold
 from alerts.rules.missed_schedule import MissedSchedule
 from alerts.rules.run_failed import RunFailed
 from alerts.rules.run_never_finished import RunNeverFinished
+from alerts.rules.run_stuck import RunStuck
 from alerts.rules.stale import Stale
 from alerts.rules.tick_failed import TickFailed
 from alerts.rules.volume_bounds import VolumeBounds
@@ -76,13 +78,13 @@ DEFAULT_RULES = [
         "Volume drop over 30 %",
         VolumeDrop.name,
         Severity.WARNING,
-        {"metric": "count", "percent": 30, "window_runs": 7},
+        {"metric": "auto", "percent": 30, "window_runs": 7},
     ),
     DefaultRule(
         "Count below minimum",
         VolumeBounds.name,
         Severity.WARNING,
-        {"metric": "count", "min": 1},
+        {"metric": "auto", "min": 1},
         description="The source delivered nothing.",
     ),
     DefaultRule(
@@ -104,7 +106,30 @@ DEFAULT_RULES = [
         "Pushed run never finished", RunNeverFinished.name, Severity.WARNING, {"max_hours": 6}
     ),
     DefaultRule("Schedule or sensor tick failed", TickFailed.name, Severity.WARNING),
+    # Daemons judged by their heartbeats (3 minutes of silence), not Dagster's 30-minute flag.
     DefaultRule("Code location or daemon unhealthy", DeploymentUnhealthy.name, Severity.CRITICAL),
+    DefaultRule(
+        "Queued runs not starting",
+        RunStuck.name,
+        Severity.CRITICAL,
+        {"statuses": ["QUEUED"], "minutes": 15},
+        description="Runs have waited in Dagster's queue for 15 minutes: the run queue daemon "
+        "is down, a concurrency limit holds them, or the run launcher cannot start them.",
+    ),
+    DefaultRule(
+        "Runs stuck starting or canceling",
+        RunStuck.name,
+        Severity.WARNING,
+        {"statuses": ["STARTING", "CANCELING"], "minutes": 10},
+        description="A run worker never came up, or a cancel was never carried out.",
+    ),
+    DefaultRule(
+        "Schedule or sensor stopped",
+        InstigatorStopped.name,
+        Severity.WARNING,
+        description="A schedule or sensor that was running was switched off: what it "
+        "launched will not run until it is started again.",
+    ),
     DefaultRule(
         "Deployment unreachable",
         DeploymentUnreachable.name,

@@ -25,6 +25,7 @@ from monitoring.choices import (
     SourceKind,
 )
 from monitoring.validators import validate_cron, validate_timezone
+from monitoring.volume import fold_metric_keys, validate_metric_name
 
 # A failing deployment is polled less often, up to this, so an outage does not become a storm.
 MAX_POLL_BACKOFF_SECONDS = 300
@@ -238,6 +239,7 @@ SOURCE_OPERATOR_FIELDS = (
     "paused",
     "expected_cron",
     "expected_cron_timezone",
+    "volume_metric",
 )
 
 
@@ -248,6 +250,7 @@ LATEST_STATE_FIELDS = [
     "last_success_at",
     "last_failure_at",
     "last_metrics",
+    "metric_keys",
 ]
 
 
@@ -305,6 +308,13 @@ class Source(models.Model):
     expected_cron_timezone = models.CharField(
         max_length=64, blank=True, default="UTC", validators=[validate_timezone]
     )
+    volume_metric = models.CharField(
+        max_length=100,
+        blank=True,
+        validators=[validate_metric_name],
+        help_text="The metadata key that measures this source's volume; empty: chosen "
+        "automatically (dagster/row_count, else the one key that counts rows or records).",
+    )
 
     # Latest state, kept with each stored run so pages and rules read one row per source.
     last_run_at = models.DateTimeField(null=True, blank=True)
@@ -312,6 +322,8 @@ class Source(models.Model):
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_failure_at = models.DateTimeField(null=True, blank=True)
     last_metrics = models.JSONField(default=dict, blank=True)
+    # Every numeric metadata key the source's successes reported: last value, reports, last seen.
+    metric_keys = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["deployment__name", "group_name", "key"]
@@ -340,6 +352,8 @@ class Source(models.Model):
             return self._note_older_run(status, at)
         self.last_run_at, self.last_status = at, status
         if status == RunStatus.SUCCESS:
+            if metrics and at != self.last_success_at:  # a run noted again is one report
+                self.metric_keys = fold_metric_keys(self.metric_keys or {}, metrics, at)
             self.last_success_at = at
             if metrics:
                 self.last_metrics = metrics
@@ -624,6 +638,9 @@ class Instigator(models.Model):
     last_tick_at = models.DateTimeField(null=True, blank=True)
     last_tick_error = models.TextField(blank=True)
     is_gone = models.BooleanField(default=False)
+    # When confops saw it go from RUNNING to STOPPED (someone switched it off); None while it
+    # runs, and for one that was never seen running (defined STOPPED).
+    stopped_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["deployment__name", "kind", "name"]
@@ -635,6 +652,17 @@ class Instigator(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.name}"
+
+    def observe_status(self, status: str, now: datetime) -> None:
+        """Set (not save) the status Dagster reports, remembering a switch from running to
+        stopped; an empty status (not reported) changes nothing."""
+        if not status:
+            return
+        if status == "STOPPED" and self.status == "RUNNING":  # Dagster's InstigationStatus
+            self.stopped_at = now
+        elif status != "STOPPED":
+            self.stopped_at = None
+        self.status = status
 
 
 class FailedTick(models.Model):

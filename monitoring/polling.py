@@ -22,7 +22,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Q
 
-from monitoring import signals, sync
+from monitoring import runless, signals, sync
 from monitoring.choices import TERMINAL_RUN_STATUSES
 from monitoring.dagster import parse
 from monitoring.dagster.client import DagsterClient, load_query
@@ -89,6 +89,7 @@ class Poller:
         self.fetch_run_details()
         if self.ticks_due():
             self.fetch_ticks()
+            self.fetch_runless_events()
 
     # --- runs
 
@@ -146,6 +147,23 @@ class Poller:
             details = parse.run_details(self.execute("run_details", variables), details)
         return details
 
+    def fetch_runless_events(self) -> None:
+        """Materialisations and observations reported outside runs, at the ticks' rhythm. A
+        failure skips them this time (they are read again from the same point next time): the
+        runs already stored must not be lost with the poll."""
+        variables = {
+            "after": runless.read_after(self.deployment, self.now),
+            "limit": runless.EVENTS_PER_ASSET,
+        }
+        try:
+            records = runless.runless_events(self.execute("runless_events", variables))
+        except DagsterError as exc:
+            error = self.deployment.redact(str(exc))
+            logger.warning("runless events of %s skipped: %s", self.deployment.name, error)
+            return
+        stored = runless.store_runless_events(self.deployment, records)
+        self.stats.touched_sources |= stored.source_ids
+
     # --- discovery and ticks
 
     def discovery_due(self, locations: list[parse.LocationState]) -> bool:
@@ -180,11 +198,12 @@ class Poller:
             self.deployment.instigators.filter(is_gone=False)
             .exclude(code_location__in=broken)
             .values_list("code_location", "repository")
+            .order_by()  # the model's ordering would make each instigator its own request
             .distinct()
         )
         for location, repository in locations:
             try:
-                ticks = self.location_ticks(location, repository, since)
+                ticks, statuses = self.location_ticks(location, repository, since)
             except DagsterErrorUnion as exc:
                 # One location gone or broken must not fail the poll (and so the deployment);
                 # the cursor stays so its failed ticks are read once it is back.
@@ -192,7 +211,9 @@ class Poller:
                 logger.warning("ticks of %s skipped: %s", location, error)
                 skipped = True
                 continue
-            self.stats.failed_ticks += sync.apply_ticks(self.deployment, location, ticks)
+            self.stats.failed_ticks += sync.apply_ticks(
+                self.deployment, location, ticks, self.now, statuses
+            )
             newest = max([newest, *(t.timestamp for t in ticks if t.status == "FAILURE")])
         if not skipped:
             self.deployment.ticks_high_water_mark = newest
@@ -201,14 +222,16 @@ class Poller:
 
     def location_ticks(
         self, location: str, repository: str, since: float
-    ) -> list[parse.TickRecord]:
+    ) -> tuple[list[parse.TickRecord], dict[tuple[str, str], str]]:
+        """The location's ticks since ``since`` and every schedule's and sensor's status."""
         selector = {"repositoryLocationName": location, "repositoryName": repository}
         variables = {
             "repository": selector,
             "since": since - settings.DAGSTER_POLL_OVERLAP_SECONDS,
             "limit": TICKS_PAGE,
         }
-        return parse.ticks(self.execute("ticks", variables))
+        data = self.execute("ticks", variables)
+        return parse.ticks(data), parse.instigator_statuses(data)
 
 
 def poll_deployment(

@@ -67,7 +67,10 @@ def apply_health(deployment: Deployment, answer: parse.PollAnswer) -> None:
         }
         for d in answer.daemons
     }
-    deployment.code_location_errors = {loc.name: loc.error for loc in answer.locations if loc.error}
+    # A load error quotes the code's own text, which may carry the deployment's secrets.
+    deployment.code_location_errors = {
+        loc.name: deployment.redact(loc.error) for loc in answer.locations if loc.error
+    }
 
 
 # --- Discovery --------------------------------------------------------------------------------
@@ -151,7 +154,7 @@ def apply_discovery(
             result.gone.append(key)
             source.mark_gone(now)
     link_lineage(deployment, found.assets, existing)
-    result.instigators = apply_instigators(deployment, found)
+    result.instigators = apply_instigators(deployment, found, now)
     deployment.discovered_at = now
     deployment.workspace_fingerprint = workspace_fingerprint(found.locations)
     deployment.save(update_fields=["discovered_at", "workspace_fingerprint"])
@@ -197,7 +200,7 @@ def link_lineage(
         through.objects.filter(from_source_id=a, to_source_id=b).delete()
 
 
-def apply_instigators(deployment: Deployment, found: parse.Discovery) -> int:
+def apply_instigators(deployment: Deployment, found: parse.Discovery, now: datetime) -> int:
     existing = {(i.kind, i.code_location, i.name): i for i in deployment.instigators.all()}
     seen = set()
     for definition in found.instigators:
@@ -211,7 +214,8 @@ def apply_instigators(deployment: Deployment, found: parse.Discovery) -> int:
         )
         instigator.repository = definition.repository
         instigator.cron, instigator.timezone = definition.cron, definition.timezone
-        instigator.status, instigator.state_id = definition.status, definition.state_id
+        instigator.observe_status(definition.status, now)
+        instigator.state_id = definition.state_id
         instigator.target_jobs = definition.target_jobs
         instigator.min_interval_seconds = definition.min_interval_seconds
         instigator.is_gone = False
@@ -514,8 +518,15 @@ def op_names(source: Source) -> set[str]:
 
 
 @transaction.atomic
-def apply_ticks(deployment: Deployment, location: str, ticks: list[parse.TickRecord]) -> int:
-    """Keep each instigator's latest tick and every failed tick; return failed ticks stored."""
+def apply_ticks(
+    deployment: Deployment,
+    location: str,
+    ticks: list[parse.TickRecord],
+    now: datetime,
+    statuses: dict[tuple[str, str], str] | None = None,
+) -> int:
+    """Keep each instigator's latest tick, its status (``statuses``: every one's, ticked or
+    not) and every failed tick; return failed ticks stored."""
     instigators = {
         (i.kind, i.name): i for i in deployment.instigators.filter(code_location=location)
     }
@@ -544,6 +555,11 @@ def apply_ticks(deployment: Deployment, location: str, ticks: list[parse.TickRec
         if instigator.last_tick_at is None or (tick_at and tick_at > instigator.last_tick_at):
             instigator.last_tick_status, instigator.last_tick_at = tick.status, tick_at
             instigator.last_tick_error = tick.error_message[:ERROR_MESSAGE_LIMIT]
-            instigator.status = tick.instigator_status or instigator.status
+            instigator.observe_status(tick.instigator_status, now)
             instigator.save()
+    for key, status in (statuses or {}).items():
+        known = instigators.get(key)
+        if known is not None and status and status != known.status:
+            known.observe_status(status, now)
+            known.save(update_fields=["status", "stopped_at"])
     return len(failed)

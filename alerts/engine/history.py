@@ -17,13 +17,15 @@ from django.db.models.functions import RowNumber
 from alerts.rules.base import (
     CheckSample,
     DeploymentHistory,
+    OpenRun,
     RunSample,
     ScheduleSample,
     SourceHistory,
     StepTiming,
+    StoppedInstigator,
     TickSample,
 )
-from monitoring.choices import AssetEventKind
+from monitoring.choices import AssetEventKind, RunOrigin, RunStatus
 from monitoring.models import (
     AssetEvent,
     CheckResult,
@@ -40,6 +42,13 @@ from monitoring.models import (
 RUNS_PER_SOURCE = 25
 CHECKS_PER_NAME = 1
 TICKS_WINDOW = timedelta(hours=24)
+# Runs that should soon leave their status; ``run_stuck`` judges how long they have not.
+WAITING_RUN_STATUSES = (
+    RunStatus.QUEUED,
+    RunStatus.NOT_STARTED,
+    RunStatus.STARTING,
+    RunStatus.CANCELING,
+)
 SOURCE_FIELDS = (
     "pk",
     "key",
@@ -55,6 +64,9 @@ SOURCE_FIELDS = (
     "expected_cron_timezone",
     "paused",
     "freshness_policy",
+    "partitions_definition",
+    "volume_metric",
+    "metric_keys",
     "deployment__ui_url",
 )
 
@@ -93,6 +105,9 @@ def load_sources(
             upstream_ids=tuple(upstream.get(row["pk"], ())),
             paused=row["paused"],
             freshness_policy=row["freshness_policy"] or {},
+            partitions_definition=row["partitions_definition"],
+            volume_metric=row["volume_metric"],
+            metric_keys=tuple(row["metric_keys"] or {}),
         )
         for row in rows
     }
@@ -184,6 +199,8 @@ RUN_FIELDS = (
     "run__deployment_id",
     "run_id",
     "step_key",
+    "run__partition",
+    "run__backfill_id",
 )
 
 
@@ -193,7 +210,7 @@ def run_sample(
     (_, outcome, metrics, run_id, status, started, ended, duration, error, failed, retry, dep) = (
         row[:12]
     )
-    run_pk, step_key = row[12:]
+    run_pk, step_key, partition, backfill_id = row[12:]
     ui = (urls.get(dep) or "").rstrip("/")
     return RunSample(
         run_id=run_id,
@@ -208,6 +225,8 @@ def run_sample(
         will_retry=retry,
         url=f"{ui}/runs/{run_id}" if ui else "",
         step=step_timing(step_key, steps.get(run_pk, [])),
+        partition=partition or "",
+        backfill_id=backfill_id or "",
     )
 
 
@@ -318,6 +337,7 @@ def load_deployments(now: datetime) -> dict[int, DeploymentHistory]:
         .values_list("deployment_id", "name", "last_tick_status")
     ):
         statuses[deployment_id][name] = status
+    open_runs, stopped = load_open_runs(), load_stopped_instigators()
     return {
         d.pk: DeploymentHistory(
             deployment_id=d.pk,
@@ -331,6 +351,40 @@ def load_deployments(now: datetime) -> dict[int, DeploymentHistory]:
             code_location_errors=d.code_location_errors or {},
             failed_ticks=tuple(ticks.get(d.pk, ())),
             instigator_last_status=statuses.get(d.pk, {}),
+            open_runs=tuple(open_runs.get(d.pk, ())),
+            stopped_instigators=tuple(stopped.get(d.pk, ())),
         )
         for d in Deployment.objects.all()
     }
+
+
+def load_open_runs() -> dict[int, list[OpenRun]]:
+    """Each deployment's Dagster runs waiting to start or stop, oldest first (running ones are
+    ``duration``'s): a run entered QUEUED at its creation and any later status at its last
+    status change (Dagster's updateTime)."""
+    runs: dict[int, list[OpenRun]] = defaultdict(list)
+    rows = (
+        Run.objects.filter(
+            origin=RunOrigin.DAGSTER, deployment__isnull=False, status__in=WAITING_RUN_STATUSES
+        )
+        .order_by("created_at")
+        .values_list(
+            "deployment_id", "run_id", "job_name", "status", "created_at", "dagster_update_time"
+        )
+    )
+    for deployment_id, run_id, job, status, created, updated in rows:
+        changed = datetime.fromtimestamp(updated, UTC) if updated is not None else None
+        since = created if status == RunStatus.QUEUED or changed is None else changed
+        if since is not None:
+            runs[deployment_id].append(OpenRun(run_id, job, status, since))
+    return runs
+
+
+def load_stopped_instigators() -> dict[int, list[StoppedInstigator]]:
+    stopped: dict[int, list[StoppedInstigator]] = defaultdict(list)
+    for deployment_id, name, kind, at in Instigator.objects.filter(
+        is_gone=False, status="STOPPED", stopped_at__isnull=False
+    ).values_list("deployment_id", "name", "kind", "stopped_at"):
+        if at is not None:  # filtered above; the type cannot know
+            stopped[deployment_id].append(StoppedInstigator(name, kind, at))
+    return stopped

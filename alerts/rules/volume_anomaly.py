@@ -16,7 +16,7 @@ from alerts.rules._common import (
     run_details,
     utc_weekday,
 )
-from alerts.rules._volume import VolumeMetric, chosen_metric, volume_samples
+from alerts.rules._volume import AUTO, VolumeMetric, chosen_metric, volume_samples
 from alerts.rules.base import Finding, Params, RuleKind, SourceHistory, register
 from confops.common.formatting import number
 
@@ -27,7 +27,7 @@ EPSILON = 1e-9
 
 
 class VolumeAnomalyParams(Params):
-    metric: VolumeMetric = "count"
+    metric: VolumeMetric = AUTO
     z: Annotated[float, limits(gt=0)] = 3
     window_days: Annotated[int, limits(gt=0, le=MAX_DAYS)] = 14
     per_weekday: StrictBool = False

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import model_validator
 
 from alerts.rules._common import limits, run_details
-from alerts.rules._volume import VolumeMetric, chosen_metric, volume_samples
+from alerts.rules._volume import AUTO, VolumeMetric, chosen_metric, volume_samples
 from alerts.rules.base import BoundsBand, Finding, Params, RuleKind, SourceHistory, register
 from confops.common.formatting import number
 
@@ -16,7 +16,7 @@ Bound = Annotated[float, limits()] | None
 
 
 class VolumeBoundsParams(Params):
-    metric: VolumeMetric = "count"
+    metric: VolumeMetric = AUTO
     min: Bound = None
     max: Bound = None
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from pydantic import StrictBool
 
 from alerts.rules._common import Sample, limits, run_details, utc_weekday
-from alerts.rules._volume import VolumeMetric, chosen_metric, volume_samples
+from alerts.rules._volume import AUTO, VolumeMetric, chosen_metric, volume_samples
 from alerts.rules.base import (
     DropBand,
     Finding,
@@ -28,7 +28,7 @@ SEASON = timedelta(days=35)
 
 
 class VolumeDropParams(Params):
-    metric: VolumeMetric = "count"
+    metric: VolumeMetric = AUTO
     percent: Annotated[float, limits(gt=0, le=100)] = 30
     window_runs: Annotated[int, limits(ge=1)] = 7
     min_history: Annotated[int, limits(ge=1)] = 3

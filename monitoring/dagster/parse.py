@@ -523,7 +523,11 @@ def asset_definition(node: JsonObject, location: str, repository: str) -> AssetD
             if partitions
             else ""
         ),
-        freshness_policy=freshness_policy(node.get("internalFreshnessPolicy")),
+        # The legacy lag policy only where no current one is declared (and the instance's
+        # legacy kill switch is off: then Dagster answers null).
+        freshness_policy=freshness_policy(
+            node.get("internalFreshnessPolicy") or node.get("freshnessPolicy")
+        ),
         upstream_keys=[
             asset_key(k, f"{key}.dependencyKeys")
             for k in items(node.get("dependencyKeys") or [], key)
@@ -617,6 +621,22 @@ def ticks(data: JsonObject) -> list[TickRecord]:
                     if record.tick_id not in seen:
                         seen.add(record.tick_id)
                         result.append(record)
+    return result
+
+
+def instigator_statuses(data: JsonObject) -> dict[tuple[str, str], str]:
+    """(kind, name) -> RUNNING or STOPPED for every schedule and sensor of the ticks answer,
+    ticked or not: switching one off leaves no tick to carry the news."""
+    result: dict[tuple[str, str], str] = {}
+    for kind, field_name, typename, state_key in (
+        ("schedule", "schedulesOrError", "Schedules", "scheduleState"),
+        ("sensor", "sensorsOrError", "Sensors", "sensorState"),
+    ):
+        for raw in items(union(data.get(field_name), field_name, typename).get("results"), kind):
+            instigator = obj(raw, kind)
+            state = obj(instigator.get(state_key), f"{kind}.{state_key}")
+            name = text(instigator.get("name"), f"{kind}.name")
+            result[(kind, name)] = text(state.get("status"), f"{kind}.status", True, limit=20)
     return result
 
 

@@ -12,6 +12,7 @@ import time_machine
 from alerts.choices import NotificationEvent
 from alerts.engine import evaluation
 from alerts.models import Alert, AlertRule, Notification
+from monitoring.models import Run
 from tests.alerts import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -80,3 +81,21 @@ def test_another_deployments_sources_are_not_held_back() -> None:
     evaluation.evaluate(T0 + minutes(1))
     assert Alert.objects.filter(deployment=broken, source__isnull=True).exists()
     assert not Alert.objects.get(source=elra).inhibited
+
+
+def test_runs_stuck_in_the_queue_hold_back_stale_sources() -> None:
+    dep = f.deployment()
+    elra = f.source("elra_conferences", dep)  # first seen at T0, never succeeded
+    queued_at = T0 + timedelta(hours=24)
+    Run.objects.create(
+        deployment=dep,
+        run_id="queued-1",
+        job_name="crawl_job",
+        status="QUEUED",
+        created_at=queued_at,
+    )
+    f.rule("Queued runs not starting", "run_stuck", parameters={"minutes": 15})
+    f.rule("Stale", "stale", parameters={"max_age_hours": 24})
+    evaluation.evaluate(queued_at + minutes(60))
+    assert Alert.objects.filter(deployment=dep, rule__kind="run_stuck").exists()
+    assert Alert.objects.get(source=elra).inhibited

@@ -39,7 +39,13 @@ SOURCE_KINDS = {
     "metadata_threshold",
     "run_never_finished",
 }
-DEPLOYMENT_KINDS = {"tick_failed", "deployment_unhealthy", "deployment_unreachable"}
+DEPLOYMENT_KINDS = {
+    "tick_failed",
+    "deployment_unhealthy",
+    "deployment_unreachable",
+    "run_stuck",
+    "instigator_stopped",
+}
 # Judged by the watcher (alerts/engine/watcher.py), not by the engine's pass: internal.
 CONFOPS_KINDS = {"confops_stalled"}
 TIME_BASED = {
@@ -48,6 +54,7 @@ TIME_BASED = {
     "duration",
     "deployment_unreachable",
     "run_never_finished",
+    "run_stuck",
 }
 # A failure that explains the data alerts (consequences) on its source and downstream.
 CAUSES = {"run_failed", "consecutive_failures"}
@@ -162,7 +169,10 @@ def test_only_stale_answers_how_long_a_source_may_go_without_a_success() -> None
 def test_volume_kinds_draw_their_bands_on_the_metric_chart() -> None:
     assert kinds_answering("chart_band") == {"volume_drop", "volume_bounds"}
     drop = kind("volume_drop").chart_band(kind("volume_drop").parse_params({"percent": 40}))
-    assert drop == DropBand("count", 40, window_runs=7, min_history=3)
+    # The default metric is "auto": the chart draws it on the source's chosen volume key.
+    assert drop == DropBand("auto", 40, window_runs=7, min_history=3)
     bounds = kind("volume_bounds").chart_band(kind("volume_bounds").parse_params({"min": 5}))
-    assert bounds == BoundsBand("count", minimum=5, maximum=None)
+    assert bounds == BoundsBand("auto", minimum=5, maximum=None)
+    chosen = kind("volume_bounds").parse_params({"metric": "Number of records", "min": 5})
+    assert kind("volume_bounds").chart_band(chosen) == BoundsBand("Number of records", 5, None)
     assert kind("run_failed").chart_band(kind("run_failed").parse_params({})) is None
