@@ -19,6 +19,7 @@ from alerts.choices import OPEN_STATES, AlertState, RuleTarget
 from alerts.engine.history import load_sources
 from alerts.engine.recovery import closes_at
 from alerts.models import Alert, AlertRule, RuleOverride, Runbook
+from alerts.rules._volume import AUTO
 from alerts.rules.base import DropBand, ParamsError, all_kinds, kinds_answering
 from alerts.rules.stale import latest_success
 from confops.common.formatting import clock, number, span
@@ -29,6 +30,7 @@ from monitoring.models import CheckResult, Instigator, RunAsset, Source
 from monitoring.status import Health, OpenAlerts, deployment_problem, source_health
 from monitoring.timeline import STATE_LABEL, TimelineRun, bar_state
 from monitoring.trend import BoundRule, DropRule, Sample, bound_levels, trend_series
+from monitoring.volume import source_volume_key
 
 RUNS_PER_PAGE = 25
 TREND_DAYS = 30
@@ -331,7 +333,7 @@ class Trend:
 def trend(source: Source, metric: str, rules: list[RuleLine], now: datetime) -> Trend:
     """The metric over the last 30 days of successful runs, with the volume rules' lines."""
     start = now - timedelta(days=TREND_DAYS)
-    drops, bounds = volume_rules(rules, metric)
+    drops, bounds = volume_rules(rules, metric, chosen_key(source))
     lookback = max([d.window_runs for d in drops] or [7])
     samples, keys = trend_samples(source, metric, start, lookback)
     keys |= {k for k, v in (source.last_metrics or {}).items() if isinstance(v, int | float)}
@@ -385,9 +387,19 @@ def trend_samples(
     return samples, keys
 
 
-def volume_rules(rules: list[RuleLine], metric: str) -> tuple[list[DropRule], list[BoundRule]]:
+def chosen_key(source: Source) -> str | None:
+    """The key the source's volume is judged by (what rules on ``auto`` read)."""
+    return source_volume_key(
+        source.volume_metric, source.metric_keys or {}, source.last_metrics or {}
+    )
+
+
+def volume_rules(
+    rules: list[RuleLine], metric: str, auto_key: str | None = None
+) -> tuple[list[DropRule], list[BoundRule]]:
     """The bands of active rules on this metric, with their effective parameters: each kind says
-    what it draws (``RuleKind.chart_band``)."""
+    what it draws (``RuleKind.chart_band``). A rule on ``auto`` draws on ``auto_key``, the
+    source's chosen volume key, as it judges."""
     drops, bounds = [], []
     drawing = kinds_answering("chart_band")
     for line in rules:
@@ -398,7 +410,7 @@ def volume_rules(rules: list[RuleLine], metric: str) -> tuple[list[DropRule], li
         except ParamsError:
             continue  # shown in the rules table; an invalid rule judges nothing either
         band = line.rule.kind_impl.chart_band(params)
-        if band is None or band.metric != metric:
+        if band is None or (auto_key if band.metric == AUTO else band.metric) != metric:
             continue
         if isinstance(band, DropBand):
             drops.append(DropRule(line.rule.name, band.percent, band.window_runs, band.min_history))

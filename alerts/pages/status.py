@@ -55,6 +55,8 @@ SOURCE_FIELDS = (
     "paused",
     "last_status",
     "last_metrics",
+    "volume_metric",
+    "metric_keys",
     "schedule_names",
     "expected_cron",
     "expected_cron_timezone",
@@ -367,7 +369,8 @@ def make_cell(
         next_run_at=next_run_at,
     )
     metrics = row["last_metrics"] or {}
-    count = metrics.get(source_volume_key("", {}, metrics) or "")
+    key = source_volume_key(row["volume_metric"], row["metric_keys"] or {}, metrics)
+    count = metrics.get(key or "")
     return Cell(
         slug=row["slug"],
         key=row["key"],

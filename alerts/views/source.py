@@ -13,7 +13,6 @@ from alerts.pages import source as source_page
 from alerts.views.common import reader_only
 from confops.common import htmx
 from monitoring.models import Source
-from monitoring.volume import source_volume_key
 
 
 @require_GET
@@ -22,8 +21,7 @@ def source_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """One source: its health, trend, runs, checks, alerts, rules and runbook."""
     source = get_object_or_404(Source.objects.select_related("deployment"), slug=slug)
     now = timezone.now()
-    chosen = source_volume_key("", {}, source.last_metrics or {})
-    metric = (request.GET.get("metric") or chosen or "count").strip()[:100]
+    metric = (request.GET.get("metric") or source_page.chosen_key(source) or "count").strip()[:100]
     runs = source_page.runs_page(source, request.GET.get("page"), metric)
     if htmx.partial(request, "source-runs"):  # a page of runs: the rest is not built
         context = {"source": source, "runs": runs, "metric": metric}

@@ -10,7 +10,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from tests.alerts.factories import deployment, run, source
+from alerts.models import AlertRule
+from tests.alerts.factories import deployment, rule, run, source
 from tests.alerts.pages import cell_html
 
 pytestmark = pytest.mark.django_db
@@ -36,3 +37,46 @@ def test_the_source_page_charts_the_volume_key_by_default(viewer_user_client: Cl
     html: Any = viewer_user_client.get(f"/sources/{src.slug}/").content.decode()
 
     assert "sku_count of retail_products" in html
+
+
+def test_the_grid_counts_by_the_operators_key(viewer_user_client: Client) -> None:
+    now = timezone.now()
+    src = source("retail_products", deployment("retail", last_success_at=now))
+    run(src, now - timedelta(hours=2), metrics={"dagster/row_count": 4321, "skus": 77})
+    src.volume_metric = "skus"
+    src.save(update_fields=["volume_metric"])
+
+    cell = cell_html(viewer_user_client.get("/").content.decode(), src.slug)
+
+    assert "77" in cell and "4,321" not in cell
+
+
+def test_the_source_page_charts_the_operators_key(viewer_user_client: Client) -> None:
+    now = timezone.now()
+    src = source("retail_products", deployment("retail", last_success_at=now))
+    run(src, now - timedelta(days=1), metrics={"dagster/row_count": 10, "skus": 7})
+    src.volume_metric = "skus"
+    src.save(update_fields=["volume_metric"])
+
+    html = viewer_user_client.get(f"/sources/{src.slug}/").content.decode()
+
+    assert "skus of retail_products" in html
+
+
+@pytest.mark.parametrize("key", ["sku_count", "Number of records"])
+def test_the_chart_draws_the_default_drop_band_on_the_chosen_key(
+    viewer_user_client: Client, key: str
+) -> None:
+    AlertRule.objects.filter(kind="volume_drop").delete()
+    rule("Volume drop", "volume_drop", parameters={"metric": "auto", "percent": 30})
+    now = timezone.now()
+    src = source("retail_prices", deployment("retail", last_success_at=now))
+    for day in range(10, 0, -1):
+        run(src, now - timedelta(days=day), metrics={key: 1000 + day, "bytes": 5})
+
+    chosen = viewer_user_client.get(f"/sources/{src.slug}/").content.decode()
+    other = viewer_user_client.get(f"/sources/{src.slug}/?metric=bytes").content.decode()
+
+    assert 'class="chart-line threshold"' in chosen
+    assert "Volume drop: 70 % of the trailing average" in chosen
+    assert 'class="chart-line threshold"' not in other
