@@ -256,11 +256,26 @@ def fill_run(run: Run, record: parse.RunRecord) -> None:
     run.schedule_name = tags.get("dagster/schedule_name", "")
     run.sensor_name = tags.get("dagster/sensor_name", "")
     run.backfill_id = tags.get("dagster/backfill", "")
-    run.partition = tags.get("dagster/partition", "")[:255]
+    run.partition = run_partition(tags)
     retry_number = tags.get("dagster/retry_number", "")
     run.retry_number = int(retry_number) if retry_number.isdigit() else 0
     # Dagster tags a failed run it is about to retry; such a failure is not final yet.
     run.will_retry = tags.get("dagster/will_retry", "").lower() == "true"
+
+
+# A run of a range of partitions (a single-run backfill, "materialize selected range") carries
+# these instead of ``dagster/partition``.
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+
+
+def run_partition(tags: dict[str, str]) -> str:
+    """The run's partition key, or its range as "start…end": a range run is partitioned, so it
+    is judged per partition (its range) rather than as an unpartitioned run of the asset."""
+    partition = tags.get("dagster/partition", "")
+    start, end = tags.get(RANGE_START, ""), tags.get(RANGE_END, "")
+    if not partition and start and end:
+        partition = start if start == end else f"{start}…{end}"
+    return partition[:255]
 
 
 def run_changed(run: Run, record: parse.RunRecord) -> bool:

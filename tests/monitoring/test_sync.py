@@ -159,3 +159,31 @@ def test_run_details_settle_outcomes_and_notify(deployment: Deployment) -> None:
     assert run.error_message == "HTTP 503 from b.org" and run.failed_step == "b"
     assert sync.apply_run_details(run, details) == touched  # replay: nothing doubles
     assert a.events.count() == 1
+
+
+def test_a_run_of_a_partition_range_records_its_range_as_its_partition(
+    deployment: Deployment,
+) -> None:
+    ranged = {
+        "dagster/asset_partition_range_start": "2026-11-01",
+        "dagster/asset_partition_range_end": "2026-11-07",
+        "dagster/backfill": "bf1",
+    }
+    single = {
+        "dagster/asset_partition_range_start": "2026-11-08",
+        "dagster/asset_partition_range_end": "2026-11-08",
+    }
+    records = [
+        run_record("r1", "FAILURE", ranged),
+        run_record("r2", "SUCCESS", single),
+        run_record("r3", "SUCCESS", {"dagster/partition": "2026-11-09"}),
+        run_record("r4", "SUCCESS"),
+    ]
+    sync.apply_runs(deployment, records, 110.0)
+    partitions = dict(Run.objects.values_list("run_id", "partition"))
+    assert partitions == {
+        "r1": "2026-11-01…2026-11-07",
+        "r2": "2026-11-08",
+        "r3": "2026-11-09",
+        "r4": "",
+    }
