@@ -24,6 +24,7 @@ from monitoring.choices import (
     RunStatus,
     SourceKind,
 )
+from monitoring.daemons import down_daemons
 from monitoring.validators import validate_cron, validate_timezone
 from monitoring.volume import fold_metric_keys, validate_metric_name
 
@@ -134,10 +135,10 @@ class Deployment(RedactsItsSecrets, models.Model):
 
     @property
     def unhealthy_daemons(self) -> list[str]:
-        return sorted(
-            name
-            for name, status in self.daemon_health.items()
-            if status.get("required") and not status.get("healthy")
+        """Required daemons down at the last poll: Dagster's flag or a silent heartbeat (the
+        judgement the ``deployment_unhealthy`` rule makes, so the grid and the alert agree)."""
+        return down_daemons(
+            self.daemon_health, self.last_success_at, polls_failing=self.failing_since is not None
         )
 
     def run_url(self, run_id: str) -> str:

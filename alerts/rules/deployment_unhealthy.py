@@ -1,13 +1,12 @@
 """A deployment that answers but cannot do its work: a code location or a daemon is down.
 
-A daemon is judged by confops from its last heartbeat, not only by Dagster's ``healthy`` flag:
-Dagster tolerates 1,800 s of silence before calling a daemon unhealthy, so a dead scheduler
-would go unnoticed for half an hour; its heartbeats come every 30 s or so.
+A daemon is judged by confops from its last heartbeat, not only by Dagster's ``healthy`` flag
+(``monitoring.daemons``, the same judgement the status grid shows).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import StrictBool
@@ -19,10 +18,8 @@ from alerts.rules.consecutive_failures import ConsecutiveFailures
 from alerts.rules.missed_schedule import MissedSchedule
 from alerts.rules.run_failed import RunFailed
 from alerts.rules.stale import Stale
-
-# The daemons whose silence stops a deployment's work: schedules, sensors, the run queue (only
-# reported as required when the instance uses the queued run coordinator) and backfills.
-HEARTBEAT_DAEMONS = ("SCHEDULER", "SENSOR", "QUEUED_RUN_COORDINATOR", "BACKFILL")
+from monitoring.daemons import HEARTBEAT_DAEMONS, HEARTBEAT_MINUTES, heartbeat_at
+from monitoring.daemons import down_daemons as daemons_down
 
 
 class DeploymentUnhealthyParams(Params):
@@ -30,7 +27,7 @@ class DeploymentUnhealthyParams(Params):
     code_locations: StrictBool = True
     # A required daemon of ``heartbeat_daemons`` whose last heartbeat was this old when the
     # deployment was last polled is down (Dagster's own flag waits 30 minutes).
-    heartbeat_minutes: Annotated[float, limits(gt=0, le=MAX_MINUTES)] = 3
+    heartbeat_minutes: Annotated[float, limits(gt=0, le=MAX_MINUTES)] = HEARTBEAT_MINUTES
     heartbeat_daemons: tuple[str, ...] = HEARTBEAT_DAEMONS
 
 
@@ -69,40 +66,21 @@ class DeploymentUnhealthy(RuleKind):
 
 
 def down_daemons(history: DeploymentHistory, params: DeploymentUnhealthyParams) -> list[str]:
-    """Required daemons that are unhealthy or silent (an optional one, or one the instance
-    does not run, is not required: Dagster says which)."""
-    return sorted(
-        name
-        for name, status in history.daemon_health.items()
-        if status.get("required")
-        and (not status.get("healthy") or silent(history, name, status, params))
+    """Required daemons that are unhealthy or silent, judged at the last successful poll."""
+    return daemons_down(
+        history.daemon_health,
+        history.last_success_at,
+        polls_failing=history.failing_since is not None,
+        minutes=params.heartbeat_minutes,
+        judged=params.heartbeat_daemons,
     )
-
-
-def silent(
-    history: DeploymentHistory,
-    name: str,
-    status: dict[str, object],
-    params: DeploymentUnhealthyParams,
-) -> bool:
-    """The heartbeat was ``heartbeat_minutes`` old when the deployment last answered. Judged
-    at the poll, not at ``now``: a poll that failed leaves an old snapshot, whose age says
-    nothing about the daemon (``deployment_unreachable`` tells that story)."""
-    beat, polled = status.get("last_heartbeat"), history.last_success_at
-    if name not in params.heartbeat_daemons or history.failing_since or polled is None:
-        return False
-    if not isinstance(beat, int | float) or isinstance(beat, bool):
-        return False
-    age = polled - datetime.fromtimestamp(beat, UTC)
-    return age >= timedelta(minutes=params.heartbeat_minutes)
 
 
 def began(history: DeploymentHistory, daemons: list[str], now: datetime) -> datetime:
     """A silent daemon's last heartbeat dates the outage; otherwise the snapshot says what is
     wrong but not since when, so the condition is known from now."""
-    beats = [history.daemon_health[name].get("last_heartbeat") for name in daemons]
-    moments = [datetime.fromtimestamp(beat, UTC) for beat in beats if isinstance(beat, int | float)]
-    return min([*moments, now])
+    beats = [heartbeat_at(history.daemon_health[name]) for name in daemons]
+    return min([*(beat for beat in beats if beat is not None), now])
 
 
 def summary(deployment: str, locations: dict[str, str], daemons: list[str]) -> str:

@@ -123,6 +123,9 @@ def deployments(now: float) -> list[dict[str, Any]]:
                 "name": deployment.name,
                 "enabled": deployment.enabled,
                 "reachable": deployment.is_reachable,
+                # Judged like the deployment_unhealthy rule: heartbeats, not Dagster's flag.
+                "unhealthy_daemons": deployment.unhealthy_daemons,
+                "failing_code_locations": sorted(deployment.code_location_errors),
                 "last_poll_at": deployment.last_poll_at,
                 "last_poll_duration_ms": deployment.last_poll_duration_ms,
                 "last_success_age_seconds": (

@@ -220,6 +220,28 @@ def test_deployments_without_sources_are_listed_with_their_state(
     assert "No sources discovered yet." in html
 
 
+def test_a_daemon_silent_for_eight_minutes_is_shown_down_not_reachable(
+    viewer_user_client: Client, now: Any
+) -> None:
+    # Dagster's own flag still says healthy (its tolerance is 30 minutes): the grid judges the
+    # heartbeat like the deployment_unhealthy rule does.
+    beat = (now - timedelta(minutes=8)).timestamp()
+    fresh = (now - timedelta(seconds=20)).timestamp()
+    daemons = {
+        "SCHEDULER": {"required": True, "healthy": True, "last_heartbeat": beat},
+        "SENSOR": {"required": True, "healthy": True, "last_heartbeat": fresh},
+    }
+    deployment("stopped-daemon", last_success_at=now, daemon_health=daemons)
+    deployment("fine", last_success_at=now, daemon_health={"SENSOR": daemons["SENSOR"]})
+    deployment("broken", last_success_at=now, code_location_errors={"retailfeed": "boom"})
+
+    html = viewer_user_client.get("/").content.decode()
+
+    assert html.count(">reachable</span>") == 1
+    assert "daemon SCHEDULER down" in html
+    assert "code location retailfeed not loading" in html
+
+
 class TestFilters:
     @pytest.fixture
     def seeded(self, dep: Deployment, now: Any) -> dict[str, Source]:

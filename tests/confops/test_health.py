@@ -148,6 +148,27 @@ def test_details_report_each_component_with_timings(admin_client: Client, settin
     [deployment] = body["deployments"]
     assert deployment["name"] == "confradar" and deployment["reachable"] is True
     assert deployment["dagster_version"] == "1.13.27"
+    assert (deployment["unhealthy_daemons"], deployment["failing_code_locations"]) == ([], [])
+
+
+@pytest.mark.django_db
+def test_details_name_a_silent_daemon_and_a_broken_code_location(
+    admin_client: Client, settings: Any
+) -> None:
+    settings.HEALTH_CHECK_TIMEOUT_SECONDS = 0.3
+    now = timezone.now()
+    silent = {"required": True, "healthy": True, "last_heartbeat": now.timestamp() - 8 * 60}
+    Deployment.objects.create(
+        name="retailfeed",
+        graphql_url="http://127.0.0.1:3001/graphql",
+        last_success_at=now,
+        daemon_health={"SCHEDULER": silent},
+        code_location_errors={"retailfeed": "RetailFeedFault: boom"},
+    )
+    [deployment] = admin_client.get("/health/detailed").json()["deployments"]
+    assert deployment["reachable"] is True
+    assert deployment["unhealthy_daemons"] == ["SCHEDULER"]
+    assert deployment["failing_code_locations"] == ["retailfeed"]
 
 
 @pytest.mark.django_db
