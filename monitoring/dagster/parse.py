@@ -328,13 +328,15 @@ def add_event(details: RunDetails, event: JsonObject) -> None:
 
 
 def engine_error(event: JsonObject) -> StepFailure:
-    """An engine event's error, under its message (what Dagster was doing when it failed)."""
+    """An engine event's error, then its message (what Dagster was doing when it failed). The
+    error comes first because a summary shows the first line, and Dagster's message is often
+    generic ("An exception was thrown during execution that is likely a framework error")."""
     error_class, message = error_text(event.get("error"))
     said = str(event.get("message") or "").strip()
     return StepFailure(
         str(event.get("stepKey") or ""),
         error_class,
-        "\n".join(part for part in (said, message) if part),
+        "\n".join(part for part in (message, said) if part),
     )
 
 
@@ -418,6 +420,7 @@ class AssetDefinition:
     upstream_keys: list[str]
     schedule_names: list[str]
     sensor_names: list[str]
+    checks: list[JsonObject] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -536,7 +539,33 @@ def asset_definition(node: JsonObject, location: str, repository: str) -> AssetD
             str(i.get("name")) for i in instigators if i.get("__typename") == "Schedule"
         ],
         sensor_names=[str(i.get("name")) for i in instigators if i.get("__typename") == "Sensor"],
+        checks=declared_checks(node.get("assetChecksOrError"), key),
     )
+
+
+def declared_checks(raw: object, key: str) -> list[JsonObject]:
+    """The checks declared on an asset, known before any runs: name, description, blocking (a
+    failure stops downstream materialisations in the same run) and whether it can run alone. A
+    multi-asset check appears under each asset it checks. An instance needing a migration or
+    newer user code answers no checks here (their evaluations still arrive with runs)."""
+    if not isinstance(raw, dict) or raw.get("__typename") != "AssetChecks":
+        return []
+    checks = []
+    for item in items(raw.get("checks") or [], f"{key}.assetChecks"):
+        check = obj(item, f"{key}.assetCheck")
+        checks.append(
+            {
+                "name": text(check.get("name"), f"{key}.assetCheck.name"),
+                "description": text(
+                    check.get("description"), f"{key}.assetCheck.description", True, LONG_TEXT_LIMIT
+                ),
+                "blocking": bool(check.get("blocking")),
+                "can_execute_individually": text(
+                    check.get("canExecuteIndividually"), f"{key}.assetCheck.canExecute", True
+                ),
+            }
+        )
+    return sorted(checks, key=lambda c: c["name"])
 
 
 def owner_name(raw: object) -> str:

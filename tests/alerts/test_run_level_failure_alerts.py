@@ -81,8 +81,8 @@ def test_a_run_failed_outside_any_step_raises_run_failed_on_every_planned_source
     alerts = run_failed_alerts()
     assert set(alerts) == {"checkers", "picknpay", "spar", "crawl_job"}
     for key, alert in alerts.items():
-        assert alert.summary == f"{key} failed: {DEQUEUE}"
-        assert alert.details["error"] == f"{DEQUEUE}\nCould not reach user code server."
+        assert alert.summary == f"{key} failed: Could not reach user code server."
+        assert alert.details["error"] == f"Could not reach user code server.\n{DEQUEUE}"
         assert alert.run_id == "r1"
 
 

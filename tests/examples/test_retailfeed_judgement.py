@@ -126,8 +126,9 @@ def test_a_run_killed_before_its_first_step_raises_run_failed_on_every_planned_a
     }
     assert set(alerts) == planned
     for key, alert in alerts.items():
-        # The summary names Dagster's engine event; the error under it is the executor's.
+        # The summary leads with the executor's own error, not Dagster's generic engine message.
         assert alert.summary.startswith(f"{key} failed: "), alert.summary
+        assert RUN_ERROR in alert.summary, alert.summary
         assert RUN_ERROR in alert.details["error"], (key, alert.details)
 
 

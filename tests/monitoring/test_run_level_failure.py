@@ -98,7 +98,7 @@ def test_a_run_dropped_from_the_queue_fails_every_planned_asset_with_the_engine_
 ) -> None:
     unreachable = error("DagsterUserCodeUnreachableError", "Could not reach user code server.")
     run = settle(deployment, payload(engine_event(DEQUEUE, unreachable), run_failure(OUTSIDE)))
-    said = f"{DEQUEUE}\nCould not reach user code server."
+    said = f"Could not reach user code server.\n{DEQUEUE}"
     assert links(run) == {
         key: (RunAssetOutcome.FAILED, said, "") for key in ("a", "b", "c", "crawl_job")
     }
