@@ -30,7 +30,9 @@ from tests.fixtures.dagster import ManagedProcess, free_port
 from tests.fixtures.dagster_standin import StandIn, dagster_standin
 from tests.fixtures.processes import wait_until
 
-pytestmark = pytest.mark.slow
+# Its processes run on a fresh SQLite data folder, as the README's commands do: PostgreSQL's pass
+# would run the same thing again.
+pytestmark = [pytest.mark.slow, pytest.mark.own_database]
 PROJECT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 TOKEN = "user:0f1e2d3c4b5a69788796a5b4c3d2e1f0"
