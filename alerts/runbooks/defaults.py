@@ -49,7 +49,13 @@ DEFAULT_RUNBOOKS = [
     DefaultRunbook(
         "dagster-control-plane",
         "Dagster daemon, code location or tick problem",
-        ("Code location or daemon unhealthy", "Schedule or sensor tick failed"),
+        (
+            "Code location or daemon unhealthy",
+            "Schedule or sensor tick failed",
+            "Schedule or sensor stopped",
+            "Queued runs not starting",
+            "Runs stuck starting or canceling",
+        ),
     ),
     DefaultRunbook("deployment-unreachable", "Deployment unreachable", ("Deployment unreachable",)),
     DefaultRunbook("confops-stalled", "confops stalled", ("confops stalled",)),

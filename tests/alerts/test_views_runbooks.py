@@ -64,6 +64,18 @@ def test_the_code_location_and_daemon_rules_link_the_control_plane_page() -> Non
     assert linked["Schedule or sensor tick failed"] == "dagster-control-plane"
 
 
+def test_the_default_control_plane_rules_link_the_control_plane_page_which_names_them() -> None:
+    linked = dict(AlertRule.objects.values_list("name", "runbook__slug"))
+    body = Runbook.objects.get(slug="dagster-control-plane").body
+    for name in (
+        "Schedule or sensor stopped",
+        "Queued runs not starting",
+        "Runs stuck starting or canceling",
+    ):
+        assert linked[name] == "dagster-control-plane", name
+        assert name in body, name
+
+
 def test_loading_the_shipped_runbooks_again_changes_nothing() -> None:
     page = Runbook.objects.get(slug="scraper-failure")
     wiki.save_page(
