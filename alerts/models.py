@@ -40,7 +40,7 @@ from confops.common.secrets import (
     redact_text,
     secret_strings,
 )
-from monitoring.filters import tag_matches
+from monitoring.filters import owner_matches, tag_matches
 from monitoring.models import Deployment, Source
 from monitoring.validators import validate_cron
 
@@ -163,8 +163,7 @@ class Channel(RedactsItsSecrets, models.Model):
         any are set) and one of the tags (if any are set)."""
         if not self.has_routes:
             return False
-        owners = {owner, *dagster_owners} - {""}
-        if self.route_owners and not owners & set(self.route_owners):
+        if self.route_owners and not owner_matches(self.route_owners, [owner, *dagster_owners]):
             return False
         return not self.route_tags or any(tag_matches(t, tags) for t in self.route_tags)
 

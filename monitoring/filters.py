@@ -58,7 +58,22 @@ class StatusFilters:
             return False
         if self.tag and not tag_matches(self.tag, tags):
             return False
-        return not self.owner or self.owner == owner or self.owner in dagster_owners
+        return not self.owner or owner_matches([self.owner], [owner, *dagster_owners])
+
+
+def owner_name(owner: str) -> str:
+    """An owner as compared: Dagster declares a team ``team:ingestion`` but its GraphQL answers
+    a TeamAssetOwner with the bare team name ``ingestion`` (and an operator may write either), so
+    the ``team:`` prefix is dropped on both sides."""
+    owner = owner.strip()
+    return owner.removeprefix("team:").strip()
+
+
+def owner_matches(wanted: Iterable[str], owners: Iterable[str]) -> bool:
+    """Whether one of ``owners`` is one of ``wanted``: the status page's owner filter and a
+    channel's route owners read owners alike."""
+    names = {owner_name(o) for o in owners} - {""}
+    return bool(names & {owner_name(w) for w in wanted})
 
 
 def tag_matches(spec: str, tags: Mapping[str, Any]) -> bool:
