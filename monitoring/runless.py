@@ -20,6 +20,7 @@ from monitoring.choices import SourceKind
 from monitoring.dagster.parse import AssetEventRecord, JsonObject, asset_event, items, obj, union
 from monitoring.models import AssetEvent, Deployment, Source
 from monitoring.sync import utc_ms
+from monitoring.volume import fold_metric_keys, numeric_metrics
 
 # Events per asset per read: a source reporting more than this between two reads (every
 # DAGSTER_TICKS_INTERVAL_SECONDS) keeps its newest ones; its freshness needs only the latest.
@@ -59,13 +60,14 @@ def read_after(deployment: Deployment, now: datetime) -> str:
 
 @dataclass(frozen=True)
 class Stored:
-    events: int
-    source_ids: set[int]
+    events: int  # new events stored
+    source_ids: set[int]  # the sources that got new events
 
 
 def store_runless_events(deployment: Deployment, records: list[AssetEventRecord]) -> Stored:
-    """Store the events of known assets (an unknown key waits for discovery) and fold each
-    source's newest one into its last success."""
+    """Store the events of known assets (an unknown key waits for discovery), fold each
+    source's newest one into its last success and each new one's numeric keys into the keys
+    it reports (an event read again by an overlapping read is not a second report)."""
     sources = {
         source.key: source
         for source in Source.objects.filter(
@@ -74,19 +76,49 @@ def store_runless_events(deployment: Deployment, records: list[AssetEventRecord]
             key__in={r.asset_key for r in records},
         )
     }
-    kept = [r for r in records if r.asset_key in sources]
-    created = AssetEvent.objects.bulk_create(
-        [event_row(sources[r.asset_key], r) for r in kept], ignore_conflicts=True
+    new = unseen([r for r in records if r.asset_key in sources], sources)
+    AssetEvent.objects.bulk_create(
+        [event_row(sources[r.asset_key], r) for r in new], ignore_conflicts=True
     )
     touched = set()
-    for key in {r.asset_key for r in kept}:
+    for key in {r.asset_key for r in new}:
         source = sources[key]
-        newest = max(utc_ms(r.timestamp_ms) for r in kept if r.asset_key == key)
-        if source.last_success_at is None or newest > source.last_success_at:
-            source.last_success_at = newest
-            source.save(update_fields=["last_success_at"])
-            touched.add(source.pk)
-    return Stored(len(created), touched)
+        fields = fold_events(source, [r for r in new if r.asset_key == key])
+        if fields:
+            source.save(update_fields=fields)
+        touched.add(source.pk)  # a new event is judged (volume) even when it is not the newest
+    return Stored(len(new), touched)
+
+
+def unseen(records: list[AssetEventRecord], sources: dict[str, Source]) -> list[AssetEventRecord]:
+    """The records not stored yet (one query), each once."""
+    stored = set(
+        AssetEvent.objects.filter(
+            source__in=list(sources.values()),
+            run__isnull=True,
+            dagster_timestamp__in={r.timestamp_ms for r in records},
+        ).values_list("source__key", "kind", "dagster_timestamp")
+    )
+    new: dict[tuple[str, str, str], AssetEventRecord] = {}
+    for record in records:
+        identity = (record.asset_key, record.kind, record.timestamp_ms)
+        if identity not in stored:
+            new.setdefault(identity, record)
+    return list(new.values())
+
+
+def fold_events(source: Source, records: list[AssetEventRecord]) -> list[str]:
+    """Fold new events of one source into its row, oldest first; the fields that changed."""
+    fields = []
+    for record in sorted(records, key=lambda r: utc_ms(r.timestamp_ms)):
+        at = utc_ms(record.timestamp_ms)
+        if numeric_metrics(record.metrics):
+            source.metric_keys = fold_metric_keys(source.metric_keys or {}, record.metrics, at)
+            fields.append("metric_keys")
+        if source.last_success_at is None or at > source.last_success_at:
+            source.last_success_at = at
+            fields.append("last_success_at")
+    return sorted(set(fields))
 
 
 def event_row(source: Source, record: AssetEventRecord) -> AssetEvent:

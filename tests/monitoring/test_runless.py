@@ -130,3 +130,31 @@ def test_reading_resumes_a_little_before_the_newest_stored_event(
     runless.store_runless_events(deployment, runless.runless_events(answer([event("", T0)])))
     resumed = int(runless.read_after(deployment, now))
     assert resumed == int((T0 - runless.OVERLAP).timestamp() * 1000)
+
+
+def test_runless_events_teach_the_source_its_metric_keys_once_each(
+    deployment: Deployment, source: Source
+) -> None:
+    """Each new event is one report of its numeric keys; an overlapping read adds none."""
+    records = runless.runless_events(
+        answer([event("", T0, rows=120)], [event("", T0 + timedelta(minutes=1), rows=90)])
+    )
+    runless.store_runless_events(deployment, records)
+    runless.store_runless_events(deployment, records)
+    source.refresh_from_db()
+    entry = source.metric_keys["dagster/row_count"]
+    assert (entry["reports"], entry["last"]) == (2, 90.0)
+    assert source.last_success_at == T0 + timedelta(minutes=1)
+
+
+def test_an_older_new_event_is_stored_and_its_source_judged_without_moving_freshness_back(
+    deployment: Deployment, source: Source
+) -> None:
+    source.last_success_at = T0
+    source.save()
+    records = runless.runless_events(answer([event("", T0 - timedelta(hours=3), rows=7)]))
+    stored = runless.store_runless_events(deployment, records)
+    source.refresh_from_db()
+    assert (stored.events, stored.source_ids) == (1, {source.pk})
+    assert source.last_success_at == T0
+    assert source.metric_keys["dagster/row_count"]["last"] == 7.0
