@@ -7,8 +7,9 @@ A firing alert joins, in this order:
    If that incident was quiet (every member recovered, waiting out its settle time), the failure
    came back: a flap, and the incident is flapping from then on;
 3. a storm: an open incident opened within ``STORM_WINDOW`` whose members share a cause with
-   it (the same run, the same error signature, a failing upstream source, or the same
-   deployment for failures and for one rule firing on many sources);
+   it (the same run, the same backfill, the same error signature, a failing upstream source,
+   or the same deployment for failures and for one rule firing on many sources); an open
+   incident of the same backfill however long ago it opened (a backfill runs for hours);
 4. else a new incident.
 
 An incident closes once every member has resolved and its settle time after the recovery has
@@ -184,6 +185,9 @@ def storm_incident(alert: Alert, now: datetime) -> Incident | None:
     alert (only source alerts group: a deployment's own alert already inhibits its sources)."""
     if alert.source_id is None:
         return None
+    same_backfill = backfill_incident(alert)
+    if same_backfill is not None:
+        return same_backfill
     recent = Incident.objects.filter(
         state__in=OPEN_INCIDENT_STATES,
         opened_at__gte=now - STORM_WINDOW,
@@ -199,6 +203,31 @@ def storm_incident(alert: Alert, now: datetime) -> Incident | None:
         if shares_cause(alert, failing_members(incident), upstream):
             return incident
     return None
+
+
+def backfill_of(alert: Alert) -> str:
+    return str((alert.details or {}).get("backfill_id") or "")
+
+
+def backfill_incident(alert: Alert) -> Incident | None:
+    """The open incident (not flapping) with a failing member from the same Dagster backfill:
+    a backfill failing partitions of many assets over hours is one incident, not one per asset
+    (its runs are far apart, beyond the storm window)."""
+    backfill = backfill_of(alert)
+    if not backfill:
+        return None
+    return (
+        Incident.objects.filter(
+            state__in=OPEN_INCIDENT_STATES,
+            flapping_since__isnull=True,
+            source__isnull=False,
+            alerts__state__in=OPEN_STATES,
+            alerts__clear_since__isnull=True,
+            alerts__details__backfill_id=backfill,
+        )
+        .order_by("opened_at")
+        .first()
+    )
 
 
 def failing_members(incident: Incident) -> list[Alert]:
@@ -217,6 +246,8 @@ def shares_cause(alert: Alert, others: list[Alert], upstream: set[int]) -> bool:
     failure = alert.rule.kind_impl.cause
     for other in others:
         if alert.run_id and other.run_id == alert.run_id:
+            return True
+        if backfill_of(alert) and backfill_of(other) == backfill_of(alert):
             return True
         if mine and signature(error_of(other)) == mine:
             return True
@@ -246,6 +277,9 @@ def shared_cause(alerts: list[Alert]) -> str:
     runs = {a.run_id for a in alerts}
     if len(runs) == 1 and "" not in runs:
         return f"same run {next(iter(runs))[:8]}"
+    backfills = {backfill_of(a) for a in alerts}
+    if len(backfills) == 1 and "" not in backfills:
+        return f"same backfill {next(iter(backfills))}"
     deployments = {a.deployment for a in alerts}
     if len(deployments) == 1 and None not in deployments:
         return f"same deployment: {next(iter(deployments))}"

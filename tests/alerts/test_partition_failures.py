@@ -123,3 +123,23 @@ def test_consecutive_failures_are_not_mended_by_a_re_run_of_an_older_partition()
     f.run(orders, T0 + timedelta(days=1), ok=True, partition="2026-12-06")
     evaluation.evaluate(T0 + timedelta(days=1, minutes=1))
     assert Alert.objects.get().clear_since is not None
+
+
+@pytest.mark.parametrize(("backfill_id", "incidents"), [("bf1", 1), ("", 2)])
+def test_failures_of_two_sources_in_one_backfill_join_one_incident_however_far_apart(
+    backfill_id: str, incidents: int
+) -> None:
+    deployment = f.deployment()
+    orders, prices = f.source("orders", deployment), f.source("prices", deployment)
+    f.rule("Run failed", "run_failed", [f.channel()])
+    f.run(orders, T0, ok=False, partition="2026-11-01", backfill_id=backfill_id)
+    evaluation.evaluate(T0 + minutes(1))
+    # Beyond the storm window: only the shared backfill puts them together.
+    later = T0 + minutes(45)
+    f.run(prices, later, ok=False, partition="2026-11-02", backfill_id=backfill_id, error="401")
+    evaluation.evaluate(later + minutes(1))
+    assert Incident.objects.count() == incidents
+    if backfill_id:
+        incident = Incident.objects.get()
+        assert {a.source_id for a in incident.alerts.all()} == {orders.pk, prices.pk}
+        assert incident.title == "2 sources, same backfill bf1"
