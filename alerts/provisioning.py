@@ -50,6 +50,8 @@ CHANNEL_KEYS: dict[str, tuple[str, type]] = {
     "min_severity": ("min_severity", str),
     "config": ("config", dict),
     "secret": ("secret", str),
+    "route_owners": ("route_owners", list),
+    "route_tags": ("route_tags", list),
 }
 ROUTING_KEYS = {"rules": list, "severities": list}
 TOP_KEYS = {"deployments": list, "channels": list}

@@ -157,6 +157,24 @@ def test_a_missing_variable_names_file_path_and_line_and_applies_nothing(
             ":4: channels[0].config:",
             id="bad-channel-config",
         ),
+        pytest.param(
+            "channels:\n  - name: c\n    kind: email\n    config: {to: [a@example.com]}\n"
+            "    route_owners: team:ingestion\n",
+            ":5: channels[0].route_owners: expected a list",
+            id="route-owners-not-a-list",
+        ),
+        pytest.param(
+            "channels:\n  - name: c\n    kind: email\n    config: {to: [a@example.com]}\n"
+            "    route_tags: [=retail]\n",
+            ':5: channels[0].route_tags: Each tag is "key" or "key=value"',
+            id="route-tag-without-key",
+        ),
+        pytest.param(
+            "channels:\n  - name: c\n    kind: email\n    config: {to: [a@example.com]}\n"
+            "    default: true\n    route_owners: [team:ingestion]\n",
+            "channels[0].default: A channel with route owners or tags",
+            id="routed-default-channel",
+        ),
         pytest.param("deployments: [\n", ":2: (file): not valid YAML", id="not-yaml"),
     ],
 )
@@ -184,3 +202,25 @@ def test_a_secret_in_a_refused_value_is_not_printed(
         provision(path)
     assert ":4: channels[0].min_severity:" in str(error.value)
     assert TOKEN not in str(error.value)
+
+
+def uncommented_routed_channel() -> str:
+    """The example file with its commented-out routed channel switched on."""
+    lines = EXAMPLE.read_text().splitlines()
+    start = lines.index("  # - name: ingestion-team")
+    block = [line.replace("  # ", "  ", 1) for line in lines[start:]]
+    return "\n".join(lines[:start] + block) + "\n"
+
+
+@pytest.mark.usefixtures("env")
+def test_the_example_s_routed_channel_declares_route_owners_and_tags(tmp_path: Path) -> None:
+    path = write(tmp_path, uncommented_routed_channel())
+    out = provision(path)
+    assert "channel ingestion-team: create" in out
+    team = Channel.objects.get(name="ingestion-team")
+    assert (team.route_owners, team.route_tags) == (["team:ingestion"], ["domain=retail"])
+    assert not team.is_default and not team.rules.exists()
+    assert provision(path).strip().endswith("no changes")
+    path.write_text(path.read_text().replace('["domain=retail"]', '["domain"]'))
+    assert "channel ingestion-team: update (route_tags)" in provision(path)
+    assert Channel.objects.get(name="ingestion-team").route_tags == ["domain"]
