@@ -40,6 +40,22 @@ def save_source(
     return source
 
 
+def choose_volume_metric(
+    source: Source, key: str, user: Any, now: datetime, actor_label: str = ""
+) -> Source:
+    """Set the metadata key the source's volume is judged and shown by ("" hands the choice
+    back to ``monitoring.volume``), through ``save_source``. A key that is not a metadata key's
+    name raises ``ValidationError`` and leaves the source as it was, in the database and here.
+    """
+    before = source_snapshot(source)
+    previous, source.volume_metric = source.volume_metric, key.strip()
+    try:
+        return save_source(source, before, user, now, actor_label, ["volume_metric"])
+    except Exception:
+        source.volume_metric = previous
+        raise
+
+
 @transaction.atomic
 def delete_source(source: Source, user: Any, now: datetime, actor_label: str = "") -> None:
     """Delete a source with its history (the admin's door), audited with its operator fields."""

@@ -1,5 +1,6 @@
 """Sources: list and read them with the state the status page shows (from their open alerts),
-and change an operator's settings (owner, runbook, notes, pause, expected cron)."""
+change an operator's settings (owner, runbook, notes, pause, expected cron) and choose the
+metadata key their volume is judged by."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from django.utils import timezone
 from ninja import Query, Router, Schema
 from pydantic import Field, StrictBool
 
-from alerts.api.common import NOT_FOUND, StrictIn, actor, admin_auth, read_auth
+from alerts.api.common import NOT_FOUND, StrictIn, actor, admin_auth, operate_auth, read_auth
 from alerts.pages import source as source_page
 from alerts.pages import status as status_page
 from confops.common.api import (
@@ -49,6 +50,15 @@ class OpenAlertsOut(Schema):
     total: int
 
 
+class MetricKeyOut(Schema):
+    """A numeric metadata key the source reported: its last value, in how many successes, and
+    when last."""
+
+    last: float | None = None
+    reports: int = 0
+    at: datetime | None = None
+
+
 class SourceOut(Schema):
     """A source with the state its status page cell shows, and why."""
 
@@ -72,6 +82,13 @@ class SourceOut(Schema):
     expected_cron: str
     expected_cron_timezone: str
     notes: str
+    volume_metric: str = Field(description="The operator's volume key; empty: automatic.")
+    volume_key: str | None = Field(
+        description="The key the volume rules, the grid's Count and the chart use; null: none."
+    )
+    metric_keys: dict[str, MetricKeyOut] = Field(
+        description="Every numeric metadata key the source reported, to choose the volume from."
+    )
     open_alerts: OpenAlertsOut
 
 
@@ -155,6 +172,9 @@ def source_out(source: Source, state: str, reason: str, alerts: OpenAlerts) -> d
         "expected_cron": source.expected_cron,
         "expected_cron_timezone": source.expected_cron_timezone,
         "notes": source.notes,
+        "volume_metric": source.volume_metric,
+        "volume_key": source_page.chosen_key(source),
+        "metric_keys": source.metric_keys or {},
         "open_alerts": alerts_out(alerts),
     }
 
@@ -347,6 +367,37 @@ def update_source(request: HttpRequest, slug: str, body: SourceChange) -> dict[s
             setattr(source, name, value)
         try:
             operations.save_source(source, before, user, timezone.now(), label, list(data))
+        except DjangoValidationError as exc:
+            raise invalid(exc) from exc
+    return read_source(request, slug)
+
+
+class VolumeMetricChange(StrictIn):
+    volume_metric: str = Field(
+        max_length=100,
+        description="A metadata key the source reports (e.g. sku_count, Number of records); "
+        "empty: chosen automatically.",
+    )
+
+
+@router.put(
+    "/sources/{slug}/volume-metric",
+    auth=operate_auth,
+    response={200: SourceDetailOut, NOT_FOUND: ErrorOut},
+    tags=["sources"],
+    summary="Choose the metadata key a source's volume is judged by",
+    description="The key the default volume rules, the grid's Count and the source page's chart "
+    "use; empty hands the choice back to confops. Audited.",
+    url_name="source-volume-metric",
+)
+def choose_volume_metric(
+    request: HttpRequest, slug: str, body: VolumeMetricChange
+) -> dict[str, Any]:
+    user, label = actor(request)
+    with transaction.atomic():
+        source = get_or_404(Source.objects.select_for_update(of=("self",)), "source", slug=slug)
+        try:
+            operations.choose_volume_metric(source, body.volume_metric, user, timezone.now(), label)
         except DjangoValidationError as exc:
             raise invalid(exc) from exc
     return read_source(request, slug)

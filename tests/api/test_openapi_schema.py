@@ -29,6 +29,7 @@ DOCUMENTED: dict[str, set[str]] = {
     "/api/v1/silences/{silence_id}/expire": {"post"},
     "/api/v1/sources": {"get"},
     "/api/v1/sources/{slug}": {"get", "patch"},
+    "/api/v1/sources/{slug}/volume-metric": {"put"},
     "/api/v1/sources/{slug}/overrides/{rule_id}": {"put", "delete"},
     "/api/v1/sources/{slug}/runs": {"post"},
     "/api/v1/runbooks": {"get"},
