@@ -56,6 +56,7 @@ class Joined:
     new: bool = False
     returned: bool = False
     began_flapping: bool = False
+    grew: bool = False
 
     @property
     def new_sources(self) -> bool:
@@ -178,6 +179,18 @@ def flapped(alerts: Iterable[Alert], now: datetime, changed: dict[int, Joined]) 
             continue
         came_back(joined, now)
         changed[joined.incident.pk] = joined
+
+
+def grew(alerts: Iterable[Alert], changed: dict[int, Joined]) -> None:
+    """Members told about whose failing partitions grew since (a backfill failing on): their
+    incident has news for an update."""
+    for alert in alerts:
+        if alert.incident_id is None or alert.suppressed:
+            continue
+        joined = joined_to(alert.incident_id, changed)
+        if joined.incident.is_open:
+            joined.grew = True
+            changed[joined.incident.pk] = joined
 
 
 def storm_incident(alert: Alert, now: datetime) -> Incident | None:

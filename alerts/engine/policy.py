@@ -4,7 +4,8 @@ What pages is the incident (alerts/engine/incidents.py), not each rule's alert
 (docs/incidents.md):
 
 - firing: once, when an incident's first member fires (or stops being held back);
-- update: when other sources join it (a storm), batched: at most one message per cooldown;
+- update: when other sources join it (a storm) or a member's failing partitions grow (a
+  backfill going on), batched: at most one message per cooldown;
 - severity raised: once each time it rises (warning to critical);
 - flapping: once, when its failure came back while it recovered; then quiet until it closes;
 - reminder: while open, unacknowledged and still failing, backing off (the rule's cooldown,
@@ -73,6 +74,7 @@ def on_changes(
     resolved: list[Alert],
     now: datetime,
     returned: Iterable[Alert] = (),
+    grown: Iterable[Alert] = (),
 ) -> int:
     """Messages for what one evaluation changed; returns how many outbox rows were written."""
     # An alert can both fire and be released in one pass (its silence ended as its pending
@@ -86,6 +88,7 @@ def on_changes(
     folded = [a for a in fired if a.folded_into_id and not a.silenced_by_id and not a.inhibited]
     changed = incidents.assign([*firing, *folded], now)
     incidents.flapped(returned, now, changed)
+    incidents.grew(grown, changed)
     count = sum(page_changes(joined, now) for joined in changed.values())
     return count + tell_closed(incidents.after_resolved(resolved, now), now)
 
@@ -104,7 +107,9 @@ def page_changes(joined: incidents.Joined, now: datetime) -> int:
         return 0  # one flapping message per episode, then the resolved one
     if rank(incident.severity) > rank(incident.notified_severity or Severity.INFO):
         return page(incident, NotificationEvent.SEVERITY_RAISED, members, now)
-    if joined.new_sources or joined.returned:
+    # A member listing more failing partitions (a backfill going on) is news too: the first
+    # page named the partitions failed so far, the update the count reached.
+    if joined.new_sources or joined.returned or joined.grew:
         if now >= incident.last_notified_at + min_gap(members):
             return page(incident, NotificationEvent.UPDATE, members, now)
         incident.update_due = True
