@@ -281,6 +281,9 @@ class Source(models.Model):
     job_names = models.JSONField(default=list, blank=True)
     partitions_definition = models.CharField(max_length=500, blank=True)
     freshness_policy = models.JSONField(default=dict, blank=True)
+    # The asset checks Dagster declares on it (a multi-asset check on each asset it checks),
+    # known before they first run: [{name, description, blocking, can_execute_individually}].
+    asset_checks = models.JSONField(default=list, blank=True)
     schedule_names = models.JSONField(default=list, blank=True)
     sensor_names = models.JSONField(default=list, blank=True)
     is_asset_job = models.BooleanField(
@@ -341,6 +344,12 @@ class Source(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+    @property
+    def blocking_checks(self) -> set[str]:
+        """Names of the declared checks that block: when one fails, Dagster skips the
+        materialisations downstream of the asset in that run."""
+        return {check["name"] for check in self.asset_checks or [] if check.get("blocking")}
 
     def mark_gone(self, now: datetime) -> None:
         if not self.is_gone:

@@ -104,6 +104,7 @@ ASSET_FIELDS = (
 def asset_values(asset: parse.AssetDefinition) -> dict[str, object]:
     values = {name: getattr(asset, name) for name in ASSET_FIELDS}
     values["dagster_owners"] = asset.owners
+    values["asset_checks"] = asset.checks
     return values
 
 
