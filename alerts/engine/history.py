@@ -25,7 +25,7 @@ from alerts.rules.base import (
     StoppedInstigator,
     TickSample,
 )
-from monitoring.choices import AssetEventKind, RunOrigin, RunStatus
+from monitoring.choices import AssetEventKind, RunAssetOutcome, RunOrigin, RunStatus
 from monitoring.models import (
     AssetEvent,
     CheckResult,
@@ -40,6 +40,9 @@ from monitoring.models import (
 # Enough for the default rules: 7 runs of trailing volume, 3 same-weekday runs of a daily job,
 # 20 durations; more only costs time at every evaluation.
 RUNS_PER_SOURCE = 25
+# Runless events kept per source: as many as runs (a sensor observing every few minutes keeps
+# its latest ones, enough for freshness and a volume baseline).
+RUNLESS_PER_SOURCE = RUNS_PER_SOURCE
 CHECKS_PER_NAME = 1
 TICKS_WINDOW = timedelta(hours=24)
 # Runs that should soon leave their status; ``run_stuck`` judges how long they have not.
@@ -85,6 +88,7 @@ def load_sources(
     rows = list(query.values(*SOURCE_FIELDS))
     ids = [row["pk"] for row in rows]
     runs = load_runs(ids, runs_per_source)
+    runless = load_runless(ids, RUNLESS_PER_SOURCE)
     checks = load_checks(ids)
     schedules = load_schedules({row["deployment_id"] for row in rows if row["deployment_id"]})
     upstream = load_upstream(ids)
@@ -108,6 +112,7 @@ def load_sources(
             partitions_definition=row["partitions_definition"],
             volume_metric=row["volume_metric"],
             metric_keys=tuple(row["metric_keys"] or {}),
+            runless=tuple(runless.get(row["pk"], ())),
         )
         for row in rows
     }
@@ -141,6 +146,44 @@ def load_runs(source_ids: list[int], per_source: int) -> dict[int, list[RunSampl
     for row in rows:
         runs[row[0]].append(run_sample(row, urls, steps))
     return runs
+
+
+def load_runless(source_ids: list[int], per_source: int) -> dict[int, list[RunSample]]:
+    """The latest events of each source reported outside any run, newest first, in one query
+    whatever the number of sources (ranked in SQL like the runs)."""
+    ranked = (
+        AssetEvent.objects.filter(source_id__in=source_ids, run__isnull=True)
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("source_id")],
+                order_by=[F("timestamp").desc(), F("pk").desc()],
+            )
+        )
+        .filter(rank__lte=per_source)
+        .order_by("source_id", "-timestamp", "-pk")
+        .values_list("source_id", "kind", "timestamp", "partition", "metrics")
+    )
+    events: dict[int, list[RunSample]] = defaultdict(list)
+    for source_id, kind, at, partition, metrics in ranked:
+        events[source_id].append(runless_sample(kind, at, partition, metrics))
+    return events
+
+
+def runless_sample(kind: str, at: datetime, partition: str, metrics: Any) -> RunSample:
+    """A runless event as rules read a success: no run id, produced (or observed) at ``at``."""
+    observed = kind == AssetEventKind.OBSERVATION
+    return RunSample(
+        run_id="",
+        status=RunStatus.SUCCESS,
+        outcome=RunAssetOutcome.OBSERVED if observed else RunAssetOutcome.MATERIALIZED,
+        started_at=at,
+        ended_at=at,
+        duration_s=None,
+        metrics=metrics or {},
+        partition=partition or "",
+        runless=True,
+    )
 
 
 def own_failure() -> dict[str, Case]:
@@ -382,9 +425,9 @@ def load_open_runs() -> dict[int, list[OpenRun]]:
 
 def load_stopped_instigators() -> dict[int, list[StoppedInstigator]]:
     stopped: dict[int, list[StoppedInstigator]] = defaultdict(list)
-    for deployment_id, name, kind, at in Instigator.objects.filter(
+    for deployment_id, name, kind, at, jobs in Instigator.objects.filter(
         is_gone=False, status="STOPPED", stopped_at__isnull=False
-    ).values_list("deployment_id", "name", "kind", "stopped_at"):
+    ).values_list("deployment_id", "name", "kind", "stopped_at", "target_jobs"):
         if at is not None:  # filtered above; the type cannot know
-            stopped[deployment_id].append(StoppedInstigator(name, kind, at))
+            stopped[deployment_id].append(StoppedInstigator(name, kind, at, tuple(jobs or ())))
     return stopped

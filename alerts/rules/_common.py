@@ -82,9 +82,10 @@ class Sample:
 
 
 def metric_samples(history: SourceHistory, metric: str) -> list[Sample]:
-    """Successful runs that reported ``metric``, newest first; runs without it are skipped."""
+    """Successful runs and runless events (materialisations, observations) that reported
+    ``metric``, newest first in one series; those without it are skipped."""
     samples = []
-    for run in history.successes():
+    for run in history.produced():
         value = run.metrics.get(metric)
         if value is not None and run.at is not None and math.isfinite(value):
             samples.append(Sample(run, run.at, float(value)))
@@ -177,6 +178,7 @@ def run_details(run: RunSample) -> dict[str, Any]:
         "started_at": iso(run.started_at),
         "ended_at": iso(run.ended_at),
         "url": run.url,
+        **({"runless": run.outcome} if run.runless else {}),
         **({"partition": run.partition} if run.partition else {}),
         **({"backfill_id": run.backfill_id} if run.backfill_id else {}),
     }

@@ -46,7 +46,7 @@ def chosen_metric(history: SourceHistory, metric: str) -> str | None:
     """The key a rule judges: its own, or with ``auto`` the source's volume key (None: none)."""
     if metric != AUTO:
         return metric
-    reported = {name for run in history.successes() for name in run.metrics}
+    reported = {name for run in history.produced() for name in run.metrics}
     return volume_key(history.volume_metric, reported | set(history.metric_keys))
 
 

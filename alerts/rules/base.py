@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, ClassVar, NamedTuple
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar, NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -19,6 +19,9 @@ from alerts.choices import RuleTarget
 from confops.common.field_errors import field_messages
 from monitoring.cadence import Cadence, cadence
 from monitoring.choices import SUCCESS_OUTCOMES
+
+# Where a sample with no time sorts among the others (last, newest first).
+EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class RunSample:
     step: StepTiming | None = None  # None when unknown: pushed sources, jobs, old rows
     partition: str = ""  # Dagster's partition key of the run; "" for an unpartitioned run
     backfill_id: str = ""  # the Dagster backfill that launched the run, if any
+    runless: bool = False  # an event reported outside any run (``SourceHistory.runless``)
 
     @property
     def succeeded(self) -> bool:
@@ -111,14 +115,26 @@ class SourceHistory:
     partitions_definition: str = ""  # Dagster's description of it; "" when unpartitioned
     volume_metric: str = ""  # the operator's volume key; "" lets monitoring.volume choose
     metric_keys: tuple[str, ...] = ()  # every numeric metadata key the source has reported
+    # Materialisations and observations reported outside any run (external assets,
+    # ``report_runless_asset_event``, observable sources), newest first, as samples with no
+    # run id: they count like successes for freshness and volume, never for run rules.
+    runless: tuple[RunSample, ...] = ()
 
     def successes(self) -> list[RunSample]:
         return [run for run in self.runs if run.succeeded]
 
+    def produced(self) -> list[RunSample]:
+        """Successes and runless events together, newest first: what says when the source was
+        last produced and with which metadata."""
+        if not self.runless:
+            return self.successes()
+        merged = [*self.successes(), *self.runless]
+        return sorted(merged, key=lambda run: run.at or EARLIEST, reverse=True)
+
     def cadence(self, reference: datetime) -> Cadence:
         """When a success is next expected after ``reference`` (the last success, or first
         sighting) and how often: ``monitoring.cadence`` from what the source knows."""
-        moments = [run.at for run in self.successes() if run.at is not None]
+        moments = [run.at for run in self.produced() if run.at is not None]
         durations = [run.duration_s for run in self.successes() if run.duration_s is not None]
         return cadence(
             reference=reference,
@@ -156,6 +172,7 @@ class StoppedInstigator:
     name: str
     kind: str  # schedule or sensor
     stopped_at: datetime
+    target_jobs: tuple[str, ...] = ()  # the jobs it starts (its targets' sources name them)
 
 
 @dataclass(frozen=True)
@@ -175,6 +192,16 @@ class DeploymentHistory:
     instigator_last_status: dict[str, str] = field(default_factory=dict)  # name -> tick status
     open_runs: tuple[OpenRun, ...] = ()  # runs not finished, oldest first
     stopped_instigators: tuple[StoppedInstigator, ...] = ()
+
+
+class ExplainedSource(Protocol):
+    """What a deployment kind reads of a source to say whether its alert explains that source's
+    alerts (``RuleKind.explains_source``): a monitoring ``Source``."""
+
+    code_location: str
+    job_names: list[str]
+    schedule_names: list[str]
+    sensor_names: list[str]
 
 
 @dataclass(frozen=True)
@@ -253,6 +280,11 @@ class RuleKind:
     # alert of this kind explains (a dead scheduler explains its missed schedules and stale
     # sources): they are held back as inhibited while it holds, one page rather than many.
     explains: ClassVar[frozenset[str]] = frozenset()
+
+    def explains_source(self, details: dict[str, Any], source: ExplainedSource) -> bool:
+        """Whether an open alert of this kind (its ``details``) explains the ``explains`` alerts
+        of ``source``, one of its deployment's sources: by default every one of them."""
+        return True
 
     def loosened(self, parameters: dict[str, Any]) -> Loosening | None:
         """One step looser on the kind's one obvious knob, from the rule's stored parameters;

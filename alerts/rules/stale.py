@@ -117,9 +117,10 @@ def stale_at(
 def newest_partition(
     history: SourceHistory, partitions: TimePartitions | None
 ) -> tuple[str, datetime] | None:
-    """The newest partition key among the successes and its latest success: a re-run or
-    backfill of an older partition is not the source's state (its newest partition is)."""
-    done = [(run.partition, run.at) for run in history.successes() if run.partition and run.at]
+    """The newest partition key among the successes and runless events, and its latest one: a
+    re-run, backfill or runless report of an older partition is not the source's state (its
+    newest partition is)."""
+    done = [(run.partition, run.at) for run in history.produced() if run.partition and run.at]
     if partitions is None or not done:
         return None
     key = max((k for k, _ in done), key=lambda k: (partitions.key_time(k) is not None, k))
@@ -160,8 +161,9 @@ def cadence_details(cadence: Cadence | None) -> dict[str, Any]:
 
 
 def latest_success(history: SourceHistory) -> datetime | None:
-    """The newer of the stored last success and any success in the window (they may lag)."""
-    moments = [run.at for run in history.successes() if run.at is not None]
+    """The newer of the stored last success and any success or runless event in the window
+    (they may lag)."""
+    moments = [run.at for run in history.produced() if run.at is not None]
     if history.last_success_at is not None:
         moments.append(history.last_success_at)
     return max(moments, default=None)

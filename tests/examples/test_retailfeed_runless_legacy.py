@@ -11,7 +11,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from alerts.choices import AlertState
 from alerts.engine import evaluation
+from alerts.models import Alert
+from alerts.rules.volume_drop import VolumeDrop
 from monitoring.dagster import parse
 from monitoring.models import AssetEvent
 from tests.examples.test_retailfeed_judgement import (
@@ -28,6 +31,7 @@ from tests.fixtures.retailfeed import RetailfeedServer
 
 LEGACY_SOURCE = "retail/catalog/weekly_summary"  # LegacyFreshnessPolicy(maximum_lag_minutes=11520)
 RUNLESS_SOURCE = "retail/corvid/products"  # FreshnessPolicy.time_window(fail 26 h), daily
+OBSERVED_SOURCE = "retail/supplier/master_feed"  # observable source asset, dagster/row_count
 MARGIN = timedelta(minutes=1)
 
 
@@ -110,3 +114,25 @@ def test_a_runless_materialization_is_stored_and_keeps_its_source_fresh(
     assert stale is None, (stale.summary, stale.details, run_end, moved)
     evaluation.evaluate(moved + window + MARGIN)
     assert RUNLESS_SOURCE in alerts_of(stale_rule_name(), deployment)
+
+
+@pytest.mark.django_db
+@pytest.mark.dagster
+def test_a_runless_observation_with_a_dropped_row_count_raises_the_volume_drop(
+    retailfeed_webserver: RetailfeedServer,
+) -> None:
+    """Four usual observations of the supplier feed reported outside any run, then one at a
+    tenth: the default volume drop rule judges the runless series under dagster/row_count with
+    no configuration (observations other tests made earlier only lengthen the baseline)."""
+    server = retailfeed_webserver
+    for rows in (5000, 5100, 4900, 5000, 500):
+        server.report_runless("observation", OBSERVED_SOURCE, rows)
+    deployment = watch_and_poll(server)
+    feed = source(deployment, OBSERVED_SOURCE)
+    assert feed.metric_keys["dagster/row_count"]["last"] == 500
+    newest = AssetEvent.objects.filter(source=feed, run__isnull=True).latest("timestamp")
+    assert newest.metrics == {"dagster/row_count": 500}
+    evaluation.evaluate(newest.timestamp + MARGIN)
+    alert = Alert.objects.get(rule__kind=VolumeDrop.name, source=feed, state=AlertState.FIRING)
+    assert "dagster/row_count 500 is" in alert.summary, alert.summary
+    assert alert.details["runless"] == "observed" and alert.details["metric"] == "dagster/row_count"
