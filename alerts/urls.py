@@ -23,6 +23,11 @@ urlpatterns = [
         name="incident-unacknowledge",
     ),
     path("sources/<slug:slug>/", source.source_detail, name="source"),
+    path(
+        "sources/<slug:slug>/volume-metric/",
+        source.choose_volume_metric,
+        name="source-volume-metric",
+    ),
     path("silences/", silences.silence_list, name="silence-list"),
     path("silences/new/", silences.silence_create, name="silence-create"),
     path("silences/preview/", silences.silence_preview, name="silence-preview"),

@@ -90,6 +90,7 @@ def build(source: Source, metric: str, now: datetime) -> dict[str, Any]:
         "cadence": cadence_line(source, now),
         "trend": trend(source, metric, rules, now),
         "metric": metric,
+        "volume": volume_choice(source),
         "checks": check_history(source),
         "alerts": alerts,
         "alert_total": Alert.objects.filter(source=source).count(),
@@ -385,6 +386,27 @@ def trend_samples(
         if isinstance(value, int | float) and math.isfinite(value) and at is not None:
             samples.append(Sample(at, float(value)))
     return samples, keys
+
+
+@dataclass(frozen=True)
+class VolumeChoice:
+    """What the source page offers to choose the volume key from: the key in use, whether the
+    operator chose it, and every numeric key the source reported (name, last value, reports)."""
+
+    key: str | None
+    value: Any
+    chosen: str
+    options: list[tuple[str, Any, int]]
+
+
+def volume_choice(source: Source) -> VolumeChoice:
+    known = source.metric_keys or {}
+    options = [(name, e.get("last"), int(e.get("reports", 0))) for name, e in known.items()]
+    if source.volume_metric and source.volume_metric not in known:
+        options.append((source.volume_metric, None, 0))  # chosen before it was reported
+    key = chosen_key(source)
+    value = (source.last_metrics or {}).get(key or "", known.get(key or "", {}).get("last"))
+    return VolumeChoice(key, value, source.volume_metric, sorted(options))
 
 
 def chosen_key(source: Source) -> str | None:

@@ -11,6 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from alerts.models import AlertRule
+from confops.accounts.models import AuditEntry
 from tests.alerts.factories import deployment, rule, run, source
 from tests.alerts.pages import cell_html
 
@@ -80,3 +81,82 @@ def test_the_chart_draws_the_default_drop_band_on_the_chosen_key(
     assert 'class="chart-line threshold"' in chosen
     assert "Volume drop: 70 % of the trailing average" in chosen
     assert 'class="chart-line threshold"' not in other
+
+
+def priced(now: Any) -> Any:
+    src = source("retail_prices", deployment("retail", last_success_at=now))
+    for hours in (3, 2):
+        run(src, now - timedelta(hours=hours), metrics={"dagster/row_count": 900, "skus": 70})
+    return src
+
+
+def test_the_page_offers_the_reported_keys_with_automatic_first(
+    operator_client: Client,
+) -> None:
+    src = priced(timezone.now())
+
+    html = operator_client.get(f"/sources/{src.slug}/").content.decode()
+
+    form = html[html.index('id="volume-key"') :]
+    assert '<option value="" selected>automatic (currently dagster/row_count)</option>' in form
+    assert "skus — last 70, 2 reports" in form
+    assert form.index("automatic") < form.index("skus —")
+
+
+def test_a_viewer_sees_the_volume_key_without_the_choice(viewer_user_client: Client) -> None:
+    src = priced(timezone.now())
+
+    html = viewer_user_client.get(f"/sources/{src.slug}/").content.decode()
+
+    assert "dagster/row_count, chosen automatically" in html
+    assert 'name="volume_metric"' not in html
+    response = viewer_user_client.post(
+        f"/sources/{src.slug}/volume-metric/", {"volume_metric": "skus"}
+    )
+    assert response.status_code == 403
+    src.refresh_from_db()
+    assert src.volume_metric == ""
+
+
+def test_an_operator_chooses_another_key_audited(operator_client: Client) -> None:
+    src = priced(timezone.now())
+
+    response = operator_client.post(
+        f"/sources/{src.slug}/volume-metric/",
+        {"volume_metric": "skus"},
+        headers={"HX-Request": "true"},
+    )
+
+    assert response.status_code == 200
+    assert "the volume rules, the grid and the chart use skus" in response.content.decode()
+    src.refresh_from_db()
+    assert src.volume_metric == "skus"
+    entry = AuditEntry.objects.get(object_type="monitoring.Source")
+    assert entry.changes == {"volume_metric": ["", "skus"]}
+    assert entry.actor is not None
+    page = operator_client.get(f"/sources/{src.slug}/").content.decode()
+    assert "skus of retail_prices" in page
+
+
+def test_a_bad_key_is_said_and_changes_nothing(operator_client: Client) -> None:
+    src = priced(timezone.now())
+
+    response = operator_client.post(
+        f"/sources/{src.slug}/volume-metric/",
+        {"volume_metric": "a<b>"},
+        headers={"HX-Request": "true"},
+    )
+
+    assert response.status_code == 400
+    assert "letters, digits" in response.content.decode()
+    src.refresh_from_db()
+    assert src.volume_metric == ""
+    assert not AuditEntry.objects.filter(object_type="monitoring.Source").exists()
+
+
+def test_without_htmx_the_choice_returns_to_the_page(operator_client: Client) -> None:
+    src = priced(timezone.now())
+    response = operator_client.post(
+        f"/sources/{src.slug}/volume-metric/", {"volume_metric": "skus"}
+    )
+    assert response.status_code == 303 and response["Location"] == f"/sources/{src.slug}/"
