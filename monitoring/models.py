@@ -255,6 +255,11 @@ LATEST_STATE_FIELDS = [
 ]
 
 
+def blocking_check_names(asset_checks: list[dict[str, Any]] | None) -> set[str]:
+    """The blocking ones among a source's declared checks (``Source.asset_checks``)."""
+    return {check["name"] for check in asset_checks or [] if check.get("blocking")}
+
+
 class Source(models.Model):
     """Something that should produce data: a Dagster asset or job, or a job that pushes its runs.
 
@@ -349,7 +354,7 @@ class Source(models.Model):
     def blocking_checks(self) -> set[str]:
         """Names of the declared checks that block: when one fails, Dagster skips the
         materialisations downstream of the asset in that run."""
-        return {check["name"] for check in self.asset_checks or [] if check.get("blocking")}
+        return blocking_check_names(self.asset_checks)
 
     def mark_gone(self, now: datetime) -> None:
         if not self.is_gone:

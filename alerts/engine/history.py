@@ -7,7 +7,7 @@ the last ``runs_per_source`` runs of each source (a window function ranks them i
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,6 +35,7 @@ from monitoring.models import (
     Run,
     RunAsset,
     Source,
+    blocking_check_names,
 )
 
 # Enough for the default rules: 7 runs of trailing volume, 3 same-weekday runs of a daily job,
@@ -70,6 +71,7 @@ SOURCE_FIELDS = (
     "partitions_definition",
     "volume_metric",
     "metric_keys",
+    "asset_checks",
     "deployment__ui_url",
 )
 
@@ -89,7 +91,8 @@ def load_sources(
     ids = [row["pk"] for row in rows]
     runs = load_runs(ids, runs_per_source)
     runless = load_runless(ids, RUNLESS_PER_SOURCE)
-    checks = load_checks(ids)
+    blocking = {row["pk"]: blocking_check_names(row["asset_checks"]) for row in rows}
+    checks = load_checks(ids, blocking)
     schedules = load_schedules({row["deployment_id"] for row in rows if row["deployment_id"]})
     upstream = load_upstream(ids)
     return {
@@ -273,7 +276,12 @@ def run_sample(
     )
 
 
-def load_checks(source_ids: list[int]) -> dict[int, list[CheckSample]]:
+def load_checks(
+    source_ids: list[int], blocking: Mapping[int, set[str]] | None = None
+) -> dict[int, list[CheckSample]]:
+    """The latest evaluations of each check, newest first; ``blocking`` names each source's
+    declared blocking checks (from discovery: an evaluation does not say)."""
+    blocking = blocking or {}
     ranked = (
         CheckResult.objects.filter(source_id__in=source_ids)
         .annotate(
@@ -305,6 +313,7 @@ def load_checks(source_ids: list[int]) -> dict[int, list[CheckSample]]:
                 description=row["description"],
                 evaluated_at=row["evaluated_at"],
                 run_id=row["dagster_run_id"],
+                blocking=row["check_name"] in blocking.get(row["source_id"], set()),
             )
         )
     return checks

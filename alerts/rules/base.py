@@ -81,6 +81,7 @@ class CheckSample:
     description: str
     evaluated_at: datetime
     run_id: str = ""
+    blocking: bool = False  # declared blocking: its failure stopped downstream materialisations
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ class CheckFailed(RuleKind):
                         "evaluated_at": iso(check.evaluated_at),
                         "failing_since": iso(starts[check.check_name]),
                         "run_id": check.run_id,
+                        "blocking": check.blocking,
                     }
                     for check in failing
                 ]
@@ -90,9 +91,15 @@ def summary(key: str, failing: list[CheckSample]) -> str:
         check = failing[0]
         description = first_line(check.description)
         tail = f": {description}" if description else ""
-        return f"{key}: check {check.check_name} failed ({check.severity}){tail}"
-    listed = ", ".join(f"{check.check_name} ({check.severity})" for check in failing)
+        return f"{key}: check {check.check_name} failed ({label(check)}){tail}"
+    listed = ", ".join(f"{check.check_name} ({label(check)})" for check in failing)
     return f"{key}: {len(failing)} checks failed: {listed}"
+
+
+def label(check: CheckSample) -> str:
+    """Its severity, and for a blocking check that it blocked: Dagster then skipped the
+    materialisations downstream of the asset in that run, so they are missing, not late."""
+    return f"{check.severity}, blocking downstream" if check.blocking else check.severity
 
 
 def own_severity(failing: list[CheckSample]) -> str:

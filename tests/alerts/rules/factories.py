@@ -103,8 +103,10 @@ def check(
     description: str = "",
     at: datetime | None = None,
     run_id: str = "",
+    blocking: bool = False,
 ) -> CheckSample:
-    return CheckSample(name, passed, severity, description, at or NOW - timedelta(hours=1), run_id)
+    at = at or NOW - timedelta(hours=1)
+    return CheckSample(name, passed, severity, description, at, run_id, blocking)
 
 
 def schedule(

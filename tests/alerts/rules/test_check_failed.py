@@ -93,3 +93,23 @@ def test_check_name_selects_checks_by_glob() -> None:
 )
 def test_parameters_are_checked(raw: dict, expected: dict) -> None:
     assert param_errors("check_failed", **raw) == expected
+
+
+def test_a_failed_blocking_check_says_it_blocked_downstream() -> None:
+    failed = check("acme_products_have_skus", description="no SKUs", blocking=True)
+    finding = judge("check_failed", history(checks=(failed,), key="retail/acme/products"))
+    assert finding is not None
+    assert finding.summary == (
+        "retail/acme/products: check acme_products_have_skus failed "
+        "(ERROR, blocking downstream): no SKUs"
+    )
+    assert finding.details["checks"][0]["blocking"] is True
+
+
+def test_several_failed_checks_say_which_one_blocked() -> None:
+    checks = (check("skus", blocking=True), check("prices_positive"))
+    finding = judge("check_failed", history(checks=checks))
+    assert finding is not None
+    assert finding.summary.endswith(
+        "2 checks failed: skus (ERROR, blocking downstream), prices_positive (ERROR)"
+    )
