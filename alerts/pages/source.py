@@ -250,15 +250,28 @@ def bar_state_of(link: RunAsset) -> str:
 
 @dataclass(frozen=True)
 class CheckHistory:
-    """One asset check on the source page: its latest evaluation and the ones before it."""
+    """One asset check on the source page: declared by Dagster (blocking or not) and/or
+    evaluated, with its latest evaluation and the ones before it (none before it first runs)."""
 
     name: str
-    latest: CheckResult
+    latest: CheckResult | None
     history: list[CheckResult]  # oldest first, the latest last
+    blocking: bool = False
+    declared_description: str = ""
+
+    @property
+    def severity(self) -> str:
+        """The latest evaluation's severity: Dagster reports it per evaluation, not per check."""
+        return self.latest.severity if self.latest else ""
+
+    @property
+    def description(self) -> str:
+        return (self.latest.description if self.latest else "") or self.declared_description
 
 
 def check_history(source: Source) -> list[CheckHistory]:
-    """The latest evaluation of each check with up to ``CHECK_HISTORY`` before it."""
+    """Every declared or evaluated check: its latest evaluation with up to ``CHECK_HISTORY``
+    before it, and whether Dagster declares it blocking."""
     ranked = (
         CheckResult.objects.filter(source=source)
         .annotate(
@@ -274,7 +287,17 @@ def check_history(source: Source) -> list[CheckHistory]:
     grouped: dict[str, list[CheckResult]] = defaultdict(list)
     for result in ranked:
         grouped[result.check_name].append(result)
-    return [CheckHistory(name, rows[0], rows[::-1]) for name, rows in grouped.items()]
+    declared = {check["name"]: check for check in source.asset_checks or []}
+    return [
+        CheckHistory(
+            name,
+            grouped[name][0] if grouped.get(name) else None,
+            grouped.get(name, [])[::-1],
+            blocking=bool(declared.get(name, {}).get("blocking")),
+            declared_description=declared.get(name, {}).get("description") or "",
+        )
+        for name in sorted(set(grouped) | set(declared))
+    ]
 
 
 def alert_history(source: Source) -> Any:
