@@ -26,6 +26,7 @@ from alerts.rules.base import (
     Finding,
     Params,
     ParamsError,
+    RuleKind,
     SourceHistory,
     all_kinds,
     cause_kinds,
@@ -50,6 +51,8 @@ class EvaluationResult:
     refreshed: list[Alert] = field(default_factory=list)
     # Fired alerts whose condition came back while they recovered (a flap).
     returned: list[Alert] = field(default_factory=list)
+    # Alerts someone was told about whose failing partitions grew (a backfill going on).
+    grown: list[Alert] = field(default_factory=list)
 
 
 def enabled_rules(time_based_only: bool = False) -> list[AlertRule]:
@@ -186,7 +189,7 @@ def reconcile(
     touched = [a for k, a in open_alerts.items() if k in evaluated and a.is_open]
     released = apply_suppression(touched, deployments, now)
     result.notifications = policy.on_changes(
-        result.fired, released, result.resolved, now, result.returned
+        result.fired, released, result.resolved, now, result.returned, result.grown
     )
     return result
 
@@ -244,8 +247,11 @@ def upsert(
         result.opened.append(alert)
     else:
         recovering = alert.clear_since is not None and alert.fired_at is not None
+        told = partitions_of(alert.details)
         if refresh(alert, finding, severity, run_url, now):
             result.refreshed.append(alert)
+            if alert.last_notified_at is not None and partitions_of(alert.details) - told:
+                result.grown.append(alert)
         if recovering:
             result.returned.append(alert)
     pending = timedelta(minutes=rule.pending_minutes)
@@ -254,6 +260,11 @@ def upsert(
         alert.fire(now)
         result.fired.append(alert)
     return alert
+
+
+def partitions_of(details: dict[str, Any] | None) -> set[str]:
+    """The failing partitions a finding lists (``details.partitions``)."""
+    return set((details or {}).get("partitions") or [])
 
 
 REFRESHED_FIELDS = [
@@ -301,7 +312,7 @@ def apply_suppression(
     that nobody was told about yet (their firing message goes out now)."""
     silences = active_silences(now)
     causes = upstream_causes(alerts)
-    explained = explained_kinds()
+    explaining = explaining_alerts()
     released = []
     for alert in alerts:
         was_suppressed = alert.suppressed
@@ -313,7 +324,7 @@ def apply_suppression(
             and deployment_id
             and (
                 (deployment and deployment.failing_since)
-                or alert.rule.kind in explained.get(deployment_id, ())
+                or explained(alert, explaining.get(deployment_id, ()))
             )
         )
         cause = causes.get(alert.pk)
@@ -336,22 +347,32 @@ def apply_suppression(
     return released
 
 
-def explained_kinds() -> dict[int, set[str]]:
-    """Per deployment, the source kinds its open control-plane alerts explain (each deployment
-    kind says which: ``RuleKind.explains``): a dead scheduler's deployment alert holds back its
-    sources' stale and missed-schedule alerts. Only an alert whose condition still holds."""
-    explaining = {name: k.explains for name, k in all_kinds().items() if k.explains}
-    explained: dict[int, set[str]] = {}
-    if not explaining:
-        return explained
-    for deployment_id, kind_name in Alert.objects.filter(
+def explaining_alerts() -> dict[int, list[tuple[RuleKind, dict[str, Any]]]]:
+    """Per deployment, its open control-plane alerts that explain source alerts (each deployment
+    kind says which kinds, ``RuleKind.explains``, and of which sources, ``explains_source``),
+    with their details: a dead scheduler's deployment alert holds back its sources' stale and
+    missed-schedule alerts. Only an alert whose condition still holds."""
+    kinds = {name: k for name, k in all_kinds().items() if k.explains}
+    found: dict[int, list[tuple[RuleKind, dict[str, Any]]]] = {}
+    if not kinds:
+        return found
+    for deployment_id, kind_name, details in Alert.objects.filter(
         state__in=(AlertState.FIRING, AlertState.ACKNOWLEDGED),
         deployment__isnull=False,
-        rule__kind__in=list(explaining),
+        rule__kind__in=list(kinds),
         clear_since__isnull=True,
-    ).values_list("deployment_id", "rule__kind"):
-        explained.setdefault(deployment_id, set()).update(explaining[kind_name])
-    return explained
+    ).values_list("deployment_id", "rule__kind", "details"):
+        found.setdefault(deployment_id, []).append((kinds[kind_name], details or {}))
+    return found
+
+
+def explained(alert: Alert, explaining: Iterable[tuple[RuleKind, dict[str, Any]]]) -> bool:
+    """Whether one of its deployment's open control-plane alerts explains this source alert
+    (a stopped schedule explains only its own targets' staleness)."""
+    return alert.source is not None and any(
+        alert.rule.kind in kind.explains and kind.explains_source(details, alert.source)
+        for kind, details in explaining
+    )
 
 
 def upstream_causes(alerts: list[Alert]) -> dict[int, Alert]:

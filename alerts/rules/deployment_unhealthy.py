@@ -7,13 +7,20 @@ A daemon is judged by confops from its last heartbeat, not only by Dagster's ``h
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import StrictBool
 
 from alerts.choices import RuleTarget
 from alerts.rules._common import MAX_MINUTES, first_line, limits
-from alerts.rules.base import DeploymentHistory, Finding, Params, RuleKind, register
+from alerts.rules.base import (
+    DeploymentHistory,
+    ExplainedSource,
+    Finding,
+    Params,
+    RuleKind,
+    register,
+)
 from alerts.rules.consecutive_failures import ConsecutiveFailures
 from alerts.rules.missed_schedule import MissedSchedule
 from alerts.rules.run_failed import RunFailed
@@ -46,6 +53,14 @@ class DeploymentUnhealthy(RuleKind):
     explains = frozenset(
         {Stale.name, MissedSchedule.name, RunFailed.name, ConsecutiveFailures.name}
     )
+
+    def explains_source(self, details: dict[str, Any], source: ExplainedSource) -> bool:
+        """A down daemon explains every source of the deployment; broken code locations only
+        their own sources (another location's stale asset is its own story)."""
+        locations = details.get("code_location_errors") or {}
+        if details.get("unhealthy_daemons") or not locations or not source.code_location:
+            return True
+        return source.code_location in locations
 
     def evaluate_deployment(
         self, history: DeploymentHistory, params: DeploymentUnhealthyParams, now: datetime

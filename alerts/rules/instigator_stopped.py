@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from alerts.choices import RuleTarget
 from alerts.rules._common import iso, matches
-from alerts.rules.base import DeploymentHistory, Finding, Params, RuleKind, register
+from alerts.rules.base import (
+    DeploymentHistory,
+    ExplainedSource,
+    Finding,
+    Params,
+    RuleKind,
+    register,
+)
+from alerts.rules.missed_schedule import MissedSchedule
+from alerts.rules.stale import Stale
 
 
 class InstigatorStoppedParams(Params):
@@ -24,6 +34,19 @@ class InstigatorStopped(RuleKind):
     label = "Schedule or sensor stopped"
     target = RuleTarget.DEPLOYMENT
     params = InstigatorStoppedParams
+    # A switched-off schedule or sensor starts nothing: its targets go stale, miss schedules.
+    explains = frozenset({Stale.name, MissedSchedule.name})
+
+    def explains_source(self, details: dict[str, Any], source: ExplainedSource) -> bool:
+        """Only its own targets (the sources it names, or whose job it starts): a stopped
+        sensor says nothing about why another job's asset is stale."""
+        jobs = set(source.job_names)
+        for stopped in details.get("stopped") or ():
+            schedule = stopped.get("kind") == "schedule"
+            named = source.schedule_names if schedule else source.sensor_names
+            if stopped.get("name") in named or jobs & set(stopped.get("jobs") or ()):
+                return True
+        return False
 
     def evaluate_deployment(
         self, history: DeploymentHistory, params: InstigatorStoppedParams, now: datetime
@@ -40,7 +63,12 @@ class InstigatorStopped(RuleKind):
             since=stopped[0].stopped_at,
             details={
                 "stopped": [
-                    {"name": i.name, "kind": i.kind, "stopped_at": iso(i.stopped_at)}
+                    {
+                        "name": i.name,
+                        "kind": i.kind,
+                        "stopped_at": iso(i.stopped_at),
+                        "jobs": list(i.target_jobs),
+                    }
                     for i in stopped
                 ]
             },

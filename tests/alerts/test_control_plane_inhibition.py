@@ -12,7 +12,8 @@ import time_machine
 from alerts.choices import NotificationEvent
 from alerts.engine import evaluation
 from alerts.models import Alert, AlertRule, Notification
-from monitoring.models import Run
+from monitoring.choices import SourceKind
+from monitoring.models import Instigator, Run
 from tests.alerts import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -98,4 +99,77 @@ def test_runs_stuck_in_the_queue_hold_back_stale_sources() -> None:
     f.rule("Stale", "stale", parameters={"max_age_hours": 24})
     evaluation.evaluate(queued_at + minutes(60))
     assert Alert.objects.filter(deployment=dep, rule__kind="run_stuck").exists()
+    assert Alert.objects.get(source=elra).inhibited
+
+
+def stopped_schedule(dep: object, name: str) -> Instigator:
+    return Instigator.objects.create(
+        deployment=dep,
+        kind="schedule",
+        name=name,
+        code_location="retailfeed",
+        repository="__repository__",
+        status="STOPPED",
+        stopped_at=T0,
+    )
+
+
+def test_a_stopped_schedule_holds_back_only_its_own_targets_staleness() -> None:
+    dep = f.deployment()
+    daily = f.source("retail/acme/products", dep, schedule_names=["daily_ingest_schedule"])
+    weekly = f.source("retail/catalog/weekly_summary", dep, schedule_names=["weekly_schedule"])
+    stopped_schedule(dep, "daily_ingest_schedule")
+    f.rule("Schedule or sensor stopped", "instigator_stopped")
+    f.rule("Stale", "stale", parameters={"max_age_hours": 24})
+    evaluation.evaluate(T0 + timedelta(hours=30))
+    assert Alert.objects.filter(deployment=dep, rule__kind="instigator_stopped").exists()
+    assert Alert.objects.get(source=daily).inhibited
+    assert not Alert.objects.get(source=weekly).inhibited
+
+
+def test_a_stopped_sensor_holds_back_the_sources_of_the_job_it_starts() -> None:
+    dep = f.deployment()
+    job = f.source("catalog_job", dep, kind=SourceKind.JOB, job_names=["catalog_job"])
+    other = f.source("retail/acme/products", dep)
+    Instigator.objects.create(
+        deployment=dep,
+        kind="sensor",
+        name="catalog_drop_sensor",
+        code_location="retailfeed",
+        repository="__repository__",
+        status="STOPPED",
+        stopped_at=T0,
+        target_jobs=["catalog_job"],
+    )
+    f.rule("Schedule or sensor stopped", "instigator_stopped")
+    f.rule("Stale", "stale", parameters={"max_age_hours": 24})
+    evaluation.evaluate(T0 + timedelta(hours=30))
+    assert Alert.objects.get(source=job).inhibited
+    assert not Alert.objects.get(source=other).inhibited
+
+
+def test_a_broken_code_location_holds_back_only_its_own_sources() -> None:
+    dep = f.deployment(code_location_errors={"retailfeed": "RetailFeedFault: boom"})
+    broken = f.source("retail/acme/products", dep, code_location="retailfeed")
+    loading = f.source("elra_conferences", dep, code_location="confradar")
+    f.rule("Code location or daemon unhealthy", "deployment_unhealthy")
+    f.rule("Run failed", "run_failed")
+    f.run(broken, T0, ok=False)
+    f.run(loading, T0, ok=False)
+    evaluation.evaluate(T0 + minutes(1))
+    assert Alert.objects.get(source=broken).inhibited
+    assert not Alert.objects.get(source=loading).inhibited
+
+
+def test_a_down_daemon_holds_back_every_code_locations_sources() -> None:
+    beat = (T0 - timedelta(hours=2)).timestamp()
+    dep = f.deployment(
+        last_success_at=T0 + timedelta(hours=30),
+        daemon_health={"SCHEDULER": {"required": True, "healthy": True, "last_heartbeat": beat}},
+        code_location_errors={"retailfeed": "RetailFeedFault: boom"},
+    )
+    elra = f.source("elra_conferences", dep, code_location="confradar")
+    f.rule("Code location or daemon unhealthy", "deployment_unhealthy")
+    f.rule("Stale", "stale", parameters={"max_age_hours": 24})
+    evaluation.evaluate(T0 + timedelta(hours=30))
     assert Alert.objects.get(source=elra).inhibited
