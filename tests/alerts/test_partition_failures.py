@@ -11,7 +11,7 @@ import pytest
 import time_machine
 
 from alerts.choices import AlertState, NotificationEvent
-from alerts.engine import evaluation
+from alerts.engine import evaluation, policy
 from alerts.models import Alert, AlertRule, Incident, Notification
 from alerts.notify import messages
 from tests.alerts import factories as f
@@ -143,3 +143,28 @@ def test_failures_of_two_sources_in_one_backfill_join_one_incident_however_far_a
         incident = Incident.objects.get()
         assert {a.source_id for a in incident.alerts.all()} == {orders.pk, prices.pk}
         assert incident.title == "2 sources, same backfill bf1"
+
+
+def test_the_update_after_a_backfills_first_page_lists_every_partition_it_failed() -> None:
+    """The first page goes out with the partitions failed so far; the update (batched per
+    cooldown) carries the final list, so on-call learns the count the backfill reached."""
+    orders = f.source("orders", f.deployment())
+    f.rule("Run failed", "run_failed", [f.channel()], cooldown_minutes=30)
+    for day in (1, 2):
+        f.run(orders, T0 + minutes(day), ok=False, partition=f"2026-11-0{day}", backfill_id="bf1")
+    evaluation.evaluate(T0 + minutes(3))
+    for day in range(3, 8):
+        f.run(orders, T0 + minutes(day), ok=False, partition=f"2026-11-0{day}", backfill_id="bf1")
+        evaluation.evaluate(T0 + minutes(day) + timedelta(seconds=30))
+    [first] = firing_pages()
+    assert "2026-11-01, 2026-11-02" in first.payload["alerts"][0]["summary"]
+    assert not Notification.objects.filter(event=NotificationEvent.UPDATE).exists()
+    policy.send_reminders_and_escalations(T0 + minutes(34))
+    [update] = Notification.objects.filter(event=NotificationEvent.UPDATE)
+    full = "2026-11-01 … 2026-11-07 (7 partitions)"
+    assert full in update.payload["alerts"][0]["summary"]
+    assert full in messages.render(update.event, update.payload).text
+    assert len(firing_pages()) == 1 and Incident.objects.count() == 1
+    # Nothing new since: no second update at the next pass.
+    policy.send_reminders_and_escalations(T0 + minutes(35))
+    assert Notification.objects.filter(event=NotificationEvent.UPDATE).count() == 1
