@@ -232,8 +232,47 @@ def ticks(cron: str, zone_name: str, after: datetime) -> Iterator[datetime]:
         return
 
 
+# The engine asks every source's crons at every evaluation, a replayed month 50,000 times, for
+# moments minutes apart: the answer for one moment holds until the next tick, so each cron
+# remembers its last answer and the span it holds for (cronsim was half a month's replay).
+_NEXT_TICK: dict[tuple[str, str], tuple[datetime, datetime]] = {}
+_LAST_TICKS: dict[tuple[str, str], tuple[tuple[datetime, ...], datetime | None]] = {}
+
+
 def next_tick(cron: str, zone_name: str, after: datetime) -> datetime | None:
-    return next(ticks(cron, zone_name, after), None)
+    """The first tick after ``after`` (remembered: it is the answer until that tick)."""
+    known = _NEXT_TICK.get((cron, zone_name))
+    if known is not None and known[0] <= after < known[1]:
+        return known[1]
+    tick = next(ticks(cron, zone_name, after), None)
+    if tick is not None:
+        _NEXT_TICK[(cron, zone_name)] = (after, tick)
+    return tick
+
+
+def last_ticks(cron: str, zone_name: str, until: datetime) -> tuple[datetime, ...]:
+    """The last two ticks at or before ``until``, latest first (fewer for a cron with fewer);
+    remembered until the following tick."""
+    known = _LAST_TICKS.get((cron, zone_name))
+    if known is not None and known[0] and known[0][0] <= until:
+        following = known[1]
+        if following is None or until < following:
+            return known[0]
+    found = tuple(islice(ticks_back(cron, zone_name, until), 2))
+    if found:
+        _LAST_TICKS[(cron, zone_name)] = (found, next_tick(cron, zone_name, found[0]))
+    return found
+
+
+def ticks_back(cron: str, zone_name: str, until: datetime) -> Iterator[datetime]:
+    """The ticks at or before ``until``, latest first; cronsim in reverse yields ticks strictly
+    before its start, so start one second later. Local time as in ``ticks``."""
+    start = until.replace(microsecond=0) + timedelta(seconds=1)
+    expression = CRON_ALIASES.get(cron.strip().lower(), cron)
+    try:
+        yield from CronSim(expression, start.astimezone(zone(zone_name)), reverse=True)
+    except CronSimError:
+        return
 
 
 def cron_period(cron: str, zone_name: str, after: datetime) -> timedelta | None:

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
-from itertools import islice
+from datetime import datetime, timedelta
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from cronsim import CronSim, CronSimError
 
 from alerts.rules._common import MAX_MINUTES, iso, limits
 from alerts.rules.base import Finding, Params, RuleKind, ScheduleSample, SourceHistory, register
 from confops.common.formatting import number
-from monitoring.cadence import CRON_ALIASES
+from monitoring.cadence import last_ticks
+from monitoring.cadence import next_tick as cadence_next_tick
 
 # A run that starts a little before its tick still counts: the clocks of Dagster, the machine
 # a pushed job runs on and confops are not exactly in step (at most half the schedule's period).
@@ -105,30 +101,14 @@ def last_due_tick(schedule: ScheduleSample, now: datetime, cap: timedelta) -> Ex
     half = half_period(schedule, now)
     grace = cap if half is None else min(cap, max(MIN_GRACE, half))
     early = EARLY if half is None else min(EARLY, half)
-    tick = next(ticks_back(schedule, now - grace), None)
-    return Expected(tick, schedule, grace, early) if tick else None
+    due = last_ticks(schedule.cron, schedule.timezone, now - grace)
+    return Expected(due[0], schedule, grace, early) if due else None
 
 
 def half_period(schedule: ScheduleSample, now: datetime) -> timedelta | None:
     """Half the gap between the schedule's last two ticks at or before ``now``."""
-    last_two = list(islice(ticks_back(schedule, now), 2))
+    last_two = last_ticks(schedule.cron, schedule.timezone, now)
     return (last_two[0] - last_two[1]) / 2 if len(last_two) == 2 else None
-
-
-def ticks_back(schedule: ScheduleSample, until: datetime) -> Iterator[datetime]:
-    """The ticks at or before ``until``, latest first; cronsim in reverse yields ticks strictly
-    before its start, so start one second later.
-
-    The start is in the schedule's zone so that cronsim applies the cron in local time (02:00
-    Europe/Paris is 01:00 UTC in winter and 00:00 UTC in summer). A cron cronsim cannot read
-    expects nothing rather than failing the whole evaluation.
-    """
-    start = (until.replace(microsecond=0) + timedelta(seconds=1)).astimezone(zone(schedule))
-    cron = CRON_ALIASES.get(schedule.cron.strip().lower(), schedule.cron)
-    try:
-        yield from CronSim(cron, start, reverse=True)
-    except CronSimError:
-        return
 
 
 def next_expected(schedules: tuple[ScheduleSample, ...], after: datetime) -> Expected | None:
@@ -139,17 +119,6 @@ def next_expected(schedules: tuple[ScheduleSample, ...], after: datetime) -> Exp
 
 
 def next_tick(schedule: ScheduleSample, after: datetime) -> Expected | None:
-    """The first tick after ``after``, the cron read in the schedule's zone as in ``ticks_back``."""
-    cron = CRON_ALIASES.get(schedule.cron.strip().lower(), schedule.cron)
-    try:
-        return Expected(next(CronSim(cron, after.astimezone(zone(schedule)))), schedule)
-    except (CronSimError, StopIteration):
-        return None
-
-
-def zone(schedule: ScheduleSample) -> tzinfo:
-    """Dagster runs schedules without a timezone in UTC; an unknown zone falls back likewise."""
-    try:
-        return ZoneInfo(schedule.timezone) if schedule.timezone else UTC
-    except (ZoneInfoNotFoundError, ValueError):
-        return UTC
+    """The first tick after ``after``, the cron read in the schedule's zone."""
+    tick = cadence_next_tick(schedule.cron, schedule.timezone, after)
+    return Expected(tick, schedule) if tick else None
