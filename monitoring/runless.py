@@ -19,7 +19,7 @@ from django.db.models import Max
 from monitoring.choices import SourceKind
 from monitoring.dagster.parse import AssetEventRecord, JsonObject, asset_event, items, obj, union
 from monitoring.models import AssetEvent, Deployment, Source
-from monitoring.sync import utc_ms
+from monitoring.sync import asset_event_row, utc_ms
 from monitoring.volume import fold_metric_keys, numeric_metrics
 
 # Events per asset per read: a source reporting more than this between two reads (every
@@ -78,7 +78,7 @@ def store_runless_events(deployment: Deployment, records: list[AssetEventRecord]
     }
     new = unseen([r for r in records if r.asset_key in sources], sources)
     AssetEvent.objects.bulk_create(
-        [event_row(sources[r.asset_key], r) for r in new], ignore_conflicts=True
+        [asset_event_row(sources[r.asset_key], r) for r in new], ignore_conflicts=True
     )
     touched = set()
     for key in {r.asset_key for r in new}:
@@ -119,18 +119,3 @@ def fold_events(source: Source, records: list[AssetEventRecord]) -> list[str]:
             source.last_success_at = at
             fields.append("last_success_at")
     return sorted(set(fields))
-
-
-def event_row(source: Source, record: AssetEventRecord) -> AssetEvent:
-    return AssetEvent(
-        source=source,
-        run=None,
-        dagster_run_id="",
-        kind=record.kind,
-        timestamp=utc_ms(record.timestamp_ms),
-        dagster_timestamp=record.timestamp_ms,
-        partition=record.partition[:255],
-        step_key=record.step_key[:255],
-        metrics=record.metrics,
-        text_metadata=record.text_metadata,
-    )

@@ -403,22 +403,26 @@ def store_asset_events(
     run: Run, deployment: Deployment, index: SourceIndex, events: list[parse.AssetEventRecord]
 ) -> None:
     AssetEvent.objects.bulk_create(
-        [
-            AssetEvent(
-                source=index.asset(deployment, event.asset_key),
-                run=run,
-                dagster_run_id=run.run_id,
-                kind=event.kind,
-                timestamp=utc_ms(event.timestamp_ms),
-                dagster_timestamp=event.timestamp_ms,
-                partition=event.partition[:255],
-                step_key=event.step_key[:255],
-                metrics=event.metrics,
-                text_metadata=event.text_metadata,
-            )
-            for event in events
-        ],
+        [asset_event_row(index.asset(deployment, event.asset_key), event, run) for event in events],
         ignore_conflicts=True,
+    )
+
+
+def asset_event_row(
+    source: Source, record: parse.AssetEventRecord, run: Run | None = None
+) -> AssetEvent:
+    """The stored row of one materialisation or observation, of a run or runless (no run)."""
+    return AssetEvent(
+        source=source,
+        run=run,
+        dagster_run_id=run.run_id if run else "",
+        kind=record.kind,
+        timestamp=utc_ms(record.timestamp_ms),
+        dagster_timestamp=record.timestamp_ms,
+        partition=record.partition[:255],
+        step_key=record.step_key[:255],
+        metrics=record.metrics,
+        text_metadata=record.text_metadata,
     )
 
 

@@ -11,6 +11,7 @@ poison the high-water mark), is malformed.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -634,39 +635,39 @@ class TickRecord:
     error_message: str
 
 
-def ticks(data: JsonObject) -> list[TickRecord]:
-    result: list[TickRecord] = []
+def instigator_states(data: JsonObject) -> Iterator[tuple[str, JsonObject, JsonObject]]:
+    """(kind, instigator, its state) for every schedule and sensor of a ticks answer."""
     for kind, field_name, typename, state_key in (
         ("schedule", "schedulesOrError", "Schedules", "scheduleState"),
         ("sensor", "sensorsOrError", "Sensors", "sensorState"),
     ):
         for raw in items(union(data.get(field_name), field_name, typename).get("results"), kind):
             instigator = obj(raw, kind)
-            state = obj(instigator.get(state_key), f"{kind}.{state_key}")
-            seen: set[str] = set()
-            for field_name in ("latest", "failures", "ticks"):
-                for tick in items(state.get(field_name) or [], f"{kind}.{field_name}"):
-                    record = tick_record(kind, instigator, state, obj(tick, "tick"))
-                    if record.tick_id not in seen:
-                        seen.add(record.tick_id)
-                        result.append(record)
+            yield kind, instigator, obj(instigator.get(state_key), f"{kind}.{state_key}")
+
+
+def ticks(data: JsonObject) -> list[TickRecord]:
+    result: list[TickRecord] = []
+    for kind, instigator, state in instigator_states(data):
+        seen: set[str] = set()
+        for field_name in ("latest", "failures", "ticks"):
+            for tick in items(state.get(field_name) or [], f"{kind}.{field_name}"):
+                record = tick_record(kind, instigator, state, obj(tick, "tick"))
+                if record.tick_id not in seen:
+                    seen.add(record.tick_id)
+                    result.append(record)
     return result
 
 
 def instigator_statuses(data: JsonObject) -> dict[tuple[str, str], str]:
     """(kind, name) -> RUNNING or STOPPED for every schedule and sensor of the ticks answer,
     ticked or not: switching one off leaves no tick to carry the news."""
-    result: dict[tuple[str, str], str] = {}
-    for kind, field_name, typename, state_key in (
-        ("schedule", "schedulesOrError", "Schedules", "scheduleState"),
-        ("sensor", "sensorsOrError", "Sensors", "sensorState"),
-    ):
-        for raw in items(union(data.get(field_name), field_name, typename).get("results"), kind):
-            instigator = obj(raw, kind)
-            state = obj(instigator.get(state_key), f"{kind}.{state_key}")
-            name = text(instigator.get("name"), f"{kind}.name")
-            result[(kind, name)] = text(state.get("status"), f"{kind}.status", True, limit=20)
-    return result
+    return {
+        (kind, text(instigator.get("name"), f"{kind}.name")): text(
+            state.get("status"), f"{kind}.status", True, limit=20
+        )
+        for kind, instigator, state in instigator_states(data)
+    }
 
 
 def tick_record(
