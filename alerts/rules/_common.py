@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
@@ -54,17 +55,24 @@ def limits(
     return AfterValidator(check)
 
 
-def check_metric_key(value: str) -> str:
-    """Metric keys are matched literally; single spaces between words are allowed (Dagster's
-    course reports "Number of records"), other marks are typos."""
-    if len(value) > 100:
-        raise ValueError("must be at most 100 characters")
-    if not METRIC_NAME.fullmatch(value):
-        raise ValueError(f"must look like count or dagster/duplicates ({METRIC_NAME_HINT})")
-    return value
+def metric_key_check(expected: str) -> Callable[[str], str]:
+    """A parameter check for a metadata key, its error saying what was ``expected``. Keys are
+    matched literally; single spaces between words are allowed (Dagster's course reports
+    "Number of records"), other marks are typos."""
+
+    def check(value: str) -> str:
+        if len(value) > 100:
+            raise ValueError("must be at most 100 characters")
+        if not METRIC_NAME.fullmatch(value):
+            raise ValueError(f"must {expected} ({METRIC_NAME_HINT})")
+        return value
+
+    return check
 
 
-MetricKey = Annotated[str, AfterValidator(check_metric_key)]
+MetricKey = Annotated[
+    str, AfterValidator(metric_key_check("look like count or dagster/duplicates"))
+]
 
 
 def matches(name: str, pattern: str | None) -> bool:

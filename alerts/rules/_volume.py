@@ -16,9 +16,9 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
-from alerts.rules._common import Sample, metric_samples
+from alerts.rules._common import Sample, metric_key_check, metric_samples
 from alerts.rules.base import SourceHistory
-from monitoring.volume import METRIC_NAME, METRIC_NAME_HINT, volume_key
+from monitoring.volume import volume_key
 
 # The parameter value that lets each source's volume key be chosen for it.
 AUTO = "auto"
@@ -31,16 +31,10 @@ DATED_SHAPES = (
 DATE_PREFIX = re.compile(r"\d{4}-\d{2}(?:-\d{2}(?:-\d{2}:\d{2})?)?")
 
 
-def check_volume_metric(value: str) -> str:
-    """``auto`` or a metadata key; names with spaces ("Number of records") are keys too."""
-    if len(value) > 100:
-        raise ValueError("must be at most 100 characters")
-    if not METRIC_NAME.fullmatch(value):
-        raise ValueError(f"must be auto or a key like dagster/row_count ({METRIC_NAME_HINT})")
-    return value
-
-
-VolumeMetric = Annotated[str, AfterValidator(check_volume_metric)]
+# ``auto`` or a metadata key (``auto`` is shaped like one, so the key check accepts it).
+VolumeMetric = Annotated[
+    str, AfterValidator(metric_key_check("be auto or a key like dagster/row_count"))
+]
 
 
 def chosen_metric(history: SourceHistory, metric: str) -> str | None:
