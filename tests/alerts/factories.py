@@ -105,3 +105,7 @@ def notification(
     """An outbox row written by the policy (its dispatch waits for a commit)."""
     assert chan is not None
     return policy.create_notification(chan, event, alerts[0].rule, alerts, at)
+
+
+def minutes(n: float) -> timedelta:
+    return timedelta(minutes=n)

@@ -11,12 +11,12 @@ import time_machine
 
 from alerts.choices import NotificationEvent
 from alerts.engine import evaluation
-from alerts.models import Alert, AlertRule, Notification
+from alerts.models import Alert, Notification
 from monitoring.choices import SourceKind
 from monitoring.models import Instigator, Run
 from tests.alerts import factories as f
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("only_our_rules")]
 T0 = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
 
 
@@ -24,15 +24,6 @@ T0 = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
 def at_t0() -> Iterator[None]:
     with time_machine.travel(T0, tick=True):
         yield
-
-
-@pytest.fixture(autouse=True)
-def only_our_rules() -> None:
-    AlertRule.objects.all().delete()
-
-
-def minutes(n: float) -> timedelta:
-    return timedelta(minutes=n)
 
 
 def firing_messages() -> list[Notification]:
@@ -47,7 +38,7 @@ def test_a_broken_code_location_holds_back_its_sources_failures() -> None:
     f.rule("Run failed", "run_failed", [channel])
     f.run(elra, T0, ok=False)
     f.run(wikicfp, T0, ok=False)
-    evaluation.evaluate(T0 + minutes(1))
+    evaluation.evaluate(T0 + f.minutes(1))
     deployment_alert = Alert.objects.get(deployment=dep, source__isnull=True)
     source_alerts = Alert.objects.filter(source__isnull=False)
     assert source_alerts.count() == 2 and all(a.inhibited for a in source_alerts)
@@ -57,7 +48,7 @@ def test_a_broken_code_location_holds_back_its_sources_failures() -> None:
     # Fixed: the deployment alert clears, the failures still hold and are told now.
     dep.code_location_errors = {}
     dep.save()
-    evaluation.evaluate(T0 + minutes(5))
+    evaluation.evaluate(T0 + f.minutes(5))
     assert not any(a.inhibited for a in Alert.objects.filter(source__isnull=False))
     told = {a.pk for n in firing_messages() for a in n.alerts.all()}
     assert told == set(Alert.objects.values_list("pk", flat=True))
@@ -69,7 +60,7 @@ def test_an_unrelated_kind_is_not_held_back() -> None:
     f.rule("Code location or daemon unhealthy", "deployment_unhealthy")
     f.rule("Count below minimum", "volume_bounds", parameters={"metric": "count", "min": 1})
     f.run(elra, T0, metrics={"count": 0})
-    evaluation.evaluate(T0 + minutes(1))
+    evaluation.evaluate(T0 + f.minutes(1))
     assert not Alert.objects.get(source=elra).inhibited
 
 
@@ -79,7 +70,7 @@ def test_another_deployments_sources_are_not_held_back() -> None:
     f.rule("Code location or daemon unhealthy", "deployment_unhealthy")
     f.rule("Run failed", "run_failed")
     f.run(elra, T0, ok=False)
-    evaluation.evaluate(T0 + minutes(1))
+    evaluation.evaluate(T0 + f.minutes(1))
     assert Alert.objects.filter(deployment=broken, source__isnull=True).exists()
     assert not Alert.objects.get(source=elra).inhibited
 
@@ -97,7 +88,7 @@ def test_runs_stuck_in_the_queue_hold_back_stale_sources() -> None:
     )
     f.rule("Queued runs not starting", "run_stuck", parameters={"minutes": 15})
     f.rule("Stale", "stale", parameters={"max_age_hours": 24})
-    evaluation.evaluate(queued_at + minutes(60))
+    evaluation.evaluate(queued_at + f.minutes(60))
     assert Alert.objects.filter(deployment=dep, rule__kind="run_stuck").exists()
     assert Alert.objects.get(source=elra).inhibited
 
@@ -156,7 +147,7 @@ def test_a_broken_code_location_holds_back_only_its_own_sources() -> None:
     f.rule("Run failed", "run_failed")
     f.run(broken, T0, ok=False)
     f.run(loading, T0, ok=False)
-    evaluation.evaluate(T0 + minutes(1))
+    evaluation.evaluate(T0 + f.minutes(1))
     assert Alert.objects.get(source=broken).inhibited
     assert not Alert.objects.get(source=loading).inhibited
 

@@ -13,11 +13,11 @@ from django.db import IntegrityError, transaction
 from alerts import operations
 from alerts.choices import AlertEventKind, AlertState, NotificationEvent, Severity
 from alerts.engine import evaluation, policy
-from alerts.models import Alert, AlertRule, Notification, Silence
+from alerts.models import Alert, Notification, Silence
 from alerts.notify import messages
 from tests.alerts import factories as f
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("only_our_rules")]
 T0 = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
 
 
@@ -27,15 +27,6 @@ def at_t0() -> Iterator[None]:
     T0 with no success yet is rightly stale, so the engine's verdicts would follow the calendar."""
     with time_machine.travel(T0, tick=True):
         yield
-
-
-@pytest.fixture(autouse=True)
-def only_our_rules() -> None:
-    AlertRule.objects.all().delete()  # the default rules are tested on their own
-
-
-def minutes(n: float) -> timedelta:
-    return timedelta(minutes=n)
 
 
 def events(kind: str) -> list[Notification]:
@@ -48,8 +39,8 @@ def test_a_failure_opens_one_alert_and_one_message_per_channel() -> None:
     slack, mail = f.channel("slack"), f.channel("mail", kind="email")
     f.rule("Run failed", "run_failed", [slack, mail])
     f.run(elra, T0, ok=False, error="HTTP 503 Service Unavailable from elra.info")
-    evaluation.evaluate(T0 + minutes(1))
-    evaluation.evaluate(T0 + minutes(2))
+    evaluation.evaluate(T0 + f.minutes(1))
+    evaluation.evaluate(T0 + f.minutes(2))
     alert = Alert.objects.get()
     assert alert.state == AlertState.FIRING and alert.source == elra
     assert "HTTP 503 Service Unavailable" in alert.summary
@@ -63,12 +54,12 @@ def test_recovery_resolves_with_one_resolved_message() -> None:
     elra = f.source("elra_conferences", dep)
     f.rule("Run failed", "run_failed", [f.channel()])
     f.run(elra, T0, ok=False)
-    evaluation.evaluate(T0 + minutes(1))
-    f.run(elra, T0 + minutes(30), ok=True)
-    evaluation.evaluate(T0 + minutes(31))
-    evaluation.evaluate(T0 + minutes(32))
+    evaluation.evaluate(T0 + f.minutes(1))
+    f.run(elra, T0 + f.minutes(30), ok=True)
+    evaluation.evaluate(T0 + f.minutes(31))
+    evaluation.evaluate(T0 + f.minutes(32))
     alert = Alert.objects.get()
-    assert alert.state == AlertState.RESOLVED and alert.resolved_at == T0 + minutes(31)
+    assert alert.state == AlertState.RESOLVED and alert.resolved_at == T0 + f.minutes(31)
     [resolved] = events(NotificationEvent.RESOLVED)
     assert resolved.payload["alerts"][0]["duration_s"] == 30 * 60
 
@@ -77,11 +68,11 @@ def test_a_condition_that_returns_opens_a_new_alert() -> None:
     elra = f.source("elra_conferences", f.deployment())
     f.rule("Run failed", "run_failed", [f.channel()])
     f.run(elra, T0, ok=False)
-    evaluation.evaluate(T0 + minutes(1))
-    f.run(elra, T0 + minutes(10))
-    evaluation.evaluate(T0 + minutes(11))
-    f.run(elra, T0 + minutes(20), ok=False)
-    evaluation.evaluate(T0 + minutes(21))
+    evaluation.evaluate(T0 + f.minutes(1))
+    f.run(elra, T0 + f.minutes(10))
+    evaluation.evaluate(T0 + f.minutes(11))
+    f.run(elra, T0 + f.minutes(20), ok=False)
+    evaluation.evaluate(T0 + f.minutes(21))
     assert Alert.objects.filter(state=AlertState.RESOLVED).count() == 1
     assert Alert.objects.filter(state=AlertState.FIRING).count() == 1
 
@@ -90,9 +81,9 @@ def test_the_pending_period_delays_firing() -> None:
     elra = f.source("elra_conferences", f.deployment())
     f.rule("Run failed", "run_failed", [f.channel()], pending_minutes=10)
     f.run(elra, T0, ok=False)
-    evaluation.evaluate(T0 + minutes(5))
+    evaluation.evaluate(T0 + f.minutes(5))
     assert Alert.objects.get().state == AlertState.PENDING and not events(NotificationEvent.FIRING)
-    evaluation.evaluate(T0 + minutes(10))
+    evaluation.evaluate(T0 + f.minutes(10))
     assert Alert.objects.get().state == AlertState.FIRING
     assert len(events(NotificationEvent.FIRING)) == 1
 
@@ -101,9 +92,9 @@ def test_a_pending_alert_that_clears_tells_nobody() -> None:
     elra = f.source("elra_conferences", f.deployment())
     f.rule("Run failed", "run_failed", [f.channel()], pending_minutes=10)
     f.run(elra, T0, ok=False)
-    evaluation.evaluate(T0 + minutes(1))
-    f.run(elra, T0 + minutes(3))
-    evaluation.evaluate(T0 + minutes(4))
+    evaluation.evaluate(T0 + f.minutes(1))
+    f.run(elra, T0 + f.minutes(3))
+    evaluation.evaluate(T0 + f.minutes(4))
     assert Alert.objects.get().state == AlertState.RESOLVED
     assert not Notification.objects.exists()
 
@@ -112,15 +103,15 @@ def test_the_resolve_hold_damps_flapping() -> None:
     elra = f.source("elra_conferences", f.deployment())
     f.rule("Run failed", "run_failed", [f.channel()], resolve_hold_minutes=30)
     f.run(elra, T0, ok=False)
-    evaluation.evaluate(T0 + minutes(1))
-    f.run(elra, T0 + minutes(5))
-    evaluation.evaluate(T0 + minutes(6))
+    evaluation.evaluate(T0 + f.minutes(1))
+    f.run(elra, T0 + f.minutes(5))
+    evaluation.evaluate(T0 + f.minutes(6))
     assert Alert.objects.get().state == AlertState.FIRING  # clear, but not for long enough
-    f.run(elra, T0 + minutes(10), ok=False)
-    evaluation.evaluate(T0 + minutes(11))
-    f.run(elra, T0 + minutes(15))
-    evaluation.evaluate(T0 + minutes(16))
-    evaluation.evaluate(T0 + minutes(46))
+    f.run(elra, T0 + f.minutes(10), ok=False)
+    evaluation.evaluate(T0 + f.minutes(11))
+    f.run(elra, T0 + f.minutes(15))
+    evaluation.evaluate(T0 + f.minutes(16))
+    evaluation.evaluate(T0 + f.minutes(46))
     assert Alert.objects.count() == 1 and Alert.objects.get().state == AlertState.RESOLVED
     assert len(events(NotificationEvent.FIRING)) == 1
     # The failure came back while it recovered: one flapping message, then quiet.
@@ -134,7 +125,7 @@ def test_alerts_of_one_rule_in_one_pass_share_one_message() -> None:
     f.rule("Run failed", "run_failed", [f.channel()])
     for src in sources:
         f.run(src, T0, ok=False)
-    evaluation.evaluate(T0 + minutes(1))
+    evaluation.evaluate(T0 + f.minutes(1))
     [message] = events(NotificationEvent.FIRING)
     assert sorted(message.payload["sources"]) == ["acl_web_conferences", "elra_conferences"]
     assert message.alerts.count() == 2
@@ -145,9 +136,9 @@ def test_evaluating_some_sources_leaves_the_others_alone() -> None:
     elra, acl = f.source("elra_conferences", dep), f.source("acl_web_conferences", dep)
     f.rule("Run failed", "run_failed", [f.channel()])
     f.run(elra, T0, ok=False)
-    evaluation.evaluate(T0 + minutes(1))
-    f.run(acl, T0 + minutes(2), ok=True)
-    evaluation.evaluate(T0 + minutes(3), source_ids={acl.pk})
+    evaluation.evaluate(T0 + f.minutes(1))
+    f.run(acl, T0 + f.minutes(2), ok=True)
+    evaluation.evaluate(T0 + f.minutes(3), source_ids={acl.pk})
     assert Alert.objects.get(source=elra).state == AlertState.FIRING
 
 
@@ -173,15 +164,15 @@ def test_reminders_back_off_until_acknowledged() -> None:
     elra = f.source("elra_conferences", f.deployment())
     f.rule("Run failed", "run_failed", [f.channel()], cooldown_minutes=30)
     f.run(elra, T0, ok=False)
-    evaluation.evaluate(T0 + minutes(1))
+    evaluation.evaluate(T0 + f.minutes(1))
     for m in (20, 31, 45, 61, 90, 91, 150, 211, 300):
-        policy.send_reminders_and_escalations(T0 + minutes(m))
+        policy.send_reminders_and_escalations(T0 + f.minutes(m))
     # 30 min after the page, then 60 and 120 after the previous reminder.
     reminded = [n.created_at for n in events(NotificationEvent.REMINDER)]
-    assert reminded == [T0 + minutes(31), T0 + minutes(91), T0 + minutes(211)]
+    assert reminded == [T0 + f.minutes(31), T0 + f.minutes(91), T0 + f.minutes(211)]
     alert = Alert.objects.get()
-    operations.acknowledge(alert, None, "looking into it", T0 + minutes(212))
-    policy.send_reminders_and_escalations(T0 + minutes(2000))
+    operations.acknowledge(alert, None, "looking into it", T0 + f.minutes(212))
+    policy.send_reminders_and_escalations(T0 + f.minutes(2000))
     assert len(events(NotificationEvent.REMINDER)) == 3
     assert alert.incident is not None
     alert.incident.refresh_from_db()
@@ -200,10 +191,10 @@ def test_an_unacknowledged_critical_alert_escalates_once() -> None:
     )
     rule.escalation_channels.set([pager])
     f.run(elra, T0, ok=False)
-    evaluation.evaluate(T0 + minutes(1))
-    policy.send_reminders_and_escalations(T0 + minutes(10))
-    policy.send_reminders_and_escalations(T0 + minutes(16))
-    policy.send_reminders_and_escalations(T0 + minutes(25))
+    evaluation.evaluate(T0 + f.minutes(1))
+    policy.send_reminders_and_escalations(T0 + f.minutes(10))
+    policy.send_reminders_and_escalations(T0 + f.minutes(16))
+    policy.send_reminders_and_escalations(T0 + f.minutes(25))
     [escalation] = events(NotificationEvent.ESCALATION)
     assert escalation.channel == pager
 
@@ -212,27 +203,30 @@ def test_a_silenced_alert_is_recorded_but_not_sent_until_the_silence_ends() -> N
     elra = f.source("elra_conferences", f.deployment())
     f.rule("Run failed", "run_failed", [f.channel()])
     silence = Silence.objects.create(
-        source=elra, starts_at=T0 - minutes(1), ends_at=T0 + minutes(60), comment="site migration"
+        source=elra,
+        starts_at=T0 - f.minutes(1),
+        ends_at=T0 + f.minutes(60),
+        comment="site migration",
     )
     f.run(elra, T0, ok=False)
-    evaluation.evaluate(T0 + minutes(1))
+    evaluation.evaluate(T0 + f.minutes(1))
     alert = Alert.objects.get()
     assert alert.state == AlertState.FIRING and alert.silenced_by == silence
     assert not Notification.objects.exists()
-    evaluation.evaluate(T0 + minutes(61))
+    evaluation.evaluate(T0 + f.minutes(61))
     assert len(events(NotificationEvent.FIRING)) == 1
 
 
 def test_source_alerts_wait_while_their_deployment_is_unreachable() -> None:
-    dep = f.deployment(failing_since=T0 - minutes(5), consecutive_failures=3)
+    dep = f.deployment(failing_since=T0 - f.minutes(5), consecutive_failures=3)
     elra = f.source("elra_conferences", dep)
     f.rule("Run failed", "run_failed", [f.channel()])
     f.run(elra, T0, ok=False)
-    evaluation.evaluate(T0 + minutes(1))
+    evaluation.evaluate(T0 + f.minutes(1))
     assert Alert.objects.get().inhibited and not Notification.objects.exists()
     dep.failing_since, dep.consecutive_failures = None, 0
     dep.save()
-    evaluation.evaluate(T0 + minutes(10))
+    evaluation.evaluate(T0 + f.minutes(10))
     assert not Alert.objects.get().inhibited
     assert len(events(NotificationEvent.FIRING)) == 1
 
@@ -247,7 +241,7 @@ def test_a_downstream_consequence_is_folded_into_its_upstream_cause() -> None:
     f.rule("Run failed", "run_failed", [channel])
     f.rule("Stale", "stale", [channel], parameters={"max_age_hours": 24, "grace_minutes": 30})
     f.run(elra, T0, ok=False, error="HTTP 503 from elra.info")
-    evaluation.evaluate(T0 + minutes(1))
+    evaluation.evaluate(T0 + f.minutes(1))
     failure = Alert.objects.get(source=elra)
     stale = Alert.objects.get(source=store)
     assert stale.folded_into == failure
@@ -268,7 +262,7 @@ def recovered_upstream() -> tuple[Alert, Alert]:
     f.rule("Run failed", "run_failed", [channel], resolve_hold_minutes=30)
     f.rule("Stale", "stale", [channel], parameters={"max_age_hours": 24, "grace_minutes": 30})
     f.run(elra, T0, ok=False, error="HTTP 503 from elra.info")
-    evaluation.evaluate(T0 + minutes(1))
+    evaluation.evaluate(T0 + f.minutes(1))
     return Alert.objects.get(source=elra), Alert.objects.get(source=store)
 
 
@@ -280,14 +274,14 @@ def test_a_consequence_after_a_recovery_is_sent_not_folded_into_the_clearing_fai
     for hour in range(5, 0, -1):
         f.run(elra, T0 - timedelta(hours=hour), metrics={"count": 100})
     f.run(elra, T0, ok=False)
-    evaluation.evaluate(T0 + minutes(1))
-    f.run(elra, T0 + minutes(60), metrics={"count": 100})
-    evaluation.evaluate(T0 + minutes(61))  # recovered: "Run failed" starts its resolve hold
-    f.run(elra, T0 + minutes(62), metrics={"count": 20})
-    evaluation.evaluate(T0 + minutes(63))
+    evaluation.evaluate(T0 + f.minutes(1))
+    f.run(elra, T0 + f.minutes(60), metrics={"count": 100})
+    evaluation.evaluate(T0 + f.minutes(61))  # recovered: "Run failed" starts its resolve hold
+    f.run(elra, T0 + f.minutes(62), metrics={"count": 20})
+    evaluation.evaluate(T0 + f.minutes(63))
     failure = Alert.objects.get(rule__name="Run failed")
     drop = Alert.objects.get(rule__name="Volume drop")
-    assert failure.is_open and failure.clear_since == T0 + minutes(61)
+    assert failure.is_open and failure.clear_since == T0 + f.minutes(61)
     assert drop.state == AlertState.FIRING and drop.folded_into is None
     sent = [n.payload["rule"]["name"] for n in events(NotificationEvent.FIRING)]
     assert sent == ["Run failed", "Volume drop"]
@@ -296,8 +290,8 @@ def test_a_consequence_after_a_recovery_is_sent_not_folded_into_the_clearing_fai
 def test_a_folded_consequence_still_holding_is_unfolded_and_sent_when_its_cause_clears() -> None:
     failure, stale = recovered_upstream()
     assert stale.folded_into == failure and len(events(NotificationEvent.FIRING)) == 1
-    f.run(failure.source, T0 + minutes(10))  # elra recovers; store is still stale
-    evaluation.evaluate(T0 + minutes(11))
+    f.run(failure.source, T0 + f.minutes(10))  # elra recovers; store is still stale
+    evaluation.evaluate(T0 + f.minutes(11))
     stale.refresh_from_db()
     assert stale.folded_into is None and stale.state == AlertState.FIRING
     [_, told] = events(NotificationEvent.FIRING)
@@ -308,13 +302,13 @@ def test_a_consequence_clearing_with_its_cause_is_unfolded_quietly() -> None:
     failure, stale = recovered_upstream()
     stale.rule.resolve_hold_minutes = 30
     stale.rule.save()
-    f.run(failure.source, T0 + minutes(10))
-    f.run(stale.source, T0 + minutes(10))  # the same recovery clears both
-    evaluation.evaluate(T0 + minutes(11))
+    f.run(failure.source, T0 + f.minutes(10))
+    f.run(stale.source, T0 + f.minutes(10))  # the same recovery clears both
+    evaluation.evaluate(T0 + f.minutes(11))
     stale.refresh_from_db()
     assert stale.clear_since is not None and stale.folded_into is None
     assert len(events(NotificationEvent.FIRING)) == 1
-    evaluation.evaluate(T0 + minutes(45))
+    evaluation.evaluate(T0 + f.minutes(45))
     stale.refresh_from_db()
     assert stale.state == AlertState.RESOLVED
     assert [n.payload["sources"] for n in events(NotificationEvent.RESOLVED)] == [
@@ -328,11 +322,11 @@ def test_the_resolved_message_lasts_from_the_first_failure_to_the_recovery() -> 
     elra = f.source("elra_conferences", f.deployment())
     f.rule("Run failed", "run_failed", [f.channel()], pending_minutes=10, resolve_hold_minutes=30)
     f.run(elra, T0, ok=False)
-    evaluation.evaluate(T0 + minutes(1))
-    evaluation.evaluate(T0 + minutes(10))  # fires
-    f.run(elra, T0 + minutes(60), ok=True)
-    evaluation.evaluate(T0 + minutes(61))  # recovered: the hold starts
-    evaluation.evaluate(T0 + minutes(91))  # resolves
+    evaluation.evaluate(T0 + f.minutes(1))
+    evaluation.evaluate(T0 + f.minutes(10))  # fires
+    f.run(elra, T0 + f.minutes(60), ok=True)
+    evaluation.evaluate(T0 + f.minutes(61))  # recovered: the hold starts
+    evaluation.evaluate(T0 + f.minutes(91))  # resolves
     [resolved] = events(NotificationEvent.RESOLVED)
     line = resolved.payload["alerts"][0]
     assert line["incident_s"] == 61 * 60 and line["duration_s"] == 81 * 60

@@ -11,10 +11,10 @@ import time_machine
 
 from alerts.choices import AlertState
 from alerts.engine import evaluation
-from alerts.models import Alert, AlertRule
+from alerts.models import Alert
 from tests.alerts import factories as f
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("only_our_rules")]
 T0 = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
 
 
@@ -25,15 +25,6 @@ def at_t0() -> Iterator[None]:
         yield
 
 
-@pytest.fixture(autouse=True)
-def only_our_rules() -> None:
-    AlertRule.objects.all().delete()
-
-
-def minutes(n: float) -> timedelta:
-    return timedelta(minutes=n)
-
-
 def test_a_fast_job_opens_a_duration_alert_only_past_the_absolute_floor() -> None:
     """The default duration rule on a job that usually takes 2 s: 11 s is no alert, 6 min is."""
     elra = f.source("elra_conferences", f.deployment())
@@ -41,9 +32,9 @@ def test_a_fast_job_opens_a_duration_alert_only_past_the_absolute_floor() -> Non
     for day in range(6, 0, -1):
         f.run(elra, T0 - timedelta(days=day), duration_s=2)
     f.run(elra, T0, duration_s=11)
-    evaluation.evaluate(T0 + minutes(1))
+    evaluation.evaluate(T0 + f.minutes(1))
     assert not Alert.objects.exists()
-    f.run(elra, T0 + minutes(10), duration_s=360)
-    evaluation.evaluate(T0 + minutes(11))
+    f.run(elra, T0 + f.minutes(10), duration_s=360)
+    evaluation.evaluate(T0 + f.minutes(11))
     alert = Alert.objects.get()
     assert alert.state == AlertState.FIRING and "over its limit of 5 min" in alert.summary

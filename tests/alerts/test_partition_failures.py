@@ -12,11 +12,11 @@ import time_machine
 
 from alerts.choices import AlertState, NotificationEvent
 from alerts.engine import evaluation, policy
-from alerts.models import Alert, AlertRule, Incident, Notification
+from alerts.models import Alert, Incident, Notification
 from alerts.notify import messages
 from tests.alerts import factories as f
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("only_our_rules")]
 T0 = datetime(2026, 12, 6, 2, 0, tzinfo=UTC)
 
 
@@ -24,15 +24,6 @@ T0 = datetime(2026, 12, 6, 2, 0, tzinfo=UTC)
 def at_t0() -> Iterator[None]:
     with time_machine.travel(T0, tick=True):
         yield
-
-
-@pytest.fixture(autouse=True)
-def only_our_rules() -> None:
-    AlertRule.objects.all().delete()
-
-
-def minutes(n: float) -> timedelta:
-    return timedelta(minutes=n)
 
 
 def firing_pages() -> list[Notification]:
@@ -43,10 +34,10 @@ def test_a_success_of_an_old_partition_leaves_the_newer_partitions_failure_open(
     orders = f.source("orders", f.deployment())
     f.rule("Run failed", "run_failed", [f.channel()])
     f.run(orders, T0, ok=False, partition="2026-12-05")
-    evaluation.evaluate(T0 + minutes(1))
-    f.run(orders, T0 + minutes(10), ok=True, partition="2026-11-20")
-    evaluation.evaluate(T0 + minutes(11))
-    evaluation.evaluate(T0 + minutes(60))
+    evaluation.evaluate(T0 + f.minutes(1))
+    f.run(orders, T0 + f.minutes(10), ok=True, partition="2026-11-20")
+    evaluation.evaluate(T0 + f.minutes(11))
+    evaluation.evaluate(T0 + f.minutes(60))
     alert = Alert.objects.get()
     assert alert.state == AlertState.FIRING and alert.clear_since is None
     assert "for partition 2026-12-05" in alert.summary
@@ -58,10 +49,10 @@ def test_re_running_the_failed_partition_resolves_it() -> None:
     orders = f.source("orders", f.deployment())
     f.rule("Run failed", "run_failed", [f.channel()])
     f.run(orders, T0, ok=False, partition="2026-12-05")
-    evaluation.evaluate(T0 + minutes(1))
-    f.run(orders, T0 + minutes(10), ok=True, partition="2026-12-05")
-    evaluation.evaluate(T0 + minutes(11))
-    evaluation.evaluate(T0 + minutes(12))
+    evaluation.evaluate(T0 + f.minutes(1))
+    f.run(orders, T0 + f.minutes(10), ok=True, partition="2026-12-05")
+    evaluation.evaluate(T0 + f.minutes(11))
+    evaluation.evaluate(T0 + f.minutes(12))
     assert Alert.objects.get().state == AlertState.RESOLVED
 
 
@@ -69,7 +60,7 @@ def test_an_old_failed_partition_stays_open_while_newer_partitions_succeed() -> 
     orders = f.source("orders", f.deployment())
     f.rule("Run failed", "run_failed", [f.channel()])
     f.run(orders, T0, ok=False, partition="2026-12-05")
-    evaluation.evaluate(T0 + minutes(1))
+    evaluation.evaluate(T0 + f.minutes(1))
     f.run(orders, T0 + timedelta(days=1), ok=True, partition="2026-12-06")
     evaluation.evaluate(T0 + timedelta(days=1, minutes=1))
     assert Alert.objects.get().clear_since is None
@@ -79,7 +70,7 @@ def test_a_failed_partition_nobody_re_ran_for_a_week_is_given_up() -> None:
     orders = f.source("orders", f.deployment())
     f.rule("Run failed", "run_failed", [f.channel()])
     f.run(orders, T0, ok=False, partition="2026-12-05")
-    evaluation.evaluate(T0 + minutes(1))
+    evaluation.evaluate(T0 + f.minutes(1))
     f.run(orders, T0 + timedelta(days=8), ok=True, partition="2026-12-13")
     evaluation.evaluate(T0 + timedelta(days=8, minutes=1))
     evaluation.evaluate(T0 + timedelta(days=8, minutes=2))
@@ -92,13 +83,13 @@ def test_a_backfill_of_seven_failing_partitions_is_one_incident_and_one_page() -
     for day in range(1, 8):
         f.run(
             orders,
-            T0 + minutes(day),
+            T0 + f.minutes(day),
             ok=False,
             partition=f"2026-11-0{day}",
             backfill_id="bf1",
         )
-    evaluation.evaluate(T0 + minutes(10))
-    evaluation.evaluate(T0 + minutes(11))
+    evaluation.evaluate(T0 + f.minutes(10))
+    evaluation.evaluate(T0 + f.minutes(11))
     alert = Alert.objects.get()
     assert Incident.objects.count() == 1
     assert alert.details["partitions"] == [f"2026-11-0{day}" for day in range(1, 8)]
@@ -114,10 +105,10 @@ def test_consecutive_failures_are_not_mended_by_a_re_run_of_an_older_partition()
     orders = f.source("orders", f.deployment())
     f.rule("Failing", "consecutive_failures", [f.channel()])
     f.run(orders, T0, ok=False, partition="2026-12-04")
-    f.run(orders, T0 + minutes(5), ok=False, partition="2026-12-05")
-    evaluation.evaluate(T0 + minutes(6))
-    f.run(orders, T0 + minutes(10), ok=True, partition="2026-11-20")
-    evaluation.evaluate(T0 + minutes(11))
+    f.run(orders, T0 + f.minutes(5), ok=False, partition="2026-12-05")
+    evaluation.evaluate(T0 + f.minutes(6))
+    f.run(orders, T0 + f.minutes(10), ok=True, partition="2026-11-20")
+    evaluation.evaluate(T0 + f.minutes(11))
     alert = Alert.objects.get()
     assert alert.clear_since is None and "(2026-12-04, 2026-12-05)" in alert.summary
     f.run(orders, T0 + timedelta(days=1), ok=True, partition="2026-12-06")
@@ -133,11 +124,11 @@ def test_failures_of_two_sources_in_one_backfill_join_one_incident_however_far_a
     orders, prices = f.source("orders", deployment), f.source("prices", deployment)
     f.rule("Run failed", "run_failed", [f.channel()])
     f.run(orders, T0, ok=False, partition="2026-11-01", backfill_id=backfill_id)
-    evaluation.evaluate(T0 + minutes(1))
+    evaluation.evaluate(T0 + f.minutes(1))
     # Beyond the storm window: only the shared backfill puts them together.
-    later = T0 + minutes(45)
+    later = T0 + f.minutes(45)
     f.run(prices, later, ok=False, partition="2026-11-02", backfill_id=backfill_id, error="401")
-    evaluation.evaluate(later + minutes(1))
+    evaluation.evaluate(later + f.minutes(1))
     assert Incident.objects.count() == incidents
     if backfill_id:
         incident = Incident.objects.get()
@@ -151,20 +142,20 @@ def test_the_update_after_a_backfills_first_page_lists_every_partition_it_failed
     orders = f.source("orders", f.deployment())
     f.rule("Run failed", "run_failed", [f.channel()], cooldown_minutes=30)
     for day in (1, 2):
-        f.run(orders, T0 + minutes(day), ok=False, partition=f"2026-11-0{day}", backfill_id="bf1")
-    evaluation.evaluate(T0 + minutes(3))
+        f.run(orders, T0 + f.minutes(day), ok=False, partition=f"2026-11-0{day}", backfill_id="bf1")
+    evaluation.evaluate(T0 + f.minutes(3))
     for day in range(3, 8):
-        f.run(orders, T0 + minutes(day), ok=False, partition=f"2026-11-0{day}", backfill_id="bf1")
-        evaluation.evaluate(T0 + minutes(day) + timedelta(seconds=30))
+        f.run(orders, T0 + f.minutes(day), ok=False, partition=f"2026-11-0{day}", backfill_id="bf1")
+        evaluation.evaluate(T0 + f.minutes(day) + timedelta(seconds=30))
     [first] = firing_pages()
     assert "2026-11-01, 2026-11-02" in first.payload["alerts"][0]["summary"]
     assert not Notification.objects.filter(event=NotificationEvent.UPDATE).exists()
-    policy.send_reminders_and_escalations(T0 + minutes(34))
+    policy.send_reminders_and_escalations(T0 + f.minutes(34))
     [update] = Notification.objects.filter(event=NotificationEvent.UPDATE)
     full = "2026-11-01 … 2026-11-07 (7 partitions)"
     assert full in update.payload["alerts"][0]["summary"]
     assert full in messages.render(update.event, update.payload).text
     assert len(firing_pages()) == 1 and Incident.objects.count() == 1
     # Nothing new since: no second update at the next pass.
-    policy.send_reminders_and_escalations(T0 + minutes(35))
+    policy.send_reminders_and_escalations(T0 + f.minutes(35))
     assert Notification.objects.filter(event=NotificationEvent.UPDATE).count() == 1

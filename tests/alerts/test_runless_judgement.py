@@ -14,14 +14,14 @@ from django.test.utils import CaptureQueriesContext
 
 from alerts.choices import AlertState
 from alerts.engine import evaluation, history
-from alerts.models import Alert, AlertRule
+from alerts.models import Alert
 from monitoring import runless
 from monitoring.choices import AssetEventKind
 from monitoring.dagster.parse import AssetEventRecord
 from monitoring.models import Source
 from tests.alerts import factories as f
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("only_our_rules")]
 
 T0 = datetime(2026, 11, 10, 0, 10, tzinfo=UTC)  # the nightly runs end at 00:10
 DAY = timedelta(days=1)
@@ -37,11 +37,6 @@ def at_start() -> Iterator[None]:
     """Sources are first seen a week before T0, before their first run."""
     with time_machine.travel(T0 - 7 * DAY, tick=False):
         yield
-
-
-@pytest.fixture(autouse=True)
-def only_our_rules() -> None:
-    AlertRule.objects.all().delete()
 
 
 def report(
