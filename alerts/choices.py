@@ -76,6 +76,10 @@ class NotificationEvent(models.TextChoices):
     REMINDER = "reminder"
     ESCALATION = "escalation"
     RESOLVED = "resolved"
+    # State changes made by a person, sent only to two-way channels (a transport with
+    # ``mirrors_incidents``), whose message of the incident is edited to show them.
+    ACKNOWLEDGED = "acknowledged"
+    UNACKNOWLEDGED = "unacknowledged"
     SILENCE_EXPIRING = "silence_expiring"
     DAILY_REPORT = "daily_report"
     CHANNEL_FAILING = "channel_failing", "Channel failing"

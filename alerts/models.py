@@ -13,7 +13,7 @@ from cronsim import CronSim
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q
 
 from alerts.choices import (
@@ -31,6 +31,7 @@ from alerts.choices import (
     Severity,
 )
 from alerts.notify import outbox
+from alerts.notify.thread import Thread
 from alerts.notify.transports import ConfigError, Transport, all_transports, transport_class
 from alerts.rules.base import Params, ParamsError, all_kinds, kind
 from confops.common.secrets import (
@@ -106,7 +107,7 @@ class Channel(RedactsItsSecrets, models.Model):
     """
 
     name = models.CharField(max_length=100, unique=True)
-    kind = models.CharField(max_length=20, choices=channel_kind_choices)
+    kind = models.CharField(max_length=60, choices=channel_kind_choices)
     enabled = models.BooleanField(default=True)
     is_default = models.BooleanField(
         "default",
@@ -952,3 +953,87 @@ class DeliveryAttempt(models.Model):
         self.status_code, self.permanent = status_code, permanent
         self.error = self.notification.redact(error)[:2000] if error else ""
         self.save(update_fields=["ok", "duration_ms", "status_code", "error", "permanent"])
+
+
+class IncidentMirror(models.Model):
+    """What a two-way channel shows of one incident: Slack's root message (its ``ts`` in the
+    channel it went to) or PagerDuty's incident (its dedup key), and the state it shows.
+
+    Written by delivery after each successful send (alerts/notify/alerts/notify/thread.py); read to
+    edit that message rather than post another, to tell the channel of an acknowledge, and by
+    the reconciler, which resolves there what closed here while the receiver was unreachable.
+    """
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="mirrors")
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="mirrors")
+    reference = models.CharField(max_length=200, help_text="Slack ts, PagerDuty dedup key.")
+    conversation = models.CharField(max_length=200, blank=True, help_text="Slack channel id.")
+    remote_state = models.CharField(max_length=20, blank=True)
+    last_notification = models.ForeignKey(
+        Notification, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "incident"], name="one_mirror_per_channel")
+        ]
+
+    def __str__(self) -> str:
+        return f"incident {self.incident_id} on {self.channel_id}: {self.reference}"
+
+    def thread(self) -> Thread:
+        return Thread(
+            reference=self.reference,
+            conversation=self.conversation,
+            remote_state=self.remote_state,
+            last_notification_id=self.last_notification_id,
+        )
+
+
+class ChatIdentity(models.Model):
+    """A person of a chat or paging tool (a Slack user of a workspace, a PagerDuty user) linked
+    to a confops user: their button presses act as that user, with that user's role."""
+
+    provider = models.CharField(max_length=20)  # "slack", "pagerduty"
+    workspace = models.CharField(max_length=100, blank=True, help_text="Slack team id.")
+    external_id = models.CharField(max_length=100)
+    display_name = models.CharField(max_length=200, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_identities"
+    )
+    linked_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "workspace", "external_id"], name="one_link_per_chat_user"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.external_id} -> {self.user_id}"
+
+
+class InboundRequest(models.Model):
+    """A signed request from Slack or PagerDuty, or a one-use link, already acted on: the same
+    one again (a replay, a retry) is answered without acting twice. Rows older than the
+    receivers' freshness window are pruned."""
+
+    digest = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the request.")
+    provider = models.CharField(max_length=20)
+    received_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.digest[:12]}"
+
+    @classmethod
+    def first_time(cls, provider: str, digest: str, now: datetime) -> bool:
+        """Record the request; False when it was seen before (the unique digest refuses it)."""
+        try:
+            with transaction.atomic():
+                cls.objects.create(digest=digest, provider=provider, received_at=now)
+        except IntegrityError:
+            return False
+        return True

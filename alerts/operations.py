@@ -13,7 +13,14 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from alerts.choices import OPEN_STATES, AlertEventKind, AlertState, IncidentState, ResolvedHow
+from alerts.choices import (
+    OPEN_STATES,
+    AlertEventKind,
+    AlertState,
+    IncidentState,
+    NotificationEvent,
+    ResolvedHow,
+)
 from alerts.engine import incidents, policy
 from alerts.engine.silences import covers
 from alerts.models import Alert, AlertRule, Channel, Incident, RuleOverride, Silence
@@ -93,9 +100,11 @@ def expire_silence(silence: Silence, user: Any, now: datetime, actor_label: str 
 
 @transaction.atomic
 def resolve_by_hand(alert: Alert, user: Any, now: datetime, actor_label: str = "") -> None:
+    """Resolve one alert; its incident closes when it was the last open member, and whoever
+    was told it fired is told it is resolved (a two-way channel edits its message)."""
     was = alert.state
     alert.resolve(now, ResolvedHow.MANUAL, user=user)
-    incidents.after_resolved([alert], now, by_hand=True)
+    policy.tell_closed(incidents.after_resolved([alert], now, by_hand=True), now)
     audit.record(
         now,
         "resolved",
@@ -149,6 +158,7 @@ def acknowledge_incident(
     reminders stop. One audit row for the incident, one per alert."""
     was = incident.state
     members = incident.acknowledge(user, note, now)
+    policy.tell_state_change(incident, NotificationEvent.ACKNOWLEDGED, now)
     audit.record(
         now,
         "acknowledged",
@@ -164,11 +174,44 @@ def acknowledge_incident(
 
 
 @transaction.atomic
+def resolve_incident(incident: Incident, user: Any, now: datetime, actor_label: str = "") -> int:
+    """Resolve every open member by hand (audited per alert and for the incident), which closes
+    the incident at once; returns how many alerts were resolved."""
+    if not incident.is_open:
+        raise ValidationError(
+            f"only an open incident can be resolved (this one is {incident.state})"
+        )
+    members = list(incident.alerts.filter(state__in=OPEN_STATES))
+    was = incident.state
+    for alert in members:
+        was_alert = alert.state
+        alert.resolve(now, ResolvedHow.MANUAL, user=user)
+        changes = {"state": [was_alert, alert.state]}
+        audit.record(now, "resolved", alert, changes, actor=user, actor_label=actor_label)
+    closing = incidents.after_resolved(members, now, by_hand=True)
+    if not members:  # nothing open underneath (all recovering): close it now
+        incident.resolve(now)
+        closing = [incident]
+    policy.tell_closed(closing, now)
+    incident.refresh_from_db()
+    audit.record(
+        now,
+        "resolved",
+        incident,
+        {"state": [was, incident.state]},
+        actor=user,
+        actor_label=actor_label,
+    )
+    return len(members)
+
+
+@transaction.atomic
 def unacknowledge_incident(
     incident: Incident, user: Any, now: datetime, actor_label: str = ""
 ) -> list[Alert]:
     was = incident.state
     members = incident.unacknowledge(user, now)
+    policy.tell_state_change(incident, NotificationEvent.UNACKNOWLEDGED, now)
     audit.record(
         now,
         "unacknowledged",

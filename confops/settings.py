@@ -165,6 +165,14 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=15)
 # --- Slack ------------------------------------------------------------------------------------
 # Incoming-webhook URL for a default Slack channel; a secret, never logged or shown in full.
 SLACK_WEBHOOK_URL = env.str("SLACK_WEBHOOK_URL", default="")
+# Base URL of Slack's Web API (the Slack app channel kind); tests point it at a local stand-in.
+SLACK_API_URL = env.str("SLACK_API_URL", default="https://slack.com/api/")
+
+# --- PagerDuty ----------------------------------------------------------------------------------
+# Events API v2 endpoint (the PagerDuty channel kind); tests point it at a local stand-in.
+PAGERDUTY_EVENTS_URL = env.str(
+    "PAGERDUTY_EVENTS_URL", default="https://events.pagerduty.com/v2/enqueue"
+)
 
 # --- Notification delivery (docs/notifications.md) ------------------------------------------------
 # Attempts per message before it is marked failed (backoff with jitter between them).

@@ -26,4 +26,5 @@ urlpatterns = [
     path("", include("alerts.urls")),
     path("", include("reports.urls")),
     path("api/v1/", login_exempt_urls()),
+    path("integrations/", include("alerts.inbound.urls")),
 ]

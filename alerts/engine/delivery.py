@@ -37,6 +37,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from alerts.choices import ChannelKind, NotificationEvent, NotificationStatus
+from alerts.engine import mirrors
 from alerts.models import Channel, DeliveryAttempt, Notification
 from alerts.notify import links, messages
 from alerts.notify.transports import (
@@ -113,6 +114,7 @@ def deliver(
     finished = now + timedelta(seconds=elapsed)
     record_attempt(attempt, elapsed, result, error)
     if error is None:
+        mirrors.remember(notification, result.thread if result else None, finished)
         return booked_sent(notification, now, finished)
     last_chance = not retries or notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS
     if error.permanent or last_chance:
@@ -139,8 +141,9 @@ def send(notification: Notification) -> tuple[SendResult | None, DeliveryError |
 
 def attempt_send(notification: Notification) -> tuple[SendResult | None, DeliveryError | None]:
     try:
-        message = messages.render(notification.event, notification.payload, notification.pk)
         transport = transport_for(notification)
+        message = messages.render(notification.event, notification.payload, notification.pk)
+        message = mirrors.with_thread(notification, transport, message)
     except ConfigError as exc:
         return None, DeliveryError(f"channel misconfigured: {exc}", permanent=True)
     except Exception as exc:

@@ -47,7 +47,7 @@ from alerts.choices import (
     NotificationEvent,
     Severity,
 )
-from alerts.engine import facts, incidents
+from alerts.engine import facts, incidents, mirrors
 from alerts.models import (
     SILENCE_REMINDER_BEFORE,
     Alert,
@@ -457,6 +457,23 @@ def page(
     return len(routes)
 
 
+def tell_state_change(incident: Incident, event: str, now: datetime) -> int:
+    """An acknowledge or unacknowledge made by a person, to the two-way channels told of the
+    incident (they edit their message; one-way channels hear nothing new)."""
+    channels = mirrors.mirroring_channels(incident)
+    members = list(
+        incident.alerts.filter(folded_into__isnull=True)
+        .select_related("rule", "source", "deployment")
+        .order_by("opened_at", "pk")
+    )
+    if not channels or not members:
+        return 0
+    rule = members[0].rule
+    for channel in channels:
+        create_notification(channel, event, rule, members, now, incident)
+    return len(channels)
+
+
 def routing_channels() -> list[Channel]:
     """The enabled channels with route owners or tags (docs/notifications.md)."""
     return [c for c in Channel.objects.filter(enabled=True) if c.has_routes]
@@ -539,9 +556,16 @@ def payload(
 
 
 def incident_payload(incident: Incident, alerts: list[Alert]) -> dict[str, Any]:
+    acknowledged_by = incident.acknowledged_by
     return {
         "id": incident.pk,
         "title": incident.title,
+        "state": incident.state,
+        "acknowledged_by": (
+            (acknowledged_by.get_full_name() or acknowledged_by.get_username())
+            if acknowledged_by is not None
+            else ""
+        ),
         "cause": incident.cause,
         "severity": incident.severity,
         "sources": len({a.source_id for a in alerts}),

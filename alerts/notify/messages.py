@@ -34,6 +34,7 @@ from markdown_it import MarkdownIt
 
 from alerts.choices import NotificationEvent, Severity
 from alerts.notify.links import alert_url, from_runbook, runbook_url
+from alerts.notify.thread import Thread
 from confops.common.formatting import span
 
 TEMPLATE_ROOT = "alerts/notifications"
@@ -51,6 +52,8 @@ ALERT_EVENTS = frozenset(
         NotificationEvent.REMINDER,
         NotificationEvent.ESCALATION,
         NotificationEvent.RESOLVED,
+        NotificationEvent.ACKNOWLEDGED,
+        NotificationEvent.UNACKNOWLEDGED,
     }
 )
 HEADLINES: dict[str, str] = {
@@ -61,6 +64,8 @@ HEADLINES: dict[str, str] = {
     NotificationEvent.REMINDER: "Still firing",
     NotificationEvent.ESCALATION: "Escalated, not acknowledged",
     NotificationEvent.RESOLVED: "Resolved",
+    NotificationEvent.ACKNOWLEDGED: "Acknowledged",
+    NotificationEvent.UNACKNOWLEDGED: "No longer acknowledged",
 }
 SEVERITY_ORDER = [Severity.CRITICAL, Severity.WARNING, Severity.INFO]
 # One palette for the HTML email and Slack's attachment bar; a resolved message is green.
@@ -163,6 +168,8 @@ class Message:
     payload: dict[str, Any]
     notification_id: int | None = None
     recipients: list[str] = field(default_factory=list)
+    # A two-way channel's message of this incident so far (delivery fills it in).
+    thread: Thread | None = None
 
     @property
     def is_about_alerts(self) -> bool:

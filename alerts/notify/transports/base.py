@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from alerts.notify.thread import Thread
 from confops.common.field_errors import field_messages
 from confops.common.secrets import mask_keys, restore_masked, secret_strings
 
@@ -51,6 +52,8 @@ class SendResult:
 
     status_code: int | None = None
     detail: str = ""
+    # A two-way kind's incident message after this send (stored by delivery, see thread.py).
+    thread: Thread | None = None
 
 
 class Config(BaseModel):
@@ -75,6 +78,7 @@ class Transport:
     cannot send without ``Channel.secret`` (and ``secret_help`` what the secret is);
     ``secret_config_keys`` names the config keys whose values are secrets too (a webhook's URL
     and headers): shown masked to every reader, masked in every error text.
+    ``mirrors_incidents`` makes it two-way (alerts/notify/thread.py).
     """
 
     kind: ClassVar[str]
@@ -83,6 +87,9 @@ class Transport:
     secret_required: ClassVar[bool] = False
     secret_help: ClassVar[str] = "Not used by this kind."  # noqa: S105 - a help text
     secret_config_keys: ClassVar[frozenset[str]] = frozenset()
+    # Two-way kinds keep one message per incident and are told of state changes made by people
+    # (acknowledged, unacknowledged); one-way kinds only hear the paging events.
+    mirrors_incidents: ClassVar[bool] = False
 
     def __init__(self, config: Config, secret: str) -> None:
         self.config = config
