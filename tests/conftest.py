@@ -17,6 +17,7 @@ pytest_plugins = [
     "tests.fixtures.processes",
     "tests.fixtures.http",
     "tests.fixtures.smtp",
+    "tests.fixtures.slack_api",
     "tests.fixtures.browser",
     "tests.fixtures.personas",
 ]
