@@ -174,6 +174,10 @@ PAGERDUTY_EVENTS_URL = env.str(
     "PAGERDUTY_EVENTS_URL", default="https://events.pagerduty.com/v2/enqueue"
 )
 
+# --- Acknowledge links (Microsoft Teams cards, emails) ------------------------------------------
+# Hours a one-use acknowledge link in a message stays valid after it was sent.
+ACK_LINK_MAX_AGE_HOURS = env.positive_int("ACK_LINK_MAX_AGE_HOURS", default=24)
+
 # --- Notification delivery (docs/notifications.md) ------------------------------------------------
 # Attempts per message before it is marked failed (backoff with jitter between them).
 NOTIFICATION_MAX_ATTEMPTS = env.positive_int("NOTIFICATION_MAX_ATTEMPTS", default=8)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urljoin, urlsplit
 
 from django.conf import settings
+from django.core import signing
 
 # Links in a runbook that a message may carry as they are; any other scheme is left out.
 LINK_SCHEMES = frozenset({"http", "https", "mailto"})
@@ -49,3 +51,29 @@ def channel_admin_url(channel_id: int) -> str:
 def incident_url(incident_id: int) -> str:
     """Where an operator sees an incident's alerts and acknowledges them all at once."""
     return absolute(f"incidents/{incident_id}/")
+
+
+# One-use acknowledge links (Teams cards cannot carry buttons that post back): a signed,
+# timestamped incident id. Its own salt, so no other signed value of confops opens it.
+ACK_LINK_SALT = "confops.alerts.ack-link"
+
+
+def ack_token(incident_id: int) -> str:
+    return signing.TimestampSigner(salt=ACK_LINK_SALT).sign(str(incident_id))
+
+
+def ack_link_url(incident_id: int) -> str:
+    """Where a card's "Acknowledge" button leads: a confirm page (opening it never acts, link
+    previewers fetch it), valid ACK_LINK_MAX_AGE_HOURS from when the message was sent."""
+    return absolute(f"integrations/ack/{ack_token(incident_id)}")
+
+
+def incident_of_ack_token(token: str) -> int:
+    """The incident id an acknowledge link was signed for; raises ``signing.SignatureExpired``
+    (too old) or ``signing.BadSignature`` (tampered, or not one of ours)."""
+    max_age = timedelta(hours=settings.ACK_LINK_MAX_AGE_HOURS)
+    value = signing.TimestampSigner(salt=ACK_LINK_SALT).unsign(token, max_age=max_age)
+    try:
+        return int(value)
+    except ValueError:
+        raise signing.BadSignature("not an incident id") from None
