@@ -18,6 +18,7 @@ pytest_plugins = [
     "tests.fixtures.http",
     "tests.fixtures.smtp",
     "tests.fixtures.slack_api",
+    "tests.fixtures.pagerduty",
     "tests.fixtures.browser",
     "tests.fixtures.personas",
 ]
