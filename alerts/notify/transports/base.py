@@ -90,6 +90,11 @@ class Transport:
     # Two-way kinds keep one message per incident and are told of state changes made by people
     # (acknowledged, unacknowledged); one-way kinds only hear the paging events.
     mirrors_incidents: ClassVar[bool] = False
+    # A valid configuration of this kind (config and secret, both fake), shown as the kind's
+    # example by the API's channel-kinds list and the docs, and created by the tests that
+    # check every registered kind can be saved. A kind with a richer example overrides example().
+    example_config: ClassVar[Mapping[str, Any]] = {}
+    example_secret: ClassVar[str] = ""
 
     def __init__(self, config: Config, secret: str) -> None:
         self.config = config
@@ -115,6 +120,11 @@ class Transport:
         if cls.secret_required and not (secret or cls.default_secret()):
             raise ConfigError({"secret": f"required for {cls.label}: {cls.secret_help}"})
         return config
+
+    @classmethod
+    def example(cls) -> tuple[dict[str, Any], str]:
+        """A valid ``(config, secret)`` of this kind: fake values, never a real receiver."""
+        return dict(cls.example_config), cls.example_secret
 
     @classmethod
     def default_secret(cls) -> str:

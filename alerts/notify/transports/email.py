@@ -57,6 +57,7 @@ class EmailTransport(Transport):
     label = "Email"
     config_schema = EmailConfig
     config: EmailConfig
+    example_config = {"to": ["oncall@example.com"]}
 
     @classmethod
     def secret_values(cls, config: Mapping[str, Any] | None, secret: str) -> list[str]:

@@ -111,6 +111,7 @@ class SlackTransport(Transport):
     config: SlackConfig
     secret_required = True
     secret_help = "the incoming webhook URL (or set SLACK_WEBHOOK_URL)"  # noqa: S105 - a help text
+    example_secret = "https://hooks.slack.com/services/T000/B000/XXXXXXXX"  # noqa: S105 - fake
 
     @classmethod
     def default_secret(cls) -> str:

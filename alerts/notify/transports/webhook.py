@@ -67,6 +67,7 @@ class WebhookTransport(Transport):
     config: WebhookConfig
     secret_help = "optional HMAC-SHA256 signing key shared with the receiver"  # noqa: S105 - a help text
     secret_config_keys = frozenset({"url", "headers"})
+    example_config = {"url": "https://receiver.example.com/confops"}
 
     def send(self, message: Message) -> SendResult:
         body = json.dumps(build_payload(message), separators=(",", ":")).encode()
