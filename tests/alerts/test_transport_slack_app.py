@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,9 +27,12 @@ from alerts.models import (
     IncidentMirror,
     Notification,
 )
+from alerts.notify import messages
 from alerts.notify.transports import ConfigError, transport_class
 from alerts.notify.transports import slack_app as slack_app_transport  # registers the kind
 from tests.alerts import factories as f
+from tests.alerts.test_messages import alert_json
+from tests.alerts.test_messages import payload as message_payload
 from tests.fixtures.slack_api import FakeSlack, SlackMessage
 
 pytestmark = pytest.mark.django_db
@@ -246,3 +250,71 @@ def test_a_message_about_no_incident_is_posted_on_its_own(fake_slack: FakeSlack)
     [call] = fake_slack.calls_to("chat.postMessage")
     assert call.token == TOKEN and call.args["channel"] == ROOM
     assert not IncidentMirror.objects.exists()
+
+
+def app(**config: Any) -> Any:
+    return transport_class(KIND).from_channel({"channel": ROOM, **config}, TOKEN)
+
+
+def incident_message(event: str, *raw: dict[str, Any], **incident: Any) -> messages.Message:
+    state = {"id": 5, "title": "Run failed on <!channel>", "state": "open", "sources": len(raw)}
+    body = message_payload(event, list(raw), incident={**state, **incident})
+    return messages.render(event, body, 40)
+
+
+def test_the_root_offers_the_runbook_and_no_reexecute_without_a_run(
+    fake_slack: FakeSlack,
+) -> None:
+    message = incident_message("firing", alert_json(7, "elra_conferences", run_id=""))
+    app().send(message)
+    root = root_of(fake_slack)
+    assert root.action_ids() == [
+        "confops_ack",
+        "confops_silence_1h",
+        "confops_resolve",
+        "confops_runbook",
+    ]
+    [runbook] = [e for b in root.blocks if b["type"] == "actions" for e in b["elements"][-1:]]
+    assert runbook["url"] == "http://localhost:8000/runbooks/scraper-failure/"
+
+
+def test_what_users_and_dagster_wrote_is_escaped_and_mentions_ping_on_firing_only(
+    fake_slack: FakeSlack,
+) -> None:
+    raw = alert_json(7, "<!channel>", severity="critical")
+    result = app(mention="<!here>").send(incident_message("firing", raw))
+    assert result.thread is not None
+    root = root_of(fake_slack)
+    assert "<!channel>" not in root.all_text() and "&lt;!channel&gt;" in root.text
+    assert "<!here>" in root.all_text()
+    reminder = replace(incident_message("reminder", raw), thread=result.thread)
+    app(mention="<!here>").send(replace(reminder, notification_id=41))
+    [reply] = fake_slack.replies(ROOM, root.ts)
+    assert "<!here>" in reply.all_text()  # a reply pings; the edited root does not again
+    assert "<!here>" not in root_of(fake_slack).all_text()
+
+
+def test_a_raised_severity_and_a_grouped_incident_show_on_the_root(
+    fake_slack: FakeSlack,
+) -> None:
+    first = app().send(incident_message("firing", alert_json(7, "elra_conferences")))
+    members = [alert_json(7, "elra_conferences"), alert_json(8, "wikicfp", severity="critical")]
+    raised = incident_message("severity_raised", *members)
+    app().send(replace(raised, thread=first.thread, notification_id=41))
+    root = root_of(fake_slack)
+    assert "*Firing, severity raised to critical* · 2 sources" in root.all_text()
+    assert fake_slack.replies(ROOM, root.ts) == []  # a raise edits the root only
+
+
+def test_unacknowledging_brings_the_acknowledge_button_back(
+    fake_slack: FakeSlack, clock: time_machine.Traveller, operator_user: Any
+) -> None:
+    _alert, incident = firing(app_channel(), clock)
+    deliver_all()
+    operations.acknowledge_incident(incident, operator_user, "", timezone.now())
+    deliver_all()
+    incident.refresh_from_db()
+    operations.unacknowledge_incident(incident, operator_user, timezone.now())
+    deliver_all()
+    assert root_of(fake_slack).action_ids()[0] == "confops_ack"
+    assert IncidentMirror.objects.get(incident=incident).remote_state == "open"
