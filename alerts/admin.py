@@ -28,7 +28,7 @@ from alerts.models import (
     RunbookRevision,
     Silence,
 )
-from alerts.notify.transports import all_transports
+from alerts.notify.transports import Transport, all_transports
 from alerts.replay.backtest import BacktestError, backtest
 from alerts.rules.base import all_kinds
 from alerts.runbooks import wiki
@@ -209,18 +209,45 @@ class AlertRuleAdmin(AuditedAdmin):
         )
 
 
-def channel_help() -> tuple[str, str]:
-    """Help texts for config and secret, per kind, from the transports themselves."""
-    config, secret = [], []
-    for kind, transport in sorted(all_transports().items()):
-        fields = transport.config_schema.model_fields
-        described = ", ".join(
-            f"{name} (required)" if info.is_required() else f"{name}={info.default!r}"
-            for name, info in fields.items()
-        )
-        config.append(f"{kind}: {described or 'nothing'}")
-        secret.append(f"{kind}: {transport.secret_help}")
-    return "JSON. " + " | ".join(config), " | ".join(secret)
+def channel_kind_help(transport: type[Transport]) -> tuple[str, str]:
+    """A kind's help for config and secret, from the transport itself: its settings (required or
+    with their default) and a valid example, and what its secret is."""
+    fields = transport.config_schema.model_fields
+    described = ", ".join(
+        f"{name} (required)" if info.is_required() else f"{name}={info.default!r}"
+        for name, info in fields.items()
+    )
+    config, _ = transport.example()
+    example = f". Example: {json.dumps(config, ensure_ascii=False)}" if config else ""
+    return (
+        f"{transport.kind}: {described or 'nothing'}{example}",
+        f"{transport.kind}: {transport.secret_help}",
+    )
+
+
+def kinds_by_label() -> list[tuple[str, str]]:
+    """Every registered kind, for a dropdown of 150+: ordered by label as people look them up."""
+    transports = all_transports().values()
+    ordered = sorted(transports, key=lambda t: (str(t.label).lower(), t.kind))
+    return [(t.kind, str(t.label)) for t in ordered]
+
+
+class KindSelect(forms.Select):
+    """The kind dropdown; each option carries its kind's help, which static/alerts/channel_form.js
+    shows under config and secret when the kind is chosen (the page would otherwise list the
+    help of every kind at once)."""
+
+    def create_option(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option: dict[str, Any] = super().create_option(*args, **kwargs)
+        transport = all_transports().get(str(option["value"]))
+        if transport is not None:
+            config, secret = channel_kind_help(transport)
+            option["attrs"].update({"data-config-help": config, "data-secret-help": secret})
+        return option
+
+
+CONFIG_HELP = "JSON: the chosen kind's settings"
+SECRET_HELP = "What the chosen kind needs: a webhook URL, a token, a signing key."  # noqa: S105
 
 
 class ChannelForm(forms.ModelForm):
@@ -249,21 +276,37 @@ class ChannelForm(forms.ModelForm):
             "secret",
         ]
 
+    class Media:
+        js = ["alerts/channel_form.js"]
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        config_help, secret_help = channel_help()
-        if "config" in self.fields:
-            self.fields["config"].help_text = config_help
+        kind = self.fields.get("kind")
+        if isinstance(kind, forms.ChoiceField):
+            kind.widget = KindSelect()
+            kind.choices = [("", "---------"), *kinds_by_label()]
+        config_help, secret_help = self.chosen_kind_help()
         stored = ""
         if self.instance.pk and self.instance.secret:
             stored = f"Stored: {self.instance.masked_secret}. Leave blank to keep it. "
         self.fields["secret"].help_text = stored + secret_help
-        if self.instance.pk and "config" in self.fields:
+        self.fields["secret"].widget.attrs["data-help-before"] = stored
+        if "config" not in self.fields:
+            return
+        edit_note = ""
+        if self.instance.pk:
             self.initial["config"] = self.instance.masked_config
-            self.fields["config"].help_text += (
+            edit_note = (
                 ". Secret values (a webhook's URL and headers) show masked: leave a masked value"
                 " as it is to keep the stored one, or type the whole new value."
             )
+        self.fields["config"].help_text = config_help + edit_note
+        self.fields["config"].widget.attrs["data-help-after"] = edit_note
+
+    def chosen_kind_help(self) -> tuple[str, str]:
+        """The help of the kind shown chosen when the page loads (the script swaps it after)."""
+        transport = all_transports().get(str(self.initial.get("kind") or self.instance.kind))
+        return channel_kind_help(transport) if transport else (CONFIG_HELP, SECRET_HELP)
 
     def clean_config(self) -> Any:
         """Masked values left as shown become the stored ones again."""
