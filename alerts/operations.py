@@ -288,6 +288,15 @@ def save_channel(channel: Channel, user: Any, now: datetime, actor_label: str = 
     return channel
 
 
+@transaction.atomic
+def delete_channel(channel: Channel, user: Any, now: datetime, actor_label: str = "") -> None:
+    """Delete a channel with its outbox rows, as the admin does, and audit it (masked)."""
+    audit.record(
+        now, "deleted", channel, audit.snapshot(channel), actor=user, actor_label=actor_label
+    )
+    channel.delete()
+
+
 def set_rule_enabled(
     rule: AlertRule, enabled: bool, user: Any, now: datetime, actor_label: str = ""
 ) -> bool:

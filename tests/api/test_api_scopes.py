@@ -25,6 +25,10 @@ WRITES: list[tuple[str, str, Any, str]] = [
     ("post", "/rules/{rule}/enable", None, TokenScope.ADMIN),
     ("post", "/rules/{rule}/disable", None, TokenScope.ADMIN),
     ("delete", "/rules/{rule}", None, TokenScope.ADMIN),
+    ("post", "/channels", {"name": "n", "kind": "email", "config": {"to": ["a@b.co"]}}, "admin"),
+    ("patch", "/channels/{channel}", {"enabled": False}, TokenScope.ADMIN),
+    ("post", "/channels/{channel}/test", None, TokenScope.ADMIN),
+    ("delete", "/channels/{channel}", None, TokenScope.ADMIN),
     ("patch", "/sources/{source}", {"owner": "me"}, TokenScope.ADMIN),
     ("put", "/sources/{source}/overrides/{rule}", {"enabled": False}, TokenScope.ADMIN),
     ("delete", "/sources/{source}/overrides/{rule}", None, TokenScope.ADMIN),
@@ -37,6 +41,9 @@ WRITES: list[tuple[str, str, Any, str]] = [
 READS = [
     "/rules",
     "/rules/{rule}",
+    "/channel-kinds",
+    "/channels",
+    "/channels/{channel}",
     "/alerts",
     "/alerts/{alert}",
     "/silences",
@@ -63,7 +70,14 @@ def ids() -> dict[str, Any]:
     silence = Silence.objects.create(
         group="x", comment="c", starts_at=now, ends_at=now + timedelta(hours=1)
     )
-    return {"rule": rule.pk, "alert": alert.pk, "silence": silence.pk, "source": src.slug}
+    channel = factories.channel("ops-mail", "email", config={"to": ["ops@example.com"]})
+    return {
+        "rule": rule.pk,
+        "alert": alert.pk,
+        "silence": silence.pk,
+        "source": src.slug,
+        "channel": channel.pk,
+    }
 
 
 def call(api: Api, method: str, path: str, body: Any, ids: dict[str, Any]) -> Any:
