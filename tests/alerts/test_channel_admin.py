@@ -143,9 +143,12 @@ def test_failed_rows_show_on_the_alert_and_can_be_retried_by_hand(
     assert AuditEntry.objects.filter(action="retried", object_id=str(row.pk)).exists()
 
 
-def test_only_the_built_in_kinds_are_offered_and_they_come_from_the_registry() -> None:
+def test_only_the_built_in_and_apprise_kinds_are_offered_and_they_come_from_the_registry() -> None:
     from alerts.choices import ChannelKind
     from alerts.models import channel_kind_choices
+    from alerts.notify.transports.apprise_kinds import SERVICE_TRANSPORTS, AppriseTransport
 
-    assert {kind for kind, _ in channel_kind_choices()} == set(ChannelKind.values)
+    apprise_kinds = {AppriseTransport.kind} | {t.kind for t in SERVICE_TRANSPORTS}
+    offered = {kind for kind, _ in channel_kind_choices()}
+    assert offered == set(ChannelKind.values) | apprise_kinds
     assert AlertRule.objects.exists()  # the default rules are there to attach channels to

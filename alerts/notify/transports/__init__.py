@@ -5,7 +5,12 @@ subclass and its ``Config`` schema, import it below, add its tests
 (``tests/alerts/test_transport_<kind>.py``). See CONTRIBUTING.md.
 """
 
-from alerts.notify.transports import email, slack, webhook  # noqa: F401 - registration
+from alerts.notify.transports import (  # noqa: F401 - registration
+    apprise_kinds,
+    email,
+    slack,
+    webhook,
+)
 from alerts.notify.transports.base import (
     ConfigError,
     DeliveryError,
