@@ -54,9 +54,11 @@ NEEDS = {
 def webhook(request: HttpRequest, channel_id: int) -> HttpResponse:
     channel = Channel.objects.filter(pk=channel_id, kind=KIND).first()
     secret = str((channel.config or {}).get("webhook_secret") or "") if channel else ""
-    if channel is None or not secret:
-        return HttpResponse("no such PagerDuty channel", status=404, content_type="text/plain")
-    if not signed(request.body, request.headers.get(SIGNATURE_HEADER, ""), secret):
+    # No channel or no secret to check against: as unproven as a bad signature (and no hint
+    # which channel ids exist).
+    if channel is None or not signed(
+        request.body, request.headers.get(SIGNATURE_HEADER, ""), secret
+    ):
         return HttpResponse("bad signature", status=401, content_type="text/plain")
     now = timezone.now()
     digest = hashlib.sha256(request.body).hexdigest()
@@ -73,6 +75,8 @@ def webhook(request: HttpRequest, channel_id: int) -> HttpResponse:
 
 def signed(body: bytes, header: str, secret: str) -> bool:
     """Whether one of the header's ``v1=`` signatures is the body's HMAC with ``secret``."""
+    if not secret:
+        return False
     expected = "v1=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     offered = [part.strip() for part in header.split(",") if part.strip()]
     # Every one compared, in constant time each: which one matched is not timed either.
