@@ -33,13 +33,19 @@ SILENCE_HOURS = (1, 4, 24)
 
 @transaction.atomic
 def silence_alert(
-    alert: Alert, hours: float, user: Any, now: datetime, comment: str = ""
+    alert: Alert,
+    hours: float,
+    user: Any,
+    now: datetime,
+    comment: str = "",
+    actor_label: str = "",
 ) -> Silence:
     """Silence the alert's rule on its subject for some hours; the alert shows it at once."""
     if not alert.is_open:
         raise ValidationError("a resolved alert needs no silence")
     silence = Silence.for_alert(alert, hours, now, user=user, comment=comment)
-    audit.record(now, "created", silence, audit.snapshot(silence), actor=user)
+    snapshot = audit.snapshot(silence)
+    audit.record(now, "created", silence, snapshot, actor=user, actor_label=actor_label)
     hold_back([alert], silence, user, now)
     return silence
 
@@ -359,7 +365,7 @@ def can_reexecute(alert: Alert) -> bool:
     return bool(alert.run_id) and alert_deployment(alert) is not None
 
 
-def reexecute(alert: Alert, user: Any, now: datetime) -> str:
+def reexecute(alert: Alert, user: Any, now: datetime, actor_label: str = "") -> str:
     """Re-execute the alert's failed run from its failure; link and audit the new run.
 
     Raises ``ValidationError`` when the alert has no Dagster run, and the typed ``DagsterError``
@@ -394,5 +400,6 @@ def reexecute(alert: Alert, user: Any, now: datetime) -> str:
             new_run_id=new_run_id,
             new_run_url=deployment.run_url(new_run_id),
         )
-        audit.record(now, "reexecuted", alert, {"run_id": [alert.run_id, new_run_id]}, actor=user)
+        changes = {"run_id": [alert.run_id, new_run_id]}
+        audit.record(now, "reexecuted", alert, changes, actor=user, actor_label=actor_label)
     return new_run_id
