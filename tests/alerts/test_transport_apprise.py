@@ -8,7 +8,9 @@ import base64
 import html
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
+import apprise
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
@@ -18,7 +20,8 @@ from alerts.engine import delivery
 from alerts.models import Channel, DeliveryAttempt
 from alerts.notify import messages
 from alerts.notify.transports import DeliveryError, all_transports, transport_class
-from alerts.notify.transports.apprise_kinds import GENERIC_KIND, AppriseTransport
+from alerts.notify.transports._http import CONNECT_TIMEOUT_SECONDS
+from alerts.notify.transports.apprise_kinds import GENERIC_KIND, AppriseTransport, bounded
 from tests.alerts.test_delivery import no_jitter, outbox_row, reload
 from tests.alerts.test_messages import alert_json, payload
 from tests.fixtures.http import HttpResponder
@@ -234,3 +237,27 @@ def test_a_test_message_reaches_an_smtp_server_through_mailto(
     assert smtp_auth_sink.logins == [("bob", PASSWORD)]
     assert PASSWORD not in caplog.text
     assert html.unescape(received.part("text/plain")).strip()
+
+
+def test_apprise_log_lines_reach_our_logs_with_the_urls_secrets_masked(
+    http_responder: HttpResponder, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    token = "path-token-0123456789abcdef"
+    url = f"json://{http_responder.url.removeprefix('http://')}/hooks/{token}"
+    message = messages.render("firing", payload("firing", [alert_json(1, "elra")]), 1)
+    apprise_kind("apprise-json").from_channel({}, url).send(message)
+
+    assert http_responder.requests[0].path == f"/hooks/{token}"
+    apprise_lines = [r.getMessage() for r in caplog.records if r.name == "apprise"]
+    assert any("JSON POST URL" in line for line in apprise_lines)  # Apprise quotes the URL
+    assert token not in caplog.text
+
+
+def test_apprise_timeouts_are_capped_by_ours_and_its_retries_are_off(settings: Any) -> None:
+    settings.NOTIFICATION_HTTP_TIMEOUT_SECONDS = 3.0
+    plugin = apprise.Apprise.instantiate("json://example.com/?rto=60&cto=60&retry=5")
+    assert plugin is not None and plugin.retry == 5
+    bounded(plugin)
+    assert (plugin.retry, plugin.socket_read_timeout) == (0, 3.0)
+    assert plugin.socket_connect_timeout == CONNECT_TIMEOUT_SECONDS
