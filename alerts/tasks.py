@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from celery import Task, shared_task
 from django.utils import timezone
 
-from alerts.engine import delivery, evaluation, policy
+from alerts.engine import delivery, evaluation, policy, reconcile
 from alerts.engine.locks import evaluation_lock
+from alerts.inbound import slack
 from alerts.notify.outbox import DELIVER_TASK
 from alerts.signals import evaluated
 
@@ -61,3 +63,20 @@ def sweep_notifications() -> int:
     if notification_ids:
         logger.info("re-queued %d notifications", len(notification_ids))
     return len(notification_ids)
+
+
+@shared_task(name="alerts.reconcile_mirrors", ignore_result=True)
+def reconcile_mirrors() -> int:
+    """Two-way channels still showing open what confops closed (or acknowledged): tell them."""
+    written = reconcile.reconcile(timezone.now())
+    if written:
+        logger.info("reconciled %d two-way channel threads", written)
+    return written
+
+
+@shared_task(name=slack.ACTION_TASK, ignore_result=True)
+def handle_slack_action(channel_id: int, payload: dict[str, Any]) -> str:
+    """A Slack button press the request URL verified and answered: act on it now."""
+    outcome = slack.handle_action(channel_id, payload, timezone.now())
+    logger.info("slack action on channel %s: %s", channel_id, outcome)
+    return outcome
