@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from django.conf import settings
@@ -58,14 +59,27 @@ def incident_url(incident_id: int) -> str:
 ACK_LINK_SALT = "confops.alerts.ack-link"
 
 
-def ack_token(incident_id: int) -> str:
-    return signing.TimestampSigner(salt=ACK_LINK_SALT).sign(str(incident_id))
+class SignerAt(signing.TimestampSigner):
+    """A TimestampSigner whose timestamp is a given moment, not the clock's: a message's link
+    is signed as of when the message was written, so a resend says what the first send said."""
+
+    def __init__(self, at: datetime, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.at = at
+
+    def timestamp(self) -> str:
+        return signing.b62_encode(int(self.at.timestamp()))
 
 
-def ack_link_url(incident_id: int) -> str:
-    """Where a card's "Acknowledge" button leads: a confirm page (opening it never acts, link
-    previewers fetch it), valid ACK_LINK_MAX_AGE_HOURS from when the message was sent."""
-    return absolute(f"integrations/ack/{ack_token(incident_id)}")
+def ack_token(incident_id: int, at: datetime) -> str:
+    return SignerAt(at, salt=ACK_LINK_SALT).sign(str(incident_id))
+
+
+def ack_link_url(incident_id: int, at: datetime) -> str:
+    """Where a message's "Acknowledge" link leads: a confirm page (opening it never acts, link
+    previewers fetch it), valid ACK_LINK_MAX_AGE_HOURS from ``at`` (when the message was
+    written)."""
+    return absolute(f"integrations/ack/{ack_token(incident_id, at)}")
 
 
 def incident_of_ack_token(token: str) -> int:

@@ -32,8 +32,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from markdown_it import MarkdownIt
 
-from alerts.choices import NotificationEvent, Severity
-from alerts.notify.links import alert_url, from_runbook, runbook_url
+from alerts.choices import IncidentState, NotificationEvent, Severity
+from alerts.notify.links import ack_link_url, alert_url, from_runbook, runbook_url
 from alerts.notify.thread import Thread
 from confops.common.formatting import span
 
@@ -170,6 +170,8 @@ class Message:
     recipients: list[str] = field(default_factory=list)
     # A two-way channel's message of this incident so far (delivery fills it in).
     thread: Thread | None = None
+    # The one-use acknowledge link of a page about an open incident (empty otherwise).
+    ack_url: str = ""
 
     @property
     def is_about_alerts(self) -> bool:
@@ -203,6 +205,7 @@ def render(event: str, payload: dict[str, Any], notification_id: int | None = No
         payload=payload,
         notification_id=notification_id,
         recipients=[payload["to"]] if payload.get("to") else [],
+        ack_url=context["ack_url"],
     )
 
 
@@ -257,7 +260,23 @@ def build_context(event: str, payload: dict[str, Any]) -> dict[str, Any]:
         "cause": str((payload.get("incident") or {}).get("cause") or ""),
         "incident_title": str((payload.get("incident") or {}).get("title") or ""),
         "colour": colour(event, highest_severity(alerts, payload)),
+        "ack_url": ack_url(event, payload),
     }
+
+
+def ack_url(event: str, payload: dict[str, Any]) -> str:
+    """The one-use acknowledge link (alerts/inbound/ack_links.py) of a page about an incident
+    still open, signed as of when the row was written; empty for anything else."""
+    incident = payload.get("incident") or {}
+    if event not in ALERT_EVENTS or event == NotificationEvent.RESOLVED:
+        return ""
+    if (
+        incident.get("state") != IncidentState.OPEN
+        or not incident.get("id")
+        or not payload.get("at")
+    ):
+        return ""
+    return ack_link_url(int(incident["id"]), datetime.fromisoformat(str(payload["at"])))
 
 
 def alert_line(raw: dict[str, Any]) -> AlertLine:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.core import signing
 from django.test import Client
+from django.utils import timezone
 
 from alerts.notify import links, messages
 from alerts.notify.transports import ConfigError, DeliveryError, transport_class
@@ -41,7 +42,8 @@ def card_of(responder: HttpResponder) -> dict[str, Any]:
 
 def firing(**fields: Any) -> messages.Message:
     raw = alert_json(7, "elra_conferences", severity="critical", **FACTS, **fields)
-    return messages.render("firing", payload("firing", [raw], incident=INCIDENT), 31)
+    at = timezone.now().replace(microsecond=0).isoformat()
+    return messages.render("firing", payload("firing", [raw], incident=INCIDENT, at=at), 31)
 
 
 def texts(card: dict[str, Any]) -> str:
@@ -72,6 +74,9 @@ def test_a_firing_alert_is_an_adaptive_card_with_facts_and_buttons(
     prefix = "http://localhost:8000/integrations/ack/"
     assert actions["Acknowledge"].startswith(prefix)
     assert links.incident_of_ack_token(actions["Acknowledge"].removeprefix(prefix)) == 12
+    assert (
+        actions["Acknowledge"] == firing().ack_url
+    )  # signed as of the row: a resend says the same
 
 
 def test_a_resolved_alert_is_green_and_offers_no_acknowledge(
@@ -182,6 +187,6 @@ def test_the_admin_shows_the_workflow_url_masked(admin_client: Client) -> None:
 
 
 def test_a_tampered_ack_token_is_refused() -> None:
-    token = links.ack_token(12)
+    token = links.ack_token(12, timezone.now())
     with pytest.raises(signing.BadSignature):
         links.incident_of_ack_token(token[:-1] + ("A" if token[-1] != "A" else "B"))

@@ -23,8 +23,7 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
-from alerts.choices import IncidentState, NotificationEvent, Severity
-from alerts.notify.links import ack_link_url
+from alerts.choices import NotificationEvent, Severity
 from alerts.notify.messages import AlertLine, Message
 from alerts.notify.transports import _http
 from alerts.notify.transports.base import Config, ConfigError, SendResult, Transport, register
@@ -185,8 +184,8 @@ def alert_actions(message: Message) -> list[dict[str, Any]]:
     incident = message.payload.get("incident") or {}
     first = message.first
     actions = []
-    if acknowledgeable(message, incident):
-        actions.append(open_url("Acknowledge", ack_link_url(int(incident["id"]))))
+    if message.ack_url:
+        actions.append(open_url("Acknowledge", message.ack_url))
     confops_url = str(incident.get("url") or "") or (first.url if first else "")
     if confops_url:
         actions.append(open_url("Open in confops", confops_url))
@@ -195,15 +194,6 @@ def alert_actions(message: Message) -> list[dict[str, Any]]:
     if first is not None and first.run_url:
         actions.append(open_url("Dagster run", first.run_url))
     return actions
-
-
-def acknowledgeable(message: Message, incident: dict[str, Any]) -> bool:
-    """An acknowledge button only on a page about an incident still firing, unacknowledged."""
-    return (
-        bool(incident.get("id"))
-        and incident.get("state") == IncidentState.OPEN
-        and message.event != NotificationEvent.RESOLVED
-    )
 
 
 def other_card(message: Message) -> dict[str, Any]:
