@@ -27,6 +27,7 @@ from confops.celery import app as celery_app
 from monitoring.models import Source
 from tests.alerts import factories as f
 from tests.alerts.incidents import incident, incident_of
+from tests.fixtures.processes import CeleryProcesses, wait_until
 from tests.fixtures.slack_api import TEAM_ID, FakeSlack
 
 pytestmark = pytest.mark.django_db
@@ -359,3 +360,39 @@ def test_refusals_are_escaped_for_slack(
     slack.handle_action(slack_app.pk, again, now)
     text = refusals(fake_slack, "r2")[0]["text"]
     assert "<!channel>" not in text and "&lt;!channel&gt;" in text
+
+
+# --- on a real worker -------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_worker_on_the_portals_broker_acts_on_the_queued_press(
+    celery_processes: CeleryProcesses,
+    client: Client,
+    fake_slack: FakeSlack,
+    slack_app: Any,
+    outage: Incident,
+    operator_user: Any,
+) -> None:
+    """The request URL only queues the press; a worker (embedded broker, or Redis in the
+    Redis pass) acknowledges, asking the fake Slack who pressed."""
+    celery_processes.env["SLACK_API_URL"] = fake_slack.url
+    celery_processes.worker()
+    body, headers = signed(press(fake_slack, "confops_ack", outage))
+    response = client.post(
+        f"/integrations/slack/{slack_app.pk}/actions",
+        data=body,
+        content_type="application/x-www-form-urlencoded",
+        headers=headers,
+    )
+    assert response.status_code == 200
+    try:
+        wait_until(
+            lambda: Incident.objects.get(pk=outage.pk).state == IncidentState.ACKNOWLEDGED,
+            60,
+            "the worker's acknowledge",
+        )
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{celery_processes.logs()}") from None
+    assert [entry.actor_label for entry in audit_of(outage, "acknowledged")] == ["Slack"]
+    assert len(fake_slack.calls_to("users.info")) == 1
