@@ -101,3 +101,4 @@ class ChannelKind(models.TextChoices):
     EMAIL = "email"
     SLACK = "slack"
     WEBHOOK = "webhook"
+    PAGERDUTY = "pagerduty"

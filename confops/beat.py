@@ -62,6 +62,13 @@ def default_entries() -> list[BeatEntry]:
             description="Re-queues due notifications and those whose worker died mid-send.",
         ),
         BeatEntry(
+            name="alerts: reconcile two-way channels",
+            task="alerts.reconcile_mirrors",
+            every_seconds=60,
+            description="Tells PagerDuty and Slack what closed or was acknowledged while they "
+            "were unreachable and the outbox gave up (alerts/engine/reconcile.py).",
+        ),
+        BeatEntry(
             name="monitoring: prune poll records",
             task="monitoring.prune_poll_records",
             every_seconds=3600,

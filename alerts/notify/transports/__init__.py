@@ -8,6 +8,7 @@ subclass and its ``Config`` schema, import it below, add its tests
 from alerts.notify.transports import (  # noqa: F401 - registration
     apprise_kinds,
     email,
+    pagerduty,
     slack,
     webhook,
 )
