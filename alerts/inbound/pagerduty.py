@@ -32,13 +32,13 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from alerts import operations
-from alerts.choices import IncidentState
+from alerts.choices import ChannelKind, IncidentState
 from alerts.models import Channel, ChatIdentity, InboundRequest, IncidentMirror
 
 logger = logging.getLogger(__name__)
 
 PROVIDER = "pagerduty"
-KIND = "pagerduty"
+KIND = ChannelKind.PAGERDUTY
 SIGNATURE_HEADER = "X-PagerDuty-Signature"
 # What each event asks of an incident in a given state, and what PagerDuty then shows.
 NEEDS = {

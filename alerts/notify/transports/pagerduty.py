@@ -27,7 +27,7 @@ from typing import Any
 from django.conf import settings
 from pydantic import field_validator
 
-from alerts.choices import NotificationEvent, Severity
+from alerts.choices import ChannelKind, NotificationEvent, Severity
 from alerts.notify.links import absolute
 from alerts.notify.messages import Message
 from alerts.notify.thread import Thread
@@ -64,7 +64,7 @@ class PagerDutyConfig(Config):
 
 @register
 class PagerDutyTransport(Transport):
-    kind = "pagerduty"
+    kind = ChannelKind.PAGERDUTY
     label = "PagerDuty (Events API v2, two-way)"
     config_schema = PagerDutyConfig
     config: PagerDutyConfig
