@@ -224,3 +224,20 @@ def test_after_a_ten_minute_outage_nothing_is_orphaned_or_doubled(
         status__in=(NotificationStatus.PENDING, NotificationStatus.SENDING)
     ).exists()
     assert reconcile.reconcile(now + timedelta(hours=1)) == 0
+
+
+def test_the_reconciler_writes_nothing_while_a_row_is_in_flight_or_after_a_refusal(
+    fake_pagerduty: FakePagerDuty, paged: tuple[Channel, Incident, str], operator_user: Any
+) -> None:
+    chan, incident, _ = paged
+    fake_pagerduty.go_down("503")
+    operations.resolve_incident(incident, operator_user, T0 + timedelta(minutes=1))
+    assert deliver_due(T0 + timedelta(minutes=2)) == ["retry"]
+
+    assert reconcile.reconcile(T0 + timedelta(hours=1)) == 0  # the resolved row still retries
+
+    Channel.objects.filter(pk=chan.pk).update(secret="revoked-key")
+    fake_pagerduty.come_back()
+    assert deliver_due(T0 + timedelta(hours=1)) == ["failed"]  # 400: refused for good
+    assert reconcile.reconcile(T0 + timedelta(hours=2)) == 0
+    assert fake_pagerduty.incidents[0].state == "triggered"
