@@ -45,6 +45,7 @@ from alerts.models import (
     RunbookRevision,
     Silence,
 )
+from alerts.notify.links import ack_token
 from alerts.notify.transports.webhook import signature
 from alerts.operations import create_silence
 from confops.accounts.choices import TokenScope
@@ -300,6 +301,8 @@ def seed_objects(admin_user: Any, now: datetime) -> dict[str, list[str]]:
         "history": [str(revision.number)],
         "reports": [report.date.isoformat()] if report else [],
         "rules": [str(pk) for pk in AlertRule.objects.values_list("pk", flat=True)[:5]],
+        # An acknowledge link's confirm page (alerts/inbound/ack_links.py) of each incident.
+        "ack_links": [ack_token(pk, now) for pk in Incident.objects.values_list("pk", flat=True)],
     }
 
 
@@ -415,6 +418,7 @@ FILLED_BY = {
     "daily": "reports",
     "rules": "rules",
     "overrides": "rules",
+    "ack": "ack_links",
 }
 
 
