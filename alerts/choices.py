@@ -102,3 +102,4 @@ class ChannelKind(models.TextChoices):
     SLACK = "slack"
     WEBHOOK = "webhook"
     PAGERDUTY = "pagerduty"
+    SLACK_APP = "slack_app"

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from alerts.management.commands import channel_kinds
 from alerts.notify.transports import all_transports
 
-LISTED = re.compile(r"^\| `([a-z0-9-]+)` \| .* \| (one-way|two-way) \|$", re.MULTILINE)
+LISTED = re.compile(r"^\| `([a-z0-9_-]+)` \| .* \| (one-way|two-way) \|$", re.MULTILINE)
 
 
 def listed_kinds(doc: str) -> dict[str, str]:

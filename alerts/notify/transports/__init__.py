@@ -10,6 +10,7 @@ from alerts.notify.transports import (  # noqa: F401 - registration
     email,
     pagerduty,
     slack,
+    slack_app,
     webhook,
 )
 from alerts.notify.transports.base import (

@@ -33,7 +33,7 @@ from pydantic import field_validator
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from alerts.choices import IncidentState, NotificationEvent
+from alerts.choices import ChannelKind, IncidentState, NotificationEvent
 from alerts.notify.messages import Message
 from alerts.notify.thread import Thread
 from alerts.notify.transports import _http
@@ -56,7 +56,7 @@ from alerts.notify.transports.slack import (
 from confops.common.markup import slack_escape
 from confops.common.secrets import redact_error
 
-KIND = "slack_app"
+KIND = ChannelKind.SLACK_APP
 ACTION_ACK = "confops_ack"
 ACTION_SILENCE = "confops_silence_1h"
 ACTION_RESOLVE = "confops_resolve"
