@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 MASK = "••••"
 REDACTED_PATH = "/[redacted]"
@@ -24,6 +24,10 @@ URL_IN_TEXT = re.compile(r"""[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'"<>(){}]*[^\s'"<>(){
 URLLIB3_PATH = re.compile(r"(with url: )(\S+)")
 # Secrets shorter than this are not searched for in text: "a" would blank out every "a".
 MIN_SECRET_LENGTH = 6
+# A path segment this long, or at least ID_SEGMENT_LENGTH with a digit in it, may be a token or a
+# webhook id (``/services/T0/B0/<token>``, ``/webhooks/<id>/<token>``); "services" is not.
+TOKEN_SEGMENT_LENGTH = 20
+ID_SEGMENT_LENGTH = 8
 
 
 def mask_secret(secret: str, visible: int = 4) -> str:
@@ -66,8 +70,9 @@ def without_userinfo(url: str) -> str:
 
 def secret_forms(secret: str) -> list[str]:
     """The texts that give a secret away: the secret itself and, for a URL, its path with and
-    without the query, the query and the password. A receiver's error page, urllib3 or a
-    redirect's ``Location`` may quote the path of a Slack webhook alone."""
+    without the query, the query, each query value, the password and each path segment that
+    looks like a token. A receiver's error page, urllib3 or a redirect's ``Location`` may quote
+    the path of a Slack webhook alone, and a receiver may echo one value ("token tok-1 revoked")."""
     forms = [secret]
     try:
         parts = urlsplit(secret)
@@ -76,8 +81,18 @@ def secret_forms(secret: str) -> list[str]:
         return forms
     if parts.scheme and parts.netloc:
         query = f"?{parts.query}" if parts.query else ""
-        forms += [parts.path + query, parts.path, parts.query, password]
+        forms += [parts.path + query, parts.path, parts.query, password, unquote(password)]
+        forms += [value for _, value in parse_qsl(parts.query)]
+        forms += [quoted.split("=", 1)[-1] for quoted in re.split(r"[&;]", parts.query)]
+        forms += [segment for segment in parts.path.split("/") if looks_like_token(segment)]
     return [form for form in forms if form and form != "/"]
+
+
+def looks_like_token(word: str) -> bool:
+    """A path segment that may be a secret on its own: long, or an id with digits in it."""
+    if len(word) >= TOKEN_SEGMENT_LENGTH:
+        return True
+    return len(word) >= ID_SEGMENT_LENGTH and any(char.isdigit() for char in word)
 
 
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:

@@ -111,3 +111,24 @@ def test_redacting_twice_changes_nothing() -> None:
     expected = "POST https://hooks.slack.com/[redacted] failed; see http://[::1]:8000/[redacted]"
     assert once == f"{expected} (refused)"
     assert redact_text(once) == once
+
+
+def test_a_query_value_of_a_secret_url_is_masked_where_it_is_quoted_alone() -> None:
+    """A receiver may echo only the token of ``?token=...`` ("token tok-... revoked")."""
+    url = "https://hook.example/in?team=data&token=tok-7f3a9c2e41&sig=a%2Bb%2Fc0123"
+    text = redact_text("token tok-7f3a9c2e41 revoked; signature a+b/c0123 or a%2Bb%2Fc0123", [url])
+    assert "tok-7f3a9c2e41" not in text and "a+b/c0123" not in text and "a%2Bb" not in text
+    assert text == f"token {MASK} revoked; signature {MASK} or {MASK}"
+
+
+def test_a_percent_encoded_password_is_masked_as_typed_and_decoded() -> None:
+    url = "json://bot:p%40ss-w0rd-99@hook.example/x"
+    text = redact_text("auth p@ss-w0rd-99 / p%40ss-w0rd-99 refused", [url])
+    assert text == f"auth {MASK} / {MASK} refused"
+
+
+def test_a_path_segment_that_looks_like_a_token_is_masked_alone_and_words_stay() -> None:
+    url = "https://discord.example/api/webhooks/1234567890/AbCdEfGhIjKlMnOpQrStUvWxYz"
+    quoted = "webhook 1234567890 token AbCdEfGhIjKlMnOpQrStUvWxYz unknown (webhooks)"
+    text = redact_text(quoted, [url])
+    assert text == f"webhook {MASK} token {MASK} unknown (webhooks)"
