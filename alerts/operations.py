@@ -278,14 +278,20 @@ def save_rule(
 
 @transaction.atomic
 def save_channel(channel: Channel, user: Any, now: datetime, actor_label: str = "") -> Channel:
-    """Save a channel made or changed in the admin and audit what changed (masked). The first
-    channel created is a default channel, so a fresh install reaches it with no rule edited;
-    alerts nobody was told about go out as soon as a channel can take them."""
+    """Validate (``full_clean``: the kind's config and secret, routes, a unique name), save and
+    audit what changed (masked). The door validates whoever calls it (admin, API, provisioning,
+    a shell), so no path stores a channel its transport cannot use. The first channel created
+    is a default channel, so a fresh install reaches it with no rule edited; alerts nobody was
+    told about go out as soon as a channel can take them.
+
+    Raises Django's ``ValidationError`` (nothing saved) when the channel is invalid.
+    """
     created = channel.pk is None
     before = {} if created else audit.snapshot(Channel.objects.get(pk=channel.pk))
     # A channel with routes takes only the sources they match (Channel.clean_routes).
     if created and not channel.has_routes and not Channel.objects.exists():
         channel.is_default = True
+    channel.full_clean()
     channel.save()
     action = "created" if created else "changed"
     changes = audit.diff(before, audit.snapshot(channel))
