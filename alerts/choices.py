@@ -103,3 +103,4 @@ class ChannelKind(models.TextChoices):
     WEBHOOK = "webhook"
     PAGERDUTY = "pagerduty"
     SLACK_APP = "slack_app"
+    TEAMS = "teams"

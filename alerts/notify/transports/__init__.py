@@ -11,6 +11,7 @@ from alerts.notify.transports import (  # noqa: F401 - registration
     pagerduty,
     slack,
     slack_app,
+    teams,
     webhook,
 )
 from alerts.notify.transports.base import (
