@@ -44,7 +44,12 @@ def refused(request: HttpRequest, reason: str, status: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def acknowledge(request: HttpRequest, token: str) -> HttpResponse:
-    """GET: the confirm page; POST: acknowledge the incident once, through the one door."""
+    """GET: the confirm page; POST: acknowledge the incident once, through the one door.
+
+    The role is checked first: a user who may not acknowledge learns nothing from a link,
+    not even whether it is valid or its incident exists."""
+    if not request.user.has_perm(PERMISSION):
+        return refused(request, "Your role may see incidents but not acknowledge them.", 403)
     try:
         incident_id = incident_of_ack_token(token)
     except signing.SignatureExpired:
@@ -52,8 +57,6 @@ def acknowledge(request: HttpRequest, token: str) -> HttpResponse:
     except signing.BadSignature:
         return refused(request, "This acknowledge link is not valid.", 400)
     incident = get_object_or_404(Incident, pk=incident_id)
-    if not request.user.has_perm(PERMISSION):
-        return refused(request, "Your role may see incidents but not acknowledge them.", 403)
     if InboundRequest.objects.filter(provider=PROVIDER, digest=digest(token)).exists():
         return already_used(request)
     if request.method == "GET":
