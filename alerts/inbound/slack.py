@@ -111,6 +111,12 @@ def first_time(request: HttpRequest, now: datetime) -> bool:
         + headers.get("X-Slack-Request-Timestamp", "").encode()
         + request.body
     )
+    return first_sight(raw, now)
+
+
+def first_sight(raw: bytes, now: datetime) -> bool:
+    """Record what Slack delivered (a request, a Socket Mode envelope id); False when seen
+    already. Rows older than Slack would still retry are forgotten here, at insert."""
     InboundRequest.objects.filter(provider=PROVIDER, received_at__lt=now - SEEN_FOR).delete()
     return InboundRequest.first_time(PROVIDER, hashlib.sha256(raw).hexdigest(), now)
 
