@@ -20,8 +20,10 @@ from alerts.models import (
     AlertEvent,
     AlertRule,
     Channel,
+    ChatIdentity,
     DeliveryAttempt,
     Incident,
+    IncidentMirror,
     Notification,
     RuleOverride,
     Runbook,
@@ -485,6 +487,23 @@ class IncidentAlertInline(admin.TabularInline):
         return format_html('<a href="{}">#{}</a>', url, row.pk)
 
 
+class IncidentMirrorInline(admin.TabularInline):
+    """Where two-way channels show the incident (a Slack message, a PagerDuty incident) and the
+    state they show: a mirror still open after the incident closed is the reconciler's work."""
+
+    model = IncidentMirror
+    extra = 0
+    can_delete = False
+    fields = ("channel", "reference", "conversation", "remote_state", "updated_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Incident)
 class IncidentAdmin(admin.ModelAdmin):
     """Read-only: the engine opens and closes incidents; operators acknowledge them in the
@@ -494,7 +513,7 @@ class IncidentAdmin(admin.ModelAdmin):
     list_filter = ["state", "severity"]
     search_fields = ["title", "cause", "source__key"]
     date_hierarchy = "opened_at"
-    inlines = [IncidentAlertInline]
+    inlines = [IncidentAlertInline, IncidentMirrorInline]
     readonly_fields = [f.name for f in Incident._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -525,6 +544,35 @@ class DeliveryAttemptInline(admin.TabularInline):
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class ChatIdentityForm(forms.ModelForm):
+    provider = forms.ChoiceField(choices=[("slack", "Slack"), ("pagerduty", "PagerDuty")])
+
+    class Meta:
+        model = ChatIdentity
+        fields = ["provider", "workspace", "external_id", "display_name", "user"]
+        help_texts = {
+            "external_id": "The Slack user id (U0123...) or the PagerDuty user id (P12345...).",
+            "workspace": "Slack only: the team id (T0123...) of the workspace.",
+        }
+
+
+@admin.register(ChatIdentity)
+class ChatIdentityAdmin(AuditedAdmin):
+    """A Slack or PagerDuty person linked to a confops user by hand: their presses in Slack
+    and acknowledges in PagerDuty act as that user (a Slack user is also linked by email on
+    their first press). Audited like every admin change."""
+
+    list_display = ["provider", "workspace", "external_id", "display_name", "user", "linked_at"]
+    list_filter = ["provider"]
+    search_fields = ["external_id", "display_name", "user__username", "user__email"]
+    form = ChatIdentityForm
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if not change:
+            obj.linked_at = timezone.now()
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Notification)
