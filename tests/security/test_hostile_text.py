@@ -1,0 +1,83 @@
+"""Text that users and Dagster wrote (a source key, a summary, a rule name) reaches Slack,
+PagerDuty, Teams and the Apprise services as typed: it pings no one, makes no link, runs no
+script and calls no Adaptive Card function. Each kind sends one hostile message to its local
+fake receiver, and the assertions read what the receiver recorded."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from alerts.notify import messages
+from alerts.notify.thread import Thread
+from alerts.notify.transports.apprise_kinds import AppriseTransport
+from alerts.notify.transports.pagerduty import PagerDutyTransport
+from alerts.notify.transports.slack_app import SlackAppTransport
+from alerts.notify.transports.teams import TeamsTransport
+from tests.alerts.test_messages import alert_json, payload
+from tests.fixtures.http import HttpResponder
+from tests.fixtures.pagerduty import ROUTING_KEY, FakePagerDuty
+from tests.fixtures.slack_api import FakeSlack
+
+pytestmark = pytest.mark.django_db
+
+PING = "<!channel> <@U0BOSS> <!subteam^S0ALL>"
+LINK = "[x](http://evil.example) <http://evil.example|click>"
+SCRIPT = "<script>alert(1)</script>"
+HOSTILE = f"{PING} *bold* {SCRIPT} {LINK} {{{{DATE(2017-02-14T06:08:39Z, SHORT)}}}}"
+
+
+def hostile_message(event: str = "firing") -> messages.Message:
+    """One incident message whose source key, summary, error and rule name are all hostile."""
+    raw = alert_json(7, HOSTILE, summary=f"{HOSTILE} failed", error=f"{HOSTILE}\n# heading")
+    body = payload(
+        event,
+        [raw],
+        rule={"id": 1, "name": f"rule {HOSTILE}", "kind": "run_failed"},
+        incident={"id": 5, "title": f"Run failed on {HOSTILE}", "state": "open", "sources": 1},
+    )
+    message = messages.render(event, body, 40)
+    return replace(message, thread=Thread())
+
+
+def test_slack_app_blocks_ping_no_one_and_link_nothing(fake_slack: FakeSlack) -> None:
+    SlackAppTransport.from_channel({"channel": "C0OPS"}, "xoxb-0000-test").send(hostile_message())
+    [root] = fake_slack.roots("C0OPS")
+    shown = root.all_text()
+    for hostile in ("<!channel>", "<@U0BOSS>", "<!subteam", "<http://evil", "<script>"):
+        assert hostile not in shown, hostile
+    assert "&lt;!channel&gt;" in shown and "&lt;script&gt;" in shown  # shown, as typed
+
+
+def test_pagerduty_gets_the_text_plain_as_typed(fake_pagerduty: FakePagerDuty) -> None:
+    PagerDutyTransport.from_channel({}, ROUTING_KEY).send(hostile_message())
+    [event] = fake_pagerduty.events
+    summary = event["payload"]["summary"]
+    assert HOSTILE in summary  # PagerDuty shows plain text: no escaping to undo
+    assert len(summary) <= 1024
+    assert not any("evil.example" in link["href"] for link in event.get("links", []))
+
+
+def test_a_teams_card_shows_markdown_and_date_functions_as_typed(
+    http_responder: HttpResponder,
+) -> None:
+    url = f"{http_responder.url}/workflows/1/invoke?sig=WorkflowSignature0123456789"
+    TeamsTransport.from_channel({}, url).send(hostile_message())
+    [request] = http_responder.requests
+    card = request.json()["attachments"][0]["content"]
+    shown = json.dumps(card["body"], ensure_ascii=False)
+    assert "{{" not in shown and "[x](http" not in shown and "*bold*" not in shown
+    assert "\\\\*bold\\\\*" in shown  # JSON of \*bold\*: Teams shows *bold*
+    for action in card.get("actions", []):
+        assert "evil.example" not in action.get("url", "")
+
+
+def test_an_apprise_body_is_the_plain_text_as_typed(http_responder: HttpResponder) -> None:
+    host = http_responder.url.removeprefix("http://")
+    AppriseTransport.from_channel({}, f"json://{host}/hook").send(hostile_message())
+    [request] = http_responder.requests
+    body: dict[str, Any] = request.json()
+    assert HOSTILE in body["message"] and body["title"].startswith(("Firing", "["))
