@@ -35,8 +35,8 @@ from alerts.inbound import slack
 from alerts.models import Channel
 
 logger = logging.getLogger(__name__)
-# slack_sdk's own log lines; kept at INFO at most: its DEBUG lines carry the WebSocket URL
-# (a connection ticket) and whole payloads.
+# slack_sdk's own log lines (Socket Mode and Web API clients); kept at INFO at most: its DEBUG
+# lines carry the WebSocket URL (a connection ticket) and whole payloads.
 sdk_logger = logging.getLogger(f"{__name__}.sdk")
 sdk_logger.setLevel(logging.INFO)
 REFRESH_SECONDS = 60.0
@@ -123,7 +123,9 @@ class SocketMode:
             app_token=token,
             logger=sdk_logger,
             web_client=WebClient(
-                base_url=settings.SLACK_API_URL, timeout=slack.SLACK_TIMEOUT_SECONDS
+                base_url=settings.SLACK_API_URL,
+                timeout=slack.SLACK_TIMEOUT_SECONDS,
+                logger=sdk_logger,  # its DEBUG lines show apps.connections.open's answer
             ),
         )
         client.socket_mode_request_listeners.append(partial(on_request, channel_id))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import queue
 import signal
 import subprocess
@@ -57,9 +58,14 @@ class FakeSocketSlack:
     received: list[dict[str, Any]] = field(default_factory=list)
     outbox: queue.Queue[dict[str, Any]] = field(default_factory=queue.Queue)
     stopping: threading.Event = field(default_factory=threading.Event)
+    dropping: threading.Event = field(default_factory=threading.Event)
 
     def send(self, envelope: dict[str, Any]) -> None:
         self.outbox.put(envelope)
+
+    def drop(self) -> None:
+        """Close the connection from Slack's side, as Slack does every few hours."""
+        self.dropping.set()
 
     def acknowledged(self) -> list[str]:
         return [m["envelope_id"] for m in list(self.received) if "envelope_id" in m]
@@ -70,6 +76,10 @@ class FakeSocketSlack:
         connection.send(json.dumps(hello))
         try:
             while not self.stopping.is_set():
+                if self.dropping.is_set():
+                    self.dropping.clear()
+                    connection.close()
+                    return
                 with contextlib.suppress(TimeoutError):
                     self.received.append(json.loads(connection.recv(timeout=0.02)))
                 while not self.outbox.empty():
@@ -202,6 +212,24 @@ def test_a_viewers_press_is_acknowledged_but_changes_nothing(
     assert outage.state == IncidentState.OPEN and audit_of(outage, "acknowledged") == []
     [refusal] = refusals(fake_slack)
     assert refusal["response_type"] == "ephemeral" and "not allowed" in refusal["text"]
+
+
+def test_a_dropped_connection_is_opened_again_and_logs_carry_no_token(
+    running: SocketMode,
+    fake_socket: FakeSocketSlack,
+    fake_slack: FakeSlack,
+    outage: Incident,
+    operator_user: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    fake_socket.drop()
+    wait_until(lambda: len(fake_socket.paths) == 2, 15, "the reconnection", poll=0.05)
+    assert len(fake_slack.calls_to("apps.connections.open")) >= 2
+    pressed(fake_socket, press(fake_slack, "confops_ack", outage))
+    wait_until(lambda: audit_of(outage, "acknowledged"), 2, "the acknowledge", poll=0.02)
+    ours = [r.getMessage() for r in caplog.records if r.name.startswith(("alerts.", "slack_sdk"))]
+    assert ours and not [line for line in ours if APP_TOKEN in line or "ticket" in line]
 
 
 def test_the_same_envelope_twice_acts_once(
