@@ -29,7 +29,6 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -79,10 +78,11 @@ class Press:
 @login_not_required
 @require_POST
 def actions(request: HttpRequest, channel_id: int) -> HttpResponse:
-    """Verify, refuse repeats, queue the press and answer Slack at once."""
-    channel = get_object_or_404(Channel, pk=channel_id, kind=KIND)
-    if not signed_by_slack(channel, request):
-        logger.warning("slack action refused: bad signature (channel %s)", channel.pk)
+    """Verify, refuse repeats, queue the press and answer Slack at once. An unknown channel
+    answers 401 like a bad signature: the URL tells an outsider no channel id."""
+    channel = Channel.objects.filter(pk=channel_id, kind=KIND).first()
+    if channel is None or not signed_by_slack(channel, request):
+        logger.warning("slack action refused: bad signature (channel %s)", channel_id)
         return HttpResponse("invalid signature", status=401, content_type="text/plain")
     now = timezone.now()
     if not first_time(request, now):

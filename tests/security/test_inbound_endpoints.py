@@ -151,3 +151,10 @@ def test_the_acknowledge_link_confirms_with_a_csrf_protected_form(
     assert page.status_code == 200 and 'name="csrfmiddlewaretoken"' in page.content.decode()
     assert browser.post(url).status_code == 403  # a cross-site POST without the token
     assert not InboundRequest.objects.exists()  # and the link is still unused
+
+
+@pytest.mark.parametrize("route", sorted(SIGNED))
+def test_an_unknown_channel_answers_like_a_bad_signature(client: Client, route: str) -> None:
+    """No hint which channel ids exist."""
+    answer = client.post(reverse(f"inbound:{route}", args=[999999]), b"{}", "application/json")
+    assert answer.status_code == 401
