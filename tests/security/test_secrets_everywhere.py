@@ -59,7 +59,9 @@ from reports.models import DailyReport
 from tests.alerts import factories as f
 from tests.fixtures.dagster import free_port
 from tests.fixtures.http import HttpResponder, RecordedRequest
+from tests.fixtures.pagerduty import FakePagerDuty
 from tests.fixtures.personas import ADA, OTTO, VERA, Persona, logged_in, make_user
+from tests.fixtures.slack_api import FakeSlack
 from tests.fixtures.smtp import SmtpAuthSink
 
 pytestmark = pytest.mark.django_db
@@ -155,6 +157,9 @@ def plant_channels(admin_client: Client, receiver: HttpResponder, closed: str) -
         ),
         channel_form("email", "email", {"to": ["ops@example.com"]}, ""),
     ]
+    new_kinds, forms_of_new_kinds = plant_new_kinds(receiver, closed)
+    found |= new_kinds
+    forms += forms_of_new_kinds
     for form in forms:
         response = admin_client.post(reverse("admin:alerts_channel_add"), form)
         assert response.status_code == 302, (form["name"], response.content.decode()[:3000])
@@ -169,6 +174,42 @@ def plant_channels(admin_client: Client, receiver: HttpResponder, closed: str) -
     response = admin_client.post(reverse("admin:alerts_channel_change", args=[hook_ok.pk]), changed)
     assert response.status_code == 302, response.content.decode()[:3000]
     return found
+
+
+def plant_new_kinds(receiver: HttpResponder, closed: str) -> tuple[dict[str, str], list[Any]]:
+    """Issue 17's kinds, each reachable (the fake Slack and PagerDuty, the local receiver) and
+    unreachable (a closed port; PagerDuty's one Events URL is the fake's, so a refused key
+    stands for its failure): a Slack app's bot token, signing secret and app token, a PagerDuty
+    routing key and webhook secret, a Teams Workflows URL's signature, Apprise URLs with a
+    password and a token (the generic kind and a service kind)."""
+    found = {
+        "Slack app bot token (channel app-ok)": "xoxb-" + marker("botok"),
+        "Slack app signing secret (channel app-ok)": marker("signok"),
+        "Slack app app token (channel app-ok)": "xapp-" + marker("appok"),
+        "Slack app bot token (channel app-down)": "xoxb-" + marker("botdown"),
+        "PagerDuty routing key (channel pd-ok)": (marker("pdkey") + "0" * 32)[:32],
+        "PagerDuty webhook secret (channel pd-ok)": marker("pdhook"),
+        "Teams Workflows signature (channel teams-ok)": marker("teamsok"),
+        "Teams Workflows signature (channel teams-down)": marker("teamsdown"),
+        "Apprise URL password (channel apprise-ok)": marker("apprisepw"),
+        "Apprise URL token (channel apprise-ok)": marker("apprisetok"),
+        "Apprise URL password (channel apprise-down)": marker("apprisepwdn"),
+        "Apprise service URL token (channel apprise-json-down)": marker("appjsontok"),
+    }
+    s = list(found.values())
+    host, down = receiver.url.removeprefix("http://"), closed.removeprefix("http://")
+    app = {"channel": "C0OPS", "signing_secret": s[1], "app_token": s[2]}
+    forms = [
+        channel_form("app-ok", "slack_app", app, s[0]),
+        channel_form("app-down", "slack_app", {"channel": "C0GONE"}, s[3]),
+        channel_form("pd-ok", "pagerduty", {"webhook_secret": s[5]}, s[4]),
+        channel_form("teams-ok", "teams", {}, f"{receiver.url}/workflows/1/invoke?sig={s[6]}"),
+        channel_form("teams-down", "teams", {}, f"{closed}/workflows/2/invoke?sig={s[7]}"),
+        channel_form("apprise-ok", "apprise", {}, f"json://bot:{s[8]}@{host}/a?token={s[9]}"),
+        channel_form("apprise-down", "apprise", {}, f"json://bot:{s[10]}@{down}/a"),
+        channel_form("apprise-json-down", "apprise-json", {}, f"json://{down}/t/{s[11]}"),
+    ]
+    return found, forms
 
 
 def plant_deployments(receiver: HttpResponder, closed: str) -> dict[str, str]:
@@ -303,6 +344,7 @@ def seed_objects(admin_user: Any, now: datetime) -> dict[str, list[str]]:
         "rules": [str(pk) for pk in AlertRule.objects.values_list("pk", flat=True)[:5]],
         # An acknowledge link's confirm page (alerts/inbound/ack_links.py) of each incident.
         "ack_links": [ack_token(pk, now) for pk in Incident.objects.values_list("pk", flat=True)],
+        "channels": [str(pk) for pk in Channel.objects.values_list("pk", flat=True)],
     }
 
 
@@ -313,6 +355,8 @@ def planted(
     http_responder: HttpResponder,
     smtp_auth_sink: SmtpAuthSink,
     client: Client,
+    fake_slack: FakeSlack,
+    fake_pagerduty: FakePagerDuty,
 ) -> Planted:
     caplog.set_level(logging.DEBUG)
     now = timezone.now()
@@ -323,6 +367,7 @@ def planted(
         "admin": make_user(ADA),
         "view-only staff": make_user(STAFF_VIEWER),
     }
+    fake_slack.channels = {"C0OPS"}  # app-down posts to C0GONE: Slack's channel_not_found
     found = plant_settings(settings, http_responder)
     found |= plant_channels(logged_in(users["admin"]), http_responder, closed)
     found |= plant_deployments(http_responder, closed)
@@ -419,6 +464,9 @@ FILLED_BY = {
     "rules": "rules",
     "overrides": "rules",
     "ack": "ack_links",
+    "channels": "channels",
+    "slack": "channels",
+    "pagerduty": "channels",
 }
 
 
