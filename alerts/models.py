@@ -1030,10 +1030,25 @@ class InboundRequest(models.Model):
 
     @classmethod
     def first_time(cls, provider: str, digest: str, now: datetime) -> bool:
-        """Record the request; False when it was seen before (the unique digest refuses it)."""
+        """Record the request; False when it was seen before (the unique digest refuses it).
+        Rows of the provider older than it could come again are forgotten on the way."""
         try:
             with transaction.atomic():
                 cls.objects.create(digest=digest, provider=provider, received_at=now)
         except IntegrityError:
             return False
+        cls.objects.filter(
+            provider=provider, received_at__lt=now - cls.remembered_for(provider)
+        ).delete()
         return True
+
+    @staticmethod
+    def remembered_for(provider: str) -> timedelta:
+        """How long a request can come again: a signed Slack request 5 min (kept 10); a
+        PagerDuty delivery is retried for hours (kept a week); an acknowledge link until it
+        expires (and an hour more for clocks)."""
+        if provider == "ack-link":
+            return timedelta(hours=settings.ACK_LINK_MAX_AGE_HOURS + 1)
+        if provider == "pagerduty":
+            return timedelta(days=7)
+        return timedelta(minutes=10)

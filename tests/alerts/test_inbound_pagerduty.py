@@ -17,7 +17,14 @@ from django.test import Client, override_settings
 from alerts import operations
 from alerts.choices import IncidentState, NotificationEvent, NotificationStatus
 from alerts.engine import delivery, policy, reconcile
-from alerts.models import Channel, ChatIdentity, Incident, IncidentMirror, Notification
+from alerts.models import (
+    Channel,
+    ChatIdentity,
+    InboundRequest,
+    Incident,
+    IncidentMirror,
+    Notification,
+)
 from confops.accounts.models import AuditEntry
 from tests.alerts import factories as f
 from tests.alerts.incidents import incident_of
@@ -241,3 +248,20 @@ def test_the_reconciler_writes_nothing_while_a_row_is_in_flight_or_after_a_refus
     assert deliver_due(T0 + timedelta(hours=1)) == ["failed"]  # 400: refused for good
     assert reconcile.reconcile(T0 + timedelta(hours=2)) == 0
     assert fake_pagerduty.incidents[0].state == "triggered"
+
+
+def test_seen_requests_are_forgotten_only_once_they_cannot_come_again() -> None:
+    """PagerDuty redeliveries are remembered a week, acknowledge links until they expire, Slack
+    requests ten minutes; each provider's old rows go when a new one of it arrives."""
+    old = T0 - timedelta(days=8)
+    for provider in ("pagerduty", "ack-link", "slack"):
+        InboundRequest.objects.create(digest=f"{provider}-old", provider=provider, received_at=old)
+        InboundRequest.objects.create(
+            digest=f"{provider}-recent", provider=provider, received_at=T0 - timedelta(hours=2)
+        )
+    assert InboundRequest.first_time("pagerduty", "pd-new", T0)
+    assert InboundRequest.first_time("ack-link", "link-new", T0)
+    assert InboundRequest.first_time("slack", "slack-new", T0)
+    kept = set(InboundRequest.objects.values_list("digest", flat=True))
+    assert kept == {"pagerduty-recent", "ack-link-recent", "pd-new", "link-new", "slack-new"}
+    assert not InboundRequest.first_time("pagerduty", "pagerduty-recent", T0)
