@@ -34,24 +34,18 @@ def remember(notification: Notification, thread: Thread | None, now: datetime) -
         return
     if not (notification.incident_id and notification.channel_id):
         return
+    shown = {
+        "reference": thread.reference,
+        "conversation": thread.conversation,
+        "remote_state": thread.remote_state,
+        "last_notification_id": thread.last_notification_id or notification.pk,
+        "updated_at": now,
+    }
     IncidentMirror.objects.update_or_create(
         channel_id=notification.channel_id,
         incident_id=notification.incident_id,
-        defaults={
-            "reference": thread.reference,
-            "conversation": thread.conversation,
-            "remote_state": thread.remote_state,
-            "last_notification_id": thread.last_notification_id or notification.pk,
-            "updated_at": now,
-        },
-        create_defaults={
-            "reference": thread.reference,
-            "conversation": thread.conversation,
-            "remote_state": thread.remote_state,
-            "last_notification_id": thread.last_notification_id or notification.pk,
-            "created_at": now,
-            "updated_at": now,
-        },
+        defaults=shown,
+        create_defaults={**shown, "created_at": now},
     )
 
 
