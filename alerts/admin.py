@@ -266,17 +266,7 @@ class ChannelForm(forms.ModelForm):
 
     class Meta:
         model = Channel
-        fields = [
-            "name",
-            "kind",
-            "enabled",
-            "is_default",
-            "min_severity",
-            "route_owners",
-            "route_tags",
-            "config",
-            "secret",
-        ]
+        fields = [*Channel.PLAIN_FIELDS, "config", "secret"]
 
     class Media:
         js = ["alerts/channel_form.js"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from cronsim import CronSim
@@ -147,6 +147,18 @@ class Channel(RedactsItsSecrets, models.Model):
         blank=True,
         help_text='JSON list. Also send alerts of sources with one of these tags ("domain=retail",'
         ' or "domain" for any value). With owners too, a source must match both.',
+    )
+
+    # The fields a person sets as they are, besides config and secret (which the kind validates
+    # and which are shown masked): one list for the admin form and the channels API.
+    PLAIN_FIELDS: ClassVar[tuple[str, ...]] = (
+        "name",
+        "kind",
+        "enabled",
+        "is_default",
+        "min_severity",
+        "route_owners",
+        "route_tags",
     )
 
     class Meta:

@@ -110,17 +110,6 @@ class TestMessageOut(Schema):
     notification_id: int
 
 
-PLAIN_CHANNEL_FIELDS = (
-    "name",
-    "kind",
-    "enabled",
-    "is_default",
-    "min_severity",
-    "route_owners",
-    "route_tags",
-)
-
-
 def kind_out(transport: type[Transport]) -> dict[str, Any]:
     config, secret = transport.example()
     return {
@@ -138,7 +127,7 @@ def kind_out(transport: type[Transport]) -> dict[str, Any]:
 def channel_out(channel: Channel) -> dict[str, Any]:
     transport = channel.transport_class()
     return {
-        **{name: getattr(channel, name) for name in PLAIN_CHANNEL_FIELDS},
+        **{name: getattr(channel, name) for name in Channel.PLAIN_FIELDS},
         "id": channel.pk,
         "kind_label": str(transport.label) if transport else channel.kind,
         "two_way": bool(transport and transport.mirrors_incidents),
@@ -158,7 +147,7 @@ def apply_channel_change(channel: Channel, data: dict[str, Any]) -> None:
             400, f"invalid request ({', '.join(nulls)})", dict.fromkeys(nulls, "may not be null")
         )
     stored_kind, stored_config = channel.kind, channel.config
-    for name in PLAIN_CHANNEL_FIELDS:
+    for name in Channel.PLAIN_FIELDS:
         if name in data:
             setattr(channel, name, data[name])
     transport = channel.transport_class()
