@@ -28,6 +28,7 @@ from alerts.models import (
 from confops.accounts.models import AuditEntry
 from tests.alerts import factories as f
 from tests.alerts.incidents import incident_of
+from tests.alerts.integrations import post_webhook
 from tests.fixtures.pagerduty import ROUTING_KEY, FakePagerDuty
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("only_our_rules")]
@@ -61,16 +62,6 @@ def deliver_due(now: datetime) -> list[str]:
     return [delivery.deliver(pk, now, rng=lambda: 1.0).status for pk in delivery.sweep(now)]
 
 
-def post(client: Client, chan: Channel, body: bytes, headers: dict[str, str]) -> int:
-    response = client.post(
-        f"/integrations/pagerduty/{chan.pk}/webhook",
-        data=body,
-        content_type="application/json",
-        headers={k: v for k, v in headers.items() if k != "Content-Type"},
-    )
-    return int(response.status_code)
-
-
 @pytest.fixture
 def paged(fake_pagerduty: FakePagerDuty) -> tuple[Channel, Incident, str]:
     """A channel, an incident PagerDuty was told of, and its dedup key."""
@@ -86,7 +77,7 @@ def test_an_acknowledge_in_pagerduty_acknowledges_in_confops_as_the_pagerduty_us
     chan, incident, key = paged
     body, headers = fake_pagerduty.webhook("incident.acknowledged", key, SIGNING, agent="Jane Doe")
 
-    assert post(client, chan, body, headers) == 200
+    assert post_webhook(client, chan, body, headers) == 200
 
     incident.refresh_from_db()
     assert incident.state == IncidentState.ACKNOWLEDGED
@@ -117,7 +108,7 @@ def test_a_resolve_in_pagerduty_resolves_in_confops_and_is_not_sent_back(
     )
     body, headers = fake_pagerduty.webhook("incident.resolved", key, SIGNING, agent="Jane Doe")
 
-    assert post(client, chan, body, headers) == 200
+    assert post_webhook(client, chan, body, headers) == 200
 
     incident.refresh_from_db()
     assert incident.state == IncidentState.RESOLVED
@@ -135,10 +126,10 @@ def test_a_forged_signature_changes_nothing(
     body, _ = fake_pagerduty.webhook("incident.resolved", key, "not-the-secret")
     forged = {"X-PagerDuty-Signature": "v1=" + "0" * 64}
 
-    assert post(client, chan, body, forged) == 401
-    assert post(client, chan, body, {}) == 401
+    assert post_webhook(client, chan, body, forged) == 401
+    assert post_webhook(client, chan, body, {}) == 401
     _, wrong_key = fake_pagerduty.webhook("incident.resolved", key, "not-the-secret")
-    assert post(client, chan, body, wrong_key) == 401
+    assert post_webhook(client, chan, body, wrong_key) == 401
 
     incident.refresh_from_db()
     assert incident.state == IncidentState.OPEN
@@ -154,7 +145,7 @@ def test_any_of_several_signatures_may_match(
     )
     assert "," in headers["X-PagerDuty-Signature"]
 
-    assert post(client, chan, body, headers) == 200
+    assert post_webhook(client, chan, body, headers) == 200
 
     incident.refresh_from_db()
     assert incident.state == IncidentState.ACKNOWLEDGED
@@ -166,12 +157,12 @@ def test_a_replayed_webhook_changes_nothing(
     chan, incident, key = paged
     ack, ack_headers = fake_pagerduty.webhook("incident.acknowledged", key, SIGNING)
     unack, unack_headers = fake_pagerduty.webhook("incident.unacknowledged", key, SIGNING)
-    assert post(client, chan, ack, ack_headers) == 200
-    assert post(client, chan, unack, unack_headers) == 200
+    assert post_webhook(client, chan, ack, ack_headers) == 200
+    assert post_webhook(client, chan, unack, unack_headers) == 200
     incident.refresh_from_db()
     assert incident.state == IncidentState.OPEN
 
-    assert post(client, chan, ack, ack_headers) == 200  # the same delivery again
+    assert post_webhook(client, chan, ack, ack_headers) == 200  # the same delivery again
 
     incident.refresh_from_db()
     assert incident.state == IncidentState.OPEN
@@ -187,7 +178,7 @@ def test_an_incident_confops_does_not_know_is_answered_and_ignored(
     chan, incident, _ = paged
     body, headers = fake_pagerduty.webhook("incident.resolved", "someone-elses-key", SIGNING)
 
-    assert post(client, chan, body, headers) == 200
+    assert post_webhook(client, chan, body, headers) == 200
 
     incident.refresh_from_db()
     assert incident.state == IncidentState.OPEN

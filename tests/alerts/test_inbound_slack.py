@@ -5,14 +5,10 @@ change nothing. Slack's Web API and the presses' response_url are a local fake
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
@@ -22,30 +18,25 @@ from alerts.choices import AlertState, IncidentState, NotificationEvent
 from alerts.inbound import slack
 from alerts.models import ChatIdentity, InboundRequest, Incident, Notification, Silence
 from alerts.notify.transports import slack_app as slack_app_kind
-from confops.accounts.models import AuditEntry
 from confops.celery import app as celery_app
 from monitoring.models import Source
 from tests.alerts import factories as f
 from tests.alerts.incidents import incident, incident_of
+from tests.alerts.integrations import (
+    OTTO_SLACK,
+    SIGNING_SECRET,
+    STRANGER_SLACK,
+    VERA_SLACK,
+    audit_of,
+    post_press,
+    press,
+    refusals,
+    signed,
+)
 from tests.fixtures.processes import CeleryProcesses, wait_until
 from tests.fixtures.slack_api import TEAM_ID, FakeSlack
 
 pytestmark = pytest.mark.django_db
-
-SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
-OTTO_SLACK, VERA_SLACK, STRANGER_SLACK = "U0OTTO", "U0VERA", "U0STRANGER"
-
-
-@pytest.fixture
-def elra() -> Source:
-    return f.source("elra_conferences", f.deployment(ui_url="http://dagster.example"))
-
-
-@pytest.fixture
-def outage(elra: Source) -> Incident:
-    failed = incident("Run failed", elra, summary="elra failed: HTTP 503")
-    twice = incident("Two consecutive failures", elra, summary="elra failed twice")
-    return incident_of("elra_conferences: run failed", failed, twice, severity="critical")
 
 
 @pytest.fixture
@@ -74,35 +65,6 @@ def eager_tasks() -> Iterator[None]:
     celery_app.conf.task_always_eager = False
 
 
-def press(
-    fake: FakeSlack, action_id: str, outage: Incident, user_id: str = OTTO_SLACK, key: str = "r1"
-) -> dict[str, Any]:
-    """A ``block_actions`` payload as Slack posts it for one of our buttons."""
-    alert = outage.alerts.order_by("pk").first()
-    value = json.dumps({"incident": outage.pk, "alert": alert.pk if alert else None})
-    return {
-        "type": "block_actions",
-        "team": {"id": TEAM_ID, "domain": "confops-test"},
-        "user": {"id": user_id, "username": user_id.lower(), "team_id": TEAM_ID},
-        "channel": {"id": "C0OPS"},
-        "response_url": fake.response_url(key),
-        "trigger_id": "123.456.abc",
-        "actions": [{"action_id": action_id, "value": value, "type": "button"}],
-    }
-
-
-def signed(payload: dict[str, Any], secret: str = SIGNING_SECRET, age: float = 0) -> Any:
-    """The form body and headers Slack sends: ``v0=`` HMAC-SHA256 of ``v0:timestamp:body``."""
-    body = urlencode({"payload": json.dumps(payload)})
-    timestamp = str(int(time.time() - age))
-    digest = hmac.new(secret.encode(), f"v0:{timestamp}:{body}".encode(), hashlib.sha256)
-    headers = {
-        "X-Slack-Signature": f"v0={digest.hexdigest()}",
-        "X-Slack-Request-Timestamp": timestamp,
-    }
-    return body, headers
-
-
 Post = Callable[[Any, str, dict[str, str]], Any]
 
 
@@ -112,24 +74,9 @@ def post(client: Client, django_capture_on_commit_callbacks: Any, eager_tasks: N
 
     def send(channel: Any, body: str, headers: dict[str, str]) -> Any:
         with django_capture_on_commit_callbacks(execute=True):
-            return client.post(
-                f"/integrations/slack/{channel.pk}/actions",
-                data=body,
-                content_type="application/x-www-form-urlencoded",
-                headers=headers,
-            )
+            return post_press(client, channel, body, headers)
 
     return send
-
-
-def audit_of(obj: Any, action: str) -> list[AuditEntry]:
-    return list(
-        AuditEntry.objects.filter(object_type=obj._meta.label, object_id=str(obj.pk), action=action)
-    )
-
-
-def refusals(fake: FakeSlack, key: str = "r1") -> list[dict[str, Any]]:
-    return fake.responses.get(key, [])
 
 
 # --- the request URL ------------------------------------------------------------------------
@@ -379,12 +326,7 @@ def test_a_worker_on_the_portals_broker_acts_on_the_queued_press(
     celery_processes.env["SLACK_API_URL"] = fake_slack.url
     celery_processes.worker()
     body, headers = signed(press(fake_slack, "confops_ack", outage))
-    response = client.post(
-        f"/integrations/slack/{slack_app.pk}/actions",
-        data=body,
-        content_type="application/x-www-form-urlencoded",
-        headers=headers,
-    )
+    response = post_press(client, slack_app, body, headers)
     assert response.status_code == 200
     try:
         wait_until(

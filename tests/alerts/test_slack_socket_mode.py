@@ -28,10 +28,8 @@ from alerts.choices import AlertState, IncidentState
 from alerts.inbound import slack
 from alerts.inbound.slack_socket import SocketMode
 from alerts.models import Incident
-from monitoring.models import Source
 from tests.alerts import factories as f
-from tests.alerts.incidents import incident, incident_of
-from tests.alerts.test_inbound_slack import (
+from tests.alerts.integrations import (
     OTTO_SLACK,
     VERA_SLACK,
     audit_of,
@@ -112,18 +110,6 @@ def fake_socket(fake_slack: FakeSlack) -> Iterator[FakeSocketSlack]:
             fake.stopping.set()
             server.shutdown()
             thread.join(5)
-
-
-@pytest.fixture
-def elra() -> Source:
-    return f.source("elra_conferences", f.deployment(ui_url="http://dagster.example"))
-
-
-@pytest.fixture
-def outage(elra: Source) -> Incident:
-    failed = incident("Run failed", elra, summary="elra failed: HTTP 503")
-    twice = incident("Two consecutive failures", elra, summary="elra failed twice")
-    return incident_of("elra_conferences: run failed", failed, twice, severity="critical")
 
 
 def slack_app_channel(name: str = "ops-slack-app", app_token: str = APP_TOKEN) -> Any:

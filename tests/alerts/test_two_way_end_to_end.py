@@ -9,12 +9,8 @@ PAGERDUTY_EVENTS_URL, the portal's request handlers run in this process."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import time
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
@@ -22,12 +18,13 @@ from django.utils import timezone
 
 from alerts.choices import IncidentState, NotificationEvent
 from alerts.engine import policy
-from alerts.models import Channel, Incident, IncidentMirror
+from alerts.models import Incident, IncidentMirror
 from tests.alerts import factories as f
 from tests.alerts.incidents import incident_of
+from tests.alerts.integrations import OTTO_SLACK, post_press, post_webhook, press, signed
 from tests.fixtures.pagerduty import ROUTING_KEY, FakePagerDuty
 from tests.fixtures.processes import CeleryProcesses, wait_until
-from tests.fixtures.slack_api import TEAM_ID, FakeSlack
+from tests.fixtures.slack_api import FakeSlack
 
 pytestmark = [
     pytest.mark.slow,
@@ -37,17 +34,6 @@ pytestmark = [
 
 SLACK_SIGNING = "e2e-slack-signing-secret-0123456789"
 PD_SIGNING = "e2e-pagerduty-webhook-secret"
-OTTO = "U0OTTO"
-
-
-def signed_press(payload: dict[str, Any]) -> tuple[str, dict[str, str]]:
-    body = urlencode({"payload": json.dumps(payload)})
-    timestamp = str(int(time.time()))
-    digest = hmac.new(SLACK_SIGNING.encode(), f"v0:{timestamp}:{body}".encode(), hashlib.sha256)
-    return body, {
-        "X-Slack-Signature": f"v0={digest.hexdigest()}",
-        "X-Slack-Request-Timestamp": timestamp,
-    }
 
 
 def wait(condition: Any, what: str, processes: CeleryProcesses, seconds: float = 60) -> float:
@@ -70,7 +56,7 @@ def test_one_incident_mirrored_in_slack_and_pagerduty_from_page_to_resolve(
     celery_processes.env["SLACK_API_URL"] = fake_slack.url
     celery_processes.env["PAGERDUTY_EVENTS_URL"] = fake_pagerduty.events_url
     celery_processes.worker()
-    fake_slack.users[OTTO] = {"email": operator_user.email, "real_name": "Otto O."}
+    fake_slack.users[OTTO_SLACK] = {"email": operator_user.email, "real_name": "Otto O."}
     slack = f.channel(
         "ops-slack",
         kind="slack_app",
@@ -98,29 +84,10 @@ def test_one_incident_mirrored_in_slack_and_pagerduty_from_page_to_resolve(
     assert "confops_ack" in fake_slack.message("C0OPS", root.ts).action_ids()
 
     # Otto presses Acknowledge in Slack.
-    body, headers = signed_press(
-        {
-            "type": "block_actions",
-            "team": {"id": TEAM_ID},
-            "user": {"id": OTTO, "team_id": TEAM_ID},
-            "channel": {"id": "C0OPS"},
-            "response_url": fake_slack.response_url("otto"),
-            "actions": [
-                {
-                    "action_id": "confops_ack",
-                    "type": "button",
-                    "value": json.dumps({"incident": outage.pk, "alert": alert.pk}),
-                }
-            ],
-        }
-    )
+    acknowledge = press(fake_slack, "confops_ack", outage, OTTO_SLACK, key="otto")
+    body, headers = signed(acknowledge, SLACK_SIGNING)
     pressed = time.monotonic()
-    answer = client.post(
-        f"/integrations/slack/{slack.pk}/actions",
-        data=body,
-        content_type="application/x-www-form-urlencoded",
-        headers=headers,
-    )
+    answer = post_press(client, slack, body, headers)
     assert answer.status_code == 200
     assert time.monotonic() - pressed < 3.0  # Slack's limit for the answer
     acknowledged = wait(
@@ -143,8 +110,8 @@ def test_one_incident_mirrored_in_slack_and_pagerduty_from_page_to_resolve(
     assert not fake_slack.responses.get("otto"), "Otto was told he may not"
 
     # Someone resolves it in PagerDuty.
-    status = post_pd_webhook(client, pager, fake_pagerduty, key)
-    assert status == 200
+    resolved = fake_pagerduty.webhook("incident.resolved", key, PD_SIGNING, agent="Jane Doe")
+    assert post_webhook(client, pager, *resolved) == 200
     assert Incident.objects.get(pk=outage.pk).state == IncidentState.RESOLVED
     wait(
         lambda: (
@@ -160,14 +127,3 @@ def test_one_incident_mirrored_in_slack_and_pagerduty_from_page_to_resolve(
     incidents = fake_pagerduty.incidents_of(key)
     assert [(i.state, i.triggers) for i in incidents] == [("resolved", 1)]
     assert [e["event_action"] for e in incidents[0].events] == ["trigger", "acknowledge"]
-
-
-def post_pd_webhook(client: Client, pager: Channel, fake: FakePagerDuty, key: str) -> int:
-    body, headers = fake.webhook("incident.resolved", key, PD_SIGNING, agent="Jane Doe")
-    response = client.post(
-        f"/integrations/pagerduty/{pager.pk}/webhook",
-        data=body,
-        content_type="application/json",
-        headers={k: v for k, v in headers.items() if k != "Content-Type"},
-    )
-    return int(response.status_code)
