@@ -185,6 +185,29 @@ def test_a_429_is_retried_not_before_retry_after(
     assert len(fake_slack.roots(ROOM)) == 1
 
 
+def test_a_brief_rate_limit_on_the_thread_reply_is_waited_out_within_the_attempt(
+    fake_slack: FakeSlack, clock: time_machine.Traveller
+) -> None:
+    """A reminder is two calls (edit the root, reply in its thread): a 429 asking for a second
+    is waited out once rather than failing the whole row, and nothing is posted twice."""
+    channel = app_channel()
+    alert, incident = firing(channel, clock)
+    deliver_all()
+    clock.shift(timedelta(minutes=30))
+    reminder = tell(channel, NotificationEvent.REMINDER, alert, incident)
+    fake_slack.rate_limit(count=1, retry_after=1)
+    [outcome] = deliver_all()
+    assert outcome.status == delivery.SENT
+    reminder.refresh_from_db()
+    assert reminder.attempts == 1
+    root = root_of(fake_slack)
+    assert len(fake_slack.replies(ROOM, root.ts)) == 1
+    fake_slack.rate_limit(count=2, retry_after=1)  # still limited after the wait: a retry later
+    tell(channel, NotificationEvent.REMINDER, alert, incident)
+    [later] = deliver_all()
+    assert later.status == delivery.RETRY and len(fake_slack.replies(ROOM, root.ts)) == 1
+
+
 def test_a_revoked_token_fails_at_once_without_showing_the_token(
     fake_slack: FakeSlack, clock: time_machine.Traveller, caplog: pytest.LogCaptureFixture
 ) -> None:
