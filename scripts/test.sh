@@ -28,7 +28,8 @@ WORKERS=${PYTEST_WORKERS:-2}
 # pytest exits 5 when it selected no test: that means the suite is broken, not green.
 run_pytest() {
   local status=0
-  "$BIN/python" -m pytest -n "$WORKERS" --dist loadfile "$@" || status=$?
+  # --durations: the slowest tests of each pass, printed at the end, to keep the suite in budget.
+  "$BIN/python" -m pytest -n "$WORKERS" --dist loadfile --durations=25 "$@" || status=$?
   if [ "$status" = 5 ]; then
     echo "pytest selected no test: failing on purpose (check paths, markers and -k)" >&2
     return 1
