@@ -460,7 +460,14 @@ def page(
 def tell_state_change(incident: Incident, event: str, now: datetime) -> int:
     """An acknowledge or unacknowledge made by a person, to the two-way channels told of the
     incident (they edit their message; one-way channels hear nothing new)."""
-    channels = mirrors.mirroring_channels(incident)
+    return tell_incident_state(incident, event, mirrors.mirroring_channels(incident), now)
+
+
+def tell_incident_state(
+    incident: Incident, event: str, channels: list[Channel], now: datetime
+) -> int:
+    """One row per channel about the incident as it stands, listing its unfolded members (a
+    state change, or the reconciler's message a thread missed); how many were written."""
     members = list(
         incident.alerts.filter(folded_into__isnull=True)
         .select_related("rule", "source", "deployment")

@@ -57,17 +57,9 @@ def due(mirror: IncidentMirror, now: datetime) -> bool:
 
 def tell(mirror: IncidentMirror, now: datetime) -> int:
     incident = mirror.incident
-    members = list(
-        incident.alerts.filter(folded_into__isnull=True)
-        .select_related("rule", "source", "deployment")
-        .order_by("opened_at", "pk")
-    )
-    if not members:
-        return 0
     event = (
         NotificationEvent.RESOLVED
         if incident.state == IncidentState.RESOLVED
         else NotificationEvent.ACKNOWLEDGED
     )
-    policy.create_notification(mirror.channel, event, members[0].rule, members, now, incident)
-    return 1
+    return policy.tell_incident_state(incident, event, [mirror.channel], now)
