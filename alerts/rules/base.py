@@ -301,6 +301,12 @@ class RuleKind:
         """What a source's metric chart draws for a rule of this kind; None for nothing."""
         return None
 
+    def threshold(self, params: Any) -> str:
+        """The rule's threshold in words from its ``params`` ("over 30 %", "after 2 failures"),
+        shown beside the rule's name so the name need not carry a number that goes stale when
+        the rule is retuned; "" for kinds without one."""
+        return ""
+
     def evaluate_source(self, history: SourceHistory, params: Any, now: datetime) -> Finding | None:
         raise NotImplementedError
 

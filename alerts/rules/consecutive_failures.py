@@ -36,6 +36,10 @@ class ConsecutiveFailures(RuleKind):
         current = int(parameters.get("failures", 2))
         return Loosening("failures", current, current + 1)
 
+    def threshold(self, params: ConsecutiveFailuresParams) -> str:
+        """Failures in a row."""
+        return f"after {params.failures} failure{'s' if params.failures != 1 else ''}"
+
     def evaluate_source(
         self, history: SourceHistory, params: ConsecutiveFailuresParams, now: datetime
     ) -> Finding | None:

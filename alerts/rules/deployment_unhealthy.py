@@ -25,6 +25,7 @@ from alerts.rules.consecutive_failures import ConsecutiveFailures
 from alerts.rules.missed_schedule import MissedSchedule
 from alerts.rules.run_failed import RunFailed
 from alerts.rules.stale import Stale
+from confops.common.formatting import span
 from monitoring.daemons import HEARTBEAT_DAEMONS, HEARTBEAT_MINUTES, heartbeat_at
 from monitoring.daemons import down_daemons as daemons_down
 
@@ -61,6 +62,10 @@ class DeploymentUnhealthy(RuleKind):
         if details.get("unhealthy_daemons") or not locations or not source.code_location:
             return True
         return source.code_location in locations
+
+    def threshold(self, params: DeploymentUnhealthyParams) -> str:
+        """A daemon's silence."""
+        return f"heartbeat older than {span(params.heartbeat_minutes * 60)}"
 
     def evaluate_deployment(
         self, history: DeploymentHistory, params: DeploymentUnhealthyParams, now: datetime

@@ -30,6 +30,10 @@ class DeploymentUnreachable(RuleKind):
     params = DeploymentUnreachableParams
     time_based = True
 
+    def threshold(self, params: DeploymentUnreachableParams) -> str:
+        """How long polls fail before it fires."""
+        return f"for {span(params.for_minutes * 60)}"
+
     def evaluate_deployment(
         self, history: DeploymentHistory, params: DeploymentUnreachableParams, now: datetime
     ) -> Finding | None:

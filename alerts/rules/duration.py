@@ -85,6 +85,15 @@ class Duration(RuleKind):
         current = float(parameters["factor"])
         return Loosening("factor", current, current + 1)
 
+    def threshold(self, params: DurationParams) -> str:
+        """The relative and/or the fixed limit: "over 3x median", "over 1 h 30 min"."""
+        limits_ = []
+        if params.factor is not None:
+            limits_.append(f"{number(params.factor)}x median")
+        if params.max_minutes is not None:
+            limits_.append(span(params.max_minutes * 60))
+        return f"over {' or '.join(limits_)}" if limits_ else ""
+
     def evaluate_source(
         self, history: SourceHistory, params: DurationParams, now: datetime
     ) -> Finding | None:

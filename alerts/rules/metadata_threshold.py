@@ -40,6 +40,10 @@ class MetadataThreshold(RuleKind):
     params = MetadataThresholdParams
     overridable = ("value",)
 
+    def threshold(self, params: MetadataThresholdParams) -> str:
+        """The comparison itself."""
+        return f"{params.metric} {params.op} {number(params.value)}"
+
     def evaluate_source(
         self, history: SourceHistory, params: MetadataThresholdParams, now: datetime
     ) -> Finding | None:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from alerts.rules._common import MAX_MINUTES, iso, limits
 from alerts.rules.base import Finding, Params, RuleKind, ScheduleSample, SourceHistory, register
-from confops.common.formatting import number
+from confops.common.formatting import number, span
 from monitoring.cadence import last_ticks
 from monitoring.cadence import next_tick as cadence_next_tick
 
@@ -52,6 +52,10 @@ class MissedSchedule(RuleKind):
     params = MissedScheduleParams
     overridable = ("grace_minutes",)
     time_based = True
+
+    def threshold(self, params: MissedScheduleParams) -> str:
+        """The grace after the tick."""
+        return f"later than {span(params.grace_minutes * 60)}"
 
     def evaluate_source(
         self, history: SourceHistory, params: MissedScheduleParams, now: datetime

@@ -28,6 +28,10 @@ class RunNeverFinished(RuleKind):
     overridable = ("max_hours",)
     time_based = True
 
+    def threshold(self, params: RunNeverFinishedParams) -> str:
+        """How long a pushed run may stay open."""
+        return f"after {span(params.max_hours * 3600)}"
+
     def evaluate_source(
         self, history: SourceHistory, params: RunNeverFinishedParams, now: datetime
     ) -> Finding | None:

@@ -49,6 +49,10 @@ class RunStuck(RuleKind):
     # Runs that do not start produce nothing: their sources go stale and miss schedules.
     explains = frozenset({Stale.name, MissedSchedule.name})
 
+    def threshold(self, params: RunStuckParams) -> str:
+        """How long a run may wait in those statuses."""
+        return f"after {span(params.minutes * 60)}"
+
     def evaluate_deployment(
         self, history: DeploymentHistory, params: RunStuckParams, now: datetime
     ) -> Finding | None:

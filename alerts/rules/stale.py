@@ -63,6 +63,12 @@ class Stale(RuleKind):
         hours = FALLBACK_HOURS if params.max_age_hours is None else params.max_age_hours
         return timedelta(hours=hours, minutes=params.grace_minutes)
 
+    def threshold(self, params: StaleParams) -> str:
+        """A fixed limit, or the source's cadence with its grace."""
+        if params.max_age_hours is not None:
+            return f"later than {span(params.max_age_hours * 3600)}"
+        return f"cadence + {span(params.grace_minutes * 60)}"
+
     def evaluate_source(
         self, history: SourceHistory, params: StaleParams, now: datetime
     ) -> Finding | None:

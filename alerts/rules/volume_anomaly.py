@@ -48,6 +48,10 @@ class VolumeAnomaly(RuleKind):
     params = VolumeAnomalyParams
     overridable = ("z",)
 
+    def threshold(self, params: VolumeAnomalyParams) -> str:
+        """Standard deviations from the mean."""
+        return f"beyond {number(params.z)} standard deviations"
+
     def evaluate_source(
         self, history: SourceHistory, params: VolumeAnomalyParams, now: datetime
     ) -> Finding | None:

@@ -44,6 +44,14 @@ class VolumeBounds(RuleKind):
     def chart_band(self, params: VolumeBoundsParams) -> BoundsBand:
         return BoundsBand(params.metric, params.min, params.max)
 
+    def threshold(self, params: VolumeBoundsParams) -> str:
+        """The bounds: "below 1", "above 5,000" or "outside 1 to 5,000"."""
+        if params.min is not None and params.max is not None:
+            return f"outside {number(params.min)} to {number(params.max)}"
+        if params.min is not None:
+            return f"below {number(params.min)}"
+        return f"above {number(params.max)}" if params.max is not None else ""
+
     def evaluate_source(
         self, history: SourceHistory, params: VolumeBoundsParams, now: datetime
     ) -> Finding | None:

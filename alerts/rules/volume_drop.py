@@ -67,6 +67,10 @@ class VolumeDrop(RuleKind):
     def chart_band(self, params: VolumeDropParams) -> DropBand:
         return DropBand(params.metric, params.percent, params.window_runs, params.min_history)
 
+    def threshold(self, params: VolumeDropParams) -> str:
+        """Drop below the baseline."""
+        return f"over {number(params.percent)} %"
+
     def evaluate_source(
         self, history: SourceHistory, params: VolumeDropParams, now: datetime
     ) -> Finding | None:
