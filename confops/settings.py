@@ -78,6 +78,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     # Every page needs login unless its view is marked @login_not_required (health probes).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # An htmx request whose session ended moves the whole page to the login (HX-Redirect).
+    "confops.common.middleware.HtmxLoginRedirectMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

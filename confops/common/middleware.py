@@ -1,15 +1,21 @@
-"""Middleware of our own: a request id in every log line and response; private responses."""
+"""Middleware of our own: a request id in every log line and response; private responses; an
+ended session moving an htmx page to the login whole."""
 
 from __future__ import annotations
 
 import re
 import uuid
 from collections.abc import Callable
+from urllib.parse import urlencode, urlsplit
 
+from django.conf import settings
+from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.core.signals import request_finished
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
-from django.utils.cache import patch_cache_control
+from django.shortcuts import resolve_url
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django_htmx.http import HttpResponseClientRedirect
 
 from confops.common.context import request_id_var
 
@@ -98,3 +104,40 @@ def has_nul(request: HttpRequest) -> bool:
     for key, values in request.GET.lists():
         texts += [key, *values]
     return any("\x00" in text for text in texts)
+
+
+class HtmxLoginRedirectMiddleware:
+    """An htmx request sent to the login page (the session ended) moves the whole page there.
+
+    The browser's XMLHttpRequest follows a redirect by itself, so htmx would swap the login form
+    into the middle of a page under stale data. Answered with ``HX-Redirect`` instead, htmx loads
+    the login as the page, with ``next`` the page on screen (``HX-Current-URL``), not the fragment
+    address. Sits outside ``LoginRequiredMiddleware`` so it sees that middleware's redirect.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.headers.get("HX-Request") != "true" or not goes_to_login(response):
+            return response
+        query = urlencode({REDIRECT_FIELD_NAME: current_page(request)})
+        login = f"{resolve_url(settings.LOGIN_URL)}?{query}"
+        answer = HttpResponseClientRedirect(login)
+        patch_vary_headers(answer, ["HX-Request", "HX-Current-URL"])
+        return answer
+
+
+def goes_to_login(response: HttpResponse) -> bool:
+    if response.status_code not in (301, 302, 303, 307, 308) or "Location" not in response:
+        return False
+    return urlsplit(response["Location"]).path == resolve_url(settings.LOGIN_URL)
+
+
+def current_page(request: HttpRequest) -> str:
+    """The path and query of the page on screen (only ours: the host is dropped)."""
+    shown = urlsplit(request.headers.get("HX-Current-URL", ""))
+    if not shown.path.startswith("/"):
+        return request.get_full_path()
+    return f"{shown.path}?{shown.query}" if shown.query else shown.path
