@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -21,7 +22,15 @@ from alerts.models import Channel, DeliveryAttempt
 from alerts.notify import messages
 from alerts.notify.transports import DeliveryError, all_transports, transport_class
 from alerts.notify.transports._http import CONNECT_TIMEOUT_SECONDS
-from alerts.notify.transports.apprise_kinds import GENERIC_KIND, AppriseTransport, bounded
+from alerts.notify.transports.apprise_kinds import (
+    GENERIC_KIND,
+    SERVICE_TABLE,
+    SERVICE_TRANSPORTS,
+    AppriseTransport,
+    bounded,
+    live_services,
+    service_table,
+)
 from tests.alerts.test_delivery import no_jitter, outbox_row, reload
 from tests.alerts.test_messages import alert_json, payload
 from tests.fixtures.http import HttpResponder
@@ -261,3 +270,12 @@ def test_apprise_timeouts_are_capped_by_ours_and_its_retries_are_off(settings: A
     bounded(plugin)
     assert (plugin.retry, plugin.socket_read_timeout) == (0, 3.0)
     assert plugin.socket_connect_timeout == CONNECT_TIMEOUT_SECONDS
+
+
+def test_the_service_table_is_what_the_installed_apprise_offers() -> None:
+    """The kinds are built from a generated table (no Apprise import at start-up); after an
+    Apprise upgrade, ``manage.py channel_kinds --write`` regenerates it."""
+    table = SERVICE_TABLE.read_text()
+    assert table == service_table(live_services()), "run manage.py channel_kinds --write"
+    kinds = {t.kind for t in SERVICE_TRANSPORTS}
+    assert {f"apprise-{row['first_scheme']}" for row in json.loads(table)} >= kinds

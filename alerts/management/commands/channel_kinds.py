@@ -3,7 +3,9 @@
 The kinds come from the transport registry (100+ of them through Apprise), so the list in the
 docs is generated rather than kept by hand: ``manage.py channel_kinds --write`` replaces the
 "Channel kinds" section, and tests/alerts/test_channel_kinds_doc.py fails when a registered kind
-is missing from it.
+is missing from it. ``--write`` first regenerates the table of Apprise's services that the
+``apprise-*`` kinds are built from (``apprise_services.json``, read at start-up instead of asking
+Apprise); run it after upgrading Apprise, and restart, so the new kinds are registered.
 """
 
 from __future__ import annotations
@@ -16,7 +18,12 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from alerts.notify.transports import Transport, all_transports
-from alerts.notify.transports.apprise_kinds import AppriseTransport
+from alerts.notify.transports.apprise_kinds import (
+    SERVICE_TABLE,
+    AppriseTransport,
+    live_services,
+    service_table,
+)
 
 HEADING = "## Channel kinds"
 DOC = Path("docs") / "notifications.md"
@@ -72,6 +79,9 @@ class Command(BaseCommand):
         if not options["write"]:
             self.stdout.write(markdown_table())
             return
+        services = live_services()
+        SERVICE_TABLE.write_text(service_table(services))
+        self.stdout.write(f"Wrote {len(services)} Apprise services to {SERVICE_TABLE.name}")
         path = doc_path()
         path.write_text(with_section(path.read_text()))
         self.stdout.write(f"Wrote {len(all_transports())} channel kinds to {DOC}")

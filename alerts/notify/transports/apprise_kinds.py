@@ -14,6 +14,11 @@ not registered. Services confops also sends to first-class (Slack, PagerDuty, e-
 their Apprise URLs are a different, one-way set-up (an incoming webhook, an integration key, any
 SMTP account) that some teams already have, and ``mailto://`` is the long tail's SMTP kind.
 
+The services come from a table generated from Apprise (``apprise_services.json``, written by
+``manage.py channel_kinds --write``; a test fails when it differs from the installed Apprise),
+and apprise itself is imported only when a URL is checked or sent: importing it and asking it
+for its services took 2.5 s of every process start (web, worker, beat, each command).
+
 Delivery semantics stay the outbox's (docs/notifications.md): Apprise's own retries are set to 0
 on each plugin after it is built (a ``?retry=`` in the URL cannot bring them back), so every try
 is one DeliveryAttempt row; its timeouts are capped by NOTIFICATION_HTTP_TIMEOUT_SECONDS. A failed
@@ -25,18 +30,16 @@ Markdown or HTML (``body_format=text``).
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any, ClassVar
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
-import apprise
-from apprise.logger import LOGGER_NAME
-from apprise.plugins.base import NotifyBase
 from django.conf import settings
 
 from alerts.choices import NotificationEvent, Severity
@@ -52,6 +55,13 @@ from alerts.notify.transports.base import (
 )
 from confops.common.secrets import MIN_SECRET_LENGTH, redact_text
 
+if TYPE_CHECKING:
+    import apprise
+    from apprise.plugins.base import NotifyBase
+
+# Apprise's logger (apprise.logger.LOGGER_NAME), named here so that no import of apprise is needed.
+LOGGER_NAME = "apprise"
+SERVICE_TABLE = Path(__file__).with_name("apprise_services.json")
 GENERIC_KIND = "apprise"
 KIND_PREFIX = "apprise-"
 MAX_REASON_CHARS = 300
@@ -99,47 +109,61 @@ EXAMPLE_URLS: dict[str, str] = {
 # Services Apprise lists as enabled that cannot send without a module confops does not install:
 # first scheme -> the modules (any one of them) it needs.
 NEEDS_MODULES: dict[str, tuple[str, ...]] = {"amqp": ("pika", "proton")}
-NOTIFY_TYPES: dict[str, apprise.NotifyType] = {
-    Severity.CRITICAL: apprise.NotifyType.FAILURE,
-    Severity.WARNING: apprise.NotifyType.WARNING,
-    Severity.INFO: apprise.NotifyType.INFO,
+# Apprise's notify type (apprise.NotifyType values) of each severity.
+NOTIFY_TYPES: dict[str, str] = {
+    Severity.CRITICAL: "failure",
+    Severity.WARNING: "warning",
+    Severity.INFO: "info",
 }
 
 
 @dataclass(frozen=True)
 class Service:
-    """One Apprise service as confops offers it."""
+    """One Apprise service as confops offers it: a row of the generated table."""
 
     name: str
     schemes: frozenset[str]
     first_scheme: str
     setup_url: str
-    details: Mapping[str, Any] = field(compare=False, repr=False)
+    example_url: str
 
     @property
     def kind(self) -> str:
         return KIND_PREFIX + self.first_scheme
 
-    @cached_property
-    def example_url(self) -> str:
-        """Built when first asked (docs, API, tests), not at start-up: about 180 URLs to parse."""
-        return EXAMPLE_URLS.get(self.first_scheme) or example_url(self.first_scheme, self.details)
+    def as_row(self) -> dict[str, Any]:
+        return {**asdict(self), "schemes": sorted(self.schemes)}
 
 
 def usable_services() -> list[Service]:
-    """The services Apprise can send to here (its ``details()`` lists only enabled ones)."""
+    """The table's services that can send here (a few need a module confops does not install)."""
+    rows = json.loads(SERVICE_TABLE.read_text())
+    services = [Service(**{**row, "schemes": frozenset(row["schemes"])}) for row in rows]
+    return [service for service in services if can_send(service.first_scheme)]
+
+
+def live_services() -> list[Service]:
+    """The services the installed Apprise offers (its ``details()`` lists only enabled ones),
+    with an example URL each: what ``manage.py channel_kinds --write`` puts in the table."""
+    import apprise  # lazy: 2.5 s to import and list, only when regenerating
+
     found: dict[str, Service] = {}
     for schema in apprise.Apprise().details()["schemas"]:
         schemes = [*(schema["protocols"] or ()), *(schema["secure_protocols"] or ())]
-        if schemes and schemes[0] not in found and can_send(schemes[0]):
+        if schemes and schemes[0] not in found:
             found[schemes[0]] = Service(
                 name=str(schema["service_name"]),
                 schemes=frozenset(s.lower() for s in schemes),
                 first_scheme=schemes[0],
                 setup_url=str(schema.get("setup_url") or schema.get("service_url") or ""),
-                details=schema["details"],
+                example_url=EXAMPLE_URLS.get(schemes[0])
+                or example_url(schemes[0], schema["details"]),
             )
     return sorted(found.values(), key=lambda service: service.kind)
+
+
+def service_table(services: list[Service]) -> str:
+    return json.dumps([service.as_row() for service in services], indent=1) + "\n"
 
 
 def can_send(scheme: str) -> bool:
@@ -157,7 +181,7 @@ def example_url(scheme: str, details: Mapping[str, Any]) -> str:
             template,
         )
         with silenced():
-            if apprise.Apprise.instantiate(url) is not None:
+            if instantiate(url) is not None:
                 return url
     return ""
 
@@ -242,6 +266,8 @@ def apprise_log(secrets: list[str]) -> Iterator[Any]:
     logger = logging.getLogger(LOGGER_NAME)
     redacting = RedactingFilter(secrets)
     logger.addFilter(redacting)
+    import apprise  # lazy: see the module docstring
+
     try:
         with apprise.LogCapture(level=logging.INFO, fmt="%(message)s") as captured:
             yield captured
@@ -256,16 +282,26 @@ def failure_reason(log_text: str, secrets: list[str]) -> str:
     return redact_text(reason, secrets)[-MAX_REASON_CHARS:]
 
 
-def notify_type(message: Message) -> apprise.NotifyType:
+def notify_type(message: Message) -> str:
     if message.event == NotificationEvent.RESOLVED:
-        return apprise.NotifyType.SUCCESS
+        return "success"
     if not message.is_about_alerts:
-        return apprise.NotifyType.INFO
-    return NOTIFY_TYPES.get(message.severity, apprise.NotifyType.INFO)
+        return "info"
+    return NOTIFY_TYPES.get(message.severity, "info")
+
+
+def instantiate(url: str) -> NotifyBase | None:
+    """Apprise's plugin for ``url`` (None when the URL does not parse), set for one send."""
+    import apprise  # lazy: see the module docstring
+
+    plugin: NotifyBase | None = apprise.Apprise.instantiate(url, asset=send_asset())
+    return plugin
 
 
 def send_asset() -> apprise.AppriseAsset:
     """One send, in this thread, within the outbox's time budget, without Apprise's retries."""
+    import apprise  # lazy: see the module docstring
+
     return apprise.AppriseAsset(
         async_mode=False,
         default_service_retry=0,
@@ -310,7 +346,7 @@ class AppriseTransport(Transport):
             raise ConfigError({"secret": f"must be an Apprise URL starting {expected}"})
         secrets = url_secrets(url)
         with apprise_log(secrets) as captured:
-            plugin = apprise.Apprise.instantiate(url, asset=send_asset())
+            plugin = instantiate(url)
         if plugin is None:
             said = failure_reason(captured.getvalue(), secrets) if captured.getvalue() else ""
             raise ConfigError(
@@ -338,8 +374,10 @@ class AppriseTransport(Transport):
 
     def send(self, message: Message) -> SendResult:
         secrets = url_secrets(self.secret)
+        import apprise  # lazy: see the module docstring
+
         with apprise_log(secrets) as captured:
-            plugin = apprise.Apprise.instantiate(self.secret, asset=send_asset())
+            plugin = instantiate(self.secret)
             if plugin is None:
                 raise DeliveryError("the Apprise URL no longer parses", permanent=True)
             sender = apprise.Apprise(asset=send_asset())
@@ -347,7 +385,7 @@ class AppriseTransport(Transport):
             sent = sender.notify(
                 title=message.subject,
                 body=message.text,
-                notify_type=notify_type(message),
+                notify_type=apprise.NotifyType(notify_type(message)),
                 body_format=apprise.NotifyFormat.TEXT,
             )
         if not sent:
