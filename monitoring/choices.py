@@ -105,5 +105,7 @@ class HealthState(models.TextChoices):
 class TimelineWindow(models.TextChoices):
     """The span of the status page's run timeline (a URL parameter)."""
 
+    HOUR = "1h", "hour"
+    SIX_HOURS = "6h", "6 hours"
     DAY = "24h", "24 hours"
     WEEK = "7d", "7 days"

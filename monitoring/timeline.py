@@ -15,7 +15,18 @@ from monitoring.choices import (
     TimelineWindow,
 )
 
-WINDOW_LENGTH = {TimelineWindow.DAY: timedelta(hours=24), TimelineWindow.WEEK: timedelta(days=7)}
+WINDOW_LENGTH = {
+    TimelineWindow.HOUR: timedelta(hours=1),
+    TimelineWindow.SIX_HOURS: timedelta(hours=6),
+    TimelineWindow.DAY: timedelta(hours=24),
+    TimelineWindow.WEEK: timedelta(days=7),
+}
+# The axis's marks per window length (up to the length): a handful of labels at any zoom.
+TICK_STEPS = (
+    (timedelta(hours=1), timedelta(minutes=10)),
+    (timedelta(hours=6), timedelta(hours=1)),
+    (timedelta(hours=24), timedelta(hours=3)),
+)
 
 # Hourly jobs over seven days are 168 bars; a source running more often than that shows its
 # latest runs only (and says so), which keeps the page's size bounded per source.
@@ -163,22 +174,29 @@ def excerpt(error: str) -> str:
 
 
 def bars(runs: list[TimelineRun], window: TimeWindow, tz: tzinfo) -> list[Bar]:
-    """Bars oldest first, so a later (overlapping) run is drawn on top."""
+    """Bars oldest first, so a later (overlapping) run is drawn on top; failures after every
+    other bar, so no success or retry ever covers the failure an on-call person looks for."""
     return place_all(runs, Placer(window, tz))
 
 
 def place_all(runs: list[TimelineRun], placer: Placer) -> list[Bar]:
-    placed = (placer.place(run) for run in reversed(runs))
-    return [bar for bar in placed if bar is not None]
+    placed = [bar for bar in (placer.place(run) for run in reversed(runs)) if bar is not None]
+    return sorted(placed, key=lambda bar: bar.state == "failed")  # stable: oldest first kept
 
 
 def ticks(window: TimeWindow, tz: tzinfo) -> list[Tick]:
-    """Hour marks every three hours for a day, midnights for a week, in the page's time zone."""
+    """Marks every ten minutes for an hour, hourly for six hours, every three hours for a day
+    and at midnights for a week, in the page's time zone."""
     local_start = window.start.astimezone(tz)
-    if window.seconds <= 86400:
-        step = timedelta(hours=3)
-        first = local_start.replace(minute=0, second=0, microsecond=0)
-        first += timedelta(hours=(3 - first.hour % 3) % 3)
+    length = window.end - window.start
+    step = next((every for upto, every in TICK_STEPS if length <= upto), None)
+    if step is not None:
+        first = local_start.replace(second=0, microsecond=0)
+        if step < timedelta(hours=1):  # on the ten minutes: :00, :10, :20 …
+            first -= timedelta(minutes=first.minute % (step.seconds // 60))
+        else:  # on the hour, a multiple of the step: 00:00, 03:00 …
+            first = first.replace(minute=0)
+            first += timedelta(hours=(-first.hour) % (step.seconds // 3600))
         fmt = "%H:%M"
     else:
         step = timedelta(days=1)

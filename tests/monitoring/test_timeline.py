@@ -79,3 +79,38 @@ def test_ticks_mark_every_three_hours_or_every_midnight() -> None:
     week = ticks(TimeWindow.ending(TimelineWindow.WEEK, NOW), UTC)
     labels = ["Mon 16", "Tue 17", "Wed 18", "Thu 19", "Fri 20", "Sat 21", "Sun 22"]
     assert [t.label for t in week] == labels
+
+
+@pytest.mark.parametrize(("kind", "hours"), [("1h", 1), ("6h", 6), ("24h", 24), ("7d", 7 * 24)])
+def test_each_zoom_ends_now_and_spans_its_length(kind: str, hours: int) -> None:
+    window = TimeWindow.ending(TimelineWindow(kind), NOW)
+    assert window.end == NOW and window.seconds == hours * 3600
+    # A run that started halfway through the window sits in its middle.
+    bar = place(a_run(hours / 2, duration_s=1), window, UTC)
+    assert bar is not None and bar.left == "50.000%"
+
+
+def test_an_hour_places_minutes_and_clips_a_run_that_began_before_it() -> None:
+    hour = TimeWindow.ending(TimelineWindow.HOUR, NOW)
+    recent = place(a_run(0.25, duration_s=6 * 60), hour, UTC)  # 15 min ago, 6 min long
+    clipped = place(a_run(1.5, duration_s=45 * 60), hour, UTC)  # 90 min ago, ended 45 min ago
+    assert recent is not None and (recent.left, recent.width) == ("75.000%", "10.000%")
+    assert clipped is not None and (clipped.left, clipped.width) == ("0.000%", "25.000%")
+    assert place(a_run(2), hour, UTC) is None
+
+
+def test_failures_are_drawn_after_every_success_that_could_cover_them() -> None:
+    newest_first = [
+        a_run(1, key="newer-ok", duration_s=3 * 3600),
+        a_run(2, key="failed", status="FAILURE", outcome="failed", duration_s=5),
+        a_run(3, key="older-ok"),
+    ]
+    assert [bar.key for bar in bars(newest_first, DAY, UTC)] == ["older-ok", "newer-ok", "failed"]
+
+
+def test_zoomed_in_axes_mark_ten_minutes_or_hours() -> None:
+    hour = ticks(TimeWindow.ending(TimelineWindow.HOUR, NOW + timedelta(minutes=5)), UTC)
+    assert [t.label for t in hour] == ["11:10", "11:20", "11:30", "11:40", "11:50", "12:00"]
+    six = ticks(TimeWindow.ending(TimelineWindow.SIX_HOURS, NOW), UTC)
+    assert [t.label for t in six] == [f"{h:02d}:00" for h in range(6, 13)]
+    assert six[0].left == "0.000%" and six[-1].left == "100.000%"
