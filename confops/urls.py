@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from alerts.api import router as alerts_api
 from alerts.views import status as status_views
+from alerts.views.favicon import favicon
 from confops.common.api import api, login_exempt_urls
 from confops.runtime import metrics_view, views
 from monitoring.api import router as monitoring_api
@@ -20,6 +21,7 @@ urlpatterns = [
     path("health/ready", views.readiness, name="health-ready"),
     path("health/detailed", views.detailed, name="health-detailed"),
     path("metrics", metrics_view.metrics, name="metrics"),
+    path("favicon.ico", favicon, name="favicon"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

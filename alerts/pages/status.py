@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db.models import BooleanField, Case, Count, F, Max, Min, Value, When, Window
+from django.db.models import Count, F, Max, Min, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.urls import reverse
 from django.utils import timezone
@@ -24,6 +24,7 @@ from django.utils import timezone
 from alerts.choices import AlertState
 from alerts.engine.history import load_schedules, schedules_of
 from alerts.models import Alert
+from alerts.pages.counts import CLEARING, HELD, AlertCounts, tally
 from alerts.rules.missed_schedule import next_expected
 from confops.common.formatting import number, since
 from monitoring.choices import HealthState, TimelineWindow
@@ -79,13 +80,8 @@ RUN_FIELDS = (
     "run__partition",
 )
 VISIBLE_ALERT_STATES = (AlertState.FIRING, AlertState.ACKNOWLEDGED)
-# An alert whose condition has cleared, and when it closes as epoch seconds: the same moment as
+# When a cleared alert closes, as epoch seconds: the same moment as
 # ``alerts.engine.recovery.closes_at`` (its clear plus its rule's resolve hold), summed in SQL.
-CLEARING = Case(
-    When(clear_since__isnull=False, then=Value(True)),
-    default=Value(False),
-    output_field=BooleanField(),
-)
 CLOSES = Epoch("clear_since") + F("rule__resolve_hold_minutes") * 60.0
 # Beyond this many shown sources the runs query joins sources instead of listing their ids
 # (SQLite allows 32,766 parameters in one statement).
@@ -105,6 +101,7 @@ class Cell:
     count: str
     fresh: str
     acknowledged: bool
+    silenced: bool = False  # every open alert of a failing source is held back (a silence)
     bars: list[Bar] = field(default_factory=list)
     capped: bool = False
 
@@ -129,25 +126,41 @@ class Section:
 
 @dataclass
 class AlertTotals:
-    """Open alerts by subject, and the firing ones by severity for the page's header."""
+    """Open alerts by subject, held back ones per source, and every open alert counted the one
+    way (``alerts.pages.counts``) for the page's header and tab."""
 
     by_source: dict[int, OpenAlerts]
     by_deployment: dict[int, OpenAlerts]
-    firing: Counter[str]
-    acknowledged: int
+    counts: AlertCounts
+    held_by_source: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass
 class StatusPage:
     sections: list[Section]
     states: dict[str, int]
-    firing_critical: int
-    firing_warning: int
-    acknowledged: int
+    counts: AlertCounts
     window: TimeWindow
     ticks: list[Tick]
     shown: int
     options: dict[str, list[tuple[str, str]]]
+
+    @property
+    def firing_critical(self) -> int:
+        return self.counts.firing_critical
+
+    @property
+    def firing_warning(self) -> int:
+        return self.counts.firing_warning
+
+    @property
+    def acknowledged(self) -> int:
+        return self.counts.acknowledged
+
+    @property
+    def tab_state(self) -> str:
+        """The favicon's state: grey while some shown source cannot be vouched for."""
+        return self.counts.tab_state(unknown=bool(self.states.get(HealthState.UNKNOWN)))
 
 
 def build(filters: StatusFilters, now: datetime, with_options: bool = True) -> StatusPage:
@@ -168,9 +181,7 @@ def build(filters: StatusFilters, now: datetime, with_options: bool = True) -> S
     return StatusPage(
         sections=sections,
         states={state: states.get(state, 0) for state in HealthState.values},
-        firing_critical=totals.firing["critical"],
-        firing_warning=totals.firing["warning"],
-        acknowledged=totals.acknowledged,
+        counts=totals.counts,
         window=window,
         ticks=ticks(window, timezone.get_current_timezone()),
         shown=len(shown),
@@ -201,34 +212,36 @@ def matches(filters: StatusFilters, row: dict[str, Any], names: dict[int, str]) 
 def open_alerts() -> AlertTotals:
     """Firing and acknowledged alerts, summed per subject and severity in one query. Those
     whose condition has cleared (waiting out their resolve hold) are summed apart, with when
-    the last closes: a subject with nothing else open is recovering, and they are left out of
-    the header's firing counts."""
-    rows = (
+    the last closes: a subject with nothing else open is recovering. The same rows, tallied,
+    are the header's counts (``alerts.pages.counts``)."""
+    rows = list(
         Alert.objects.filter(state__in=VISIBLE_ALERT_STATES)
-        .values("source_id", "deployment_id", "severity", "state", clearing=CLEARING)
+        .values("source_id", "deployment_id", "severity", "state", clearing=CLEARING, held=HELD)
         .annotate(n=Count("pk"), example=Min("rule__name"), closes=Max(CLOSES))
         .order_by()
     )
     per_subject: dict[tuple[str, int], dict[str, Any]] = defaultdict(dict)
-    firing: Counter[str] = Counter()
-    acknowledged = 0
+    held: Counter[int] = Counter()
     for row in rows:
         subject = ("s", row["source_id"]) if row["source_id"] else ("d", row["deployment_id"])
-        counts = per_subject[subject]
-        counts[row["severity"]] = counts.get(row["severity"], 0) + row["n"]
-        counts.setdefault(f"example_{row['severity']}", row["example"])
-        if row["clearing"]:
-            counts["clearing"] = counts.get("clearing", 0) + row["n"]
-            counts["closes"] = max(counts.get("closes", 0.0), row["closes"])
-        if row["state"] == AlertState.FIRING:
-            firing[row["severity"]] += 0 if row["clearing"] else row["n"]
-            counts[f"firing_{row['severity']}"] = True
-        else:
-            acknowledged += row["n"]
+        add_row(per_subject[subject], row)
+        if row["source_id"] and row["held"] and row["state"] == AlertState.FIRING:
+            held[row["source_id"]] += row["n"]
     by: dict[str, dict[int, OpenAlerts]] = {"s": {}, "d": {}}
     for (kind, pk), counts in per_subject.items():
         by[kind][pk] = summarise(counts)
-    return AlertTotals(by["s"], by["d"], firing, acknowledged)
+    return AlertTotals(by["s"], by["d"], tally(rows), dict(held))
+
+
+def add_row(counts: dict[str, Any], row: dict[str, Any]) -> None:
+    """Add one grouped row to its subject's sums."""
+    counts[row["severity"]] = counts.get(row["severity"], 0) + row["n"]
+    counts.setdefault(f"example_{row['severity']}", row["example"])
+    if row["clearing"]:
+        counts["clearing"] = counts.get("clearing", 0) + row["n"]
+        counts["closes"] = max(counts.get("closes", 0.0), row["closes"])
+    if row["state"] == AlertState.FIRING:
+        counts[f"firing_{row['severity']}"] = True
 
 
 def summarise(counts: dict[str, Any]) -> OpenAlerts:
@@ -368,6 +381,7 @@ def make_cell(
         now=now,
         next_run_at=next_run_at,
     )
+    failing = health.state in ("critical", "warning")
     metrics = row["last_metrics"] or {}
     key = source_volume_key(row["volume_metric"], row["metric_keys"] or {}, metrics)
     count = metrics.get(key or "")
@@ -380,7 +394,8 @@ def make_cell(
         last_status=(row["last_status"] or "").lower(),
         count=number(count) if count is not None else "—",
         fresh=since(succeeded, now),
-        acknowledged=bool(alerts.acknowledged) and health.state in ("critical", "warning"),
+        acknowledged=bool(alerts.acknowledged) and failing,
+        silenced=failing and 0 < alerts.total == totals.held_by_source.get(row["pk"], 0),
     )
 
 

@@ -35,18 +35,37 @@ def cell_html(cell: Cell) -> str:
     state = health.state
     last_run = f"{cell.last_run} ago, {cell.last_status}" if cell.last_status else "never"
     fresh = f"{cell.fresh} ago" if cell.fresh != "—" else "never"
-    acknowledged = " · acknowledged" if cell.acknowledged else ""
+    marks = mark_html(cell)
     reason = f'<p class="cell-reason">{escape(health.reason)}</p>' if health.reason else ""
     return (
         f'<li class="cell state-{state}" id="cell-{escape(cell.slug)}" data-state="{state}">'
         f'<a class="cell-name" href="{escape(cell.url)}">{escape(cell.key)}</a>'
         f'<span class="cell-state"><svg class="icon" aria-hidden="true">'
-        f'<use href="#{health.icon}"/></svg>{health.label}{acknowledged}</span>'
+        f'<use href="#{health.icon}"/></svg>{health.label}</span>{marks}'
         f'<dl class="cell-facts">'
         f"<div><dt>Last run</dt><dd>{escape(last_run)}</dd></div>"
         f"<div><dt>Count</dt><dd>{escape(cell.count)}</dd></div>"
         f"<div><dt>Last success</dt><dd>{escape(fresh)}</dd></div>"
         f"</dl>{reason}</li>"
+    )
+
+
+# A failing source's alerts held back by a silence, or taken by someone: an icon and a word,
+# never colour alone (issue 18).
+MARKS = {
+    "silenced": ("i-silenced", "silenced", "Every open alert is held back (silenced)"),
+    "acknowledged": ("i-acknowledged", "acknowledged", "Someone acknowledged its alerts"),
+}
+
+
+def mark_html(cell: Cell) -> str:
+    kind = "silenced" if cell.silenced else "acknowledged" if cell.acknowledged else ""
+    if not kind:
+        return ""
+    icon, word, title = MARKS[kind]
+    return (
+        f'<span class="cell-mark cell-{word}" title="{title}">'
+        f'<svg class="icon" aria-hidden="true"><use href="#{icon}"/></svg>{word}</span>'
     )
 
 

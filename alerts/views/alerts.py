@@ -23,6 +23,7 @@ from alerts.choices import OPEN_STATES, AlertEventKind, AlertState, Severity
 from alerts.engine import policy
 from alerts.forms import HELD_BACK, AcknowledgeForm, AlertFilterForm, SilenceHoursForm
 from alerts.models import SUPPRESSED, Alert, Runbook
+from alerts.pages.counts import AlertCounts, alert_counts
 from alerts.views.common import context_with, needs, safe_next, see_other
 from alerts.views.incidents import open_incidents
 from confops.common import htmx
@@ -113,13 +114,10 @@ def resolved_alerts(filters: dict[str, Any], now: datetime) -> QuerySet[Alert]:
     )
 
 
-def counters() -> dict[str, int]:
-    """The header's counts: firing (and told), acknowledged, firing but held back."""
-    return Alert.objects.aggregate(
-        firing=Count("pk", filter=Q(state=AlertState.FIRING) & ~SUPPRESSED),
-        acknowledged=Count("pk", filter=Q(state=AlertState.ACKNOWLEDGED)),
-        held_back=Count("pk", filter=Q(state=AlertState.FIRING) & SUPPRESSED),
-    )
+def counters() -> AlertCounts:
+    """The header's counts: firing (and told), acknowledged, held back, recovering; counted as
+    the status page and ``/metrics`` count them."""
+    return alert_counts()
 
 
 @needs("alerts.view_alert")

@@ -35,6 +35,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from alerts.choices import OPEN_INCIDENT_STATES, OPEN_STATES, Severity
 from alerts.models import Alert, AlertRule, Channel, Incident, Notification
+from alerts.pages.counts import BUCKETS, AlertCounts
 from alerts.pages.status import open_alerts
 from confops.runtime import broker as embedded_broker
 from confops.runtime import heartbeat
@@ -234,7 +235,9 @@ def source_rows() -> list[dict[str, Any]]:
 
 def source_families(deployments: dict[int, dict[str, Any]], now: datetime) -> Iterator[Metric]:
     rows = source_rows()
-    alerts = open_alerts().by_source
+    totals = open_alerts()
+    alerts = totals.by_source
+    yield counted_family(totals.counts)
     problems = {pk: problem_of(d, now) for pk, d in deployments.items()}
     state = gauge(
         "confops_source_state",
@@ -325,6 +328,21 @@ def problem_of(row: dict[str, Any], now: datetime) -> str:
 
 
 # --- Alerts and notifications ------------------------------------------------------------------
+
+
+def counted_family(counts: AlertCounts) -> GaugeMetricFamily:
+    """Open alerts counted as the status page's header and the alerts page count them
+    (``alerts.pages.counts``): each in one status, every status and severity with its zero."""
+    family = gauge(
+        "confops_alerts_counted",
+        "Open alerts by status (firing, acknowledged, held_back, recovering) and severity, "
+        "counted as the portal's pages count them.",
+        labels=["status", "severity"],
+    )
+    for status in BUCKETS:
+        for severity in Severity:
+            family.add_metric([status, str(severity)], float(counts.of(status, severity)))
+    return family
 
 
 def alert_families() -> Iterator[Metric]:

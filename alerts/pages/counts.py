@@ -1,0 +1,120 @@
+"""How open alerts are counted: one classification for every page and scrape.
+
+The status page's header, its grid, the alerts page's counters, the tab title, the favicon and
+``/metrics`` all count firing, acknowledged, held back and recovering alerts here, so during a
+maintenance window no page says "1 critical firing" while another says "0 firing, 2 held back".
+
+An open alert falls in exactly one bucket, in this order: acknowledged (someone took it, cleared
+or not); held back (firing, but a silence, an unreachable deployment or its cause keeps it from
+paging); recovering (firing, its condition cleared, waiting out its resolve hold); firing (what
+pages now). The status page sums the same buckets per source in its own grouped query
+(``alerts.pages.status``), feeding its rows through :func:`tally`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import BooleanField, Case, Count, Value, When
+
+from alerts.choices import AlertState, Severity
+from alerts.models import SUPPRESSED, Alert
+
+COUNTED_STATES = (AlertState.FIRING, AlertState.ACKNOWLEDGED)
+# Annotations that, with ``state``, place an alert in its bucket (grouped in SQL).
+HELD = Case(When(SUPPRESSED, then=Value(True)), default=Value(False), output_field=BooleanField())
+CLEARING = Case(
+    When(clear_since__isnull=False, then=Value(True)),
+    default=Value(False),
+    output_field=BooleanField(),
+)
+FIRING, ACKNOWLEDGED, HELD_BACK, RECOVERING = "firing", "acknowledged", "held_back", "recovering"
+BUCKETS = (FIRING, ACKNOWLEDGED, HELD_BACK, RECOVERING)
+# The worst state a tab's favicon shows; "unknown" when sources cannot be vouched for.
+TAB_STATES = ("ok", "warning", "critical", "unknown")
+
+
+def bucket(state: str, held: bool, clearing: bool) -> str:
+    """The one bucket an open alert counts in (see the module's docstring for the order)."""
+    if state == AlertState.ACKNOWLEDGED:
+        return ACKNOWLEDGED
+    if held:
+        return HELD_BACK
+    return RECOVERING if clearing else FIRING
+
+
+@dataclass(frozen=True)
+class AlertCounts:
+    """Open alerts per bucket and severity."""
+
+    by_bucket: Mapping[tuple[str, str], int] = field(default_factory=dict)
+
+    def of(self, bucket_name: str, severity: str | None = None) -> int:
+        return sum(
+            n for (b, s), n in self.by_bucket.items() if b == bucket_name and severity in (None, s)
+        )
+
+    @property
+    def firing(self) -> int:
+        return self.of(FIRING)
+
+    @property
+    def firing_critical(self) -> int:
+        return self.of(FIRING, Severity.CRITICAL)
+
+    @property
+    def firing_warning(self) -> int:
+        return self.of(FIRING, Severity.WARNING)
+
+    @property
+    def firing_info(self) -> int:
+        return self.of(FIRING, Severity.INFO)
+
+    @property
+    def acknowledged(self) -> int:
+        return self.of(ACKNOWLEDGED)
+
+    @property
+    def held_back(self) -> int:
+        return self.of(HELD_BACK)
+
+    @property
+    def recovering(self) -> int:
+        return self.of(RECOVERING)
+
+    def tab_state(self, unknown: bool = False) -> str:
+        """The favicon's state: the worst firing severity; else unknown when some source cannot
+        be vouched for; else ok. Held back, acknowledged and recovering alerts do not page."""
+        if self.firing_critical:
+            return "critical"
+        if self.firing_warning:
+            return "warning"
+        return "unknown" if unknown else "ok"
+
+
+def tally(rows: Iterable[Mapping[str, Any]]) -> AlertCounts:
+    """Sum grouped rows (``severity``, ``state``, ``held``, ``clearing``, ``n``) into buckets."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for row in rows:
+        counts[(bucket(row["state"], row["held"], row["clearing"]), row["severity"])] += row["n"]
+    return AlertCounts(dict(counts))
+
+
+def alert_counts() -> AlertCounts:
+    """Every open alert counted, in one grouped query."""
+    rows = (
+        Alert.objects.filter(state__in=COUNTED_STATES)
+        .values("severity", "state", held=HELD, clearing=CLEARING)
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return tally(rows)
+
+
+def tab_title(label: str, counts: AlertCounts) -> str:
+    """ "(2) Status · confops" while two alerts fire; no "(0)" when none does."""
+    prefix = f"({counts.firing}) " if counts.firing else ""
+    return f"{prefix}{label} · confops"
