@@ -21,6 +21,7 @@ Definitions (docs/reports.md):
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Sequence, Sized
@@ -518,7 +519,8 @@ def hour_bars(runs: list[RunFacts], start: datetime, end: datetime) -> list[Hour
     "02" bar and a fall-back day has two.
     """
     first = utc(start)
-    hours = int((utc(end) - first).total_seconds() // 3600)
+    # Rounded up: a day under way (reported up to now) shows its current hour too.
+    hours = max(math.ceil((utc(end) - first).total_seconds() / 3600), 1)
     ok, failed = [0] * hours, [0] * hours
     for run in runs:
         index = min(int((utc(run.ended_at) - first).total_seconds() // 3600), hours - 1)

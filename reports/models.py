@@ -42,6 +42,12 @@ class DailyReport(models.Model):
     def __str__(self) -> str:
         return f"daily report {self.date}"
 
+    @property
+    def is_partial(self) -> bool:
+        """Built before its day ended (today's report "so far"): the daily task, which runs
+        after the day, replaces it with the full report; no field needed, the times tell."""
+        return self.generated_at < self.window_end
+
     @classmethod
     def store(
         cls,

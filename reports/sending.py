@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
@@ -56,11 +57,12 @@ def check_sendable(day: date, now: datetime, tz_name: str | None = None) -> None
 
 def yesterday(now: datetime, tz_name: str | None = None) -> date:
     """The last full day in the report's time zone."""
-    from zoneinfo import ZoneInfo
+    return today(now, tz_name) - timedelta(days=1)
 
-    return (
-        now.astimezone(ZoneInfo(tz_name or settings.REPORT_TIME_ZONE)) - timedelta(days=1)
-    ).date()
+
+def today(now: datetime, tz_name: str | None = None) -> date:
+    """The day under way in the report's time zone."""
+    return now.astimezone(ZoneInfo(tz_name or settings.REPORT_TIME_ZONE)).date()
 
 
 # A send request may have to build a missing report inside a web request: no backtests there.
@@ -79,6 +81,8 @@ def generate(
     in child processes for seconds each: for a report built while someone waits for it."""
     tz_name = tz_name or settings.REPORT_TIME_ZONE
     data = gather(day, tz_name)
+    if now < data.end:  # a day under way is reported up to now, not as stale until midnight
+        data = replace(data, end=now)
     if backtests:
         data = suggest(data, now, settings.REPORT_BACKTEST_RULES)
     else:
@@ -89,6 +93,15 @@ def generate(
     report = DailyReport.store(day, tz_name, window(day, tz_name), now, (summary, html, text))
     logger.info("daily report for %s generated: %s", day, summary["headline"])
     return report
+
+
+def build_so_far(now: datetime, tz_name: str | None = None) -> DailyReport:
+    """Today's report up to ``now``, for a first look before the daily task has run.
+
+    Stored under today's date and partial (``DailyReport.is_partial``): it cannot be sent
+    (``check_sendable``), and the daily task after midnight regenerates the day in full. Built
+    while someone waits, so without backtests."""
+    return generate(today(now, tz_name), now, tz_name, backtests=False)
 
 
 def send(day: date, now: datetime, *, force: bool = False, by: str = "") -> SendOutcome:

@@ -1,4 +1,5 @@
-"""``manage.py daily_report [--date D] [--send] [--force]``: generate (and send) a day's report."""
+"""``manage.py daily_report [--date D] [--send] [--force] | --so-far``: generate (and send) a
+day's report, or today's up to now (what the reports page's button builds)."""
 
 from __future__ import annotations
 
@@ -18,9 +19,18 @@ class Command(BaseCommand):
         parser.add_argument("--date", help="YYYY-MM-DD (default: yesterday in REPORT_TIME_ZONE)")
         parser.add_argument("--send", action="store_true", help="send it (once per date)")
         parser.add_argument("--force", action="store_true", help="with --send: send again")
+        parser.add_argument(
+            "--so-far", action="store_true", help="today's report up to now (never sent)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         now = timezone.now()
+        if options["so_far"]:
+            if options["date"] or options["send"]:
+                raise CommandError("--so-far builds today's report: no --date, no --send")
+            report = sending.build_so_far(now)
+            self.stdout.write(f"{report.date} so far: {report.summary['headline']}")
+            return
         day = parse_day(options["date"]) if options["date"] else sending.yesterday(now)
         if options["send"]:
             try:
