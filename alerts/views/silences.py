@@ -23,6 +23,7 @@ from alerts.engine.silences import matchers, with_relations
 from alerts.forms import SilenceForm, silence_initial
 from alerts.models import Silence
 from alerts.views.common import context_with, needs, see_other
+from confops.common import htmx
 
 EXPIRED_DAYS = 30
 EXPIRED_SHOWN = 50
@@ -76,7 +77,14 @@ def silence_list(request: HttpRequest) -> HttpResponse:
         expired_days=EXPIRED_DAYS,
         now=now,
     )
-    return render(request, "alerts/silence_list.html", context)
+    # A refresh (live.js) asks for the lists alone.
+    return htmx.render_partial(
+        request,
+        "alerts/silence_list.html",
+        "alerts/partials/silence_lists.html",
+        context,
+        target="silence-lists",
+    )
 
 
 @needs("alerts.add_silence")

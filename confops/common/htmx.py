@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
@@ -46,3 +47,15 @@ def render_partial(
     template = fragment if partial(request, target) else page
     response = render(request, template, context, status=status)
     return vary(response, "HX-Target") if target else vary(response)
+
+
+def refresh_seconds() -> int:
+    """How often a page's changing lists refresh themselves (status, alerts, silences)."""
+    return int(settings.STATUS_REFRESH_SECONDS)
+
+
+def live_region(request: HttpRequest, target: str) -> dict[str, Any]:
+    """What the region with id ``target`` needs to refresh itself: the address that rendered it
+    (so its filters, page included, are kept) and the interval. static/confops/live.js pauses
+    the refresh while the user types and says when it fails or falls behind."""
+    return {"url": request.get_full_path(), "target": target, "seconds": refresh_seconds()}

@@ -59,3 +59,39 @@ def test_an_htmx_request_of_a_logged_in_user_is_answered_as_before(
     response = viewer_user_client.get("/alerts/", headers=POLL)
     assert response.status_code == 200 and "HX-Redirect" not in response
     assert response.content.decode().lstrip().startswith('<div id="alert-lists">')
+
+
+NOSCRIPT = "This page does not refresh itself without JavaScript: reload it to see new data."
+
+
+@pytest.mark.parametrize("url", ["/", "/alerts/", "/silences/"])
+def test_each_self_refreshing_page_polls_and_says_it_does_not_refresh_without_javascript(
+    viewer_user_client: Client, url: str
+) -> None:
+    html = viewer_user_client.get(url).content.decode()
+    assert f'<noscript><p class="noscript-note">{NOSCRIPT}</p></noscript>' in html
+    assert 'hx-trigger="every 15s"' in html and 'data-live-seconds="15"' in html
+
+
+def test_the_status_page_claims_its_interval_only_where_javascript_shows_it(
+    viewer_user_client: Client,
+) -> None:
+    html = viewer_user_client.get("/").content.decode()
+    assert "<span data-live-only hidden>, every 15 s</span>" in html
+
+
+def test_a_refreshing_list_asks_again_for_the_address_that_rendered_it(
+    viewer_user_client: Client,
+) -> None:
+    html = viewer_user_client.get("/alerts/?severity=warning&page=2").content.decode()
+    assert 'hx-get="/alerts/?severity=warning&amp;page=2"' in html
+    assert 'hx-target="#alert-lists"' in html
+
+
+def test_a_silences_refresh_gets_the_lists_alone(viewer_user_client: Client) -> None:
+    response = viewer_user_client.get(
+        "/silences/", headers={"HX-Request": "true", "HX-Target": "silence-lists"}
+    )
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="silence-lists">') and "<h1>" not in html
+    assert 'hx-target="#silence-lists"' in html and "HX-Target" in response["Vary"]

@@ -1,0 +1,17 @@
+"""``{% live_poll "region-id" %}``: makes the region holding it refresh itself (see
+``confops.common.htmx.live_region``); every self-refreshing list uses this one tag."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from confops.common import htmx
+
+register = template.Library()
+
+
+@register.inclusion_tag("live/poll.html", takes_context=True)
+def live_poll(context: template.Context, target: str) -> dict[str, Any]:
+    return {"live": htmx.live_region(context["request"], target)}
