@@ -5,6 +5,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -12,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from alerts import operations
+from alerts import operations, param_fields
 from alerts.choices import NotificationStatus
 from alerts.engine import delivery
 from alerts.models import (
@@ -82,18 +83,52 @@ class AlertRuleForm(forms.ModelForm):
         model = AlertRule
         fields = "__all__"  # noqa: DJ007 - the admin lays them out in fieldsets
 
+    # The kind whose typed parameter fields to show (the admin sets it from ``?kind=``).
+    param_kind: str | None = None
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if "parameters" in self.fields:
             self.fields["parameters"].help_text = "JSON. Defaults per kind: " + kind_help()
+        self.typed_kind = typed_kind(self)
+        if self.typed_kind is not None and "parameters" in self.fields:
+            add_typed_fields(self, self.typed_kind)
 
     def clean(self) -> dict[str, Any]:
         """With "Backtest", the form answers what these parameters would have fired over the
         stored history, and stays unsaved with the values as typed."""
         cleaned = super().clean() or {}
+        if self.typed_kind is not None and self.data.get(param_fields.MARKER) == self.typed_kind:
+            stored = cleaned.get("parameters") or {}
+            parameters = param_fields.apply_to_form(self, all_kinds()[self.typed_kind], stored)
+            if parameters is not None:
+                cleaned["parameters"] = parameters
         if BACKTEST_BUTTON in self.data and not self.errors:
             raise forms.ValidationError(backtest_message(self.instance, cleaned))
         return cleaned
+
+
+def typed_kind(form: AlertRuleForm) -> str | None:
+    """The kind the form edits: as posted, else as asked (``?kind=``), else the rule's."""
+    name = form.data.get("kind") if form.is_bound else None
+    name = name or form.param_kind or form.instance.kind
+    return name if name in all_kinds() else None
+
+
+def add_typed_fields(form: AlertRuleForm, kind_name: str) -> None:
+    """The kind's parameters as typed fields; the JSON stays as the hidden base they merge
+    into (another kind starts from its defaults)."""
+    kind = all_kinds()[kind_name]
+    stored = form.instance.parameters if kind_name == form.instance.kind else {}
+    form.fields.update(param_fields.param_fields(kind))
+    form.fields[param_fields.MARKER] = forms.CharField(
+        widget=forms.HiddenInput, initial=kind_name, required=False
+    )
+    form.fields["parameters"].widget = forms.HiddenInput()
+    form.fields["parameters"].required = False
+    form.initial["parameters"] = stored or {}
+    for name, value in param_fields.initial_values(kind, stored or {}).items():
+        form.initial.setdefault(name, value)
 
 
 BACKTEST_BUTTON = "_backtest"
@@ -167,6 +202,29 @@ class AlertRuleAdmin(AuditedAdmin):
             },
         ),
     ]
+
+    def chosen_kind(self, request: HttpRequest, obj: AlertRule | None) -> str | None:
+        """The kind whose fields the page shows: as posted, as asked (``?kind=``), the rule's."""
+        name = request.POST.get("kind") or request.GET.get("kind") or (obj.kind if obj else "")
+        return name if name in all_kinds() else None
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        """The model fields of the fieldsets; the typed parameter fields are the form's own."""
+        fields = kwargs.get("fields") or flatten_fieldsets(self.fieldsets)
+        kwargs["fields"] = [name for name in fields if not param_fields.is_typed(name)]
+        form = super().get_form(request, obj, change, **kwargs)
+        return type(form.__name__, (form,), {"param_kind": self.chosen_kind(request, obj)})
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        """The selected kind's parameters right after the kind, the JSON kept hidden."""
+        name = self.chosen_kind(request, obj)
+        if name is None:
+            return self.fieldsets
+        typed = (*param_fields.param_fields(all_kinds()[name]), param_fields.MARKER)
+        first = ("name", "kind", *typed, "parameters", "severity", "enabled", "description")
+        return [(None, {"fields": first}), *self.fieldsets[1:]]
 
     def save_model(self, request: HttpRequest, obj: AlertRule, form: Any, change: bool) -> None:
         """Through the API's door: validated, saved with its channels and scope, audited."""

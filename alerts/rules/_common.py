@@ -36,9 +36,17 @@ PARTITIONS_LISTED = 3
 DATED_KEY = re.compile(r"\d{4}-\d{2}")
 
 
-def limits(
-    *, gt: float | None = None, ge: float | None = None, le: float | None = None
-) -> AfterValidator:
+@dataclass(frozen=True, slots=True)
+class Limits(AfterValidator):
+    """The bounds check of ``limits``, carrying its bounds so that a form can show them (and
+    set ``min``/``max`` on its inputs) from the schema rather than from a copy."""
+
+    gt: float | None = None
+    ge: float | None = None
+    le: float | None = None
+
+
+def limits(*, gt: float | None = None, ge: float | None = None, le: float | None = None) -> Limits:
     """A bounds check on a number with messages a person can act on."""
 
     def check(value: Any) -> Any:
@@ -52,7 +60,7 @@ def limits(
             raise ValueError(f"must be at most {number(le)}")
         return value
 
-    return AfterValidator(check)
+    return Limits(check, gt=gt, ge=ge, le=le)
 
 
 def metric_key_check(expected: str) -> Callable[[str], str]:
