@@ -44,10 +44,17 @@ def cell_html(cell: Cell) -> str:
         f'<use href="#{health.icon}"/></svg>{health.label}</span>{marks}'
         f'<dl class="cell-facts">'
         f"<div><dt>Last run</dt><dd>{escape(last_run)}</dd></div>"
-        f"<div><dt>Count</dt><dd>{escape(cell.count)}</dd></div>"
+        f"<div><dt>Count</dt><dd>{escape(count_text(cell, fresh))}</dd></div>"
         f"<div><dt>Last success</dt><dd>{escape(fresh)}</dd></div>"
         f"</dl>{reason}</li>"
     )
+
+
+def count_text(cell: Cell, fresh: str) -> str:
+    """The count is the last success's metric: after a failed (or running, canceled) run it
+    is older than the last run, so it says so rather than pass for the failed run's count."""
+    stale = cell.last_status not in ("", "success") and cell.fresh != "—"
+    return f"{cell.count} (last success {fresh})" if stale and cell.count != "—" else cell.count
 
 
 # A failing source's alerts held back by a silence, or taken by someone: an icon and a word,
@@ -89,12 +96,18 @@ def row_html(cell: Cell) -> str:
 
 
 def bar_html(bar: Bar, source: str) -> str:
-    """A success is a plain span with a title. A failure is a focusable link (to the run in
-    Dagster when there is one) whose tooltip shows on hover and on keyboard focus."""
+    """A success is a span with a title that a tap or a click focuses (``tabindex=-1``: the
+    thousands of them are no tab stops), its focus showing the title as a tip (confops.css).
+    A failure is a tab stop and a link (to the run in Dagster when there is one) whose tip shows
+    on hover and on focus; on a touch screen its first tap opens the tip (timeline.js)."""
     label = escape(bar.label)
     where = f"left:{bar.left};width:{bar.width}"
     if not bar.is_failure:
-        return f'<span class="bar bar-{bar.state}" style="{where}" title="{label}"></span>'
+        late = ' data-tip="left"' if bar.late else ""
+        return (
+            f'<span class="bar bar-{bar.state}" tabindex="-1"{late} style="{where}"'
+            f' title="{label}"></span>'
+        )
     late = " tip-left" if bar.late else ""
     href = f' href="{escape(bar.url)}" target="_blank" rel="noopener"' if bar.url else ""
     return (
