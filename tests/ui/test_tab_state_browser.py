@@ -1,0 +1,94 @@
+"""The tab carries the state in a real browser (issue 18): the title's count and the favicon
+follow an alert that starts firing at the next refresh, without a reload; during a silence the
+grid marks the source "silenced" and the status page and the alerts page count alike."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from alerts import operations
+from alerts.choices import Severity
+from monitoring.models import Deployment, Source
+from tests.alerts.factories import deployment, run, source
+from tests.alerts.pages import open_alert
+from tests.fixtures.browser import log_in
+from tests.fixtures.personas import Persona
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+WAIT_MS = 10_000
+
+
+@pytest.fixture
+def operator(operator_page_user: Persona) -> tuple[str, str]:
+    return operator_page_user.username, operator_page_user.password
+
+
+@pytest.fixture
+def dep() -> Deployment:
+    return deployment("confradar-local", last_success_at=timezone.now())
+
+
+def succeeded(key: str, dep: Deployment) -> Source:
+    created = source(key, dep)
+    run(created, timezone.now() - timedelta(hours=2), metrics={"count": 420})
+    return created
+
+
+def favicon(page: Any) -> str:
+    return str(page.locator("link#favicon").get_attribute("href"))
+
+
+def test_the_tab_title_and_favicon_change_when_an_alert_starts_firing(
+    page: Any, operator: tuple[str, str], dep: Deployment, settings: Any
+) -> None:
+    settings.STATUS_REFRESH_SECONDS = 1
+    src = succeeded("elra_conferences", dep)
+    page.goto("/")
+    log_in(page, *operator)
+    assert page.title() == "Status · confops"
+    assert favicon(page).endswith("/ok.svg")
+
+    open_alert(src, Severity.CRITICAL, now=timezone.now())
+
+    # expect() polls without evaluating strings, which the Content-Security-Policy forbids.
+    expect(page).to_have_title("(1) Status · confops", timeout=WAIT_MS)
+    icon = page.locator("link#favicon")
+    expect(icon).to_have_attribute("href", re.compile(r"/critical\.svg$"), timeout=WAIT_MS)
+    assert page.locator("#status-counts .count-critical strong").inner_text() == "1"
+
+
+def test_a_silenced_source_is_marked_and_both_pages_count_alike(
+    page: Any, operator: tuple[str, str], operator_page_user: Persona, dep: Deployment
+) -> None:
+    now = timezone.now()
+    elra, wikicfp = succeeded("elra_conferences", dep), succeeded("wikicfp_conferences", dep)
+    silenced = open_alert(elra, Severity.CRITICAL, now=now)
+    otto = get_user_model().objects.get(username=operator_page_user.username)
+    operations.silence_alert(silenced, 2, otto, now)
+    open_alert(wikicfp, Severity.WARNING, now=now)
+
+    page.goto("/")
+    log_in(page, *operator)
+    mark = page.locator(f"#cell-{elra.slug} .cell-silenced")
+    mark.wait_for(timeout=WAIT_MS)
+    assert mark.inner_text().strip() == "silenced" and mark.is_visible()
+    assert page.locator(f"#cell-{wikicfp.slug} .cell-silenced").count() == 0
+    counts = page.locator("#status-counts")
+    assert counts.locator(".count-critical strong").inner_text() == "0"
+    assert counts.locator(".count-warning strong").inner_text() == "1"
+    assert "1 held back" in counts.inner_text()
+    assert page.title() == "(1) Status · confops"
+    assert favicon(page).endswith("/warning.svg")
+
+    page.goto("/alerts/")
+    counters = page.locator("#alert-counters")
+    assert counters.locator(".counter-firing strong").inner_text() == "1"
+    assert counters.locator(".counter-held strong").inner_text() == "1"
+    assert page.title() == "(1) Alerts · confops"
