@@ -4,7 +4,7 @@ is the site's root (``home``, in ``confops/urls.py``)."""
 
 from django.urls import path
 
-from alerts.views import alerts, incidents, runbooks, silences, source
+from alerts.views import alerts, incidents, rules, runbooks, silences, source
 
 app_name = "alerts"
 urlpatterns = [
@@ -22,6 +22,9 @@ urlpatterns = [
         incidents.unacknowledge,
         name="incident-unacknowledge",
     ),
+    # TODO(issue 18 C2): address rules by slug too once AlertRule has one.
+    path("rules/<int:pk>/", rules.rule_detail, name="rule-detail"),
+    path("rules/<int:pk>/backtest/", rules.rule_backtest, name="rule-backtest"),
     path("sources/<slug:slug>/", source.source_detail, name="source"),
     path(
         "sources/<slug:slug>/volume-metric/",
