@@ -160,6 +160,7 @@ class AlertRuleAdmin(AuditedAdmin):
     change_form_template = "admin/alerts/alertrule/change_form.html"
     list_display = [
         "name",
+        "threshold",  # beside the name: the names of default rules carry no number
         "kind",
         "severity",
         "enabled",

@@ -57,7 +57,7 @@ DEFAULT_RULES = [
         resolve_hold_minutes=30,
     ),
     DefaultRule(
-        "Two consecutive failures",
+        "Consecutive failures",
         ConsecutiveFailures.name,
         Severity.CRITICAL,
         {"failures": 2, "recover_after": 1},
@@ -75,7 +75,7 @@ DEFAULT_RULES = [
         escalate_after_minutes=30,
     ),
     DefaultRule(
-        "Volume drop over 30 %",
+        "Volume drop",
         VolumeDrop.name,
         Severity.WARNING,
         {"metric": "auto", "percent": 30, "window_runs": 7},
@@ -88,7 +88,7 @@ DEFAULT_RULES = [
         description="The source delivered nothing.",
     ),
     DefaultRule(
-        "Duration over 3x median",
+        "Run too long",
         Duration.name,
         Severity.WARNING,
         {"factor": 3, "min_seconds": 300},

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q
+from django.utils.text import slugify
 
 from alerts.choices import (
     OPEN_INCIDENT_STATES,
@@ -263,10 +264,26 @@ def kind_choices() -> list[tuple[str, str]]:
     return sorted((name, k.label) for name, k in all_kinds().items())
 
 
+def rule_slug(name: str, others: models.QuerySet[Any]) -> str:
+    """A slug for a rule named ``name`` that none of ``others`` has: "volume-drop", then
+    "volume-drop-2". Never digits alone, which the API would read as an id."""
+    base = slugify(name)[:190] or "rule"
+    if base.isdigit():
+        base = f"rule-{base}"
+    slug, n = base, 1
+    while others.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
 class AlertRule(models.Model):
     """A kind with parameters, a scope, a severity and who hears about it. Editable at run time."""
 
     name = models.CharField(max_length=200, unique=True)
+    # How the API and URLs name the rule: made from the name when the rule is first saved and
+    # kept when it is renamed, so a link or a script that names it does not break.
+    slug = models.SlugField(max_length=200, unique=True, editable=False)
     kind = models.CharField(max_length=50, choices=kind_choices)
     parameters = models.JSONField(default=dict, blank=True)
     description = models.TextField(blank=True)
@@ -316,9 +333,23 @@ class AlertRule(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self.slug:
+            self.slug = rule_slug(self.name, AlertRule.objects.exclude(pk=self.pk))
+        super().save(*args, **kwargs)
+
     @property
     def kind_impl(self) -> Any:
         return kind(self.kind)
+
+    @property
+    def threshold(self) -> str:
+        """The threshold in words, shown beside the name ("over 30 %"); "" when the kind has
+        none or the stored parameters no longer parse."""
+        try:
+            return str(self.kind_impl.threshold(self.params()))
+        except (KeyError, ParamsError):
+            return ""
 
     @property
     def target(self) -> str:

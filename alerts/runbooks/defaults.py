@@ -36,11 +36,11 @@ class DefaultRunbook:
 
 
 DEFAULT_RUNBOOKS = [
-    DefaultRunbook("scraper-failure", "Run failure", ("Run failed", "Two consecutive failures")),
+    DefaultRunbook("scraper-failure", "Run failure", ("Run failed", "Consecutive failures")),
     DefaultRunbook(
         "stale-source", "Stale source", ("Stale (no success when expected)", "Missed schedule")
     ),
-    DefaultRunbook("volume-drop", "Volume drop", ("Volume drop over 30 %", "Count below minimum")),
+    DefaultRunbook("volume-drop", "Volume drop", ("Volume drop", "Count below minimum")),
     DefaultRunbook(
         "asset-check-failed",
         "Asset check failed",

@@ -26,5 +26,5 @@ def elra() -> Source:
 def outage(elra: Source) -> Incident:
     """A critical incident of two firing alerts on ``elra``: what a Slack press acts on."""
     failed = incident("Run failed", elra, summary="elra failed: HTTP 503")
-    twice = incident("Two consecutive failures", elra, summary="elra failed twice")
+    twice = incident("Consecutive failures", elra, summary="elra failed twice")
     return incident_of("elra_conferences: run failed", failed, twice, severity="critical")

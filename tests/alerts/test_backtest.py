@@ -71,7 +71,7 @@ def confradar() -> dict[str, Source]:
 
 
 def volume_rule() -> AlertRule:
-    return AlertRule.objects.get(name="Volume drop over 30 %")
+    return AlertRule.objects.get(name="Volume drop")
 
 
 def test_stored_history_becomes_replay_lines(confradar: dict[str, Source]) -> None:
@@ -172,7 +172,7 @@ def test_the_command_reports_in_json_and_counts_only_the_window(
     call_command("backtest", str(rule.pk), "--days", "3", "--parameters", '{"percent": 40}',
                  "--json", stdout=out)  # fmt: skip
     report = json.loads(out.getvalue())
-    assert report["rule"] == "Volume drop over 30 %" and report["parameters"]["percent"] == 40
+    assert report["rule"] == "Volume drop" and report["parameters"]["percent"] == 40
     # The low night (5 days ago) is in the week of warm-up before the window: not counted.
     assert (report["days"], report["fired"], report["alerts"]) == (3, 0, [])
     assert set(report) >= {"from", "to", "sources", "runs", "notifications"}

@@ -109,7 +109,7 @@ def test_a_critical_default_rule_escalates_to_the_default_channels_after_30_minu
     elra: Source,
 ) -> None:
     f.channel("default", is_default=True)
-    rule = AlertRule.objects.get(name="Two consecutive failures")
+    rule = AlertRule.objects.get(name="Consecutive failures")
     assert rule.escalate_after_minutes == 30 and not rule.escalation_channels.exists()
     alert = f.alert(rule, elra, T0, last_notified_at=T0)
     policy.send_reminders_and_escalations(T0 + timedelta(minutes=29))

@@ -23,7 +23,7 @@ def outage() -> Incident:
     return incident_of(
         "elra_conferences: run failed",
         incident("Run failed", elra),
-        incident("Two consecutive failures", elra),
+        incident("Consecutive failures", elra),
     )
 
 

@@ -34,7 +34,7 @@ def elra(dep: Deployment) -> Source:
 def outage(elra: Source) -> Incident:
     """elra's run failed twice: two rules, one cause, one incident."""
     failed = incident("Run failed", elra, summary="elra failed: HTTP 503")
-    twice = incident("Two consecutive failures", elra, summary="elra failed twice")
+    twice = incident("Consecutive failures", elra, summary="elra failed twice")
     return incident_of("elra_conferences: run failed", failed, twice, severity="critical")
 
 
@@ -56,7 +56,7 @@ def test_the_page_shows_the_incident_its_alerts_and_its_messages(
     assert "elra_conferences: run failed" in html and "Critical" in html and "Open" in html
     for alert in members:
         assert f'href="/alerts/{alert.pk}/"' in html and alert.summary in html
-    assert "Run failed" in html and "Two consecutive failures" in html
+    assert "Run failed" in html and "Consecutive failures" in html
     assert "ops-slack" in html and "Firing" in html
 
 

@@ -27,9 +27,9 @@ HTMX = {"HX-Request": "true"}
 def test_the_default_rules_link_to_shipped_runbooks() -> None:
     linked = dict(AlertRule.objects.values_list("name", "runbook__slug"))
     assert linked["Run failed"] == "scraper-failure"
-    assert linked["Two consecutive failures"] == "scraper-failure"
+    assert linked["Consecutive failures"] == "scraper-failure"
     assert linked["Stale (no success when expected)"] == "stale-source"
-    assert linked["Volume drop over 30 %"] == "volume-drop"
+    assert linked["Volume drop"] == "volume-drop"
     assert linked["Asset check ERROR"] == "asset-check-failed"
     assert linked["Deployment unreachable"] == "deployment-unreachable"
 
@@ -94,7 +94,7 @@ def test_loading_the_shipped_runbooks_again_changes_nothing() -> None:
 def test_a_deleted_shipped_runbook_comes_back() -> None:
     Runbook.objects.filter(slug="volume-drop").delete()
     assert create_default_runbooks() == ["volume-drop"]
-    assert AlertRule.objects.get(name="Volume drop over 30 %").runbook.slug == "volume-drop"
+    assert AlertRule.objects.get(name="Volume drop").runbook.slug == "volume-drop"
 
 
 # List and search
@@ -126,7 +126,7 @@ def test_a_page_renders_markdown_and_lists_what_links_to_it(viewer_user_client: 
     alert = incident("Run failed", src, summary="elra failed: HTTP 503")
     html = viewer_user_client.get("/runbooks/scraper-failure/").content.decode()
     assert "<h2>1. Read the error</h2>" in html and "<table>" in html
-    assert "Run failed" in html and "Two consecutive failures" in html
+    assert "Run failed" in html and "Consecutive failures" in html
     assert "elra_conferences" in html
     assert f"/alerts/{alert.pk}/" in html and "elra failed: HTTP 503" in html
     assert "Edit" not in html.split('id="runbook-content"')[0].split("<h1>")[1]

@@ -143,7 +143,7 @@ class TestTrend:
     def test_the_chart_draws_the_metric_its_average_and_the_drop_threshold(
         self, viewer_user_client: Client, src: Source, now: Any
     ) -> None:
-        default_rule("Volume drop over 30 %", "volume_drop", {"metric": "count", "percent": 30})
+        default_rule("Volume drop", "volume_drop", {"metric": "count", "percent": 30})
         for day in range(10, 0, -1):
             run(src, now - timedelta(days=day), metrics={"count": 1000 + day})
 
@@ -153,7 +153,7 @@ class TestTrend:
         assert 'class="chart-line value"' in svg
         assert 'class="chart-line average"' in svg
         assert 'class="chart-line threshold"' in svg
-        assert "Volume drop over 30 %: 70 % of the trailing average" in html
+        assert "Volume drop: 70 % of the trailing average" in html
         assert svg.count('class="chart-dot value"') == 10
 
     def test_a_minimum_from_a_bounds_rule_is_a_level_line(

@@ -29,7 +29,7 @@ def members(wikicfp: Source) -> list[Alert]:
     at = timezone.now() - timedelta(minutes=5)
     return [
         factories.alert(AlertRule.objects.get(name="Run failed"), wikicfp, at),
-        factories.alert(AlertRule.objects.get(name="Two consecutive failures"), wikicfp, at),
+        factories.alert(AlertRule.objects.get(name="Consecutive failures"), wikicfp, at),
     ]
 
 

@@ -35,7 +35,7 @@ def healthy(confradar: Deployment) -> Source:
 def failing(confradar: Deployment) -> Source:
     src = factories.source("elra_conferences", confradar, group_name="other")
     factories.run(src, timezone.now() - timedelta(hours=1), ok=False)
-    rule = AlertRule.objects.get(name="Two consecutive failures")
+    rule = AlertRule.objects.get(name="Consecutive failures")
     factories.alert(rule, src, timezone.now() - timedelta(minutes=50))
     return src
 
@@ -50,7 +50,7 @@ def test_the_list_shows_each_source_s_state_as_the_status_page_does(
     states = {s["slug"]: (s["state"], s["state_reason"]) for s in body["results"]}
     assert states == {
         healthy.slug: ("healthy", ""),
-        failing.slug: ("critical", "Two consecutive failures"),
+        failing.slug: ("critical", "Consecutive failures"),
         pushed.slug: ("paused", "paused: not judged"),
     }
     row = next(s for s in body["results"] if s["slug"] == failing.slug)

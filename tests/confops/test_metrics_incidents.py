@@ -39,7 +39,7 @@ def seed_incidents() -> None:
     dep = f.deployment("prod")
     at = NOW - timedelta(hours=1)
     a, b, c, d = (f.source(key, dep) for key in ("a", "b", "c", "d"))
-    incident_of("a failed", incident("Two consecutive failures", a, at=at), severity="critical")
+    incident_of("a failed", incident("Consecutive failures", a, at=at), severity="critical")
     incident_of(
         "b failed", incident("Run failed", b, AlertState.ACKNOWLEDGED, at=at), state="acknowledged"
     )

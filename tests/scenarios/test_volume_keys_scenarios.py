@@ -19,7 +19,7 @@ from tests.scenarios import generate_volume_keys
 pytestmark = [pytest.mark.django_db, pytest.mark.sandboxed_replay]
 DATA = Path(__file__).parent / "data"
 NAME = "volume_keys_five_sources"
-DROP_RULE = "Volume drop over 30 %"
+DROP_RULE = "Volume drop"
 
 
 @pytest.fixture(scope="module")
