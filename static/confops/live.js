@@ -70,6 +70,13 @@
     document.body.classList.remove("stale");
   }
 
+  function origin(event) {
+    // The element that sent the request: htmx re-fires the events of one a swap removed on a
+    // parent still in the page, and sets detail.elt to that parent.
+    var config = event.detail.requestConfig;
+    return (config && config.elt) || event.detail.elt;
+  }
+
   function refreshing(elt) {
     return !!(elt && elt.hasAttribute && elt.hasAttribute("hx-trigger"));
   }
@@ -79,7 +86,7 @@
   }
 
   function lost(event) {
-    if (!refreshing(event.detail.elt)) return;
+    if (!refreshing(origin(event))) return;
     if (failedAt === null) failedAt = Date.now();
     var xhr = event.detail.xhr;
     failure = "No answer from confops since " + clock(failedAt) +
@@ -88,7 +95,7 @@
   }
 
   function back(event) {
-    if (!refreshing(event.detail.elt) || !event.detail.successful) return;
+    if (!refreshing(origin(event)) || !event.detail.successful) return;
     failedAt = null;
     calmSince = Date.now();
     readStamp();
@@ -114,7 +121,7 @@
   }
 
   function pause(event) {
-    if (!polling(event.detail.elt) || !typing(event.detail.target)) return;
+    if (!polling(origin(event)) || !typing(event.detail.target)) return;
     event.preventDefault();
     calmSince = Date.now(); // held back on purpose: not a lost connection
   }
@@ -128,7 +135,7 @@
   function remember(event) {
     saved = null;
     var a = document.activeElement, target = event.detail.target;
-    if (!refreshing(event.detail.elt) || !a || a.id || !target || !target.contains(a)) return;
+    if (!refreshing(origin(event)) || !a || a.id || !target || !target.contains(a)) return;
     var anchor = a.parentElement && a.parentElement.closest("[id]");
     if (!anchor) return;
     saved = {
