@@ -91,6 +91,8 @@ class AlertRuleForm(forms.ModelForm):
         if "parameters" in self.fields:
             self.fields["parameters"].help_text = "JSON. Defaults per kind: " + kind_help()
         self.typed_kind = typed_kind(self)
+        if self.param_kind and not self.is_bound:
+            self.initial["kind"] = self.param_kind  # the kind asked for with ?kind=
         if self.typed_kind is not None and "parameters" in self.fields:
             add_typed_fields(self, self.typed_kind)
 

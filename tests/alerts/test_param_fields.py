@@ -38,7 +38,7 @@ def test_a_bounded_number_carries_its_unit_and_bounds() -> None:
 
 def test_choices_and_lists_become_choice_fields() -> None:
     op = param_fields.param_fields(all_kinds()["metadata_threshold"])["param__op"]
-    assert isinstance(op, forms.ChoiceField) and (">=", ">=") in op.choices
+    assert isinstance(op, forms.ChoiceField) and ">=" in [value for value, _ in op.widget.choices]
     statuses = param_fields.param_fields(all_kinds()["run_stuck"])["param__statuses"]
     assert isinstance(statuses, forms.MultipleChoiceField)
 
@@ -96,3 +96,15 @@ def test_a_non_number_is_refused_by_its_field(admin_client: Client) -> None:
     assert response.status_code == 200
     assert "Enter a number." in response.content.decode()
     assert not AlertRule.objects.filter(name="Volume").exists()
+
+
+@pytest.mark.django_db
+def test_choosing_another_kind_on_a_rule_shows_that_kinds_fields(admin_client: Client) -> None:
+    rule = AlertRule.objects.create(name="Stale", kind="stale", parameters={"max_age_hours": 4})
+    html = admin_client.get(
+        f"/admin/alerts/alertrule/{rule.pk}/change/?kind=volume_drop"
+    ).content.decode()
+    assert 'name="param__percent"' in html and 'name="param__max_age_hours"' not in html
+    assert '<option value="volume_drop" selected>' in html
+    assert "alerts/rule_kind.js" in html
+    assert f'href="/rules/{rule.pk}/"' in html
