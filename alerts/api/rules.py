@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +11,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Query, Router, Schema
+from ninja import P, PathEx, Query, Router, Schema
 from ninja.responses import Status
 from pydantic import Field, StrictBool
 
@@ -45,7 +46,9 @@ router = Router()
 
 class RuleOut(Schema):
     id: int
+    slug: str = Field(description="Made from the name when the rule is created; kept on rename.")
     name: str
+    threshold: str = Field(description='The threshold in words, e.g. "over 30 %".')
     kind: str
     parameters: dict[str, Any]
     description: str
@@ -80,7 +83,10 @@ class RuleChange(StrictIn):
     name: str | None = None
     kind: str | None = None
     parameters: dict[str, Any] | None = Field(
-        None, description='The kind\'s thresholds, e.g. {"max_age_hours": 24}.'
+        None,
+        description='The kind\'s thresholds, e.g. {"max_age_hours": 24}. A PATCH merges them '
+        "into the rule's: a key given replaces, a key left out stays, a key set to null goes "
+        "back to the kind's default (replaced whole when the PATCH also changes `kind`).",
     )
     description: str | None = None
     severity: Severity | None = None
@@ -125,6 +131,22 @@ PLAIN_RULE_FIELDS = (
 NOT_NULL_RULE_FIELDS = frozenset(PLAIN_RULE_FIELDS) - {"escalate_after_minutes"}
 
 
+RULE_REF = "The rule's id or its slug (`volume-drop`)."
+RuleId = PathEx[str, P(description=RULE_REF)]
+SLUG = re.compile(r"[-a-zA-Z0-9_]+")
+
+
+def rule_ref(id_or_slug: str) -> dict[str, Any]:
+    """The lookup for a rule named by id (digits) or slug; a 404 for what can be neither (so a
+    NUL byte or an id past the column's range never reaches the database)."""
+    text = id_or_slug.strip()
+    if text.isdigit() and len(text) < 10:
+        return {"pk": int(text)}
+    if not SLUG.fullmatch(text):
+        raise ApiError(404, f"no rule {text}".strip())
+    return {"slug": text}
+
+
 def rule_rows() -> QuerySet[AlertRule]:
     return AlertRule.objects.select_related("scope_deployment", "runbook").prefetch_related(
         "channels", "escalation_channels", "scope_sources"
@@ -135,6 +157,8 @@ def rule_out(rule: AlertRule) -> dict[str, Any]:
     return {
         **{name: getattr(rule, name) for name in PLAIN_RULE_FIELDS},
         "id": rule.pk,
+        "slug": rule.slug,
+        "threshold": rule.threshold,
         "is_default": rule.is_default,
         "scope_deployment": rule.scope_deployment.name if rule.scope_deployment else None,
         "scope_sources": [s.slug for s in rule.scope_sources.all()],
@@ -204,6 +228,16 @@ def rule_invalid(exc: DjangoValidationError, rule: AlertRule) -> ApiError:
     return error
 
 
+def merged_parameters(rule: AlertRule, data: dict[str, Any]) -> dict[str, Any]:
+    """A PATCH's ``parameters`` merged into the rule's: given keys replace, absent keys stay,
+    null keys go (back to the kind's default). Another kind's parameters replace them whole."""
+    given = data.get("parameters")
+    if given is None or data.get("kind", rule.kind) != rule.kind:
+        return data
+    merged = {**rule.parameters, **given}
+    return {**data, "parameters": {k: v for k, v in merged.items() if v is not None}}
+
+
 def save_rule(request: HttpRequest, rule: AlertRule, data: dict[str, Any]) -> AlertRule:
     user, label = actor(request)
     relations = apply_rule_change(rule, data)
@@ -250,8 +284,8 @@ def list_rules(
     summary="Read an alert rule",
     url_name="rule-detail",
 )
-def read_rule(request: HttpRequest, rule_id: int) -> dict[str, Any]:
-    return rule_out(get_or_404(rule_rows(), "rule", pk=rule_id))
+def read_rule(request: HttpRequest, rule_id: RuleId) -> dict[str, Any]:
+    return rule_out(get_or_404(rule_rows(), "rule", **rule_ref(rule_id)))
 
 
 @router.post(
@@ -278,25 +312,31 @@ def create_rule(request: HttpRequest, body: RuleCreate) -> Status[dict[str, Any]
     tags=["rules"],
     summary="Change an alert rule",
     description=(
-        "Send only what changes: thresholds (`parameters`, replaced whole), `severity`, "
+        "Send only what changes: thresholds (`parameters`, merged into the rule's: a key "
+        "given replaces, a key left out stays, a key set to null returns to the kind's "
+        "default), `severity`, "
         "`channels`, `cooldown_minutes` and the other policy minutes, scope, runbook. "
         "Validated as in the admin; audited with the fields that changed."
     ),
     url_name="rule-update",
 )
-def update_rule(request: HttpRequest, rule_id: int, body: RuleChange) -> dict[str, Any]:
+def update_rule(request: HttpRequest, rule_id: RuleId, body: RuleChange) -> dict[str, Any]:
     with transaction.atomic():
-        rule = get_or_404(AlertRule.objects.select_for_update(of=("self",)), "rule", pk=rule_id)
-        save_rule(request, rule, body.model_dump(exclude_unset=True))
-    return rule_out(get_or_404(rule_rows(), "rule", pk=rule_id))
+        rule = get_or_404(
+            AlertRule.objects.select_for_update(of=("self",)), "rule", **rule_ref(rule_id)
+        )
+        save_rule(request, rule, merged_parameters(rule, body.model_dump(exclude_unset=True)))
+    return rule_out(get_or_404(rule_rows(), "rule", pk=rule.pk))
 
 
-def switch_rule(request: HttpRequest, rule_id: int, enabled: bool) -> dict[str, Any]:
+def switch_rule(request: HttpRequest, rule_id: str, enabled: bool) -> dict[str, Any]:
     user, label = actor(request)
     with transaction.atomic():
-        rule = get_or_404(AlertRule.objects.select_for_update(of=("self",)), "rule", pk=rule_id)
+        rule = get_or_404(
+            AlertRule.objects.select_for_update(of=("self",)), "rule", **rule_ref(rule_id)
+        )
         operations.set_rule_enabled(rule, enabled, user, timezone.now(), label)
-    return rule_out(get_or_404(rule_rows(), "rule", pk=rule_id))
+    return rule_out(get_or_404(rule_rows(), "rule", pk=rule.pk))
 
 
 @router.post(
@@ -308,7 +348,7 @@ def switch_rule(request: HttpRequest, rule_id: int, enabled: bool) -> dict[str, 
     description="Idempotent: enabling an enabled rule changes nothing and audits nothing.",
     url_name="rule-enable",
 )
-def enable_rule(request: HttpRequest, rule_id: int) -> dict[str, Any]:
+def enable_rule(request: HttpRequest, rule_id: RuleId) -> dict[str, Any]:
     return switch_rule(request, rule_id, enabled=True)
 
 
@@ -321,7 +361,7 @@ def enable_rule(request: HttpRequest, rule_id: int) -> dict[str, Any]:
     description="Its open alerts resolve at the next evaluation (how: rule disabled).",
     url_name="rule-disable",
 )
-def disable_rule(request: HttpRequest, rule_id: int) -> dict[str, Any]:
+def disable_rule(request: HttpRequest, rule_id: RuleId) -> dict[str, Any]:
     return switch_rule(request, rule_id, enabled=False)
 
 
@@ -338,8 +378,8 @@ def disable_rule(request: HttpRequest, rule_id: int) -> dict[str, Any]:
     ),
     url_name="rule-delete",
 )
-def delete_rule(request: HttpRequest, rule_id: int) -> Status[None]:
+def delete_rule(request: HttpRequest, rule_id: RuleId) -> Status[None]:
     user, label = actor(request)
-    rule = get_or_404(AlertRule.objects.all(), "rule", pk=rule_id)
+    rule = get_or_404(AlertRule.objects.all(), "rule", **rule_ref(rule_id))
     operations.delete_rule(rule, user, timezone.now(), label)
     return Status(204, None)
