@@ -68,16 +68,16 @@ def test_zoom_switches_the_window_and_a_reload_keeps_it_on_a_desktop(
     three_runs(dep)
     page.goto("/")
     log_in(page, *operator)
-    assert page.locator(".bar-ok").count() == 3
+    assert page.locator("span.bar.bar-ok").count() == 3
 
     zoom(page, "1 hour", "Runs in the last hour")
-    assert page.locator(".bar-ok").count() == 1
+    assert page.locator("span.bar.bar-ok").count() == 1
     assert "window=1h" in page.url
 
     page.reload()
     assert "Runs in the last hour" in page.locator("#timeline-title").inner_text()
     zoom(page, "6 hours", "Runs in the last 6 hours")
-    assert page.locator(".bar-ok").count() == 2
+    assert page.locator("span.bar.bar-ok").count() == 2
 
 
 def test_on_a_phone_zoom_works_and_now_stays_in_view(
