@@ -90,7 +90,7 @@ def seeded(transactional_db: None) -> Seeded:
 
 
 def rule_page(rule: AlertRule) -> str:
-    """The portal's rule page once it exists (issue 18's typed thresholds), else the admin's."""
+    """The portal's rule page (issue 18's typed thresholds) where it is routed, else the admin's."""
     try:
         resolve(f"/rules/{rule.pk}/")
     except Resolver404:
@@ -98,14 +98,7 @@ def rule_page(rule: AlertRule) -> str:
     return f"/rules/{rule.pk}/"
 
 
-DARK_PENDING = pytest.mark.xfail(
-    reason="the portal's dark colours (issue 18 slice E) are not in yet: text keeps its light "
-    "colours on a dark page and axe finds their contrast too low",
-    strict=False,
-)
-
-
-@pytest.fixture(params=["light", pytest.param("dark", marks=DARK_PENDING)])
+@pytest.fixture(params=["light", "dark"])
 def themed_page(browser: Any, live_server: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A page whose browser prefers the light or the dark colour scheme."""
     context = browser.new_context(
