@@ -156,6 +156,8 @@ def initial_values(kind: RuleKind, stored: dict[str, Any]) -> dict[str, Any]:
             field_for(name, info), forms.MultipleChoiceField
         ):
             value = ", ".join(str(v) for v in value)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # 800, not 800.0, for a bound saved from a number box
         values[form_name(name)] = value
     return values
 
