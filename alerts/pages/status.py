@@ -24,7 +24,7 @@ from django.utils import timezone
 from alerts.choices import AlertState
 from alerts.engine.history import load_schedules, schedules_of
 from alerts.models import Alert
-from alerts.pages.counts import CLEARING, HELD, AlertCounts, tally
+from alerts.pages.counts import CLEARING, HELD, INCIDENT_FIELDS, AlertCounts, tally
 from alerts.rules.missed_schedule import next_expected
 from confops.common.formatting import number, since
 from monitoring.choices import HealthState, TimelineWindow
@@ -216,7 +216,15 @@ def open_alerts() -> AlertTotals:
     are the header's counts (``alerts.pages.counts``)."""
     rows = list(
         Alert.objects.filter(state__in=VISIBLE_ALERT_STATES)
-        .values("source_id", "deployment_id", "severity", "state", clearing=CLEARING, held=HELD)
+        .values(
+            "source_id",
+            "deployment_id",
+            "severity",
+            "state",
+            clearing=CLEARING,
+            held=HELD,
+            **INCIDENT_FIELDS,
+        )
         .annotate(n=Count("pk"), example=Min("rule__name"), closes=Max(CLOSES))
         .order_by()
     )

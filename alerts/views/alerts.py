@@ -23,7 +23,7 @@ from alerts.choices import OPEN_STATES, AlertEventKind, AlertState, Severity
 from alerts.engine import policy
 from alerts.forms import HELD_BACK, AcknowledgeForm, AlertFilterForm, SilenceHoursForm
 from alerts.models import SUPPRESSED, Alert, Runbook
-from alerts.pages.counts import AlertCounts, alert_counts
+from alerts.pages.counts import AlertCounts, alert_counts, in_bucket
 from alerts.views.common import context_with, needs, safe_next, see_other
 from alerts.views.incidents import open_incidents
 from confops.common import htmx
@@ -77,12 +77,9 @@ def open_alerts(filters: dict[str, Any]) -> QuerySet[Alert]:
     """Firing first, then acknowledged, then held back, then pending; critical first in each."""
     state = filters.get("state", "")
     alerts = filtered(alert_rows(), filters)
-    if state == AlertState.FIRING:
-        alerts = alerts.filter(state=AlertState.FIRING).exclude(SUPPRESSED)
-    elif state == AlertState.ACKNOWLEDGED:
-        alerts = alerts.filter(state=AlertState.ACKNOWLEDGED)
-    elif state == HELD_BACK:
-        alerts = alerts.filter(SUPPRESSED, state=AlertState.FIRING)
+    if state in (AlertState.FIRING, AlertState.ACKNOWLEDGED, HELD_BACK):
+        # Filtered as the counters count (alerts.pages.counts): "firing" leaves out recovering.
+        alerts = alerts.filter(in_bucket(state))
     elif state == AlertState.PENDING:
         alerts = alerts.filter(state=AlertState.PENDING)
     else:
@@ -142,11 +139,12 @@ def alert_list(request: HttpRequest) -> HttpResponse:
         now=now,
         query=query_without_page(request),
     )
-    # The filters changed: only the lists (the back button still gets the whole page).
+    # The filters changed or the lists refresh: only the lists and, out of band, the counters
+    # (the back button still gets the whole page).
     return htmx.render_partial(
         request,
         "alerts/alert_list.html",
-        "alerts/partials/alert_lists.html",
+        "alerts/partials/alert_lists_refresh.html",
         context,
         target="alert-lists",
     )

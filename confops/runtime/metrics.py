@@ -35,7 +35,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from alerts.choices import OPEN_INCIDENT_STATES, OPEN_STATES, Severity
 from alerts.models import Alert, AlertRule, Channel, Incident, Notification
-from alerts.pages.counts import BUCKETS, AlertCounts
+from alerts.pages.counts import BUCKETS, INCIDENT_BUCKETS, AlertCounts
 from alerts.pages.status import open_alerts
 from confops.runtime import broker as embedded_broker
 from confops.runtime import heartbeat
@@ -238,6 +238,7 @@ def source_families(deployments: dict[int, dict[str, Any]], now: datetime) -> It
     totals = open_alerts()
     alerts = totals.by_source
     yield counted_family(totals.counts)
+    yield incidents_counted_family(totals.counts)
     problems = {pk: problem_of(d, now) for pk, d in deployments.items()}
     state = gauge(
         "confops_source_state",
@@ -342,6 +343,21 @@ def counted_family(counts: AlertCounts) -> GaugeMetricFamily:
     for status in BUCKETS:
         for severity in Severity:
             family.add_metric([status, str(severity)], float(counts.of(status, severity)))
+    return family
+
+
+def incidents_counted_family(counts: AlertCounts) -> GaugeMetricFamily:
+    """Incidents counted as the tab title and the pages' "N incidents firing" count them
+    (``alerts.pages.counts``), every status with its zero."""
+    family = gauge(
+        "confops_incidents_counted",
+        "Incidents with open alerts by status (firing: open with a member paging now, a firing "
+        "alert in no incident counting as one; acknowledged; quiet: every member held back or "
+        "recovering), counted as the portal's tab title counts them.",
+        labels=["status"],
+    )
+    for status in INCIDENT_BUCKETS:
+        family.add_metric([status], float(counts.incidents.get(status, 0)))
     return family
 
 
