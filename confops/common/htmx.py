@@ -54,6 +54,13 @@ def refresh_seconds() -> int:
     return int(settings.STATUS_REFRESH_SECONDS)
 
 
+def noscript_reload_seconds() -> int:
+    """How often a self-refreshing page reloads whole without JavaScript (a ``<noscript>`` meta
+    refresh): four refresh intervals, at least a minute, so a reader's scroll is not lost too
+    often while the page still never shows data older than that."""
+    return max(refresh_seconds() * 4, 60)
+
+
 def live_region(request: HttpRequest, target: str) -> dict[str, Any]:
     """What the region with id ``target`` needs to refresh itself: the address that rendered it
     (so its filters, page included, are kept) and the interval. static/confops/live.js pauses

@@ -5,6 +5,7 @@ self-refreshing page says it does not refresh."""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -61,7 +62,7 @@ def test_an_htmx_request_of_a_logged_in_user_is_answered_as_before(
     assert response.content.decode().lstrip().startswith('<div id="alert-lists">')
 
 
-NOSCRIPT = "This page does not refresh itself without JavaScript: reload it to see new data."
+NOSCRIPT = "This page does not refresh itself without JavaScript: it reloads every 60 s."
 
 
 @pytest.mark.parametrize("url", ["/", "/alerts/", "/silences/"])
@@ -95,3 +96,16 @@ def test_a_silences_refresh_gets_the_lists_alone(viewer_user_client: Client) -> 
     html = response.content.decode()
     assert html.lstrip().startswith('<div id="silence-lists">') and "<h1>" not in html
     assert 'hx-target="#silence-lists"' in html and "HX-Target" in response["Vary"]
+
+
+@pytest.mark.parametrize("url", ["/", "/alerts/", "/silences/"])
+def test_without_javascript_each_self_refreshing_page_reloads_every_four_intervals(
+    viewer_user_client: Client, url: str, settings: Any
+) -> None:
+    html = viewer_user_client.get(url).content.decode()
+    head = html.split("</head>")[0]
+    assert '<noscript><meta http-equiv="refresh" content="60"></noscript>' in head
+    settings.STATUS_REFRESH_SECONDS = 30
+    html = viewer_user_client.get(url).content.decode()
+    assert '<noscript><meta http-equiv="refresh" content="120"></noscript>' in html
+    assert "without JavaScript: it reloads every 120 s.</p></noscript>" in html
