@@ -61,13 +61,20 @@
       ": what you see is not live. Retrying on every refresh.";
     var el = banner();
     if (el.textContent !== text) el.textContent = text;
-    document.body.classList.add("stale");
+    stale(true);
+  }
+
+  function stale(on) {
+    // Said once per change, for whatever else shows the state (tabstate.js greys the favicon).
+    if (document.body.classList.contains("stale") === on) return;
+    document.body.classList.toggle("stale", on);
+    document.dispatchEvent(new CustomEvent("confops:stale", { detail: { stale: on } }));
   }
 
   function clear() {
     var el = document.getElementById("connection-lost");
     if (el) el.remove();
-    document.body.classList.remove("stale");
+    stale(false);
   }
 
   function origin(event) {

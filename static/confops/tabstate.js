@@ -1,13 +1,22 @@
 /* The tab carries the state (issue 18): after every htmx swap, the title's "(N) " prefix and the
    favicon follow the counters the server just sent (data-tab-count, data-tab-state on
    #status-counts or #alert-counters), so a background tab tells the on-call person something.
-   The server renders both on the first load; this only keeps them in step. */
+   The server renders both on the first load; this only keeps them in step. While live.js says
+   the page is stale (body.stale, event "confops:stale") the favicon is grey: "unknown". */
 (function () {
   "use strict";
 
   function titled(count) {
     var base = document.title.replace(/^\(\d+\) /, "");
     return count > 0 ? "(" + count + ") " + base : base;
+  }
+
+  function iconFor(state) {
+    var icon = document.getElementById("favicon");
+    var href = icon && icon.getAttribute("data-icon-" + state);
+    if (href && icon.getAttribute("href") !== href) {
+      icon.setAttribute("href", href);
+    }
   }
 
   function follow() {
@@ -20,13 +29,22 @@
     if (document.title !== title) {
       document.title = title;
     }
-    var icon = document.getElementById("favicon");
-    var href = icon && icon.getAttribute("data-icon-" + counters.getAttribute("data-tab-state"));
-    if (href && icon.getAttribute("href") !== href) {
-      icon.setAttribute("href", href);
+    // Data live.js calls stale cannot vouch for anything: grey ("unknown") until it is live.
+    var stale = document.body && document.body.classList.contains("stale");
+    iconFor(stale ? "unknown" : counters.getAttribute("data-tab-state"));
+  }
+
+  function swapped(event) {
+    // The element that sent the request: htmx re-fires the events of one a swap removed on a
+    // parent still in the page (detail.elt is then that parent), as live.js reads it too.
+    var config = event.detail && event.detail.requestConfig;
+    var elt = (config && config.elt) || (event.detail && event.detail.elt);
+    if (elt) {
+      follow();
     }
   }
 
-  document.addEventListener("htmx:afterSettle", follow);
-  document.addEventListener("htmx:oobAfterSwap", follow);
+  document.addEventListener("htmx:afterSettle", swapped);
+  document.addEventListener("htmx:oobAfterSwap", swapped);
+  document.addEventListener("confops:stale", follow);
 })();

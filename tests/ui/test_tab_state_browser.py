@@ -93,3 +93,44 @@ def test_a_silenced_source_is_marked_and_both_pages_count_alike(
     assert counters.locator(".counter-firing strong").inner_text() == "1"
     assert counters.locator(".counter-held strong").inner_text() == "1"
     assert page.title() == "(1) Alerts · confops"
+
+
+def test_the_alerts_counters_and_tab_follow_a_new_alert_without_a_reload(
+    operator_page: Any, dep: Deployment, settings: Any
+) -> None:
+    settings.STATUS_REFRESH_SECONDS = 1
+    page = operator_page
+    page.goto("/alerts/")
+    page.evaluate("window.__notReloaded = true")
+    counters = page.locator("#alert-counters")
+    assert counters.locator(".counter-firing strong").inner_text() == "0"
+    assert page.title() == "Alerts · confops"
+
+    open_alert(succeeded("elra_conferences", dep), Severity.CRITICAL, now=timezone.now())
+
+    expect(counters.locator(".counter-firing strong")).to_have_text("1", timeout=WAIT_MS)
+    expect(counters.locator(".counter-incidents")).to_have_text("1 incident firing")
+    expect(page).to_have_title("(1) Alerts · confops", timeout=WAIT_MS)
+    expect(page.locator("link#favicon")).to_have_attribute(
+        "href", re.compile(r"/critical\.svg$"), timeout=WAIT_MS
+    )
+    assert page.evaluate("window.__notReloaded") is True
+
+
+def test_the_favicon_goes_grey_while_the_page_is_stale_and_back_when_it_answers(
+    operator_page: Any, dep: Deployment, settings: Any
+) -> None:
+    settings.STATUS_REFRESH_SECONDS = 1
+    open_alert(succeeded("elra_conferences", dep), Severity.CRITICAL, now=timezone.now())
+    page = operator_page
+    page.goto("/")
+    icon = page.locator("link#favicon")
+    assert favicon(page).endswith("/critical.svg")
+
+    page.route("**/", lambda route: route.abort("connectionrefused"))
+    page.locator("#connection-lost").wait_for(timeout=WAIT_MS)
+    expect(icon).to_have_attribute("href", re.compile(r"/unknown\.svg$"), timeout=WAIT_MS)
+
+    page.unroute("**/")
+    page.locator("#connection-lost").wait_for(state="detached", timeout=WAIT_MS)
+    expect(icon).to_have_attribute("href", re.compile(r"/critical\.svg$"), timeout=WAIT_MS)
