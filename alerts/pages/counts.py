@@ -162,8 +162,12 @@ def alert_counts() -> AlertCounts:
     return tally(rows)
 
 
+def tab_prefix(counts: AlertCounts) -> str:
+    """ "(2) " while two incidents fire; nothing when none does."""
+    firing = counts.incidents_firing
+    return f"({firing}) " if firing else ""
+
+
 def tab_title(label: str, counts: AlertCounts) -> str:
     """ "(2) Status · confops" while two incidents fire; no "(0)" when none does."""
-    firing = counts.incidents_firing
-    prefix = f"({firing}) " if firing else ""
-    return f"{prefix}{label} · confops"
+    return f"{tab_prefix(counts)}{label} · confops"

@@ -20,7 +20,9 @@
   }
 
   function follow() {
-    var counters = document.querySelector("[data-tab-count]");
+    // The page's own counters when it has some (they are swapped), else the icon's (tab_head).
+    var counters = document.querySelector("body [data-tab-count]") ||
+      document.querySelector("[data-tab-count]");
     if (!counters) {
       return;
     }

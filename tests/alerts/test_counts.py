@@ -224,3 +224,19 @@ def test_the_firing_filter_lists_what_the_firing_counter_counts_not_recovering_a
     assert alert_counters(html)["firing"] == 1 and alert_counts().recovering == 1
     assert firing.summary in html
     assert "b quietly recovering" not in html
+
+
+@pytest.mark.parametrize("url", ["/silences/", "/runbooks/", "/reports/"])
+def test_every_portal_page_carries_the_firing_incidents_in_its_tab(
+    two_incidents: None, operator_client: Client, url: str
+) -> None:
+    html = operator_client.get(url, follow=True).content.decode()
+    assert re.search(r"<title>\(2\) [^<]+ · confops</title>", html)
+    icon = re.search(r'<link rel="icon" id="favicon"[^>]*>', html)
+    assert icon is not None
+    assert "/critical.svg" in icon.group(0) and 'data-tab-count="2"' in icon.group(0)
+
+
+def test_the_login_page_shows_no_count_and_keeps_the_default_favicon(client: Client) -> None:
+    html = client.get("/accounts/login/").content.decode()
+    assert "<title>Log in · confops</title>" in html and 'id="favicon"' not in html
