@@ -22,9 +22,10 @@ urlpatterns = [
         incidents.unacknowledge,
         name="incident-unacknowledge",
     ),
-    # TODO(issue 18 C2): address rules by slug too once AlertRule has one.
-    path("rules/<int:pk>/", rules.rule_detail, name="rule-detail"),
-    path("rules/<int:pk>/backtest/", rules.rule_backtest, name="rule-backtest"),
+    # An old link by id moves to the slug (a unique slug is never all digits).
+    path("rules/<int:pk>/", rules.rule_by_id),
+    path("rules/<slug:slug>/", rules.rule_detail, name="rule-detail"),
+    path("rules/<slug:slug>/backtest/", rules.rule_backtest, name="rule-backtest"),
     path("sources/<slug:slug>/", source.source_detail, name="source"),
     path(
         "sources/<slug:slug>/volume-metric/",

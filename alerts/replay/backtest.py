@@ -17,7 +17,8 @@ import json
 import math
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -30,7 +31,7 @@ from alerts.choices import RuleTarget, ScopeKind
 from alerts.models import AlertRule
 from alerts.replay.lines import DEFAULT_GROUP, ReplayInputError, parse_lines
 from alerts.replay.results import AlertRow, iso
-from alerts.replay.sandbox import run_in_sandbox
+from alerts.replay.sandbox import migrated_template, run_in_sandbox
 from alerts.replay.specs import rule_spec, validate_rules
 from monitoring.choices import (
     OUTCOME_STATUS,
@@ -107,6 +108,42 @@ def backtest(
     its own. Runs in a child process on a throw-away database (seconds, not milliseconds).
     Raises ``BacktestError`` for a deployment rule, a bad window or invalid parameters.
     """
+    now = now or timezone.now()
+    return replayed(prepare(rule, parameters, days, now), now)
+
+
+def backtest_many(
+    jobs: Sequence[tuple[AlertRule, dict[str, Any] | None]], days: int, now: datetime
+) -> list[BacktestResult]:
+    """``backtest`` of several settings (the saved and the edited one) over the same window.
+
+    Each replay is a child process that spends its seconds simulating: they run at the same
+    time, so comparing two settings takes about as long as backtesting one (given two free
+    cores) instead of twice as long. The database is read first, here in the calling thread.
+    """
+    prepared = [prepare(rule, parameters, days, now) for rule, parameters in jobs]
+    first: list[BacktestResult] = []
+    if prepared and not migrated_template().is_file():
+        # This process's first child migrates and saves the database the others copy:
+        # children started beside it would each migrate too (seconds of CPU each).
+        first = [replayed(prepared.pop(0), now)]
+    with ThreadPoolExecutor(max_workers=max(len(prepared), 1)) as pool:
+        return first + list(pool.map(lambda one: replayed(one, now), prepared))
+
+
+@dataclass
+class Prepared:
+    """A backtest read from the database and ready to replay (no database needed any more)."""
+
+    result: BacktestResult
+    spec: dict[str, Any]
+    lines: list[dict[str, Any]]
+
+
+def prepare(
+    rule: AlertRule, parameters: dict[str, Any] | None, days: int, now: datetime
+) -> Prepared:
+    """Check the rule and the window and export the history the replay needs."""
     if rule.kind_impl.target != RuleTarget.SOURCE:
         raise BacktestError(
             "deployment rules cannot be backtested: confops keeps no reachability or tick "
@@ -114,7 +151,6 @@ def backtest(
         )
     if not 1 <= days <= MAX_DAYS:
         raise BacktestError(f"days must be between 1 and {MAX_DAYS}")
-    now = now or timezone.now()
     since = now - timedelta(days=days)
     sources = covered_sources(rule)
     labels = source_labels(sources)
@@ -134,12 +170,18 @@ def backtest(
         sources=len(sources),
         runs=sum(1 for line in lines if "status" in line),
     )
+    return Prepared(result, spec, lines)
+
+
+def replayed(prepared: Prepared, now: datetime) -> BacktestResult:
+    """The prepared backtest with the alerts and notifications its replay fired in the window."""
+    result, lines = prepared.result, prepared.lines
     if result.runs == 0 and not any(line.get("type") == "check" for line in lines):
         return result  # nothing happened: nothing to judge
-    replayed = replay_lines(lines, spec, now)
-    result.alerts = [a for a in replayed.alerts if datetime.fromisoformat(a.fired_at) >= since]
+    replay = replay_lines(lines, prepared.spec, now)
+    result.alerts = [a for a in replay.alerts if datetime.fromisoformat(a.fired_at) >= result.since]
     result.notifications = sum(
-        1 for n in replayed.notifications if datetime.fromisoformat(n.at) >= since
+        1 for n in replay.notifications if datetime.fromisoformat(n.at) >= result.since
     )
     return result
 

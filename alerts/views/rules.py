@@ -8,7 +8,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,7 +18,7 @@ from django_htmx.middleware import HtmxDetails
 from alerts import operations, param_fields
 from alerts.models import AlertRule
 from alerts.pages import backtest_chart
-from alerts.replay.backtest import BacktestError, backtest
+from alerts.replay.backtest import BacktestError, backtest_many
 from alerts.views.common import needs, see_other
 
 BACKTEST_DAYS = 30
@@ -51,9 +51,16 @@ def page(request: HttpRequest, rule: AlertRule, form: RuleParamsForm, **extra: A
 
 
 @needs(CHANGE_RULE)
-def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """GET shows the thresholds; POST saves them through ``operations.save_rule`` (audited)."""
+def rule_by_id(request: HttpRequest, pk: int) -> HttpResponse:
+    """A link from before rules had slugs (/rules/7/) moves for good to the rule's slug."""
     rule = get_object_or_404(AlertRule, pk=pk)
+    return HttpResponsePermanentRedirect(reverse("alerts:rule-detail", args=[rule.slug]))
+
+
+@needs(CHANGE_RULE)
+def rule_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    """GET shows the thresholds; POST saves them through ``operations.save_rule`` (audited)."""
+    rule = get_object_or_404(AlertRule, slug=slug)
     if request.method != "POST":
         return page(request, rule, RuleParamsForm(rule))
     form = RuleParamsForm(rule, request.POST)
@@ -65,15 +72,15 @@ def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         form.add_error(None, exc)
         return page(request, rule, form)
-    return see_other(reverse("alerts:rule-detail", args=[rule.pk]))
+    return see_other(reverse("alerts:rule-detail", args=[rule.slug]))
 
 
 @require_POST
 @needs(CHANGE_RULE)
-def rule_backtest(request: HttpRequest, pk: int) -> HttpResponse:
+def rule_backtest(request: HttpRequest, slug: str) -> HttpResponse:
     """The saved and the edited setting replayed over the last 30 days (seconds: the button
     shows progress), answered as a result panel; nothing is saved."""
-    rule = get_object_or_404(AlertRule, pk=pk)
+    rule = get_object_or_404(AlertRule, slug=slug)
     form = RuleParamsForm(rule, request.POST)
     htmx: HtmxDetails = request.htmx  # type: ignore[attr-defined]
     if not form.is_valid() or form.parameters is None:
@@ -89,8 +96,7 @@ def backtest_context(rule: AlertRule, parameters: dict[str, Any]) -> dict[str, A
     edited_rule = copy.copy(rule)
     edited_rule.parameters = parameters
     try:
-        saved = backtest(rule, None, BACKTEST_DAYS, now)
-        edited = backtest(edited_rule, None, BACKTEST_DAYS, now)
+        saved, edited = backtest_many([(rule, None), (edited_rule, None)], BACKTEST_DAYS, now)
     except BacktestError as exc:
         return {"backtest_error": str(exc)}
     return {"chart": backtest_chart.build(rule, saved, edited)}

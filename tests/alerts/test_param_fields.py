@@ -107,4 +107,4 @@ def test_choosing_another_kind_on_a_rule_shows_that_kinds_fields(admin_client: C
     assert 'name="param__percent"' in html and 'name="param__max_age_hours"' not in html
     assert '<option value="volume_drop" selected>' in html
     assert "alerts/rule_kind.js" in html
-    assert f'href="/rules/{rule.pk}/"' in html
+    assert f'href="/rules/{rule.slug}/"' in html

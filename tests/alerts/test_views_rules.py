@@ -37,7 +37,7 @@ def test_viewers_and_operators_may_not_open_a_rule(
 
 def test_an_admin_sees_the_kinds_typed_fields(admin_persona_client: Client) -> None:
     rule = f.rule("Stale", "stale", parameters={"max_age_hours": 48})
-    html = admin_persona_client.get(f"/rules/{rule.pk}/").content.decode()
+    html = admin_persona_client.get(f"/rules/{rule.slug}/").content.decode()
     assert "<h1>Stale</h1>" in html
     assert 'name="param__max_age_hours"' in html and 'value="48"' in html
     assert "Grace minutes (minutes)" in html and 'name="param__percent"' not in html
@@ -46,7 +46,7 @@ def test_an_admin_sees_the_kinds_typed_fields(admin_persona_client: Client) -> N
 def test_saving_goes_through_the_audited_door(admin_persona_client: Client) -> None:
     rule = f.rule("Stale", "stale", parameters={"max_age_hours": 48})
     response = admin_persona_client.post(
-        f"/rules/{rule.pk}/", {"param__max_age_hours": "72", "param__grace_minutes": "30"}
+        f"/rules/{rule.slug}/", {"param__max_age_hours": "72", "param__grace_minutes": "30"}
     )
     assert response.status_code == 303
     rule.refresh_from_db()
@@ -58,7 +58,7 @@ def test_saving_goes_through_the_audited_door(admin_persona_client: Client) -> N
 def test_an_out_of_bounds_value_is_refused_on_its_field(admin_persona_client: Client) -> None:
     rule = f.rule("Stale", "stale", parameters={"max_age_hours": 48})
     response = admin_persona_client.post(
-        f"/rules/{rule.pk}/", {"param__max_age_hours": "-1", "param__grace_minutes": "45"}
+        f"/rules/{rule.slug}/", {"param__max_age_hours": "-1", "param__grace_minutes": "45"}
     )
     html = response.content.decode()
     assert response.status_code == 422
@@ -71,7 +71,7 @@ def test_an_out_of_bounds_value_is_refused_on_its_field(admin_persona_client: Cl
 def test_the_backtest_answers_with_a_chart_of_both_settings(admin_persona_client: Client) -> None:
     rule = bounded_rule()
     response = admin_persona_client.post(
-        f"/rules/{rule.pk}/backtest/",
+        f"/rules/{rule.slug}/backtest/",
         {"param__metric": "count", "param__min": "800", "param__max": ""},
         headers={"HX-Request": "true"},
     )
@@ -91,8 +91,22 @@ def test_a_rule_that_cannot_be_backtested_says_why_as_a_result(
 ) -> None:
     rule = f.rule("Unreachable", "deployment_unreachable")
     response = admin_persona_client.post(
-        f"/rules/{rule.pk}/backtest/", {"param__for_minutes": "5"}, headers={"HX-Request": "true"}
+        f"/rules/{rule.slug}/backtest/", {"param__for_minutes": "5"}, headers={"HX-Request": "true"}
     )
     html = response.content.decode()
     assert response.status_code == 200
     assert "deployment rules cannot be backtested" in html and "<svg" not in html
+
+
+def test_an_old_link_by_id_moves_to_the_slug(admin_persona_client: Client) -> None:
+    rule = f.rule("Stale", "stale", parameters={"max_age_hours": 48})
+    response = admin_persona_client.get(f"/rules/{rule.pk}/")
+    assert response.status_code == 301
+    assert response["Location"] == f"/rules/{rule.slug}/"
+
+
+def test_the_threshold_is_shown_beside_the_name(admin_persona_client: Client) -> None:
+    rule = f.rule("Stale", "stale", parameters={"max_age_hours": 48})
+    html = admin_persona_client.get(f"/rules/{rule.slug}/").content.decode()
+    assert f'<p class="rule-threshold">fires {rule.threshold}</p>' in html
+    assert rule.threshold == "later than 2 d"

@@ -36,13 +36,19 @@ def test_an_admin_edits_a_threshold_backtests_it_and_saves(page: Any, bounded: A
         "console", lambda msg: refused.append(msg.text) if "Content-Security" in msg.text else None
     )
     log_in(page, ADA.username, ADA.password)
-    page.goto(f"/rules/{bounded.pk}/")
+    page.goto(f"/rules/{bounded.slug}/")
     assert page.locator("h1").inner_text() == "Volume bounds"
     page.fill("#id_param__min", "800")
 
     page.click("button:has-text('Backtest')")
     page.wait_for_selector("#backtest-progress.htmx-request", timeout=10_000)
     assert "Backtesting 30 days" in page.locator("#backtest-progress").inner_text()
+    assert (
+        "replaying the saved and the edited setting"
+        in page.locator("#backtest-progress").inner_text()
+    )
+    # While it runs the button is disabled: a second click cannot start a second backtest.
+    assert page.locator("button:has-text('Backtest')").is_disabled()
     # Two replays (saved and edited) in child processes: seconds alone, longer on a busy CI.
     page.wait_for_selector("#backtest svg.backtest-chart", timeout=180_000)
     result = page.locator("#backtest").inner_text()
@@ -50,9 +56,10 @@ def test_an_admin_edits_a_threshold_backtests_it_and_saves(page: Any, bounded: A
     assert page.locator("#backtest .threshold-edited").count() == 1
     assert page.locator("#backtest .mark-edited").count() == 3
     assert page.locator("#id_param__min").input_value() == "800"  # still as typed
+    assert page.locator("button:has-text('Backtest')").is_enabled()
 
     page.click("button:has-text('Save')")
-    page.wait_for_url(f"**/rules/{bounded.pk}/")
+    page.wait_for_url(f"**/rules/{bounded.slug}/")
     bounded.refresh_from_db()
     assert bounded.parameters == {"metric": "count", "min": 800.0}
     assert page.locator("#id_param__min").input_value() == "800"
