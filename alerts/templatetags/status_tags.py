@@ -3,7 +3,8 @@
 At 1,000 sources the page has a thousand cells and thousands of bars. Rendered by the template
 engine (several lookups per variable) or by ``format_html`` (a lazy-aware escape per value),
 they were most of the page's time. Here every value that can carry text (keys, slugs, URLs,
-reasons, labels with run errors) goes through the standard library's ``html.escape``, and the
+reasons, labels with run errors) goes through the standard library's ``html.escape`` (a source's
+name through ``breakable_html``, which escapes it and lets it wrap at its separators), and the
 result is marked safe once per loop. Values not escaped are produced by confops itself:
 states (``HealthState``), icon ids, and percentages formatted from numbers.
 
@@ -20,6 +21,7 @@ from django import template
 from django.utils.safestring import SafeString, mark_safe
 
 from alerts.pages.status import Cell
+from confops.common.markup import breakable_html
 from monitoring.timeline import Bar
 
 register = template.Library()
@@ -39,7 +41,7 @@ def cell_html(cell: Cell) -> str:
     reason = f'<p class="cell-reason">{escape(health.reason)}</p>' if health.reason else ""
     return (
         f'<li class="cell state-{state}" id="cell-{escape(cell.slug)}" data-state="{state}">'
-        f'<a class="cell-name" href="{escape(cell.url)}">{escape(cell.key)}</a>'
+        f'<a class="cell-name" href="{escape(cell.url)}">{breakable_html(cell.key)}</a>'
         f'<span class="cell-state"><svg class="icon" aria-hidden="true">'
         f'<use href="#{health.icon}"/></svg>{health.label}</span>{marks}'
         f'<dl class="cell-facts">'
@@ -90,7 +92,8 @@ def row_html(cell: Cell) -> str:
     capped = '<span class="tl-capped">latest runs only</span>' if cell.capped else ""
     return (
         f'<div class="tl-row state-{cell.health.state}">'
-        f'<a class="tl-label" href="{escape(cell.url)}" title="{key}">{key}</a>'
+        f'<a class="tl-label" href="{escape(cell.url)}" title="{key}">'
+        f"{breakable_html(cell.key)}</a>"
         f'<div class="tl-track">{bars}{capped}</div></div>'
     )
 

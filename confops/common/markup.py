@@ -5,12 +5,14 @@ markup. HTML (pages, email bodies) is escaped by Django's autoescaping templates
 report's HTML is sanitised with nh3 as well); plain text (email subjects and text bodies) needs
 none; JSON (the webhook) has no markup. Slack's mrkdwn is the one format here that Django does not
 escape, so its helpers live in this module and every Slack text goes through them; so does the
-Markdown of Microsoft Teams' Adaptive Cards.
+Markdown of Microsoft Teams' Adaptive Cards. So does ``breakable_html``, the HTML of a long
+name that may wrap at its separators.
 """
 
 from __future__ import annotations
 
 import re
+from html import escape
 
 
 def slack_escape(text: object) -> str:
@@ -50,3 +52,16 @@ def list_mark_escaped(match: re.Match[str]) -> str:
     """``- x`` as ``\\- x``, ``1. x`` as ``1\\. x``: a list marker shown as typed."""
     indent, bullet, number = match.groups()
     return f"{indent}\\{bullet}" if bullet else f"{indent}{number}\\."
+
+
+# After each of these a long name (``retail/catalog/weekly_summary``, ``elra_conferences``) may
+# wrap: <wbr> offers the break, so a narrow cell breaks it between its parts, not mid-word.
+WRAP_AFTER = str.maketrans({sep: sep + "<wbr>" for sep in "_/.-"})
+
+
+def breakable_html(text: object) -> str:
+    """``text`` as HTML that may wrap after ``_``, ``/``, ``.`` and ``-``. Escaped first (none of
+    ``&amp;``, ``&lt;``, ``&gt;``, ``&quot;``, ``&#x27;`` holds a separator), so the only markup in
+    the result is the <wbr> inserted here; a str.translate, cheap on the status page's thousand
+    cells."""
+    return escape(str(text)).translate(WRAP_AFTER)

@@ -70,3 +70,9 @@ def clearing(alert: Alert, cleared_at: datetime, hold_minutes: int = 30) -> Aler
     alert.clear_since = cleared_at
     alert.save(update_fields=["clear_since"])
     return alert
+
+
+def as_read(html: str) -> str:
+    """A page's HTML without the <wbr> a long name carries to wrap at its separators
+    (``|breakable``): "elra_conferences" reads as typed, whatever breaks it may take."""
+    return html.replace("<wbr>", "")

@@ -15,6 +15,7 @@ from confops.accounts.models import AuditEntry
 from monitoring.models import Deployment, Source
 from tests.alerts import factories as f
 from tests.alerts.incidents import incident, incident_of
+from tests.alerts.pages import as_read
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
@@ -41,7 +42,7 @@ def outage(elra: Source) -> Incident:
 def page(client: Client, incident: Incident) -> str:
     response = client.get(f"/incidents/{incident.pk}/")
     assert response.status_code == 200
-    return " ".join(response.content.decode().split())
+    return " ".join(as_read(response.content.decode()).split())
 
 
 def test_the_page_shows_the_incident_its_alerts_and_its_messages(
