@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import transaction
 from django.db.models import QuerySet
+from django.forms.utils import ErrorList
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -32,7 +35,7 @@ from alerts.models import (
     Silence,
 )
 from alerts.notify.transports import Transport, all_transports
-from alerts.replay.backtest import BacktestError, backtest
+from alerts.pages import backtest_chart
 from alerts.rules.base import all_kinds
 from alerts.runbooks import wiki
 from confops.accounts import audit
@@ -85,6 +88,8 @@ class AlertRuleForm(forms.ModelForm):
 
     # The kind whose typed parameter fields to show (the admin sets it from ``?kind=``).
     param_kind: str | None = None
+    # The result panel of a "Backtest" press (``backtest_panel``), shown above the form.
+    backtest: dict[str, Any] | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -106,7 +111,10 @@ class AlertRuleForm(forms.ModelForm):
             if parameters is not None:
                 cleaned["parameters"] = parameters
         if BACKTEST_BUTTON in self.data and not self.errors:
-            raise forms.ValidationError(backtest_message(self.instance, cleaned))
+            self.backtest = backtest_panel(self.instance, cleaned)
+            # Keeps the form unsaved with the values as typed; the admin shows the result as
+            # a result above the form, never as this error (``render_change_form``).
+            raise forms.ValidationError("Backtest only: nothing saved.", code=BACKTEST_BUTTON)
         return cleaned
 
 
@@ -137,14 +145,22 @@ BACKTEST_BUTTON = "_backtest"
 BACKTEST_DAYS = 30
 
 
-def backtest_message(rule: AlertRule, cleaned: dict[str, Any]) -> str:
+def backtest_panel(rule: AlertRule, cleaned: dict[str, Any]) -> dict[str, Any]:
+    """The rule page's result panel for the form's settings against the saved rule's (an
+    unsaved rule or another kind: these settings alone), with a sentence listing the alerts."""
+    edited = copy.copy(rule)
     for name in ("kind", "parameters", "severity", "cooldown_minutes", "pending_minutes"):
         if name in cleaned:
-            setattr(rule, name, cleaned[name])
-    try:
-        result = backtest(rule, cleaned.get("parameters"), BACKTEST_DAYS, timezone.now())
-    except BacktestError as exc:
-        return f"Backtest (nothing saved): {exc}"
+            setattr(edited, name, cleaned[name])
+    panel = backtest_chart.compare(rule, edited, BACKTEST_DAYS, timezone.now())
+    panel["message"] = backtest_message(panel)
+    return panel
+
+
+def backtest_message(panel: dict[str, Any]) -> str:
+    if "result" not in panel:
+        return f"Backtest (nothing saved): {panel['backtest_error']}"
+    result = panel["result"]
     listed = "; ".join(
         f"{row.source} at {row.fired_at[:16].replace('T', ' ')}" for row in result.alerts[:10]
     )
@@ -205,6 +221,25 @@ class AlertRuleAdmin(AuditedAdmin):
             },
         ),
     ]
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
+    ) -> Any:
+        """A backtest is shown as its result above the form: the error that kept the form
+        unsaved is taken out, so no "Please correct the error below" appears."""
+        form = context["adminform"].form
+        panel = getattr(form, "backtest", None)
+        if panel is not None:
+            shown = form.errors.pop(NON_FIELD_ERRORS, None)
+            context["errors"] = ErrorList([e for e in context["errors"] if e is not shown])
+            context["backtest"] = panel
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def chosen_kind(self, request: HttpRequest, obj: AlertRule | None) -> str | None:
         """The kind whose fields the page shows: as posted, as asked (``?kind=``), the rule's."""

@@ -20,7 +20,7 @@ from typing import Any
 
 from alerts.models import AlertRule
 from alerts.pages.source import chosen_key
-from alerts.replay.backtest import BacktestResult
+from alerts.replay.backtest import BacktestError, BacktestResult, backtest_many
 from alerts.rules._volume import AUTO
 from alerts.rules.base import BoundsBand, DropBand, kinds_answering
 from confops.common.formatting import number
@@ -66,8 +66,12 @@ class Chart:
     summary: str
     rows: dict[str, int] = field(default_factory=dict)
 
+    compared: bool = True  # False for a rule not saved yet: there is no saved setting
+
     @property
     def counts(self) -> str:
+        if not self.compared:
+            return f"these settings: {plural(self.edited_count)}"
         return f"saved: {plural(self.saved_count)}, edited: {plural(self.edited_count)}"
 
 
@@ -145,18 +149,33 @@ def busiest_source(rule: AlertRule, results: list[BacktestResult]) -> Source | N
     return next((s for s in query.order_by("key") if rule.covers_source(s)), None)
 
 
+def compare(rule: AlertRule, edited: AlertRule, days: int, now: datetime) -> dict[str, Any]:
+    """The result panel's context (``partials/backtest_result.html``): ``rule`` as saved
+    against ``edited`` (a changed copy), both replayed at once; only ``edited`` when ``rule``
+    is not saved yet or changes kind. The portal's rule page and the admin both show it."""
+    with_saved = rule.pk is not None and rule.kind == edited.kind
+    jobs = [(rule, None), (edited, None)] if with_saved else [(edited, None)]
+    try:
+        results = backtest_many(jobs, days, now)
+    except BacktestError as exc:
+        return {"days": days, "backtest_error": str(exc)}
+    saved = results[0] if with_saved else None
+    return {"days": days, "chart": build(edited, saved, results[-1]), "result": results[-1]}
+
+
 def build(
     rule: AlertRule,
-    saved: BacktestResult,
+    saved: BacktestResult | None,
     edited: BacktestResult,
 ) -> Chart:
-    """The chart of the edited setting against the saved one over ``edited``'s window."""
+    """The chart of the edited setting against the saved one (if any) over ``edited``'s window."""
     kind = rule.kind_impl
-    saved_params = kind.parse_params(saved.parameters)
     edited_params = kind.parse_params(edited.parameters)
-    source = busiest_source(rule, [saved, edited])
+    source = busiest_source(rule, [edited] if saved is None else [saved, edited])
     series = series_for(rule, edited_params, source, edited.since)
-    saved_lines = threshold_points(rule, saved_params, series)
+    saved_lines = (
+        [] if saved is None else threshold_points(rule, kind.parse_params(saved.parameters), series)
+    )
     edited_lines = threshold_points(rule, edited_params, series)
     values = [v for _, v in series.points] + [
         v for line in saved_lines + edited_lines for _, v in line
@@ -165,6 +184,7 @@ def build(
     low = min(low, 0.0)
     high = high if high > low else low + 1
     scale = Scale(edited.since, edited.until, low, high)
+    saved_alerts = [] if saved is None else saved.alerts
     return Chart(
         width=WIDTH,
         height=HEIGHT,
@@ -173,9 +193,9 @@ def build(
         dots=[scale.point(at, v) for at, v in series.points],
         saved_threshold=[" ".join(scale.xy(at, v) for at, v in line) for line in saved_lines],
         edited_threshold=[" ".join(scale.xy(at, v) for at, v in line) for line in edited_lines],
-        saved_marks=[scale.x(datetime.fromisoformat(a.fired_at)) for a in saved.alerts],
+        saved_marks=[scale.x(datetime.fromisoformat(a.fired_at)) for a in saved_alerts],
         edited_marks=[scale.x(datetime.fromisoformat(a.fired_at)) for a in edited.alerts],
-        saved_count=saved.fired,
+        saved_count=len(saved_alerts),
         edited_count=edited.fired,
         y_top=number(high),
         y_bottom=number(low),
@@ -184,6 +204,7 @@ def build(
         days=edited.days,
         summary=f"over {edited.sources} sources and {edited.runs} runs",
         rows={"saved": SAVED_ROW, "edited": EDITED_ROW, "bottom": PLOT_BOTTOM, "top": PAD_TOP},
+        compared=saved is not None,
     )
 
 

@@ -18,7 +18,6 @@ from django_htmx.middleware import HtmxDetails
 from alerts import operations, param_fields
 from alerts.models import AlertRule
 from alerts.pages import backtest_chart
-from alerts.replay.backtest import BacktestError, backtest_many
 from alerts.views.common import needs, see_other
 
 BACKTEST_DAYS = 30
@@ -85,18 +84,13 @@ def rule_backtest(request: HttpRequest, slug: str) -> HttpResponse:
     htmx: HtmxDetails = request.htmx  # type: ignore[attr-defined]
     if not form.is_valid() or form.parameters is None:
         return page(request, rule, form)
-    context = {"days": BACKTEST_DAYS, **backtest_context(rule, form.parameters)}
+    context = backtest_context(rule, form.parameters)
     if htmx:
         return render(request, "alerts/partials/backtest_result.html", context)
     return page(request, rule, form, **context)
 
 
 def backtest_context(rule: AlertRule, parameters: dict[str, Any]) -> dict[str, Any]:
-    now = timezone.now()
     edited_rule = copy.copy(rule)
     edited_rule.parameters = parameters
-    try:
-        saved, edited = backtest_many([(rule, None), (edited_rule, None)], BACKTEST_DAYS, now)
-    except BacktestError as exc:
-        return {"backtest_error": str(exc)}
-    return {"chart": backtest_chart.build(rule, saved, edited)}
+    return backtest_chart.compare(rule, edited_rule, BACKTEST_DAYS, timezone.now())

@@ -136,3 +136,30 @@ def test_backtest_in_the_form_counts_alerts_and_saves_nothing(admin_client: Clie
     assert "Backtest (nothing saved)" in html
     assert "would have fired 2 alerts" in html and "elra_conferences" in html
     assert not AlertRule.objects.filter(name="Failures").exists()
+
+
+def test_the_admins_backtest_is_shown_as_a_result_not_as_an_error(admin_client: Client) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    elra = f.source("elra_conferences", f.deployment())
+    now = timezone.now()
+    for days_ago in (5, 3):
+        f.run(elra, now - timedelta(days=days_ago), ok=False, error="HTTP 503 from elra.info")
+        f.run(elra, now - timedelta(days=days_ago) + timedelta(hours=2), ok=True)
+    rule = AlertRule.objects.create(name="Failures", kind="run_failed", enabled=False)
+    response = admin_client.post(
+        f"/admin/alerts/alertrule/{rule.pk}/change/",
+        rule_form(name="Failures renamed", kind="run_failed", parameters="{}", _backtest="1"),
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Please correct the error" not in html and 'class="errornote"' not in html
+    assert "Backtest only" not in html
+    # The rule page's panel: the saved setting against the form's, with the chart.
+    assert 'class="card backtest-result"' in html and "saved: 2 alerts, edited: 2 alerts" in html
+    assert 'class="backtest-chart"' in html and "alerts/rules.css" in html
+    assert 'value="Failures renamed"' in html  # the form kept as typed, nothing saved
+    rule.refresh_from_db()
+    assert rule.name == "Failures"
