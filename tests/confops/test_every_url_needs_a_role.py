@@ -12,10 +12,11 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 pytestmark = pytest.mark.django_db
 
-# Public on purpose: probes, the two login forms, logging out, and the API's own pages (its
-# endpoints answer by token, never by session, and refuse with 401).
+# Public on purpose: probes, the two login forms, logging out, the API's own pages (its
+# endpoints answer by token, never by session, and refuse with 401), and the neutral favicon a
+# browser asks for on the login page (an image of no state, tests/alerts/test_counts.py).
 PUBLIC = {"health", "health/ready", "accounts/login/", "accounts/logout/", "admin/login/"}
-PUBLIC |= {"admin/logout/", "api/v1/", "api/v1/docs", "api/v1/schema"}
+PUBLIC |= {"admin/logout/", "api/v1/", "api/v1/docs", "api/v1/schema", "favicon.ico"}
 REFUSED = {302, 401, 403}
 CONVERTER = re.compile(r"<(?:\w+:)?\w+>")
 SAMPLE_FOR_REGEX = {
