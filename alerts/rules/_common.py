@@ -16,6 +16,7 @@ from fnmatch import fnmatchcase
 from typing import Annotated, Any
 
 from pydantic import AfterValidator
+from pydantic.json_schema import JsonDict
 
 from alerts.rules.base import RunSample, SourceHistory
 from confops.common.formatting import number
@@ -25,6 +26,9 @@ from monitoring.volume import METRIC_NAME, METRIC_NAME_HINT
 MAX_MINUTES = 31 * 24 * 60
 MAX_HOURS = 366 * 24
 MAX_DAYS = 366
+
+# The unit of a parameter that counts runs but whose name does not say so (``param_fields``).
+RUNS: JsonDict = {"unit": "runs"}
 
 # A failed partition that newer partitions have passed by stays an open failure this long after
 # it failed, unless re-run successfully: on-call sees it through a week of newer successes, and

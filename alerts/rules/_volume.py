@@ -35,6 +35,9 @@ DATE_PREFIX = re.compile(r"\d{4}-\d{2}(?:-\d{2}(?:-\d{2}:\d{2})?)?")
 VolumeMetric = Annotated[
     str, AfterValidator(metric_key_check("be auto or a key like dagster/row_count"))
 ]
+METRIC_DESCRIPTION = (
+    "Which metadata key is the volume (e.g. dagster/row_count); auto uses the source's own."
+)
 
 
 def chosen_metric(history: SourceHistory, metric: str) -> str | None:

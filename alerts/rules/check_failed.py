@@ -5,14 +5,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
+from pydantic import Field
+
 from alerts.choices import Severity
 from alerts.rules._common import first_line, iso, matches
 from alerts.rules.base import CheckSample, Finding, Params, RuleKind, SourceHistory, register
 
 
 class CheckFailedParams(Params):
-    severity: Literal["ERROR", "WARN", "any"] = "ERROR"
-    check_name: str | None = None  # an fnmatch glob, e.g. "no_*"
+    severity: Literal["ERROR", "WARN", "any"] = Field(
+        "ERROR",
+        description="Which failing checks count: ERROR or WARN checks only, or any (the alert then "
+        "takes the check's own severity).",
+    )
+    check_name: str | None = Field(
+        None,
+        description='Only checks whose name matches this glob (e.g. "no_*"); empty for all.',
+    )
 
 
 @register

@@ -6,13 +6,23 @@ from datetime import datetime
 from itertools import takewhile
 from typing import Annotated, Any
 
-from alerts.rules._common import first_line, iso, limits, partitions_text, source_state_runs
+from pydantic import Field
+
+from alerts.rules._common import RUNS, first_line, iso, limits, partitions_text, source_state_runs
 from alerts.rules.base import Finding, Loosening, Params, RuleKind, SourceHistory, register
 
 
 class ConsecutiveFailuresParams(Params):
-    failures: Annotated[int, limits(ge=1)] = 2
-    recover_after: Annotated[int, limits(ge=1)] = 1
+    failures: Annotated[int, limits(ge=1)] = Field(
+        2,
+        description="How many final failures in a row it takes to fire.",
+        json_schema_extra=RUNS,
+    )
+    recover_after: Annotated[int, limits(ge=1)] = Field(
+        1,
+        description="How many successes in a row it takes to clear once fired.",
+        json_schema_extra=RUNS,
+    )
 
 
 @register

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import StrictBool
+from pydantic import Field, StrictBool
 
 from alerts.choices import RuleTarget
 from alerts.rules._common import MAX_MINUTES, first_line, limits
@@ -31,12 +31,22 @@ from monitoring.daemons import down_daemons as daemons_down
 
 
 class DeploymentUnhealthyParams(Params):
-    daemons: StrictBool = True
-    code_locations: StrictBool = True
+    daemons: StrictBool = Field(
+        True, description="Fire when a required Dagster daemon is down or its heartbeat is old."
+    )
+    code_locations: StrictBool = Field(
+        True, description="Fire when a code location of the deployment fails to load."
+    )
     # A required daemon of ``heartbeat_daemons`` whose last heartbeat was this old when the
     # deployment was last polled is down (Dagster's own flag waits 30 minutes).
-    heartbeat_minutes: Annotated[float, limits(gt=0, le=MAX_MINUTES)] = HEARTBEAT_MINUTES
-    heartbeat_daemons: tuple[str, ...] = HEARTBEAT_DAEMONS
+    heartbeat_minutes: Annotated[float, limits(gt=0, le=MAX_MINUTES)] = Field(
+        HEARTBEAT_MINUTES,
+        description="How old a daemon's last heartbeat may be before it counts as down.",
+    )
+    heartbeat_daemons: tuple[str, ...] = Field(
+        HEARTBEAT_DAEMONS,
+        description="Which daemons must be running (by Dagster's daemon name).",
+    )
 
 
 @register

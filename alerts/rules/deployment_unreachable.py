@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated
 
+from pydantic import Field
+
 from alerts.choices import RuleTarget
 from alerts.rules._common import MAX_MINUTES, first_line, iso, limits
 from alerts.rules.base import DeploymentHistory, Finding, Params, RuleKind, register
@@ -12,7 +14,9 @@ from confops.common.formatting import span
 
 
 class DeploymentUnreachableParams(Params):
-    for_minutes: Annotated[float, limits(gt=0, le=MAX_MINUTES)] = 2
+    for_minutes: Annotated[float, limits(gt=0, le=MAX_MINUTES)] = Field(
+        2, description="How long polls of the deployment must keep failing before it fires."
+    )
 
 
 @register

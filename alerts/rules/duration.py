@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 from statistics import median
 from typing import Annotated, Any
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
-from alerts.rules._common import MAX_MINUTES, limits, run_details
+from alerts.rules._common import MAX_MINUTES, RUNS, limits, run_details
 from alerts.rules.base import (
     Finding,
     Loosening,
@@ -29,12 +29,28 @@ DEFAULT_MIN_SECONDS = 300.0
 
 
 class DurationParams(Params):
-    max_minutes: Annotated[float, limits(gt=0, le=MAX_MINUTES)] | None = None
-    factor: Annotated[float, limits(gt=1)] | None = None
-    window_runs: Annotated[int, limits(ge=1)] = 20
-    min_history: Annotated[int, limits(ge=1)] = 5
+    max_minutes: Annotated[float, limits(gt=0, le=MAX_MINUTES)] | None = Field(
+        None, description="A fixed limit: longer than this is too long, whatever earlier runs took."
+    )
+    factor: Annotated[float, limits(gt=1)] | None = Field(
+        None,
+        description="A relative limit: this many times the median of earlier successful runs "
+        "(3 when neither limit is set).",
+        json_schema_extra={"unit": "\u00d7 median"},
+    )
+    window_runs: Annotated[int, limits(ge=1)] = Field(
+        20, description="How many earlier successful runs make the median."
+    )
+    min_history: Annotated[int, limits(ge=1)] = Field(
+        5,
+        description="The fewest earlier successful runs needed before the relative limit applies.",
+        json_schema_extra=RUNS,
+    )
     # The absolute floor under the relative limit: factor x median fires only past it too.
-    min_seconds: Annotated[float, limits(ge=0, le=MAX_MINUTES * 60)] = DEFAULT_MIN_SECONDS
+    min_seconds: Annotated[float, limits(ge=0, le=MAX_MINUTES * 60)] = Field(
+        DEFAULT_MIN_SECONDS,
+        description="The relative limit is never shorter than this, so quick runs do not page.",
+    )
 
     @model_validator(mode="before")
     @classmethod

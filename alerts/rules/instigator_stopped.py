@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import Field
+
 from alerts.choices import RuleTarget
 from alerts.rules._common import iso, matches
 from alerts.rules.base import (
@@ -20,7 +22,10 @@ from alerts.rules.stale import Stale
 
 
 class InstigatorStoppedParams(Params):
-    instigator: str | None = None  # an fnmatch glob over schedule and sensor names
+    instigator: str | None = Field(
+        None,
+        description="Only schedules and sensors whose name matches this glob; empty for all.",
+    )
 
 
 @register

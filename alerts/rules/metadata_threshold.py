@@ -7,6 +7,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Literal
 
+from pydantic import Field
+
 from alerts.rules._common import MetricKey, limits, metric_samples, run_details
 from alerts.rules.base import Finding, Params, RuleKind, SourceHistory, register
 from confops.common.formatting import number
@@ -24,9 +26,14 @@ OPERATORS: dict[str, Callable[[float, float], bool]] = {
 
 
 class MetadataThresholdParams(Params):
-    metric: MetricKey
-    op: Op = ">"
-    value: Annotated[float, limits()]
+    metric: MetricKey = Field(
+        description="The metadata key of the latest successful run to compare (e.g. "
+        "dagster/row_count)."
+    )
+    op: Op = Field(">", description="How the metric is compared with the value to fire.")
+    value: Annotated[float, limits()] = Field(
+        description="The number the metric is compared with, in the metric's own unit."
+    )
 
 
 @register

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated
 
+from pydantic import Field
+
 from alerts.rules._common import MAX_MINUTES, iso, limits
 from alerts.rules.base import Finding, Params, RuleKind, ScheduleSample, SourceHistory, register
 from confops.common.formatting import number, span
@@ -23,7 +25,9 @@ MIN_GRACE = timedelta(minutes=1)
 
 class MissedScheduleParams(Params):
     # The longest a run may be late: half the schedule's period applies when it is shorter.
-    grace_minutes: Annotated[float, limits(gt=0, le=MAX_MINUTES)] = 30
+    grace_minutes: Annotated[float, limits(gt=0, le=MAX_MINUTES)] = Field(
+        30, description="How late a scheduled run may start before it counts as missed."
+    )
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated
 
+from pydantic import Field
+
 from alerts.rules._common import MAX_HOURS, iso, limits, run_details
 from alerts.rules.base import Finding, Params, RuleKind, SourceHistory, register
 from confops.common.formatting import number, span
 
 
 class RunNeverFinishedParams(Params):
-    max_hours: Annotated[float, limits(gt=0, le=MAX_HOURS)] = 6
+    max_hours: Annotated[float, limits(gt=0, le=MAX_HOURS)] = Field(
+        6, description="How long a run may go on without finishing before it fires."
+    )
 
 
 @register

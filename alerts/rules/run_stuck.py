@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
 
 from alerts.choices import RuleTarget
 from alerts.rules._common import MAX_MINUTES, iso, limits
@@ -30,8 +30,10 @@ class RunStuckParams(Params):
     statuses: Annotated[
         tuple[Literal["QUEUED", "STARTING", "CANCELING", "NOT_STARTED"], ...],
         AfterValidator(some_status),
-    ] = ("QUEUED",)
-    minutes: Annotated[float, limits(gt=0, le=MAX_MINUTES)] = 15
+    ] = Field(("QUEUED",), description="Which waiting statuses count as stuck.")
+    minutes: Annotated[float, limits(gt=0, le=MAX_MINUTES)] = Field(
+        15, description="How long a run may sit in one of those statuses before it fires."
+    )
 
 
 @register

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
+from pydantic import Field
+
 from alerts.rules._common import MAX_HOURS, MAX_MINUTES, iso, limits
 from alerts.rules.base import Finding, Loosening, Params, RuleKind, SourceHistory, register
 from confops.common.formatting import number, span
@@ -20,10 +22,16 @@ MAX_LATENESS = timedelta(hours=2)
 
 class StaleParams(Params):
     # None: judged by the source's cadence (see Stale); a number is a fixed limit for all.
-    max_age_hours: Annotated[float, limits(gt=0, le=MAX_HOURS)] | None = None
+    max_age_hours: Annotated[float, limits(gt=0, le=MAX_HOURS)] | None = Field(
+        None,
+        description="A fixed age of the last success after which it fires; empty follows the "
+        "source's cadence.",
+    )
     # Runs end a little earlier or later each day; without grace a daily job would go stale
     # for a few minutes whenever today's run ends later than yesterday's.
-    grace_minutes: Annotated[float, limits(ge=0, le=MAX_MINUTES)] = 30
+    grace_minutes: Annotated[float, limits(ge=0, le=MAX_MINUTES)] = Field(
+        30, description="Extra time past the expected success before it fires."
+    )
 
 
 @register

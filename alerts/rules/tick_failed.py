@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pydantic import Field
+
 from alerts.choices import RuleTarget
 from alerts.rules._common import first_line, iso, matches
 from alerts.rules.base import DeploymentHistory, Finding, Params, RuleKind, TickSample, register
 
 
 class TickFailedParams(Params):
-    instigator: str | None = None  # an fnmatch glob over schedule and sensor names
+    instigator: str | None = Field(
+        None,
+        description="Only schedules and sensors whose name matches this glob; empty for all.",
+    )
 
 
 @register

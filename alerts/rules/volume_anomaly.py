@@ -7,16 +7,23 @@ from datetime import datetime, timedelta
 from statistics import fmean, stdev
 from typing import Annotated
 
-from pydantic import StrictBool
+from pydantic import Field, StrictBool
 
 from alerts.rules._common import (
     MAX_DAYS,
+    RUNS,
     Sample,
     limits,
     run_details,
     utc_weekday,
 )
-from alerts.rules._volume import AUTO, VolumeMetric, chosen_metric, volume_samples
+from alerts.rules._volume import (
+    AUTO,
+    METRIC_DESCRIPTION,
+    VolumeMetric,
+    chosen_metric,
+    volume_samples,
+)
 from alerts.rules.base import Finding, Params, RuleKind, SourceHistory, register
 from confops.common.formatting import number
 
@@ -27,11 +34,23 @@ EPSILON = 1e-9
 
 
 class VolumeAnomalyParams(Params):
-    metric: VolumeMetric = AUTO
-    z: Annotated[float, limits(gt=0)] = 3
-    window_days: Annotated[int, limits(gt=0, le=MAX_DAYS)] = 14
-    per_weekday: StrictBool = False
-    min_samples: Annotated[int, limits(ge=2)] = 7
+    metric: VolumeMetric = Field(AUTO, description=METRIC_DESCRIPTION)
+    z: Annotated[float, limits(gt=0)] = Field(
+        3,
+        description="How many standard deviations from the mean the latest value must be to fire.",
+        json_schema_extra={"unit": "standard deviations"},
+    )
+    window_days: Annotated[int, limits(gt=0, le=MAX_DAYS)] = Field(
+        14, description="How far back earlier successful runs make the mean and spread."
+    )
+    per_weekday: StrictBool = Field(
+        False, description="Compare only with earlier runs on the same UTC weekday."
+    )
+    min_samples: Annotated[int, limits(ge=2)] = Field(
+        7,
+        description="The fewest earlier successful runs needed before it judges at all.",
+        json_schema_extra=RUNS,
+    )
 
 
 @register

@@ -5,10 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from alerts.rules._common import limits, run_details
-from alerts.rules._volume import AUTO, VolumeMetric, chosen_metric, volume_samples
+from alerts.rules._volume import (
+    AUTO,
+    METRIC_DESCRIPTION,
+    VolumeMetric,
+    chosen_metric,
+    volume_samples,
+)
 from alerts.rules.base import BoundsBand, Finding, Params, RuleKind, SourceHistory, register
 from confops.common.formatting import number
 
@@ -16,9 +22,13 @@ Bound = Annotated[float, limits()] | None
 
 
 class VolumeBoundsParams(Params):
-    metric: VolumeMetric = AUTO
-    min: Bound = None
-    max: Bound = None
+    metric: VolumeMetric = Field(AUTO, description=METRIC_DESCRIPTION)
+    min: Bound = Field(
+        None, description="Fire when the latest value is below this; empty for no lower bound."
+    )
+    max: Bound = Field(
+        None, description="Fire when the latest value is above this; empty for no upper bound."
+    )
 
     @model_validator(mode="after")
     def check_bounds(self) -> VolumeBoundsParams:

@@ -8,10 +8,16 @@ from datetime import datetime, timedelta
 from statistics import fmean
 from typing import Annotated, Any
 
-from pydantic import StrictBool
+from pydantic import Field, StrictBool
 
-from alerts.rules._common import Sample, limits, run_details, utc_weekday
-from alerts.rules._volume import AUTO, VolumeMetric, chosen_metric, volume_samples
+from alerts.rules._common import RUNS, Sample, limits, run_details, utc_weekday
+from alerts.rules._volume import (
+    AUTO,
+    METRIC_DESCRIPTION,
+    VolumeMetric,
+    chosen_metric,
+    volume_samples,
+)
 from alerts.rules.base import (
     DropBand,
     Finding,
@@ -28,11 +34,23 @@ SEASON = timedelta(days=35)
 
 
 class VolumeDropParams(Params):
-    metric: VolumeMetric = AUTO
-    percent: Annotated[float, limits(gt=0, le=100)] = 30
-    window_runs: Annotated[int, limits(ge=1)] = 7
-    min_history: Annotated[int, limits(ge=1)] = 3
-    seasonal: StrictBool = True
+    metric: VolumeMetric = Field(AUTO, description=METRIC_DESCRIPTION)
+    percent: Annotated[float, limits(gt=0, le=100)] = Field(
+        30, description="How far below the baseline the latest value must fall to fire."
+    )
+    window_runs: Annotated[int, limits(ge=1)] = Field(
+        7, description="How many earlier successful runs make the baseline."
+    )
+    min_history: Annotated[int, limits(ge=1)] = Field(
+        3,
+        description="The fewest earlier successful runs needed before it judges at all.",
+        json_schema_extra=RUNS,
+    )
+    seasonal: StrictBool = Field(
+        True,
+        description="Use the same weekday's average instead when it is lower, so a weekly dip "
+        "is not a drop.",
+    )
 
 
 @dataclass(frozen=True)

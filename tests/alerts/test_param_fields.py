@@ -21,6 +21,28 @@ def test_every_kind_gets_one_field_per_parameter(name: str) -> None:
     assert all(field.help_text or field.label for field in fields.values())
 
 
+@pytest.mark.parametrize("name", sorted(all_kinds()))
+def test_every_parameter_says_what_it_means_first_in_its_help(name: str) -> None:
+    """On call, a threshold box explains itself: its kind's own one-line meaning leads the
+    help, before the bounds and the default."""
+    kind = all_kinds()[name]
+    fields = param_fields.param_fields(kind)
+    for parameter, info in kind.params.model_fields.items():
+        description = (info.description or "").strip()
+        assert description, f"{name}.{parameter} has no description"
+        assert "\n" not in description, f"{name}.{parameter}: one line"
+        assert fields[f"param__{parameter}"].help_text.startswith(description)
+
+
+def test_a_count_of_runs_says_runs_where_its_name_does_not() -> None:
+    history = param_fields.param_fields(all_kinds()["volume_drop"])["param__min_history"]
+    assert history.label == "Min history (runs)"
+    assert history.help_text.startswith("The fewest earlier successful runs needed")
+    assert "Default: 3 runs." in history.help_text
+    z = param_fields.param_fields(all_kinds()["volume_anomaly"])["param__z"]
+    assert z.label == "Z (standard deviations)"
+
+
 def test_a_bounded_number_carries_its_unit_and_bounds() -> None:
     fields = param_fields.param_fields(all_kinds()["volume_drop"])
     percent = fields["param__percent"]
