@@ -256,9 +256,10 @@ class AlertRuleAdmin(AuditedAdmin):
         return type(form.__name__, (form,), {"param_kind": self.chosen_kind(request, obj)})
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
-        """The selected kind's parameters right after the kind, the JSON kept hidden."""
+        """The selected kind's parameters right after the kind, the JSON kept hidden; a
+        view-only user reads the stored JSON (read-only fields must be the model's)."""
         name = self.chosen_kind(request, obj)
-        if name is None:
+        if name is None or not self.has_change_permission(request, obj):
             return self.fieldsets
         typed = (*param_fields.param_fields(all_kinds()[name]), param_fields.MARKER)
         first = ("name", "kind", *typed, "parameters", "severity", "enabled", "description")
