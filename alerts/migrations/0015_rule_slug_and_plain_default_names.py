@@ -53,6 +53,11 @@ def forwards(apps: Any, schema_editor: Any) -> None:
     fill_slugs(apps)
 
 
+def run_deferred_checks(apps: Any, schema_editor: Any) -> None:
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
 def backwards(apps: Any, schema_editor: Any) -> None:
     rename(apps, {new: old for old, new in RENAMED.items()})
 
@@ -68,4 +73,8 @@ class Migration(migrations.Migration):
             preserve_default=False,
         ),
         migrations.RunPython(forwards, backwards),
+        # The slug's index is built when this migration ends, after the updates above: where
+        # they share a transaction with it (a test migrating inside its own), PostgreSQL refuses
+        # an index on a table whose deferred foreign key checks are pending, so run them now.
+        migrations.RunPython(run_deferred_checks, migrations.RunPython.noop),
     ]
