@@ -21,7 +21,7 @@ from reports import sending
 from tests.alerts import factories as f
 from tests.alerts.incidents import incident_of
 from tests.alerts.pages import open_alert
-from tests.fixtures.browser import ARTIFACTS, log_in
+from tests.fixtures.browser import ARTIFACTS, log_in, opened_page
 from tests.fixtures.personas import ADA, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -101,17 +101,9 @@ def rule_page(rule: AlertRule) -> str:
 @pytest.fixture(params=["light", "dark"])
 def themed_page(browser: Any, live_server: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A page whose browser prefers the light or the dark colour scheme."""
-    context = browser.new_context(
-        base_url=live_server.url,
-        viewport={"width": 1280, "height": 800},
-        color_scheme=request.param,
-    )
-    opened = context.new_page()
-    opened.set_default_timeout(10_000)
-    try:
+    viewport = {"width": 1280, "height": 800}
+    with opened_page(browser, live_server, viewport=viewport, color_scheme=request.param) as opened:
         yield opened
-    finally:
-        context.close()
 
 
 def violations(page: Any) -> list[dict[str, Any]]:

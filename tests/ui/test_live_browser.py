@@ -17,7 +17,7 @@ from alerts.choices import Severity
 from alerts.models import Alert
 from tests.alerts import factories as f
 from tests.alerts.pages import open_alert
-from tests.fixtures.browser import log_in
+from tests.fixtures.browser import log_in, opened_page
 from tests.fixtures.personas import Persona
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -173,13 +173,8 @@ def test_the_status_page_says_how_often_it_refreshes_only_when_it_does(
 
 @pytest.fixture
 def no_script_page(browser: Any, live_server: Any, operator_page_user: Persona) -> Iterator[Any]:
-    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
-    opened = context.new_page()
-    opened.set_default_timeout(10_000)
-    try:
+    with opened_page(browser, live_server, java_script_enabled=False) as opened:
         yield opened
-    finally:
-        context.close()
 
 
 def test_without_javascript_each_page_says_it_does_not_refresh(

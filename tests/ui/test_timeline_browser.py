@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from monitoring.models import Deployment
 from tests.alerts.factories import deployment, run, source
-from tests.fixtures.browser import log_in
+from tests.fixtures.browser import log_in, opened_page
 from tests.fixtures.personas import Persona
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -35,13 +35,8 @@ def dep() -> Deployment:
 @pytest.fixture
 def phone(browser: Any, live_server: Any) -> Iterator[Any]:
     """A touch screen 390 px wide (taps are touch events, there is no hover)."""
-    context = browser.new_context(base_url=live_server.url, viewport=PHONE, has_touch=True)
-    opened = context.new_page()
-    opened.set_default_timeout(10_000)
-    try:
+    with opened_page(browser, live_server, viewport=PHONE, has_touch=True) as opened:
         yield opened
-    finally:
-        context.close()
 
 
 def three_runs(dep: Deployment) -> None:
