@@ -110,6 +110,11 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("TEST_POSTGRES_URL"))
     parser.add_argument("--sources", type=int, default=1000)
     parser.add_argument("--requests", type=int, default=30)
+    parser.add_argument(
+        "--default-gc",
+        action="store_true",
+        help="keep Python's default garbage collection (not the web worker's set-up)",
+    )
     args = parser.parse_args()
     engine = configure(args.database_url)
 
@@ -129,12 +134,16 @@ def run(args: argparse.Namespace, engine: str) -> None:
 
     from alerts.models import Alert
     from benchmarks.health import machine
+    from confops.common.gc_tuning import tune_for_requests
     from monitoring.models import Source
 
     setup_test_environment()  # the test client's host, in-memory email
     call_command("migrate", verbosity=0)
     client, runs, elapsed = prepare(args.sources)
-    print(f"machine: {machine()}; database: {engine}")
+    if not args.default_gc:
+        tune_for_requests()  # as gunicorn's post_worker_init does in each web worker
+    gc_note = "Python's default" if args.default_gc else "the web worker's (gc_tuning)"
+    print(f"machine: {machine()}; database: {engine}; garbage collection: {gc_note}")
     print(
         f"seeded {args.sources} sources, {runs} runs, "
         f"{Alert.objects.filter(state='firing').count()} firing alerts in {elapsed:.0f} s; "

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 from confops.common.env import read_dotenv
+from confops.common.gc_tuning import tune_for_requests
 
 # gunicorn's master reads this file before any worker loads the settings, which is where .env
 # is read otherwise: read it here too, or METRICS_MULTIPROC_DIR set in .env would reach the
@@ -37,3 +38,8 @@ def child_exit(server: object, worker: Any) -> None:
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid, metrics_dir)
+
+
+def post_worker_init(worker: Any) -> None:
+    """The loaded app's heap is frozen out of garbage collection (confops/common/gc_tuning.py)."""
+    tune_for_requests()
