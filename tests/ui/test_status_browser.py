@@ -15,7 +15,6 @@ from monitoring.models import Deployment, Source
 from tests.alerts.factories import deployment, run, source
 from tests.alerts.pages import open_alert
 from tests.fixtures.browser import log_in
-from tests.fixtures.personas import Persona
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -26,19 +25,6 @@ GREEN, YELLOW, RED, GREY = (
     "rgb(207, 34, 46)",
     "rgb(110, 119, 129)",
 )
-
-
-@pytest.fixture
-def operator(operator_page_user: Persona) -> tuple[str, str]:
-    """Otto, on call (the Operator role): the account each test logs in with."""
-    return operator_page_user.username, operator_page_user.password
-
-
-@pytest.fixture
-def dep() -> Deployment:
-    return deployment(
-        "confradar-local", last_success_at=timezone.now(), ui_url="http://127.0.0.1:3000"
-    )
 
 
 def succeeded(key: str, dep: Deployment | None, **fields: Any) -> Source:

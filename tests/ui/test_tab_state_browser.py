@@ -5,7 +5,6 @@ grid marks the source "silenced" and the status page and the alerts page count a
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,30 +14,14 @@ from playwright.sync_api import expect
 
 from alerts import operations
 from alerts.choices import Severity
-from monitoring.models import Deployment, Source
-from tests.alerts.factories import deployment, run, source
+from monitoring.models import Deployment
 from tests.alerts.pages import open_alert
 from tests.fixtures.browser import ARTIFACTS, log_in
 from tests.fixtures.personas import Persona
+from tests.ui.test_status_browser import succeeded
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 WAIT_MS = 10_000
-
-
-@pytest.fixture
-def operator(operator_page_user: Persona) -> tuple[str, str]:
-    return operator_page_user.username, operator_page_user.password
-
-
-@pytest.fixture
-def dep() -> Deployment:
-    return deployment("confradar-local", last_success_at=timezone.now())
-
-
-def succeeded(key: str, dep: Deployment) -> Source:
-    created = source(key, dep)
-    run(created, timezone.now() - timedelta(hours=2), metrics={"count": 420})
-    return created
 
 
 def favicon(page: Any) -> str:

@@ -11,25 +11,12 @@ import pytest
 from django.utils import timezone
 
 from monitoring.models import Deployment
-from tests.alerts.factories import deployment, run, source
+from tests.alerts.factories import run, source
 from tests.fixtures.browser import log_in, opened_page
-from tests.fixtures.personas import Persona
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture
-def operator(operator_page_user: Persona) -> tuple[str, str]:
-    return operator_page_user.username, operator_page_user.password
-
-
-@pytest.fixture
-def dep() -> Deployment:
-    return deployment(
-        "confradar-local", last_success_at=timezone.now(), ui_url="http://127.0.0.1:3000"
-    )
 
 
 @pytest.fixture
