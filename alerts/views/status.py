@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -29,7 +28,7 @@ def status(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {
         "page": status_page.build(filters, now, with_options=not fragment),
         "filters": filters,
-        "refresh_seconds": settings.STATUS_REFRESH_SECONDS,
+        "refresh_seconds": htmx.refresh_seconds(),
         "query": filters.query_string(),
     }
     response = htmx.render_partial(
