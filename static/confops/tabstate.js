@@ -36,17 +36,8 @@
     iconFor(stale ? "unknown" : counters.getAttribute("data-tab-state"));
   }
 
-  function swapped(event) {
-    // The element that sent the request: htmx re-fires the events of one a swap removed on a
-    // parent still in the page (detail.elt is then that parent), as live.js reads it too.
-    var config = event.detail && event.detail.requestConfig;
-    var elt = (config && config.elt) || (event.detail && event.detail.elt);
-    if (elt) {
-      follow();
-    }
-  }
-
-  document.addEventListener("htmx:afterSettle", swapped);
-  document.addEventListener("htmx:oobAfterSwap", swapped);
+  // Whichever element a swap came from, the counters in the page now are what counts.
+  document.addEventListener("htmx:afterSettle", follow);
+  document.addEventListener("htmx:oobAfterSwap", follow);
   document.addEventListener("confops:stale", follow);
 })();
