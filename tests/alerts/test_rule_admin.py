@@ -4,9 +4,11 @@ every change leaves an audit entry."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from alerts.models import AlertRule, Channel
 from confops.accounts.models import AuditEntry
@@ -117,16 +119,17 @@ def test_disabling_rules_in_bulk_is_audited(admin_client: Client) -> None:
     ).exists()
 
 
-def test_backtest_in_the_form_counts_alerts_and_saves_nothing(admin_client: Client) -> None:
-    from datetime import timedelta
-
-    from django.utils import timezone
-
+def failed_twice_this_week() -> None:
+    """elra_conferences failed 5 and 3 days ago, each time back two hours later."""
     elra = f.source("elra_conferences", f.deployment())
     now = timezone.now()
     for days_ago in (5, 3):
         f.run(elra, now - timedelta(days=days_ago), ok=False, error="HTTP 503 from elra.info")
         f.run(elra, now - timedelta(days=days_ago) + timedelta(hours=2), ok=True)
+
+
+def test_backtest_in_the_form_counts_alerts_and_saves_nothing(admin_client: Client) -> None:
+    failed_twice_this_week()
     response = admin_client.post(
         "/admin/alerts/alertrule/add/",
         rule_form(name="Failures", kind="run_failed", parameters="{}", _backtest="1"),
@@ -139,15 +142,7 @@ def test_backtest_in_the_form_counts_alerts_and_saves_nothing(admin_client: Clie
 
 
 def test_the_admins_backtest_is_shown_as_a_result_not_as_an_error(admin_client: Client) -> None:
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    elra = f.source("elra_conferences", f.deployment())
-    now = timezone.now()
-    for days_ago in (5, 3):
-        f.run(elra, now - timedelta(days=days_ago), ok=False, error="HTTP 503 from elra.info")
-        f.run(elra, now - timedelta(days=days_ago) + timedelta(hours=2), ok=True)
+    failed_twice_this_week()
     rule = AlertRule.objects.create(name="Failures", kind="run_failed", enabled=False)
     response = admin_client.post(
         f"/admin/alerts/alertrule/{rule.pk}/change/",
