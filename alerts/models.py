@@ -435,6 +435,20 @@ class RuleOverride(models.Model):
             ) from None
 
 
+class SourceCheck(models.Model):
+    """When the timer pass must next judge a source: the earliest moment a time-based rule's
+    judgement of it could change without new data (``alerts.engine.deadlines``). A source
+    without a row is due; deleting rows is how a rule edit makes every source due again."""
+
+    source = models.OneToOneField(
+        Source, primary_key=True, on_delete=models.CASCADE, related_name="next_check"
+    )
+    next_check_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.source_id} at {self.next_check_at:%Y-%m-%d %H:%M:%S}"
+
+
 LONG_SILENCE_HOURS = 24
 SILENCE_REMINDER_BEFORE = timedelta(hours=1)
 
