@@ -68,11 +68,14 @@ def default_entries() -> list[BeatEntry]:
             description="Tells PagerDuty and Slack what closed or was acknowledged while they "
             "were unreachable and the outbox gave up (alerts/engine/reconcile.py).",
         ),
+        # Poll records too (their entry "monitoring: prune poll records" of older installs may
+        # stay: it deletes what this one left, in one statement).
         BeatEntry(
-            name="monitoring: prune poll records",
-            task="monitoring.prune_poll_records",
+            name="confops: prune history",
+            task="confops.prune_history",
             every_seconds=3600,
-            description="Deletes poll records older than POLL_RECORD_RETENTION_HOURS.",
+            description="Deletes runs, events, check results, poll records and sent notifications "
+            "past their retention, in short batches (docs/storage.md).",
         ),
         BeatEntry(
             name="reports: send the daily report",

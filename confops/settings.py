@@ -266,6 +266,21 @@ REPORT_TIME_ZONE = env.str("REPORT_TIME_ZONE", default="UTC")
 REPORT_SEND_AT = env.str("REPORT_SEND_AT", default="07:00")
 try:
     import zoneinfo as _zoneinfo
+# --- Retention (docs/storage.md) --------------------------------------------------------------
+# History older than this is deleted hourly in short batches (alerts/retention.py), except what is
+# still needed: each source's newest run and newest success, the runs of open alerts, the newest
+# event of each source and kind and result of each check, and undelivered notifications. Poll
+# records keep POLL_RECORD_RETENTION_HOURS. Rules read at most their window of history: keep the
+# runs longer than the longest rule window.
+RUN_RETENTION_DAYS = env.positive_int("RUN_RETENTION_DAYS", default=90)
+EVENT_RETENTION_DAYS = env.positive_int("EVENT_RETENTION_DAYS", default=90)
+CHECK_RESULT_RETENTION_DAYS = env.positive_int("CHECK_RESULT_RETENTION_DAYS", default=90)
+# Sent, failed and cancelled outbox rows (with their delivery attempts); pending ones stay.
+NOTIFICATION_RETENTION_DAYS = env.positive_int("NOTIFICATION_RETENTION_DAYS", default=30)
+# Rows per DELETE (each its own short transaction) and the wall time one pruning task may take.
+PRUNE_BATCH_SIZE = env.positive_int("PRUNE_BATCH_SIZE", default=5000)
+PRUNE_BUDGET_SECONDS = env.float("PRUNE_BUDGET_SECONDS", default=30.0)
+
 
     _zoneinfo.ZoneInfo(REPORT_TIME_ZONE)
     _send_hour, _send_minute = (int(part) for part in REPORT_SEND_AT.split(":"))

@@ -7,7 +7,9 @@ from datetime import datetime
 
 from celery import Task, shared_task
 from django.conf import settings
+from django.utils import timezone
 
+from alerts import retention
 from confops.runtime import deadman, heartbeat
 
 
@@ -32,3 +34,10 @@ def ping_after_good_cycle(trigger: str, now: datetime, **_: object) -> bool:
     return deadman.after_good_cycle(
         now, lambda expires: ping_dead_mans_switch.apply_async(expires=expires)
     )
+
+
+@shared_task(name="confops.prune_history", ignore_result=True)
+def prune_history() -> dict[str, int]:
+    """Hourly: old history deleted in short batches within a time budget (docs/storage.md)."""
+    report = retention.prune_history(timezone.now())
+    return dict(report.deleted)
