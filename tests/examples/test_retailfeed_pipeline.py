@@ -260,7 +260,8 @@ def test_the_observable_source_is_observed_in_a_run(
 ) -> None:
     assert retailfeed_webserver.get_run(runs.observe)["status"] == "SUCCESS"
     node = asset_node(retailfeed_webserver, SUPPLIER_KEY)
-    assert [o["runId"] for o in node["assetObservations"]] == [runs.observe]
+    # Runless observations (reported by other tests on the session's instance) have no run id.
+    assert [o["runId"] for o in node["assetObservations"] if o["runId"]] == [runs.observe]
 
 
 @pytest.mark.dagster
