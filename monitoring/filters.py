@@ -17,20 +17,30 @@ PUSHED = "-"
 class StatusFilters:
     """``deployment`` (a name, or ``-`` for pushed sources), ``group``, ``tag`` (``key=value``
     or just ``key``), ``owner`` (the operator-set owner or one of Dagster's owners), and the
-    timeline ``window``."""
+    timeline ``window``. At fleet size (``alerts.pages.status``) ``open`` names the collapsed
+    deployment to expand and ``page`` the page of deployments: neither narrows the sources, and
+    both stay in the URL the page refreshes itself from."""
 
     deployment: str = ""
     group: str = ""
     tag: str = ""
     owner: str = ""
     window: str = TimelineWindow.DAY
+    open: str = ""
+    page: str = ""
 
     @classmethod
     def from_query(cls, query: Mapping[str, Any]) -> StatusFilters:
         values = {f.name: str(query.get(f.name) or "").strip()[:255] for f in fields(cls)}
         if values["window"] not in TimelineWindow.values:
             values["window"] = TimelineWindow.DAY
+        if not values["page"].isdigit() or int(values["page"]) <= 1:
+            values["page"] = ""
         return cls(**values)
+
+    @property
+    def page_number(self) -> int:
+        return int(self.page or 1)
 
     @property
     def active(self) -> bool:
@@ -42,6 +52,8 @@ class StatusFilters:
         values = {f.name: getattr(self, f.name) for f in fields(self)} | changes
         if values["window"] == TimelineWindow.DAY:
             values["window"] = ""
+        if values["page"] == "1":
+            values["page"] = ""
         return urlencode({k: v for k, v in values.items() if v})
 
     def matches(

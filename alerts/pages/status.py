@@ -1,12 +1,24 @@
 """What the status page shows, read in a fixed number of queries whatever the number of sources.
 
-1. deployments; 2. sources (their denormalised latest-state fields, one row each);
-3. open alerts summed per source, severity and whether they are clearing (waiting out their
-resolve hold: a recovering source) in SQL; 4. the timeline's runs in the window, at
-most ``RUNS_PER_SOURCE`` per source, ranked in SQL and joined to their run. Filters apply in
-Python to the source rows (tags and Dagster owners are JSON, which SQLite cannot search well),
-and in SQL to the runs when any is set. Only when a shown source never ran: 5. the schedules of
-their deployments, to say when the first run is due.
+1. deployments; 2. every visible source's few fields its health needs (and the filters' JSON
+fields only when a tag or owner filter is set); 3. open alerts summed per source, severity and
+whether they are clearing (waiting out their resolve hold: a recovering source) in SQL; 4. the
+full rows of the sources shown as cells; 5. their timeline's runs in the window, at most
+``RUNS_PER_SOURCE`` per source, ranked in SQL and joined to their run. Filters apply in Python
+to the source rows (tags and Dagster owners are JSON, which SQLite cannot search well), and in
+SQL to the runs when any is set. Only when a shown source never ran: 6. the schedules of their
+deployments, to say when the first run is due. Only for the whole page (not its refresh): 7. the
+distinct groups, tags and owners for the filter form.
+
+At fleet size (more than ``COLLAPSE_ABOVE`` shown sources) deployments are collapsed: a header
+with the health counts of its sources, its own problem and open alerts, and a link that opens
+it (``?open=<name>``, or the deployment filter). The on-call engineer woken at 3 am must see what
+is failing without a click, and no more than that: deployments with a critical, then a warning
+source or alert, then those that cannot be polled, come first, and a collapsed deployment still
+shows its critical and warning cells (up to ``FAILING_CELLS_SHOWN``); its healthy sources, the
+bulk of a fleet, stay a count. Deployments are paginated (``SECTIONS_PER_PAGE``, ``?page=N``)
+and the refresh keeps the page and the opened deployment. Collapsed sources cost a health
+computed from query 2's few fields; only cells load their full row and runs.
 """
 
 from __future__ import annotations
@@ -83,6 +95,19 @@ VISIBLE_ALERT_STATES = (AlertState.FIRING, AlertState.ACKNOWLEDGED)
 # When a cleared alert closes, as epoch seconds: the same moment as
 # ``alerts.engine.recovery.closes_at`` (its clear plus its rule's resolve hold), summed in SQL.
 CLOSES = Epoch("clear_since") + F("rule__resolve_hold_minutes") * 60.0
+# Beyond this many shown sources deployments are collapsed and paginated (see the docstring):
+# 300 cells and their timeline rows are about what a screen and the page's 500 ms allow.
+COLLAPSE_ABOVE = 300
+SECTIONS_PER_PAGE = 25
+# The critical and warning cells a collapsed deployment still shows.
+FAILING_CELLS_SHOWN = 12
+# What a collapsed source's health needs (with ``SOURCE_TIMES``), and what the tag and owner
+# filters read (JSON, parsed per row: read only when one of those filters is set).
+HEALTH_FIELDS = ("pk", "deployment_id", "group_name", "paused")
+FILTER_FIELDS = ("tags", "owner", "dagster_owners")
+# The order of deployments at fleet size: what most needs someone first.
+URGENCY = ("critical", "warning", "problem", HealthState.UNKNOWN, HealthState.RECOVERING)
+FAILING = (HealthState.CRITICAL, HealthState.WARNING)
 # Beyond this many shown sources the runs query joins sources instead of listing their ids
 # (SQLite allows 32,766 parameters in one statement).
 MAX_LISTED_SOURCES = 5000
@@ -122,6 +147,24 @@ class Section:
     problem: str
     alerts: OpenAlerts
     groups: list[Group]
+    states: Counter[str] = field(default_factory=Counter)  # health of its shown sources
+    size: int = 0  # its shown sources
+    collapsed: bool = False
+    hidden: int = 0  # shown sources without a cell (collapsed)
+    open_query: str = ""  # the query string that expands it
+
+    @property
+    def urgency(self) -> int:
+        """Its rank in ``URGENCY`` (lower first)."""
+        worst = self.alerts.worst
+        for rank, what in enumerate(URGENCY):
+            if self.states.get(what) or worst == what or (what == "problem" and self.problem):
+                return rank
+        return len(URGENCY)
+
+    @property
+    def state_counts(self) -> list[tuple[str, int]]:
+        return [(state, self.states[state]) for state in HealthState.values if self.states[state]]
 
 
 @dataclass
@@ -144,6 +187,11 @@ class StatusPage:
     ticks: list[Tick]
     shown: int
     options: dict[str, list[tuple[str, str]]]
+    collapsed: bool = False  # deployments are collapsed and paginated (fleet size)
+    page_number: int = 1
+    pages: int = 1
+    previous_query: str | None = None
+    next_query: str | None = None
 
     @property
     def firing_critical(self) -> int:
@@ -168,25 +216,141 @@ def build(filters: StatusFilters, now: datetime, with_options: bool = True) -> S
     rows = list(
         Source.objects.filter(is_gone=False, is_asset_job=False)
         .order_by("deployment_id", "group_name", "key")
-        .values(*SOURCE_FIELDS, **SOURCE_TIMES)
+        .values(
+            *HEALTH_FIELDS, *(FILTER_FIELDS if source_filtered(filters) else ()), **SOURCE_TIMES
+        )
     )
     totals = open_alerts()
     names = {pk: d.name for pk, d in deployments.items()}
     shown = [row for row in rows if matches(filters, row, names)]
-    window = TimeWindow.ending(TimelineWindow(filters.window), now)
-    runs = timeline_runs(filters, [row["pk"] for row in shown], window, deployments)
-    due = first_runs_due(shown, now)
-    sections = arrange(shown, deployments, filters, totals, runs, window, now, due)
-    states = Counter(str(c.health.state) for s in sections for g in s.groups for c in g.cells)
-    return StatusPage(
+    sections = plan(shown, deployments, filters, totals, now)
+    fleet = len(shown) > COLLAPSE_ABOVE
+    page = StatusPage(
         sections=sections,
-        states={state: states.get(state, 0) for state in HealthState.values},
+        states=Counter(),
         counts=totals.counts,
-        window=window,
-        ticks=ticks(window, timezone.get_current_timezone()),
+        window=TimeWindow.ending(TimelineWindow(filters.window), now),
+        ticks=[],
         shown=len(shown),
         options=filter_options(rows, deployments) if with_options else {},
+        collapsed=fleet,
     )
+    page.ticks = ticks(page.window, timezone.get_current_timezone())
+    states = Counter(row["state"] for row in shown)
+    page.states = {state: states.get(state, 0) for state in HealthState.values}
+    if fleet:
+        paginate(page, filters)
+    fill(page, shown, filters, deployments, totals, now)
+    return page
+
+
+def plan(
+    rows: list[dict[str, Any]],
+    deployments: dict[int, Deployment],
+    filters: StatusFilters,
+    totals: AlertTotals,
+    now: datetime,
+) -> list[Section]:
+    """Sections per deployment (every deployment, even without sources, unless filtered out),
+    then the pushed sources, each with the health of its shown sources (set on each row as
+    ``state``) but no cells yet."""
+    sections: dict[int | None, Section] = {}
+    for pk, d in sorted(deployments.items(), key=lambda item: item[1].name):
+        if not filters.active or (filters.deployment == d.name and not source_filtered(filters)):
+            sections[pk] = deployment_section(d, totals, now)
+    for row in rows:
+        section = sections.get(row["deployment_id"])
+        if section is None:
+            owner = deployments.get(row["deployment_id"]) if row["deployment_id"] else None
+            section = deployment_section(owner, totals, now)
+            sections[row["deployment_id"]] = section
+        alerts = totals.by_source.get(row["pk"], OpenAlerts())
+        row["state"] = source_health(
+            paused=row["paused"],
+            deployment_problem=section.problem,
+            alerts=alerts,
+            last_run_at=moment(row["ran"]),
+            last_success_at=moment(row["succeeded"]),
+            now=now,
+        ).state
+        section.states[row["state"]] += 1
+        section.size += 1
+    return sorted(sections.values(), key=lambda s: (s.deployment is None, s.title))
+
+
+def paginate(page: StatusPage, filters: StatusFilters) -> None:
+    """Collapse every deployment but the one opened (or filtered to), most urgent first, and keep
+    the requested page of them."""
+    ordered = sorted(page.sections, key=lambda s: s.urgency)  # stable: by name within a rank
+    page.pages = max(1, -(-len(ordered) // SECTIONS_PER_PAGE))
+    page.page_number = min(filters.page_number, page.pages)
+    start = (page.page_number - 1) * SECTIONS_PER_PAGE
+    page.sections = ordered[start : start + SECTIONS_PER_PAGE]
+    for section in page.sections:
+        section.collapsed = not filters.deployment and section.key != filters.open
+        section.open_query = filters.query_string(open=section.key)
+    if page.page_number > 1:
+        page.previous_query = filters.query_string(page=str(page.page_number - 1))
+    if page.page_number < page.pages:
+        page.next_query = filters.query_string(page=str(page.page_number + 1))
+
+
+def fill(
+    page: StatusPage,
+    shown: list[dict[str, Any]],
+    filters: StatusFilters,
+    deployments: dict[int, Deployment],
+    totals: AlertTotals,
+    now: datetime,
+) -> None:
+    """Load the full rows and runs of the sources shown as cells and group them in their
+    sections."""
+    by_key = {section_id(s): s for s in page.sections}
+    wanted: set[int] = set()
+    failing_shown: Counter[int | None] = Counter()
+    for row in shown:
+        section = by_key.get(row["deployment_id"])
+        if section is None:
+            continue
+        if not section.collapsed:
+            wanted.add(row["pk"])
+        elif row["state"] in FAILING and failing_shown[row["deployment_id"]] < FAILING_CELLS_SHOWN:
+            failing_shown[row["deployment_id"]] += 1
+            wanted.add(row["pk"])
+    for section in page.sections:
+        if section.collapsed:
+            section.hidden = section.size - failing_shown[section_id(section)]
+    if not wanted:
+        return
+    full = cell_rows(wanted)
+    runs = timeline_runs(filters, [row["pk"] for row in full], page.window, deployments)
+    due = first_runs_due(full, now)
+    url = reverse("alerts:source", kwargs={"slug": "SLUG"})
+    placer = Placer(page.window, timezone.get_current_timezone())
+    for row in full:
+        section = by_key[row["deployment_id"]]
+        if not section.groups or section.groups[-1].name != row["group_name"]:
+            section.groups.append(Group(row["group_name"], []))
+        cell = make_cell(row, url, section.problem, totals, now, due.get(row["pk"]))
+        source_runs = runs.get(row["pk"], [])
+        cell.bars = place_all(source_runs, placer)
+        cell.capped = len(source_runs) >= RUNS_PER_SOURCE
+        section.groups[-1].cells.append(cell)
+
+
+def section_id(section: Section) -> int | None:
+    return section.deployment.pk if section.deployment else None
+
+
+def cell_rows(pks: set[int]) -> list[dict[str, Any]]:
+    """The full rows of the sources shown as cells, in the grid's order."""
+    query = Source.objects.filter(is_gone=False, is_asset_job=False)
+    if len(pks) <= MAX_LISTED_SOURCES:
+        query = query.filter(pk__in=pks)
+    rows = query.order_by("deployment_id", "group_name", "key").values(
+        *SOURCE_FIELDS, **SOURCE_TIMES
+    )
+    return [row for row in rows if row["pk"] in pks]
 
 
 def first_runs_due(rows: list[dict[str, Any]], now: datetime) -> dict[int, datetime]:
@@ -203,9 +367,9 @@ def matches(filters: StatusFilters, row: dict[str, Any], names: dict[int, str]) 
     return filters.matches(
         names.get(row["deployment_id"]),
         row["group_name"],
-        row["tags"] or {},
-        row["owner"],
-        row["dagster_owners"] or [],
+        row.get("tags") or {},
+        row.get("owner") or "",
+        row.get("dagster_owners") or [],
     )
 
 
@@ -322,41 +486,6 @@ def timeline_run(row: tuple[Any, ...], deployments: dict[int, Deployment]) -> Ti
     )
 
 
-def arrange(
-    rows: list[dict[str, Any]],
-    deployments: dict[int, Deployment],
-    filters: StatusFilters,
-    totals: AlertTotals,
-    runs: dict[int, list[TimelineRun]],
-    window: TimeWindow,
-    now: datetime,
-    due: dict[int, datetime],
-) -> list[Section]:
-    """Sections per deployment (every deployment, even without sources, unless filtered out),
-    then the pushed sources; groups inside each, in the order of the rows."""
-    sections: dict[int | None, Section] = {}
-    for pk, d in sorted(deployments.items(), key=lambda item: item[1].name):
-        if not filters.active or (filters.deployment == d.name and not source_filtered(filters)):
-            sections[pk] = deployment_section(d, totals, now)
-    url = reverse("alerts:source", kwargs={"slug": "SLUG"})
-    placer = Placer(window, timezone.get_current_timezone())
-    for row in rows:
-        section = sections.get(row["deployment_id"])
-        if section is None:
-            owner = deployments.get(row["deployment_id"]) if row["deployment_id"] else None
-            section = deployment_section(owner, totals, now)
-            sections[row["deployment_id"]] = section
-        if not section.groups or section.groups[-1].name != row["group_name"]:
-            section.groups.append(Group(row["group_name"], []))
-        cell = make_cell(row, url, section.problem, totals, now, due.get(row["pk"]))
-        source_runs = runs.get(row["pk"], [])
-        cell.bars = place_all(source_runs, placer)
-        cell.capped = len(source_runs) >= RUNS_PER_SOURCE
-        section.groups[-1].cells.append(cell)
-    ordered = sorted(sections.values(), key=lambda s: (s.deployment is None, s.title))
-    return ordered
-
-
 def source_filtered(filters: StatusFilters) -> bool:
     return bool(filters.group or filters.tag or filters.owner)
 
@@ -414,15 +543,22 @@ def moment(epoch: float | None) -> datetime | None:
 def filter_options(
     rows: list[dict[str, Any]], deployments: dict[int, Deployment]
 ) -> dict[str, list[tuple[str, str]]]:
-    """Choices for the filter form, from every visible source (not only the shown ones)."""
+    """Choices for the filter form, from every visible source (not only the shown ones); the
+    tags and owners from their distinct values, read in one query (few, even in a fleet)."""
     names = sorted(d.name for d in deployments.values())
     choices = [(name, name) for name in names]
     if any(row["deployment_id"] is None for row in rows):
         choices.append((PUSHED, "Pushed sources"))
     groups = sorted({row["group_name"] for row in rows if row["group_name"]})
-    tags = sorted({f"{k}={v}" for row in rows for k, v in (row["tags"] or {}).items()})
-    owners = {row["owner"] for row in rows if row["owner"]}
-    owners |= {o for row in rows for o in row["dagster_owners"] or [] if isinstance(o, str)}
+    distinct = list(
+        Source.objects.filter(is_gone=False, is_asset_job=False)
+        .values_list(*FILTER_FIELDS)
+        .order_by()
+        .distinct()
+    )
+    tags = sorted({f"{k}={v}" for tagged, _, _ in distinct for k, v in (tagged or {}).items()})
+    owners = {owner for _, owner, _ in distinct if owner}
+    owners |= {o for _, _, listed in distinct for o in listed or [] if isinstance(o, str)}
     return {
         "deployment": choices,
         "group": [(g, g) for g in groups],
