@@ -24,6 +24,8 @@ class RunStatus(models.TextChoices):
 
 
 TERMINAL_RUN_STATUSES = frozenset({RunStatus.SUCCESS, RunStatus.FAILURE, RunStatus.CANCELED})
+# The other side, as a sorted list (an index condition must read the same in every migration).
+UNFINISHED_RUN_STATUSES = sorted(set(RunStatus) - TERMINAL_RUN_STATUSES)
 
 
 class RunOrigin(models.TextChoices):

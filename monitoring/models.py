@@ -15,6 +15,7 @@ from django.db.models import Q
 from confops.common.secrets import RedactsItsSecrets, mask_secret, without_userinfo
 from monitoring.choices import (
     OUTCOME_STATUS,
+    UNFINISHED_RUN_STATUSES,
     AssetEventKind,
     CheckSeverity,
     InstigatorKind,
@@ -225,7 +226,11 @@ class PollRecord(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
-        indexes = [models.Index(fields=["deployment", "-started_at"])]
+        indexes = [
+            models.Index(fields=["deployment", "-started_at"]),
+            # The hourly prune's range (alerts/retention.py).
+            models.Index(fields=["started_at"], name="poll_record_started"),
+        ]
 
     def __str__(self) -> str:
         outcome = "ok" if self.ok else "failed"
@@ -453,6 +458,15 @@ class Run(models.Model):
         indexes = [
             models.Index(fields=["deployment", "status", "details_fetched"]),
             models.Index(fields=["ended_at"]),
+            # The hourly prune's range (alerts/retention.py): runs older than the retention.
+            models.Index(fields=["created_at"], name="run_created"),
+            # Runs not finished, a few among millions: the stuck-run judgement reads them all
+            # each pass (alerts/engine/history.load_open_runs), without a scan of every run.
+            models.Index(
+                fields=["deployment", "created_at"],
+                name="run_unfinished",
+                condition=Q(status__in=UNFINISHED_RUN_STATUSES),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -600,7 +614,10 @@ class AssetEvent(models.Model):
                 name="asset_event_unique",
             )
         ]
-        indexes = [models.Index(fields=["source", "-timestamp"])]
+        indexes = [
+            models.Index(fields=["source", "-timestamp"]),
+            models.Index(fields=["timestamp"], name="asset_event_time"),  # the prune's range
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} of {self.source} at {self.timestamp:%Y-%m-%d %H:%M}"
@@ -629,7 +646,10 @@ class CheckResult(models.Model):
                 name="check_result_unique",
             )
         ]
-        indexes = [models.Index(fields=["source", "check_name", "-evaluated_at"])]
+        indexes = [
+            models.Index(fields=["source", "check_name", "-evaluated_at"]),
+            models.Index(fields=["evaluated_at"], name="check_result_time"),  # the prune's range
+        ]
 
     def __str__(self) -> str:
         return f"{self.check_name} {'passed' if self.passed else 'failed'} ({self.severity})"
