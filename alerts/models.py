@@ -35,6 +35,7 @@ from alerts.notify import outbox
 from alerts.notify.thread import Thread
 from alerts.notify.transports import ConfigError, Transport, all_transports, transport_class
 from alerts.rules.base import Params, ParamsError, all_kinds, kind
+from confops.common import queues
 from confops.common.secrets import (
     RedactsItsSecrets,
     mask_keys,
@@ -916,7 +917,16 @@ class Notification(models.Model):
 
     def send_on_commit(self) -> None:
         """Hand the row to a delivery worker once the current transaction commits."""
-        outbox.send_on_commit(self.pk)
+        outbox.send_on_commit(self.pk, self.delivery_queue())
+
+    def delivery_queue(self) -> str:
+        """The Celery queue of the channel's transport family; a message to one person (no
+        channel) goes by email. An unknown kind goes to the default queue, whose worker books
+        the failure."""
+        if self.channel is None:
+            return queues.DELIVER_EMAIL
+        transport = self.channel.transport_class()
+        return queues.DEFAULT if transport is None else transport.queue
 
     # State transitions. Each is a conditional UPDATE, so two workers can race on one row and
     # exactly one wins: ``claim`` is the compare-and-swap that makes a send happen once.

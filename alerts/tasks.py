@@ -12,8 +12,10 @@ from django.utils import timezone
 from alerts.engine import delivery, evaluation, policy, reconcile
 from alerts.engine.locks import evaluation_lock
 from alerts.inbound import slack
+from alerts.models import Notification
 from alerts.notify.outbox import DELIVER_TASK
 from alerts.signals import evaluated
+from confops.common import queues
 
 logger = logging.getLogger(__name__)
 
@@ -50,16 +52,25 @@ def deliver_notification(self: Task, notification_id: int) -> str:
     worker = self.request.hostname or delivery.worker_name()
     outcome = delivery.deliver(notification_id, timezone.now(), worker=worker)
     if outcome.retry_at is not None:
-        deliver_notification.apply_async((notification_id,), eta=outcome.retry_at)
+        queue = delivery_queues([notification_id]).get(notification_id, queues.DEFAULT)
+        deliver_notification.apply_async((notification_id,), eta=outcome.retry_at, queue=queue)
     return outcome.status
+
+
+def delivery_queues(notification_ids: list[int]) -> dict[int, str]:
+    """Each row's delivery queue (its channel's transport family), in one query."""
+    rows = Notification.objects.select_related("channel").filter(pk__in=notification_ids)
+    return {row.pk: row.delivery_queue() for row in rows}
 
 
 @shared_task(name="alerts.sweep_notifications", ignore_result=True)
 def sweep_notifications() -> int:
     """Re-queue rows whose time has come and rows whose worker died mid-send."""
     notification_ids = delivery.sweep(timezone.now())
+    by_id = delivery_queues(notification_ids)
     for notification_id in notification_ids:
-        deliver_notification.delay(notification_id)
+        queue = by_id.get(notification_id, queues.DEFAULT)
+        deliver_notification.apply_async((notification_id,), queue=queue)
     if notification_ids:
         logger.info("re-queued %d notifications", len(notification_ids))
     return len(notification_ids)

@@ -14,7 +14,9 @@ from pathlib import Path
 
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
+from confops.common import queues
 from confops.common.env import StrictEnv, read_dotenv
 from confops.runtime import broker
 
@@ -148,6 +150,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 # task_ledger.py); benchmarks/soak.py counts lost tasks with it. Empty: off.
 TASK_LEDGER_DIR = env.str("TASK_LEDGER_DIR", default="")
 CELERY_TASK_IGNORE_RESULT = True
+# One queue per kind of work (confops/common/queues.py); a worker without -Q consumes them all.
+CELERY_TASK_QUEUES = [Queue(name, routing_key=name) for name in queues.ALL]
+CELERY_TASK_DEFAULT_QUEUE = queues.DEFAULT
+CELERY_TASK_ROUTES = {name: {"queue": queue} for name, queue in queues.ROUTES.items()}
 CELERY_RESULT_BACKEND = None
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -260,12 +266,6 @@ DAGSTER_TICKS_INTERVAL_SECONDS = env.positive_int("DAGSTER_TICKS_INTERVAL_SECOND
 DAGSTER_MAX_RUN_DETAILS_PER_POLL = env.positive_int("DAGSTER_MAX_RUN_DETAILS_PER_POLL", default=25)
 POLL_RECORD_RETENTION_HOURS = env.positive_int("POLL_RECORD_RETENTION_HOURS", default=48)
 
-# --- Daily report (docs/reports.md) ---------------------------------------------------------------
-# The report covers midnight to midnight in this zone; beat sends yesterday's at REPORT_SEND_AT.
-REPORT_TIME_ZONE = env.str("REPORT_TIME_ZONE", default="UTC")
-REPORT_SEND_AT = env.str("REPORT_SEND_AT", default="07:00")
-try:
-    import zoneinfo as _zoneinfo
 # --- Retention (docs/storage.md) --------------------------------------------------------------
 # History older than this is deleted hourly in short batches (alerts/retention.py), except what is
 # still needed: each source's newest run and newest success, the runs of open alerts, the newest
@@ -281,6 +281,12 @@ NOTIFICATION_RETENTION_DAYS = env.positive_int("NOTIFICATION_RETENTION_DAYS", de
 PRUNE_BATCH_SIZE = env.positive_int("PRUNE_BATCH_SIZE", default=5000)
 PRUNE_BUDGET_SECONDS = env.float("PRUNE_BUDGET_SECONDS", default=30.0)
 
+# --- Daily report (docs/reports.md) ---------------------------------------------------------------
+# The report covers midnight to midnight in this zone; beat sends yesterday's at REPORT_SEND_AT.
+REPORT_TIME_ZONE = env.str("REPORT_TIME_ZONE", default="UTC")
+REPORT_SEND_AT = env.str("REPORT_SEND_AT", default="07:00")
+try:
+    import zoneinfo as _zoneinfo
 
     _zoneinfo.ZoneInfo(REPORT_TIME_ZONE)
     _send_hour, _send_minute = (int(part) for part in REPORT_SEND_AT.split(":"))

@@ -15,12 +15,14 @@ from django.db import transaction
 DELIVER_TASK = "alerts.deliver_notification"  # alerts/tasks.py registers the task by this name
 
 
-def send_on_commit(notification_id: int) -> None:
+def send_on_commit(notification_id: int, queue: str) -> None:
     """Delivery starts once the transaction that wrote the row commits (never before: a worker
     must not see a row that could still roll back)."""
-    transaction.on_commit(lambda: dispatch(notification_id))
+    transaction.on_commit(lambda: dispatch(notification_id, queue))
 
 
-def dispatch(notification_id: int) -> None:
-    """Hand the row to a delivery worker (the task ``DELIVER_TASK``)."""
-    current_app.tasks[DELIVER_TASK].delay(notification_id)
+def dispatch(notification_id: int, queue: str) -> None:
+    """Hand the row to a delivery worker (the task ``DELIVER_TASK``) on ``queue``, its channel's
+    transport family (``Notification.delivery_queue``): one task sends every kind, so the
+    caller names the queue (confops/common/queues.py)."""
+    current_app.tasks[DELIVER_TASK].apply_async((notification_id,), queue=queue)

@@ -15,6 +15,7 @@ from alerts.choices import NotificationStatus
 from alerts.engine import delivery
 from alerts.models import AlertRule, Channel, Notification
 from confops.accounts.models import AuditEntry
+from confops.common import queues
 from tests.alerts import factories as f
 from tests.alerts.test_delivery import outbox_row, webhook_channel
 from tests.fixtures.http import HttpResponder
@@ -129,13 +130,17 @@ def test_failed_rows_show_on_the_alert_and_can_be_retried_by_hand(
     detail = admin_client.get(f"/admin/alerts/notification/{row.pk}/change/").content.decode()
     assert "Delivery attempts" in detail and "&quot;sources&quot;" in detail
 
-    queued: list[int] = []
-    monkeypatch.setattr(tasks.deliver_notification, "delay", queued.append)
+    queued: list[tuple[int, str]] = []
+    monkeypatch.setattr(
+        tasks.deliver_notification,
+        "apply_async",
+        lambda args, queue: queued.append((*args, queue)),
+    )
     with django_capture_on_commit_callbacks(execute=True):
         admin_client.post(
             "/admin/alerts/notification/", {"action": "retry", "_selected_action": [row.pk]}
         )
-    assert queued == [row.pk]
+    assert queued == [(row.pk, queues.DELIVER_CHAT)]
     row.refresh_from_db()
     assert row.status == NotificationStatus.PENDING and row.attempts == 0 and row.error == ""
     assert delivery.deliver(row.pk).status == delivery.SENT

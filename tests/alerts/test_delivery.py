@@ -21,6 +21,7 @@ from django.utils import timezone
 from alerts.choices import NotificationEvent, NotificationStatus, Severity
 from alerts.engine import delivery, policy
 from alerts.models import AlertRule, Channel, DeliveryAttempt, Notification
+from confops.common import queues
 from tests.alerts import factories as f
 from tests.fixtures.http import HttpResponder
 from tests.fixtures.processes import child_env, wait_until
@@ -344,8 +345,12 @@ def test_rows_are_handed_to_workers_only_after_commit(
     test_a_real_worker_sends_a_committed_row)."""
     from alerts import tasks
 
-    queued: list[int] = []
-    monkeypatch.setattr(tasks.deliver_notification, "delay", queued.append)
+    queued: list[tuple[int, str]] = []
+    monkeypatch.setattr(
+        tasks.deliver_notification,
+        "apply_async",
+        lambda args, queue: queued.append((*args, queue)),
+    )
     AlertRule.objects.all().delete()
     hook = webhook_channel(http_responder.url)
     rule = f.rule("Run failed", "run_failed", [hook])
@@ -353,7 +358,8 @@ def test_rows_are_handed_to_workers_only_after_commit(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         row = f.notification(hook, "firing", [alert], T0)
         assert queued == []  # still inside the transaction
-    assert len(callbacks) == 1 and queued == [row.pk]
+    # On the queue of its transport family, so a slow webhook delays no other kind.
+    assert len(callbacks) == 1 and queued == [(row.pk, queues.DELIVER_WEBHOOK)]
 
 
 @pytest.mark.django_db
@@ -363,14 +369,16 @@ def test_the_task_schedules_the_next_attempt(
     """The task is called in-process; its re-scheduling is captured instead of brokered."""
     from alerts import tasks
 
-    scheduled: list[dict[str, Any]] = []
+    scheduled: list[tuple[datetime, str]] = []
     monkeypatch.setattr(
-        tasks.deliver_notification, "apply_async", lambda args, eta: scheduled.append(eta)
+        tasks.deliver_notification,
+        "apply_async",
+        lambda args, eta, queue: scheduled.append((eta, queue)),
     )
     http_responder.respond(503, "down")
     row = outbox_row(webhook_channel(http_responder.url), at=timezone.now())
     assert tasks.deliver_notification(row.pk) == "retry"
-    assert scheduled == [reload(row).send_after]
+    assert scheduled == [(reload(row).send_after, queues.DELIVER_WEBHOOK)]
     assert tasks.deliver_notification(row.pk) == "skipped"
 
 

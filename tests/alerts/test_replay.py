@@ -332,7 +332,7 @@ def test_the_configured_rules_are_exported_with_scope_overrides_and_escalation()
 def sandbox() -> Iterator[None]:
     """The test database stands in for the sandbox: no rules but the replayed ones, no sends."""
     AlertRule.objects.all().delete()
-    with mock.patch.object(outbox, "dispatch", lambda notification_id: None):
+    with mock.patch.object(outbox, "dispatch", lambda notification_id, queue: None):
         yield
 
 

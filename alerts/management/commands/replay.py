@@ -136,7 +136,7 @@ class Command(BaseCommand):
             save_copy(Path(options["save_template"]))
         AlertRule.objects.all().delete()  # the default rules migrate created
         # The outbox hands each row to delivery through outbox.dispatch: nothing leaves.
-        with mock.patch.object(outbox, "dispatch", lambda notification_id: None):
+        with mock.patch.object(outbox, "dispatch", lambda notification_id, queue: None):
             result = simulate(
                 lines,
                 specs,

@@ -53,6 +53,7 @@ from alerts.notify.transports.base import (
     Transport,
     register,
 )
+from confops.common import queues
 from confops.common.secrets import MIN_SECRET_LENGTH, redact_text
 
 if TYPE_CHECKING:
@@ -324,6 +325,7 @@ class AppriseTransport(Transport):
     """Any Apprise URL; the per-service kinds below narrow the schemes they take."""
 
     kind = GENERIC_KIND
+    queue = queues.DELIVER_CHAT
     label = "Any Apprise URL"
     secret_required = True
     secret_help = "the service's Apprise URL (https://appriseit.com/services/)"  # noqa: S105

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from alerts.notify.thread import Thread
+from confops.common import queues
 from confops.common.field_errors import field_messages
 from confops.common.secrets import mask_keys, restore_masked, secret_strings
 
@@ -78,11 +79,14 @@ class Transport:
     cannot send without ``Channel.secret`` (and ``secret_help`` what the secret is);
     ``secret_config_keys`` names the config keys whose values are secrets too (a webhook's URL
     and headers): shown masked to every reader, masked in every error text.
-    ``mirrors_incidents`` makes it two-way (alerts/notify/thread.py).
+    ``mirrors_incidents`` makes it two-way (alerts/notify/thread.py). ``queue`` is the Celery
+    queue of the kind's transport family (confops/common/queues.py), so a slow family backs up
+    alone.
     """
 
     kind: ClassVar[str]
     label: ClassVar[str]
+    queue: ClassVar[str]
     config_schema: ClassVar[type[Config]] = Config
     secret_required: ClassVar[bool] = False
     secret_help: ClassVar[str] = "Not used by this kind."  # noqa: S105 - a help text
@@ -158,6 +162,8 @@ TRANSPORTS: dict[str, type[Transport]] = {}
 
 
 def register(cls: type[Transport]) -> type[Transport]:
+    if getattr(cls, "queue", None) not in queues.DELIVERY:
+        raise TypeError(f"{cls.__name__} names no delivery queue (confops/common/queues.py)")
     TRANSPORTS[cls.kind] = cls
     return cls
 

@@ -25,6 +25,7 @@ from pydantic import field_validator
 from alerts.choices import ChannelKind
 from alerts.notify.messages import Message
 from alerts.notify.transports.base import Config, DeliveryError, SendResult, Transport, register
+from confops.common import queues
 
 
 class EmailConfig(Config):
@@ -54,6 +55,7 @@ class EmailConfig(Config):
 @register
 class EmailTransport(Transport):
     kind = ChannelKind.EMAIL
+    queue = queues.DELIVER_EMAIL
     label = "Email"
     config_schema = EmailConfig
     config: EmailConfig

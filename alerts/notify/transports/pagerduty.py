@@ -33,6 +33,7 @@ from alerts.notify.messages import Message
 from alerts.notify.thread import Thread
 from alerts.notify.transports import _http
 from alerts.notify.transports.base import Config, SendResult, Transport, register
+from confops.common import queues
 
 SUMMARY_MAX_CHARS = 1024
 PD_SEVERITIES = frozenset({"critical", "error", "warning", "info"})
@@ -65,6 +66,7 @@ class PagerDutyConfig(Config):
 @register
 class PagerDutyTransport(Transport):
     kind = ChannelKind.PAGERDUTY
+    queue = queues.DELIVER_PAGING
     label = "PagerDuty (Events API v2, two-way)"
     config_schema = PagerDutyConfig
     config: PagerDutyConfig

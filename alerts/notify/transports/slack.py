@@ -39,6 +39,7 @@ from alerts.notify.links import absolute, alert_url
 from alerts.notify.messages import AlertLine, Message, colour
 from alerts.notify.transports import _http
 from alerts.notify.transports.base import Config, SendResult, Transport, register
+from confops.common import queues
 from confops.common.formatting import span
 from confops.common.markup import slack_escape, slack_link
 
@@ -106,6 +107,7 @@ class SlackConfig(Config):
 @register
 class SlackTransport(Transport):
     kind = ChannelKind.SLACK
+    queue = queues.DELIVER_CHAT
     label = "Slack (incoming webhook)"
     config_schema = SlackConfig
     config: SlackConfig

@@ -54,6 +54,7 @@ from alerts.notify.transports.slack import (
     section,
     source_list,
 )
+from confops.common import queues
 from confops.common.markup import slack_escape
 from confops.common.secrets import redact_error
 
@@ -123,6 +124,7 @@ class SlackAppConfig(SlackConfig):
 @register
 class SlackAppTransport(Transport):
     kind = KIND
+    queue = queues.DELIVER_CHAT
     label = "Slack app (two-way)"
     config_schema = SlackAppConfig
     config: SlackAppConfig

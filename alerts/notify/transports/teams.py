@@ -27,6 +27,7 @@ from alerts.choices import NotificationEvent, Severity
 from alerts.notify.messages import AlertLine, Message
 from alerts.notify.transports import _http
 from alerts.notify.transports.base import Config, ConfigError, SendResult, Transport, register
+from confops.common import queues
 from confops.common.markup import teams_escape
 
 KIND = "teams"
@@ -64,6 +65,7 @@ def check_workflow_url(url: str) -> None:
 @register
 class TeamsTransport(Transport):
     kind = KIND
+    queue = queues.DELIVER_CHAT
     label = "Microsoft Teams (Workflows)"
     secret_required = True
     secret_help = "the Workflows webhook URL of the Teams channel"  # noqa: S105 - a help text

@@ -31,6 +31,7 @@ from alerts.choices import ChannelKind
 from alerts.notify.messages import AlertLine, Message
 from alerts.notify.transports import _http
 from alerts.notify.transports.base import Config, SendResult, Transport, register
+from confops.common import queues
 
 PAYLOAD_VERSION = 1
 RESERVED_HEADERS = frozenset(
@@ -62,6 +63,7 @@ class WebhookConfig(Config):
 @register
 class WebhookTransport(Transport):
     kind = ChannelKind.WEBHOOK
+    queue = queues.DELIVER_WEBHOOK
     label = "Webhook (JSON)"
     config_schema = WebhookConfig
     config: WebhookConfig
