@@ -20,7 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Subquery
 
 from alerts.choices import OPEN_STATES, NotificationStatus
 from alerts.models import Alert, IncidentMirror, Notification
@@ -130,22 +130,29 @@ def old_runs(cutoff: datetime) -> models.QuerySet[Run]:
 
 
 def old_events(cutoff: datetime) -> models.QuerySet[AssetEvent]:
-    """Events before ``cutoff`` that a newer event of the same source and kind replaces (the
-    newest materialisation or observation of a runless source is its freshness)."""
-    newer = AssetEvent.objects.filter(
-        source=OuterRef("source"), kind=OuterRef("kind"), timestamp__gt=OuterRef("timestamp")
+    """Events before ``cutoff`` older than the newest of their source and kind (the newest
+    materialisation or observation of a runless source is its freshness)."""
+    newest = AssetEvent.objects.filter(source=OuterRef("source"), kind=OuterRef("kind"))
+    return AssetEvent.objects.filter(timestamp__lt=cutoff).filter(
+        timestamp__lt=newest_of(newest, "timestamp")
     )
-    return AssetEvent.objects.filter(timestamp__lt=cutoff).filter(Exists(newer))
 
 
 def old_check_results(cutoff: datetime) -> models.QuerySet[CheckResult]:
-    """Results before ``cutoff`` that a newer result of the same check replaces."""
-    newer = CheckResult.objects.filter(
-        source=OuterRef("source"),
-        check_name=OuterRef("check_name"),
-        evaluated_at__gt=OuterRef("evaluated_at"),
+    """Results before ``cutoff`` older than the newest result of the same check."""
+    newest = CheckResult.objects.filter(
+        source=OuterRef("source"), check_name=OuterRef("check_name")
     )
-    return CheckResult.objects.filter(evaluated_at__lt=cutoff).filter(Exists(newer))
+    return CheckResult.objects.filter(evaluated_at__lt=cutoff).filter(
+        evaluated_at__lt=newest_of(newest, "evaluated_at")
+    )
+
+
+def newest_of(rows: models.QuerySet[Any], time_field: str) -> Subquery:
+    """The newest ``time_field`` of ``rows``: a scalar subquery, one seek of the (source, time)
+    index per candidate. (An EXISTS of a newer row let PostgreSQL hash the whole table for
+    each batch instead: 100 ms at 50,000 events, growing with the table.)"""
+    return Subquery(rows.order_by(f"-{time_field}").values(time_field)[:1])
 
 
 def old_notifications(cutoff: datetime) -> models.QuerySet[Notification]:
