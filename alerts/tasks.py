@@ -15,15 +15,22 @@ from alerts.inbound import slack
 from alerts.models import Notification
 from alerts.notify.outbox import DELIVER_TASK
 from alerts.signals import evaluated
+from confops.accounts.passes import claim_beat_pass
 from confops.common import queues
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="alerts.evaluate_all", ignore_result=True)
-def evaluate_all() -> dict[str, int]:
-    """The timer: every rule on every source, so time alone (staleness, outages) is judged."""
+@shared_task(bind=True, name="alerts.evaluate_all", ignore_result=True)
+def evaluate_all(self: Task) -> dict[str, int]:
+    """The timer: every rule on every source, so time alone (staleness, outages) is judged.
+
+    Once per beat interval however many beats send it (the claim); the lock still keeps a pass
+    from overlapping a poll's evaluation or a pass that outlived its interval."""
     now = timezone.now()
+    if not claim_beat_pass(self.request, now):
+        logger.info("evaluation pass skipped: already claimed for this interval")
+        return {}
     with evaluation_lock() as locked:
         if not locked:
             logger.warning("evaluation skipped: another evaluation holds the lock")
@@ -63,9 +70,11 @@ def delivery_queues(notification_ids: list[int]) -> dict[int, str]:
     return {row.pk: row.delivery_queue() for row in rows}
 
 
-@shared_task(name="alerts.sweep_notifications", ignore_result=True)
-def sweep_notifications() -> int:
+@shared_task(bind=True, name="alerts.sweep_notifications", ignore_result=True)
+def sweep_notifications(self: Task) -> int:
     """Re-queue rows whose time has come and rows whose worker died mid-send."""
+    if not claim_beat_pass(self.request, timezone.now()):
+        return 0
     notification_ids = delivery.sweep(timezone.now())
     by_id = delivery_queues(notification_ids)
     for notification_id in notification_ids:
@@ -76,9 +85,11 @@ def sweep_notifications() -> int:
     return len(notification_ids)
 
 
-@shared_task(name="alerts.reconcile_mirrors", ignore_result=True)
-def reconcile_mirrors() -> int:
+@shared_task(bind=True, name="alerts.reconcile_mirrors", ignore_result=True)
+def reconcile_mirrors(self: Task) -> int:
     """Two-way channels still showing open what confops closed (or acknowledged): tell them."""
+    if not claim_beat_pass(self.request, timezone.now()):
+        return 0
     written = reconcile.reconcile(timezone.now())
     if written:
         logger.info("reconciled %d two-way channel threads", written)

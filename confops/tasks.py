@@ -10,6 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from alerts import retention
+from confops.accounts.passes import claim_beat_pass
 from confops.runtime import deadman, heartbeat
 
 
@@ -36,8 +37,11 @@ def ping_after_good_cycle(trigger: str, now: datetime, **_: object) -> bool:
     )
 
 
-@shared_task(name="confops.prune_history", ignore_result=True)
-def prune_history() -> dict[str, int]:
+@shared_task(bind=True, name="confops.prune_history", ignore_result=True)
+def prune_history(self: Task) -> dict[str, int]:
     """Hourly: old history deleted in short batches within a time budget (docs/storage.md)."""
-    report = retention.prune_history(timezone.now())
+    now = timezone.now()
+    if not claim_beat_pass(self.request, now):
+        return {}
+    report = retention.prune_history(now)
     return dict(report.deleted)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.utils import timezone
 
+from confops.accounts.passes import claim_beat_pass
 from monitoring import polling
 
 
@@ -22,6 +23,7 @@ def poll_deployment(deployment_id: int) -> bool | None:
     return polling.poll_with_lock(deployment_id, timezone.now())
 
 
-@shared_task(name="monitoring.prune_poll_records", ignore_result=True)
-def prune_poll_records() -> int:
-    return polling.prune_poll_records(timezone.now())
+@shared_task(bind=True, name="monitoring.prune_poll_records", ignore_result=True)
+def prune_poll_records(self: Task) -> int:
+    now = timezone.now()
+    return polling.prune_poll_records(now) if claim_beat_pass(self.request, now) else 0

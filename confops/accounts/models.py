@@ -1,5 +1,6 @@
 """Who may act and what they did: API tokens (the bearer tokens of the push and REST APIs)
-and the audit trail. Their tables keep the names they had in `monitoring` and `alerts`."""
+and the audit trail. Their tables keep the names they had in `monitoring` and `alerts`. Also the
+claims of periodic passes, which every app takes and so must stand below them all."""
 
 from __future__ import annotations
 
@@ -151,6 +152,21 @@ class AuditEntry(models.Model):
     def __str__(self) -> str:
         who = self.actor or self.actor_label or "system"
         return f"{who} {self.action} {self.object_type} {self.object_repr}"
+
+
+class PassClaim(models.Model):
+    """One periodic pass (a beat entry) and when it may run again: the row a pass claims with a
+    compare-and-swap (``confops.accounts.passes.claim_pass``), so two beats, or a message the
+    broker delivered twice, make one pass per interval. Below every app, as the audit trail is,
+    because monitoring, alerts and reports all claim their passes here."""
+
+    name = models.CharField(max_length=200, unique=True, help_text="the beat entry's name")
+    next_due_at = models.DateTimeField()
+    claimed_at = models.DateTimeField()
+    passes = models.PositiveBigIntegerField(default=0, help_text="passes claimed so far")
+
+    def __str__(self) -> str:
+        return f"{self.name} (next due {self.next_due_at.isoformat()})"
 
 
 def pushable_sources() -> models.QuerySet[Any]:
