@@ -36,13 +36,14 @@ def evaluate_all(self: Task) -> dict[str, int]:
             logger.warning("evaluation skipped: another evaluation holds the lock")
             return {}
         started = time.perf_counter()
-        result = evaluation.evaluate(now)
+        result = evaluation.evaluate_due(now)
         seconds = time.perf_counter() - started
         reminders = policy.send_reminders_and_escalations(now)
         # Only reached when the cycle went well (the dead man's switch listens).
         evaluated.send(sender=evaluate_all, trigger="timer", seconds=seconds, now=now)
     return {
         "evaluated": result.evaluated,
+        "sources": result.sources,
         "fired": len(result.fired),
         "resolved": len(result.resolved),
         "notifications": result.notifications + reminders,

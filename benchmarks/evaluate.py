@@ -7,6 +7,8 @@ else SQLite) with one deployment, sources in ten groups (10 % hourly, 10 % every
 80 % daily; 2 % of runs fail; counts vary ±15 %), 30 days of runs, then times `evaluate(now)`
 (all default rules, all sources) and counts its SQL queries, at 100 and at --sources sources.
 Target: under 1 s on PostgreSQL at 1,000 sources / 100,000+ runs, queries not growing.
+Then the timer pass at --idle-sources fresh sources (default 10,000): a full evaluation against
+the due-only pass (``evaluate_due``), which must judge no source once deadlines are recorded.
 """
 
 from __future__ import annotations
@@ -132,11 +134,59 @@ def time_evaluations(now: datetime, repeats: int) -> tuple[list[float], int]:
     return timings, queries
 
 
+def idle_passes(count: int, now: datetime, repeats: int) -> None:
+    """The timer pass over ``count`` fresh sources (a success 30 min ago, nothing running): the
+    full evaluation every source used to get, the first due pass (every source, recording its
+    next check), then the idle passes, which judge no source."""
+    from alerts.engine.evaluation import evaluate, evaluate_due
+    from monitoring.choices import SourceKind
+    from monitoring.models import Deployment, Source
+
+    Source.objects.update(is_gone=True)
+    deployment = Deployment.objects.create(name="idle", graphql_url="http://idle/graphql")
+    Source.objects.bulk_create(
+        (
+            Source(
+                deployment=deployment,
+                kind=SourceKind.ASSET,
+                key=f"idle_{i:05d}",
+                slug=f"idle-{i:05d}",
+                first_seen_at=now - timedelta(days=31),
+                last_success_at=now - timedelta(minutes=30),
+            )
+            for i in range(count)
+        ),
+        batch_size=2000,
+    )
+    started = time.perf_counter()
+    evaluate(now)
+    full = (time.perf_counter() - started) * 1000
+    started = time.perf_counter()
+    first = evaluate_due(now)
+    first_ms = (time.perf_counter() - started) * 1000
+    timings, judged = [], []
+    for i in range(1, repeats + 1):
+        started = time.perf_counter()
+        judged.append(evaluate_due(now + timedelta(minutes=i)).sources)
+        timings.append((time.perf_counter() - started) * 1000)
+    print(
+        f"idle pass at {count} sources: full evaluation {full:7.0f} ms; due pass: first "
+        f"{first_ms:7.0f} ms ({first.sources} sources judged), then median "
+        f"{statistics.median(timings):5.0f} ms (max {max(timings):.0f}), "
+        f"{max(judged)} sources judged"
+    )
+    if max(judged) != 0:
+        sys.exit("an idle pass judged sources: the next-check times are wrong")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database-url", default=os.environ.get("TEST_POSTGRES_URL"))
     parser.add_argument("--sources", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--idle-sources", type=int, default=10000, help="the idle timer pass at this many sources"
+    )
     args = parser.parse_args()
     engine = configure(args.database_url)
 
@@ -165,6 +215,7 @@ def main() -> None:
             f"then median {statistics.median(timings):7.0f} ms (max {max(timings):.0f}), "
             f"{queries} SQL queries per evaluation"
         )
+    idle_passes(args.idle_sources, now, args.repeats)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ few sources a poll touched never resolves anything else.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,7 +18,7 @@ from typing import Any
 from django.db import transaction
 
 from alerts.choices import OPEN_STATES, AlertEventKind, AlertState, ResolvedHow, RuleTarget
-from alerts.engine import history, policy
+from alerts.engine import deadlines, history, policy
 from alerts.engine.silences import active_silences, silence_for
 from alerts.models import Alert, AlertRule, scope_matches
 from alerts.rules.base import (
@@ -43,6 +43,8 @@ SubjectKey = tuple[int, int | None, int | None]
 @dataclass
 class EvaluationResult:
     evaluated: int = 0
+    # Sources judged (each against every rule that covers it).
+    sources: int = 0
     findings: int = 0
     opened: list[Alert] = field(default_factory=list)
     fired: list[Alert] = field(default_factory=list)
@@ -82,23 +84,40 @@ def evaluate(
     now: datetime,
     source_ids: Iterable[int] | None = None,
     time_based_only: bool = False,
+    with_deployments: bool | None = None,
+    record_next_checks: bool = False,
 ) -> EvaluationResult:
-    """Evaluate every enabled rule (or only time-based ones) on the given sources (or all)."""
+    """Evaluate every enabled rule (or only time-based ones) on the given sources (or all),
+    and on the deployments when judging all sources (or when ``with_deployments``). With
+    ``record_next_checks``, store when the timer pass must judge these sources again."""
     rules = enabled_rules(time_based_only)
     wanted = None if source_ids is None else [Source(pk=pk) for pk in set(source_ids)]
-    histories = history.load_sources(wanted)
+    histories = history.load_sources(wanted) if wanted != [] else {}
     deployments = history.load_deployments(now)
     asset_jobs = set(Source.objects.filter(is_asset_job=True).values_list("pk", flat=True))
+    if with_deployments is None:
+        with_deployments = source_ids is None
     findings: dict[SubjectKey, Finding] = {}
     evaluated: set[SubjectKey] = set()
     for rule in rules:
         if rule.target == RuleTarget.SOURCE:
             judge_sources(rule, histories, asset_jobs, now, findings, evaluated)
-        elif source_ids is None:
+        elif with_deployments:
             judge_deployments(rule, deployments, now, findings, evaluated)
     result = reconcile({r.pk: r for r in rules}, evaluated, findings, histories, deployments, now)
     result.evaluated, result.findings = len(evaluated), len(findings)
+    result.sources = len(histories)
+    if record_next_checks and not time_based_only:
+        deadlines.store(next_checks(rules, histories, asset_jobs, now), now)
     return result
+
+
+def evaluate_due(now: datetime) -> EvaluationResult:
+    """The timer pass: every rule on the deployments and on the sources that are due
+    (``deadlines``), so an idle fleet costs a few indexed queries."""
+    return evaluate(
+        now, deadlines.due_source_ids(now), with_deployments=True, record_next_checks=True
+    )
 
 
 def judge_sources(
@@ -109,6 +128,19 @@ def judge_sources(
     findings: dict[SubjectKey, Finding],
     evaluated: set[SubjectKey],
 ) -> None:
+    for h, params in judged_sources(rule, histories, asset_jobs):
+        key = (rule.pk, h.source_id, None)
+        evaluated.add(key)
+        finding = rule.kind_impl.evaluate_source(h, params, now)
+        if finding is not None:
+            findings[key] = finding
+
+
+def judged_sources(
+    rule: AlertRule, histories: dict[int, SourceHistory], asset_jobs: set[int]
+) -> Iterator[tuple[SourceHistory, Params]]:
+    """The sources a source rule judges, each with its parameters (an override's if any):
+    not paused, in scope, not switched off by an override."""
     overrides = {o.source_id: o for o in rule.overrides.all()}
     params_cache: dict[int | None, Params] = {}
     for h in histories.values():
@@ -119,12 +151,27 @@ def judge_sources(
         override = overrides.get(h.source_id)
         if override is not None and not override.enabled:
             continue
-        params = params_for(rule, override, params_cache)
-        key = (rule.pk, h.source_id, None)
-        evaluated.add(key)
-        finding = rule.kind_impl.evaluate_source(h, params, now)
-        if finding is not None:
-            findings[key] = finding
+        yield h, params_for(rule, override, params_cache)
+
+
+def next_checks(
+    rules: list[AlertRule],
+    histories: dict[int, SourceHistory],
+    asset_jobs: set[int],
+    now: datetime,
+) -> dict[int, datetime]:
+    """When each judged source is next due for the timer pass: the earliest moment one of its
+    time-based rules' judgement could change without new data (``deadlines``); far in the
+    future for a source no time-based rule judges (``deadlines.store`` caps it)."""
+    next_at = dict.fromkeys(histories, datetime.max.replace(tzinfo=now.tzinfo))
+    for rule in rules:
+        if rule.target != RuleTarget.SOURCE or not rule.kind_impl.time_based:
+            continue
+        for h, params in judged_sources(rule, histories, asset_jobs):
+            at = rule.kind_impl.next_check(h, params, now)
+            if at is not None and at < next_at[h.source_id]:
+                next_at[h.source_id] = at
+    return next_at
 
 
 def params_for(rule: AlertRule, override: Any, cache: dict[int | None, Params]) -> Params:

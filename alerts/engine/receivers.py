@@ -8,7 +8,7 @@ import time
 from datetime import datetime
 from typing import Any
 
-from alerts.engine import evaluation
+from alerts.engine import deadlines, evaluation
 from alerts.engine.locks import evaluation_lock
 from alerts.signals import evaluated
 
@@ -20,13 +20,18 @@ def judge_touched_sources(source_ids: set[int], now: datetime, **_: Any) -> None
         with evaluation_lock() as locked:
             if locked:
                 started = time.perf_counter()
-                evaluation.evaluate(now, source_ids=source_ids)
+                evaluation.evaluate(now, source_ids=source_ids, record_next_checks=True)
                 seconds = time.perf_counter() - started
                 evaluated.send(
                     sender=judge_touched_sources, trigger="poll", seconds=seconds, now=now
                 )
             else:
                 logger.warning("evaluation of %d sources skipped: lock held", len(source_ids))
+                deadlines.make_due(source_ids)  # the timer pass judges them instead
     except Exception:
         # Judging must never break observing: the timer evaluation will catch up.
         logger.exception("evaluation after a poll failed")
+        try:
+            deadlines.make_due(source_ids)
+        except Exception:
+            logger.exception("could not leave the touched sources to the timer pass")

@@ -307,6 +307,13 @@ class RuleKind:
         the rule is retuned; "" for kinds without one."""
         return ""
 
+    def next_check(self, history: SourceHistory, params: Any, now: datetime) -> datetime | None:
+        """The earliest moment this kind's judgement of ``history`` could change without new
+        data (the timer pass judges the source again then: ``alerts.engine.deadlines``); None
+        when only new data can change it. A moment at or before ``now`` means "every pass",
+        which is what a time-based kind that cannot say gets by default."""
+        return now if self.time_based else None
+
     def evaluate_source(self, history: SourceHistory, params: Any, now: datetime) -> Finding | None:
         raise NotImplementedError
 

@@ -110,6 +110,17 @@ class Duration(RuleKind):
             limits_.append(span(params.max_minutes * 60))
         return f"over {' or '.join(limits_)}" if limits_ else ""
 
+    def next_check(
+        self, history: SourceHistory, params: DurationParams, now: datetime
+    ) -> datetime | None:
+        """When the longest-running open run crosses its limit; a finished run is judged once,
+        when it is stored (new data)."""
+        running = [run.started_at for run in history.runs if run.started_at and not run.finished]
+        limit = limit_for(params, durations(history.runs)) if running else None
+        if limit is None:
+            return None
+        return max(now, min(running) + timedelta(seconds=limit.seconds))
+
     def evaluate_source(
         self, history: SourceHistory, params: DurationParams, now: datetime
     ) -> Finding | None:

@@ -21,6 +21,9 @@ EARLY = timedelta(minutes=5)
 # A run is given half its schedule's period to start (a 2-minute schedule waits 1 minute, not
 # 30), never less than this: the clocks are not exactly in step (see EARLY).
 MIN_GRACE = timedelta(minutes=1)
+# Ticks ``grace_ends`` steps through looking for the next moment to judge (a 1-minute schedule
+# with a 30-minute grace steps through 30).
+GRACE_LOOKAHEAD = 100
 
 
 class MissedScheduleParams(Params):
@@ -60,6 +63,17 @@ class MissedSchedule(RuleKind):
     def threshold(self, params: MissedScheduleParams) -> str:
         """The grace after the tick."""
         return f"later than {span(params.grace_minutes * 60)}"
+
+    def next_check(
+        self, history: SourceHistory, params: MissedScheduleParams, now: datetime
+    ) -> datetime | None:
+        """When the next tick's grace runs out (the latest expected run changes then); None
+        without a running schedule."""
+        cap = timedelta(minutes=params.grace_minutes)
+        ends = [
+            grace_ends(schedule, now, cap) for schedule in history.schedules if schedule.running
+        ]
+        return min((end for end in ends if end), default=None)
 
     def evaluate_source(
         self, history: SourceHistory, params: MissedScheduleParams, now: datetime
@@ -111,6 +125,27 @@ def last_due_tick(schedule: ScheduleSample, now: datetime, cap: timedelta) -> Ex
     early = EARLY if half is None else min(EARLY, half)
     due = last_ticks(schedule.cron, schedule.timezone, now - grace)
     return Expected(due[0], schedule, grace, early) if due else None
+
+
+def grace_ends(schedule: ScheduleSample, now: datetime, cap: timedelta) -> datetime | None:
+    """The first moment after ``now`` when ``last_due_tick`` can answer a later tick: the end of
+    the grace of the first tick whose grace has not run out (``now`` when that takes more than
+    ``GRACE_LOOKAHEAD`` ticks: judged every pass), or the next tick if that comes first: the
+    grace is measured from each tick's period, so a tick is a moment to look again too."""
+    tick = cadence_next_tick(schedule.cron, schedule.timezone, now - cap - MIN_GRACE)
+    for _ in range(GRACE_LOOKAHEAD):
+        if tick is None:
+            return None
+        if tick > now:  # the grace is measured anew from each tick
+            return tick
+        half = half_period(schedule, tick)
+        grace = cap if half is None else min(cap, max(MIN_GRACE, half))
+        following = cadence_next_tick(schedule.cron, schedule.timezone, tick)
+        ends = tick + grace if following is None else min(tick + grace, following)
+        if ends > now:
+            return ends
+        tick = following
+    return now
 
 
 def half_period(schedule: ScheduleSample, now: datetime) -> timedelta | None:

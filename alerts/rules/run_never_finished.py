@@ -36,6 +36,15 @@ class RunNeverFinished(RuleKind):
         """How long a pushed run may stay open."""
         return f"after {span(params.max_hours * 3600)}"
 
+    def next_check(
+        self, history: SourceHistory, params: RunNeverFinishedParams, now: datetime
+    ) -> datetime | None:
+        """When the oldest open run passes the limit; None while no run is open."""
+        started = [run.started_at for run in history.runs if run.started_at and not run.finished]
+        if not started:
+            return None
+        return max(now, min(started) + timedelta(hours=params.max_hours))
+
     def evaluate_source(
         self, history: SourceHistory, params: RunNeverFinishedParams, now: datetime
     ) -> Finding | None:

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 from pydantic import Field
 
 from alerts.rules._common import MAX_HOURS, MAX_MINUTES, iso, limits
 from alerts.rules.base import Finding, Loosening, Params, RuleKind, SourceHistory, register
 from confops.common.formatting import number, span
-from monitoring.cadence import Cadence, TimePartitions, cron_period, from_schedules, time_partitions
+from monitoring.cadence import (
+    Cadence,
+    TimePartitions,
+    cron_period,
+    from_schedules,
+    next_tick,
+    time_partitions,
+)
 
 # What a source may go without a success when nothing tells its cadence (and the report's
 # freshness limit, which judges without a source's history).
@@ -77,19 +84,20 @@ class Stale(RuleKind):
             return f"later than {span(params.max_age_hours * 3600)}"
         return f"cadence + {span(params.grace_minutes * 60)}"
 
+    def next_check(self, history: SourceHistory, params: StaleParams, now: datetime) -> datetime:
+        """The deadline, or sooner the moment the next partition exists (its own deadline may
+        come first); every pass once stale (the finding's age moves)."""
+        judged = judge(history, params, now)
+        if now > judged.deadline:
+            return now
+        return min(judged.deadline, judged.partition_exists_at or judged.deadline)
+
     def evaluate_source(
         self, history: SourceHistory, params: StaleParams, now: datetime
     ) -> Finding | None:
-        partitions = time_partitions(history.partitions_definition)
-        newest = newest_partition(history, partitions)
-        last_success = newest[1] if newest else latest_success(history)
-        reference = last_success or history.first_seen_at
-        cadence = history.cadence(reference) if params.max_age_hours is None else None
-        deadline, limit = stale_at(reference, params, cadence)
-        if partitions and newest and cadence and not cadence.declared:
-            owed = partition_stale_at(history, partitions, newest[0], params, now)
-            if owed and owed[0] <= deadline:
-                deadline, limit = owed
+        judged = judge(history, params, now)
+        deadline, limit, last_success = judged.deadline, judged.limit, judged.last_success
+        reference, cadence = judged.reference, judged.cadence
         if now <= deadline:
             return None
         age = span((now - reference).total_seconds())
@@ -110,6 +118,44 @@ class Stale(RuleKind):
                 **cadence_details(cadence),
             },
         )
+
+
+class Judged(NamedTuple):
+    """When a source goes stale, and what the finding says about it."""
+
+    deadline: datetime
+    limit: str
+    last_success: datetime | None
+    reference: datetime
+    cadence: Cadence | None
+    # When the partition after the newest one will exist, if it does not yet: its own deadline
+    # may then come before ``deadline``.
+    partition_exists_at: datetime | None
+
+
+def judge(history: SourceHistory, params: StaleParams, now: datetime) -> Judged:
+    partitions = time_partitions(history.partitions_definition)
+    newest = newest_partition(history, partitions)
+    last_success = newest[1] if newest else latest_success(history)
+    reference = last_success or history.first_seen_at
+    cadence = history.cadence(reference) if params.max_age_hours is None else None
+    deadline, limit = stale_at(reference, params, cadence)
+    exists_at = None
+    if partitions and newest and cadence and not cadence.declared:
+        owed = partition_stale_at(history, partitions, newest[0], params, now)
+        if owed and owed[0] <= deadline:
+            deadline, limit = owed
+        if owed is None:
+            exists_at = partition_exists_at(partitions, newest[0])
+    return Judged(deadline, limit, last_success, reference, cadence, exists_at)
+
+
+def partition_exists_at(partitions: TimePartitions, newest_key: str) -> datetime | None:
+    """When the partition after ``newest_key`` becomes available (``owed_since`` says since
+    when it has been, once it is)."""
+    newest = partitions.key_time(newest_key)
+    following = next_tick(partitions.cron, partitions.timezone, newest) if newest else None
+    return partitions.available_at(following) if following else None
 
 
 def stale_at(

@@ -1,0 +1,129 @@
+"""When the timer pass must judge each source again, so an idle fleet costs next to nothing.
+
+A poll or a push judges the sources it touched at once (``receivers``); what changes a judgement
+without new data is time alone, and each time-based kind says when that can next happen for a
+source (``RuleKind.next_check``: a stale deadline, the end of a schedule's grace, an open run's
+limit). After judging sources the engine stores the earliest of these per source
+(``SourceCheck.next_check_at``, indexed), never later than ``RECHECK_AT_MOST_EVERY`` from now,
+a bound on any mistake in a kind's answer. The timer pass judges only the sources that are due,
+sources without a row (new ones, or every one after a rule changed), and those with an open
+alert or an alert resolved by hand whose condition may still hold: their pending period,
+resolve hold, silences and suppression move with time and are settled each pass, as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Model, Q, QuerySet
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
+
+from alerts.choices import OPEN_STATES, AlertState, ResolvedHow
+from alerts.models import Alert, AlertRule, RuleOverride, SourceCheck
+from monitoring.models import Instigator, Source
+
+# Every source is judged at least this often, whatever its kinds answered.
+RECHECK_AT_MOST_EVERY = timedelta(minutes=10)
+
+
+def due_source_ids(now: datetime) -> set[int]:
+    """The sources the timer pass judges at ``now`` (see the module docstring)."""
+    due = set(
+        SourceCheck.objects.filter(next_check_at__lte=now, source__is_gone=False).values_list(
+            "source_id", flat=True
+        )
+    )
+    due.update(
+        Source.objects.filter(is_gone=False, next_check__isnull=True).values_list("pk", flat=True)
+    )
+    due.update(
+        Alert.objects.filter(
+            Q(state__in=OPEN_STATES)
+            | Q(state=AlertState.RESOLVED, resolved_how=ResolvedHow.MANUAL, clear_since=None),
+            source__isnull=False,
+        ).values_list("source_id", flat=True)
+    )
+    return due
+
+
+def store(next_at: dict[int, datetime], now: datetime) -> None:
+    """Store when each judged source is next due (``evaluation.next_checks`` says when), no
+    later than ``RECHECK_AT_MOST_EVERY`` from ``now``."""
+    latest = now + RECHECK_AT_MOST_EVERY
+    SourceCheck.objects.bulk_create(
+        [SourceCheck(source_id=pk, next_check_at=min(at, latest)) for pk, at in next_at.items()],
+        update_conflicts=True,
+        unique_fields=["source"],
+        update_fields=["next_check_at"],
+        batch_size=1000,
+    )
+
+
+def make_due(source_ids: Iterable[int] | QuerySet[Any] | None = None) -> None:
+    """Have the next timer pass judge these sources (all of them by default): after a rule,
+    an override or a source's settings changed, or when judging after a poll was skipped."""
+    rows = SourceCheck.objects.all()
+    if source_ids is not None:
+        wanted = source_ids if isinstance(source_ids, QuerySet) else list(source_ids)
+        rows = rows.filter(source_id__in=wanted)
+    rows.delete()
+
+
+# What rules read of a source (``history.SOURCE_FIELDS``) and of a schedule
+# (``history.load_schedules``), compared before a save: a change an operator or a discovery
+# makes, not new data, so no poll judges it.
+JUDGED_SOURCE_FIELDS = (
+    "key",
+    "kind",
+    "deployment_id",
+    "group_name",
+    "tags",
+    "first_seen_at",
+    "schedule_names",
+    "expected_cron",
+    "expected_cron_timezone",
+    "paused",
+    "freshness_policy",
+    "partitions_definition",
+    "volume_metric",
+    "is_gone",
+    "is_asset_job",
+)
+JUDGED_SCHEDULE_FIELDS = ("deployment_id", "kind", "name", "cron", "timezone", "status", "is_gone")
+
+
+def changed(instance: Model, fields: tuple[str, ...]) -> bool:
+    stored = type(instance)._default_manager.filter(pk=instance.pk).values(*fields).first()
+    return stored is None or any(stored[f] != getattr(instance, f) for f in fields)
+
+
+def source_saving(sender: type[Model], instance: Source, raw: bool = False, **_: Any) -> None:
+    if not raw and instance.pk and changed(instance, JUDGED_SOURCE_FIELDS):
+        make_due([instance.pk])
+
+
+def schedule_saving(sender: type[Model], instance: Instigator, raw: bool = False, **_: Any) -> None:
+    if raw or not instance.pk or not changed(instance, JUDGED_SCHEDULE_FIELDS):
+        return
+    make_due(Source.objects.filter(deployment_id=instance.deployment_id).values("pk"))
+
+
+def rules_changed(**_: Any) -> None:
+    make_due()
+
+
+def connect() -> None:
+    """Make sources due when what judges them changes: a rule (its parameters, scope or
+    enabled flag), an override, a source's settings, a schedule. New sources have no row."""
+    for model in (AlertRule, RuleOverride):
+        post_save.connect(rules_changed, sender=model, dispatch_uid=f"deadlines-{model.__name__}")
+        post_delete.connect(
+            rules_changed, sender=model, dispatch_uid=f"deadlines-del-{model.__name__}"
+        )
+    m2m_changed.connect(
+        rules_changed, sender=AlertRule.scope_sources.through, dispatch_uid="deadlines-scope"
+    )
+    pre_save.connect(source_saving, sender=Source, dispatch_uid="deadlines-source")
+    pre_save.connect(schedule_saving, sender=Instigator, dispatch_uid="deadlines-schedule")
