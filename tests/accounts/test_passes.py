@@ -3,7 +3,6 @@ passes). Time is injected; the race runs real threads on the session's database.
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
@@ -18,6 +17,7 @@ from confops.accounts.passes import beat_interval, claim_beat_pass, claim_pass
 from confops.tasks import prune_history
 from monitoring.tasks import prune_poll_records
 from reports.tasks import send_daily_report
+from tests.fixtures.races import race
 
 NOW = datetime(2026, 11, 22, 7, 0, tzinfo=UTC)
 FIFTEEN = timedelta(seconds=15)
@@ -132,31 +132,6 @@ def test_each_periodic_task_runs_once_per_beat_pass(task: Any, entry: str, skipp
     second = task.apply(headers={"periodic_task_name": entry}).get()
     assert second == skipped or (isinstance(skipped, str) and second.startswith(skipped))
     assert PassClaim.objects.get(name=entry).passes == 1
-
-
-def race(callers: int, claim: Any) -> list[bool]:
-    """``callers`` threads claim at once (a barrier lines them up), each on its own connection."""
-    barrier = threading.Barrier(callers)
-    results: list[bool] = []
-    errors: list[BaseException] = []
-
-    def caller() -> None:
-        try:
-            barrier.wait(timeout=10)
-            results.append(claim())
-        except BaseException as exc:  # reported below: a lost caller must fail the test
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=caller) for _ in range(callers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not errors, errors
-    assert len(results) == callers, "a caller never finished"
-    return results
 
 
 @pytest.mark.postgres
