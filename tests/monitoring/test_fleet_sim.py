@@ -120,7 +120,7 @@ def test_materialisations_checks_and_failures_are_stored_as_from_dagster(clock: 
     for run in failed:
         stored = Run.objects.get(run_id=run.run_id)
         assert (stored.status, stored.failed_step) == ("FAILURE", run.failed_step)
-        assert stored.error_message == "simulated failure"
+        assert stored.error_message == "Exception: simulated failure"
         failing = RunAsset.objects.get(run=stored, source__key=run.failed_step.replace("__", "/"))
         assert failing.outcome == RunAssetOutcome.FAILED
     for run in runs:
