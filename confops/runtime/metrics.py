@@ -8,6 +8,12 @@ deployments, rules and channel kinds (no run ids, no error texts, a fixed list o
 Source state (``confops_source_state``) is the status page's cell (``monitoring.status``) as a
 number: 0 healthy (or paused: not judged; or recovering: every open alert has cleared and waits
 out its resolve hold), 1 warning (or unknown: confops cannot vouch for it), 2 critical.
+
+A fleet need not be scraped whole (``Scope``): ``/metrics?deployment=<name>`` answers one
+deployment's deployment, poll and source series (``deployment=-``: the pushed sources'), and
+``/metrics?scope=fleet`` everything but the per-source series, so one scrape job per deployment
+plus one for the fleet read each row once between them and none reads every source (README,
+"Metrics").
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import os
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,10 +43,11 @@ from prometheus_client.registry import Collector, CollectorRegistry
 from alerts.choices import OPEN_INCIDENT_STATES, OPEN_STATES, Severity
 from alerts.models import Alert, AlertRule, Channel, Incident, Notification
 from alerts.pages.counts import BUCKETS, INCIDENT_BUCKETS, AlertCounts
-from alerts.pages.status import open_alerts
+from alerts.pages.status import AlertTotals, open_alerts
 from confops.runtime import broker as embedded_broker
 from confops.runtime import heartbeat
 from monitoring.choices import TERMINAL_RUN_STATUSES, HealthState
+from monitoring.filters import PUSHED
 from monitoring.models import Deployment, PollRecord, RunAsset, Source
 from monitoring.status import OpenAlerts, deployment_problem, source_health
 from reports.quality import rule_quality
@@ -75,12 +83,29 @@ def on_evaluated(trigger: str, seconds: float, now: datetime, **_: object) -> No
     record_evaluation(trigger, seconds, now.timestamp())
 
 
+@dataclass(frozen=True)
+class Scope:
+    """What one scrape reads: everything (the default), one deployment's series (``deployment``
+    set), or all but the per-source series (``fleet``)."""
+
+    deployment: str | None = None
+    fleet: bool = False
+
+    @property
+    def everything(self) -> bool:
+        return self.deployment is None and not self.fleet
+
+
 class ConfopsCollector(Collector):
-    """Yields every confops family, read fresh from the database at each ``collect()``."""
+    """Yields the confops families of its scope, read fresh from the database at each
+    ``collect()``."""
+
+    def __init__(self, scope: Scope | None = None) -> None:
+        self.scope = scope or Scope()
 
     def collect(self) -> Iterator[Metric]:
         started = time.perf_counter()
-        yield from collect_all(timezone.now())
+        yield from collect_all(timezone.now(), self.scope)
         took = GaugeMetricFamily(
             "confops_metrics_collect_duration_seconds",
             "Time this process took to compute the other families of this scrape.",
@@ -89,22 +114,37 @@ class ConfopsCollector(Collector):
         yield took
 
 
-def registry() -> CollectorRegistry:
-    """A registry of its own: the process's default one would add per-process figures."""
+def registry(scope: Scope | None = None) -> CollectorRegistry:
+    """A registry of its own: the process's default one would add per-process figures. The
+    request histograms go with the fleet's part, not with each deployment's."""
+    scope = scope or Scope()
     dedicated = CollectorRegistry(auto_describe=False)
-    dedicated.register(ConfopsCollector())
-    if settings.METRICS_MULTIPROC_DIR:
+    dedicated.register(ConfopsCollector(scope))
+    if settings.METRICS_MULTIPROC_DIR and scope.deployment is None:
         # Request histograms written by every web worker (confops/common/request_metrics.py).
         MultiProcessCollector(dedicated, path=settings.METRICS_MULTIPROC_DIR)
     return dedicated
 
 
-def collect_all(now: datetime) -> Iterator[Metric]:
-    deployments = {d["pk"]: d for d in Deployment.objects.values(*DEPLOYMENT_FIELDS)}
+def collect_all(now: datetime, scope: Scope | None = None) -> Iterator[Metric]:
+    scope = scope or Scope()
+    rows = Deployment.objects.values(*DEPLOYMENT_FIELDS)
+    if scope.deployment is not None:
+        rows = rows.filter(name=scope.deployment)  # none for PUSHED
+    deployments = {d["pk"]: d for d in rows}
     names = {pk: d["name"] for pk, d in deployments.items()}
     yield from deployment_families(list(deployments.values()), now)
     yield from poll_families(names, now)
-    yield from source_families(deployments, now)
+    if scope.deployment is not None:
+        # Pushed sources (no deployment) are the part named PUSHED: a list holding None.
+        ids: list[int | None] = [None] if scope.deployment == PUSHED else [*deployments]
+        yield from source_series(deployments, open_alerts(), now, ids)
+        return
+    totals = open_alerts()
+    yield counted_family(totals.counts)
+    yield incidents_counted_family(totals.counts)
+    if not scope.fleet:
+        yield from source_series(deployments, totals, now)
     yield from alert_families()
     yield from incident_families()
     yield from notification_families()
@@ -219,26 +259,29 @@ SOURCE_FIELDS = (
 )
 
 
-def source_rows() -> list[dict[str, Any]]:
-    """The grid's sources with their last finished run's duration (an index seek per source)."""
+def source_rows(deployment_ids: list[int | None] | None = None) -> list[dict[str, Any]]:
+    """The grid's sources (of those deployments, if given) with their last finished run's
+    duration (an index seek per source)."""
     last_duration = (
         RunAsset.objects.filter(source=OuterRef("pk"), run__duration_s__isnull=False)
         .order_by("-run_created_at", "-pk")
         .values("run__duration_s")[:1]
     )
-    return list(
-        Source.objects.filter(is_gone=False, is_asset_job=False)
-        .order_by("pk")
-        .values(*SOURCE_FIELDS, last_duration=Subquery(last_duration))
-    )
+    query = Source.objects.filter(is_gone=False, is_asset_job=False)
+    if deployment_ids is not None:
+        query = query.filter(of_deployments("deployment_id", deployment_ids))
+    return list(query.order_by("pk").values(*SOURCE_FIELDS, last_duration=Subquery(last_duration)))
 
 
-def source_families(deployments: dict[int, dict[str, Any]], now: datetime) -> Iterator[Metric]:
-    rows = source_rows()
-    totals = open_alerts()
+def source_series(
+    deployments: dict[int, dict[str, Any]],
+    totals: AlertTotals,
+    now: datetime,
+    deployment_ids: list[int | None] | None = None,
+) -> Iterator[Metric]:
+    """The per-source families, of every source or of those deployments' only."""
+    rows = source_rows(deployment_ids)
     alerts = totals.by_source
-    yield counted_family(totals.counts)
-    yield incidents_counted_family(totals.counts)
     problems = {pk: problem_of(d, now) for pk, d in deployments.items()}
     state = gauge(
         "confops_source_state",
@@ -281,7 +324,7 @@ def source_families(deployments: dict[int, dict[str, Any]], now: datetime) -> It
             took.add_metric(labels, float(row["last_duration"]))
         add_metric_values(values, labels, row["last_metrics"] or {}, wanted)
     yield from (state, since, took, values)
-    yield runs_family(labels_of)
+    yield runs_family(labels_of, deployment_ids)
 
 
 def add_metric_values(
@@ -293,7 +336,9 @@ def add_metric_values(
             family.add_metric([*labels, name], float(value))
 
 
-def runs_family(labels_of: dict[int, list[str]]) -> CounterMetricFamily:
+def runs_family(
+    labels_of: dict[int, list[str]], deployment_ids: list[int | None] | None = None
+) -> CounterMetricFamily:
     """Stored finished runs per source and final status.
 
     A counter holds: confops never deletes runs (only with their source, whose series go with
@@ -305,17 +350,22 @@ def runs_family(labels_of: dict[int, list[str]]) -> CounterMetricFamily:
         "Finished runs stored for the source, by final status.",
         labels=[*SOURCE_LABELS, "status"],
     )
-    rows = (
-        RunAsset.objects.filter(run__status__in=TERMINAL_RUN_STATUSES)
-        .values("source_id", "run__status")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
+    query = RunAsset.objects.filter(run__status__in=TERMINAL_RUN_STATUSES)
+    if deployment_ids is not None:
+        query = query.filter(of_deployments("source__deployment_id", deployment_ids))
+    rows = query.values("source_id", "run__status").annotate(n=Count("pk")).order_by()
     for row in rows:
         labels = labels_of.get(row["source_id"])
         if labels is not None:
             runs.add_metric([*labels, row["run__status"].lower()], float(row["n"]))
     return runs
+
+
+def of_deployments(field: str, deployment_ids: list[int | None]) -> Q:
+    """Rows of those deployments (None: of no deployment, the pushed sources)."""
+    ids = [pk for pk in deployment_ids if pk is not None]
+    found = Q(**{f"{field}__in": ids})
+    return found | Q(**{f"{field}__isnull": True}) if None in deployment_ids else found
 
 
 def problem_of(row: dict[str, Any], now: datetime) -> str:

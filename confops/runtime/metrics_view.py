@@ -21,7 +21,9 @@ from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from confops.common.addresses import client_address
-from confops.runtime.metrics import registry
+from confops.runtime.metrics import Scope, registry
+from monitoring.filters import PUSHED
+from monitoring.models import Deployment
 
 
 def scraper_refusal(request: HttpRequest) -> HttpResponse | None:
@@ -67,4 +69,8 @@ def metrics(request: HttpRequest) -> HttpResponse:
         return redirect_to_login(request.get_full_path())
     elif not request.user.has_perm("monitoring.view_source"):
         return HttpResponse("forbidden\n", status=403, content_type="text/plain")
-    return HttpResponse(generate_latest(registry()), content_type=CONTENT_TYPE_PLAIN_0_0_4)
+    scope = Scope(request.GET.get("deployment"), request.GET.get("scope") == "fleet")
+    known = Deployment.objects.filter(name=scope.deployment)
+    if scope.deployment not in (None, PUSHED) and not known.exists():
+        return HttpResponse("no such deployment\n", status=404, content_type="text/plain")
+    return HttpResponse(generate_latest(registry(scope)), content_type=CONTENT_TYPE_PLAIN_0_0_4)
