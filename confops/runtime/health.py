@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from alerts.engine import watcher
 from alerts.rules.confops_stalled import Stall
+from confops.common import queues
 from confops.common.secrets import redact_error
 from confops.runtime import broker as embedded_broker
 from confops.runtime import heartbeat, processes, watchdog
@@ -112,6 +113,17 @@ def workers() -> dict[str, Any]:
     if not hosts:
         raise RuntimeError("no worker answered a ping")
     return {"workers": hosts}
+
+
+def queue_backlog() -> dict[str, Any]:
+    """Messages waiting in each queue (confops/common/queues.py): a queue whose workers died
+    grows while the others stay near 0. Declaring a queue only reads its length (a list's on
+    Redis, a folder's on the embedded broker); a passive declare would refuse an empty Redis
+    queue, whose list does not exist."""
+    with current_app.connection_for_read() as connection:
+        channel: Any = connection.default_channel  # typed as StdChannel, without queue_declare
+        waiting = {name: channel.queue_declare(queue=name).message_count for name in queues.ALL}
+    return {"queues": waiting}
 
 
 def deployments(now: float) -> list[dict[str, Any]]:
@@ -214,6 +226,7 @@ def detailed() -> dict[str, Any]:
         timed("beat", lambda: heartbeat_age(heartbeat.BEAT_KEY, now)),
         timed("worker_heartbeat", lambda: heartbeat_age(heartbeat.WORKER_TASK_KEY, now)),
         timed("workers", workers),
+        timed("queues", queue_backlog),
     ]
     deployment_check = CheckResult("deployments", True, 0.0)
     started = time.perf_counter()

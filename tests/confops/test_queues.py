@@ -116,3 +116,22 @@ def test_a_poll_is_not_held_up_by_a_hanging_receiver(
 
 def hanging(rows: list[Notification]) -> bool:
     return Notification.objects.filter(pk__in=[r.pk for r in rows], status="sending").exists()
+
+
+@pytest.mark.django_db
+def test_health_detailed_counts_what_waits_in_each_queue() -> None:
+    """A queue nobody consumes shows its backlog; the others stay at 0."""
+    from confops.runtime import health
+
+    before = health.queue_backlog()["queues"]
+    assert set(before) == set(queues.ALL)
+    app.send_task("reports.send_daily_report")  # no worker runs in this test
+    try:
+        after = health.queue_backlog()["queues"]
+    finally:  # never left for a later test's worker to run
+        with app.connection_for_write() as connection:
+            connection.default_channel.queue_purge(queues.REPORTS)
+    assert after[queues.REPORTS] == before[queues.REPORTS] + 1
+    assert {name: after[name] for name in queues.ALL if name != queues.REPORTS} == {
+        name: before[name] for name in queues.ALL if name != queues.REPORTS
+    }
