@@ -1,7 +1,11 @@
 """Scrape time of /metrics at 1,000 sources, and the CPU cost of request instrumentation.
 
     .venv/bin/python benchmarks/metrics.py [--database-url postgres://...] [--sources 1000]
-                                           [--requests 30]
+                                           [--requests 30] [--deployments 100 [--days 3]]
+
+With --deployments the sources are spread over a fleet (``benchmarks.pages.seed_fleet``, --days
+of runs, an hour of polls every 10 s per deployment) and the whole scrape is timed beside its
+parts (``?scope=fleet`` and one ``?deployment=``); the instrumentation rounds are skipped.
 
 Seeds a fresh database with the data of ``benchmarks/evaluate.py`` (PostgreSQL when
 --database-url or TEST_POSTGRES_URL names a server, else SQLite): one deployment, 30 days of
@@ -32,7 +36,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
 from benchmarks.evaluate import configure, seed  # noqa: E402 - needs the path above
-from benchmarks.pages import WARM_UP, drop_database, percentile  # noqa: E402
+from benchmarks.pages import WARM_UP, drop_database, percentile, seed_fleet  # noqa: E402
 
 TOKEN = "benchmark-token"  # noqa: S105 - a throw-away value for the throw-away database
 MIDDLEWARE = "confops.common.request_metrics.RequestMetricsMiddleware"
@@ -40,40 +44,41 @@ POLL_EVERY_SECONDS = 2
 POLL_HOURS = 48
 
 
-def seed_polls(now: datetime) -> int:
-    """The poll records one deployment polled every 2 s leaves within the retention."""
+def seed_polls(now: datetime, hours: int = POLL_HOURS, every: int = POLL_EVERY_SECONDS) -> int:
+    """The poll records each deployment polled every ``every`` s leaves over ``hours``."""
     from monitoring.models import Deployment, PollRecord
 
-    deployment = Deployment.objects.get()
-    count = POLL_HOURS * 3600 // POLL_EVERY_SECONDS
+    count = hours * 3600 // every
     rng = random.Random(3)
+    deployments = list(Deployment.objects.all())
     PollRecord.objects.bulk_create(
         (
             PollRecord(
                 deployment=deployment,
-                started_at=now - timedelta(seconds=i * POLL_EVERY_SECONDS),
+                started_at=now - timedelta(seconds=i * every),
                 duration_ms=rng.lognormvariate(3.5, 0.6),
                 ok=rng.random() > 0.01,
             )
+            for deployment in deployments
             for i in range(count)
         ),
         batch_size=5000,
     )
-    return count
+    return count * len(deployments)
 
 
-def scrape(client: Any, count: int) -> None:
+def scrape(client: Any, count: int, query: str = "", label: str = "GET /metrics") -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     headers = {"Authorization": f"Bearer {TOKEN}"}
     for _ in range(WARM_UP):
-        client.get("/metrics", headers=headers)
+        client.get(f"/metrics{query}", headers=headers)
     timings = []
     for _ in range(count):
         with CaptureQueriesContext(connection) as captured:
             started = time.perf_counter()
-            response = client.get("/metrics", headers=headers)
+            response = client.get(f"/metrics{query}", headers=headers)
             timings.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200, response.status_code
     slowest = sorted(captured.captured_queries, key=lambda q: -float(q["time"]))[:3]
@@ -81,7 +86,7 @@ def scrape(client: Any, count: int) -> None:
     lines = response.content.decode().splitlines()
     series = sum(1 for line in lines if line and not line.startswith("#"))
     print(
-        f"{'GET /metrics':<34} median {statistics.median(timings):6.1f} ms, "
+        f"{label:<34} median {statistics.median(timings):6.1f} ms, "
         f"p95 {percentile(timings, 0.95):6.1f} ms, max {max(timings):6.1f} ms, "
         f"{len(captured.captured_queries)} SQL queries, {series} series, "
         f"{len(response.content) / 1024:.0f} KiB"
@@ -149,6 +154,8 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("TEST_POSTGRES_URL"))
     parser.add_argument("--sources", type=int, default=1000)
     parser.add_argument("--requests", type=int, default=30)
+    parser.add_argument("--deployments", type=int, default=0)
+    parser.add_argument("--days", type=int, default=3)
     args = parser.parse_args()
     engine = configure(args.database_url)
     # Before Django (and prometheus_client) load: settings switch the multiprocess mode on.
@@ -181,9 +188,12 @@ def run(args: argparse.Namespace, engine: str) -> None:
     call_command("migrate", verbosity=0)
     now = timezone.now()
     started = time.perf_counter()
-    runs = seed(args.sources, now, random.Random(7))
+    if args.deployments:
+        runs = seed_fleet(args.deployments, args.sources, args.days, now, random.Random(7))
+    else:
+        runs = seed(args.sources, now, random.Random(7))
     Source.objects.update(last_metrics={"count": 1234.0})
-    polls = seed_polls(now)
+    polls = seed_polls(now, 1, 10) if args.deployments else seed_polls(now)
     evaluate(now)
     print(f"machine: {machine()}; database: {engine}")
     print(
@@ -192,6 +202,11 @@ def run(args: argparse.Namespace, engine: str) -> None:
         f"{Notification.objects.count()} notifications in {time.perf_counter() - started:.0f} s"
     )
     scrape(Client(), args.requests)
+    if args.deployments:
+        scrape(Client(), args.requests, "?scope=fleet", "GET /metrics?scope=fleet")
+        one = f"?deployment=fleet-{args.deployments // 2:03d}"
+        scrape(Client(), args.requests, one, "GET /metrics?deployment=")
+        return
     user = get_user_model().objects.create_user("bench")
     viewers = Group.objects.filter(name="Viewer").first()
     if viewers is not None:

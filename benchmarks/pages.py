@@ -1,7 +1,8 @@
-"""Server time of the status page (and of the alerts page, once it exists) at 1,000 sources.
+"""Server time of the status page (and of the alerts page, once it exists) at 1,000 sources,
+or at fleet size.
 
     .venv/bin/python benchmarks/pages.py [--database-url postgres://...] [--sources 1000]
-                                         [--requests 30]
+                                         [--requests 30] [--deployments 100 [--days 3]]
 
 Seeds a fresh database with the data of ``benchmarks/evaluate.py`` (PostgreSQL when
 --database-url or TEST_POSTGRES_URL names a server, else SQLite): one deployment, sources in
@@ -11,6 +12,12 @@ requested through Django's test client as a logged-in user of the Viewer role (m
 session, template rendering: everything but the network), after warm-up; median and p95 are
 printed with the SQL query count and the response size, the machine noted. Target: p95 under
 150 ms.
+
+With --deployments N the sources are spread over N deployments (``seed_fleet``: the same mix of
+schedules and failures, over --days of history so 10,000 sources seed in minutes) and the status
+page is measured as a fleet sees it: collapsed by default, one deployment opened, a group filter,
+a deployment filter and the second page. Target at 10,000 sources in 100 deployments: p95 under
+500 ms.
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ import random
 import statistics
 import sys
 import time
+import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -59,13 +68,77 @@ def measure(client: Any, url: str, count: int, **headers: str) -> tuple[list[flo
 def report(label: str, client: Any, url: str, count: int, **headers: str) -> None:
     timings, queries, size = measure(client, url, count, **headers)
     print(
-        f"{label:<34} median {statistics.median(timings):6.1f} ms, "
+        f"{label:<40} median {statistics.median(timings):6.1f} ms, "
         f"p95 {percentile(timings, 0.95):6.1f} ms, max {max(timings):6.1f} ms, "
         f"{queries:2d} SQL queries, {size / 1024:6.0f} KiB"
     )
 
 
-def prepare(sources: int) -> tuple[Any, int, float]:
+def seed_fleet(deployments: int, sources: int, days: int, now: datetime, rng: random.Random) -> int:
+    """``sources`` spread evenly over ``deployments`` named fleet-000.., with ``days`` of runs
+    (hourly, six-hourly and daily as ``benchmarks.evaluate.seed``, 2 % failed); returns the
+    number of runs."""
+    from monitoring.choices import RunAssetOutcome, RunStatus, SourceKind
+    from monitoring.models import Deployment, Run, RunAsset, Source
+
+    made = Deployment.objects.bulk_create(
+        Deployment(name=f"fleet-{d:03d}", graphql_url=f"http://fleet-{d:03d}/graphql")
+        for d in range(deployments)
+    )
+    Deployment.objects.update(last_success_at=now)
+    all_sources = Source.objects.bulk_create(
+        (
+            Source(
+                deployment=made[i % deployments],
+                kind=SourceKind.ASSET,
+                key=f"source_{i:05d}",
+                slug=f"fleet-source-{i:05d}",
+                group_name=f"group_{i % 10}",
+                tags={"team": f"team_{i % 4}"},
+                first_seen_at=now - timedelta(days=days + 1),
+            )
+            for i in range(sources)
+        ),
+        batch_size=2000,
+    )
+    runs: list[Any] = []
+    links: list[tuple[Any, Any, bool]] = []
+    for index, source in enumerate(all_sources):
+        every = timedelta(hours=1 if index % 10 == 0 else 6 if index % 10 == 1 else 24)
+        at = now - timedelta(days=days) + every * rng.random()
+        while at < now:
+            ok = rng.random() > 0.02
+            run = Run(
+                deployment_id=source.deployment_id,
+                run_id=uuid.uuid4().hex,
+                job_name="bench_job",
+                status=RunStatus.SUCCESS if ok else RunStatus.FAILURE,
+                created_at=at - timedelta(seconds=70),
+                started_at=at - timedelta(seconds=60),
+                ended_at=at,
+                duration_s=60 * rng.uniform(0.8, 1.2),
+                error_message="" if ok else "HTTP 503 from upstream",
+                details_fetched=True,
+            )
+            runs.append(run)
+            links.append((run, source, ok))
+            source.last_run_at, source.last_status = at, run.status
+            if ok:
+                source.last_success_at = at
+            at += every
+    Run.objects.bulk_create(runs, batch_size=5000)
+    outcomes = {True: RunAssetOutcome.MATERIALIZED, False: RunAssetOutcome.FAILED}
+    RunAsset.objects.bulk_create(
+        (RunAsset.link(run, source, outcomes[ok]) for run, source, ok in links),
+        batch_size=5000,
+    )
+    Source.objects.bulk_update(
+        all_sources, ["last_run_at", "last_status", "last_success_at"], batch_size=2000
+    )
+    return len(runs)
+
+
+def prepare(sources: int, deployments: int = 0, days: int = 3) -> tuple[Any, int, float]:
     """Seed, open the alerts the history causes, and log a user in."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
@@ -77,7 +150,10 @@ def prepare(sources: int) -> tuple[Any, int, float]:
 
     now = timezone.now()
     started = time.perf_counter()
-    runs = seed(sources, now, random.Random(7))
+    if deployments:
+        runs = seed_fleet(deployments, sources, days, now, random.Random(7))
+    else:
+        runs = seed(sources, now, random.Random(7))
     Source.objects.update(last_metrics={"count": 1234.0})
     evaluate(now)
     elapsed = time.perf_counter() - started
@@ -111,6 +187,10 @@ def main() -> None:
     parser.add_argument("--sources", type=int, default=1000)
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument(
+        "--deployments", type=int, default=0, help="spread the sources over this many"
+    )
+    parser.add_argument("--days", type=int, default=3, help="of history, with --deployments")
+    parser.add_argument(
         "--default-gc",
         action="store_true",
         help="keep Python's default garbage collection (not the web worker's set-up)",
@@ -139,7 +219,7 @@ def run(args: argparse.Namespace, engine: str) -> None:
 
     setup_test_environment()  # the test client's host, in-memory email
     call_command("migrate", verbosity=0)
-    client, runs, elapsed = prepare(args.sources)
+    client, runs, elapsed = prepare(args.sources, args.deployments, args.days)
     if not args.default_gc:
         tune_for_requests()  # as gunicorn's post_worker_init does in each web worker
     gc_note = "Python's default" if args.default_gc else "the web worker's (gc_tuning)"
@@ -150,6 +230,9 @@ def run(args: argparse.Namespace, engine: str) -> None:
         f"{args.requests} requests per page after {WARM_UP} to warm up"
     )
     n = args.requests
+    if args.deployments:
+        fleet_pages(client, n, f"fleet-{args.deployments // 2:03d}")
+        return
     report("status page", client, "/", n)
     report("status page, htmx refresh", client, "/", n, **{"HX-Request": "true"})
     report("status page, 7 days", client, "/?window=7d", n)
@@ -163,6 +246,19 @@ def run(args: argparse.Namespace, engine: str) -> None:
         print("alerts page: not there yet (no URL named alerts:alert-list)")
     else:
         report("alerts page", client, alerts_url, n)
+
+
+def fleet_pages(client: Any, n: int, one: str) -> None:
+    """The status page as a fleet sees it (see the module's docstring); ``one`` is a
+    deployment."""
+    report("status page, collapsed", client, "/", n)
+    report("status page, collapsed, htmx refresh", client, "/", n, **{"HX-Request": "true"})
+    report("status page, one deployment opened", client, f"/?open={one}", n)
+    report("status page, page 2", client, "/?page=2", n)
+    report("status page, one group (filter)", client, "/?group=group_3", n)
+    report("status page, tag filter", client, "/?tag=team=team_1", n)
+    report("status page, one deployment (filter)", client, f"/?deployment={one}", n)
+    report("status page, collapsed, 7 days", client, "/?window=7d", n)
 
 
 if __name__ == "__main__":
