@@ -15,6 +15,7 @@ from kombu import Connection
 
 from benchmarks.broker import run
 from confops.celery import app
+from confops.common import queues
 from confops.runtime import broker, heartbeat
 from tests.fixtures.processes import CeleryProcesses, wait_until
 
@@ -90,7 +91,8 @@ def test_a_worker_survives_an_empty_message_and_health_counts_it(
     if not settings.CELERY_BROKER_URL.startswith("filesystem://"):
         pytest.skip("the embedded broker's own behaviour; the Redis pass has no broker folder")
     queue = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
-    (queue / "1_empty.celery.msg").write_bytes(b"")
+    # On the heartbeat's queue, so the worker meets it before the heartbeat.
+    (queue / f"1_empty.{queues.ROUTES['confops.heartbeat']}.msg").write_bytes(b"")
     worker = celery_processes.worker()
     app.send_task("confops.heartbeat")
     try:
