@@ -44,6 +44,7 @@ from alerts.choices import OPEN_INCIDENT_STATES, OPEN_STATES, Severity
 from alerts.models import Alert, AlertRule, Channel, Incident, Notification
 from alerts.pages.counts import BUCKETS, INCIDENT_BUCKETS, AlertCounts
 from alerts.pages.status import AlertTotals, open_alerts
+from confops.common import queues
 from confops.runtime import broker as embedded_broker
 from confops.runtime import heartbeat
 from monitoring.choices import TERMINAL_RUN_STATUSES, HealthState
@@ -68,7 +69,7 @@ SOURCE_LABELS = ["deployment", "source", "kind"]
 DEPLOYMENT_LABELS = ["deployment"]
 # kombu's Redis transport keeps priorities 3, 6 and 9 in lists of their own beside the queue's.
 REDIS_PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
-CELERY_QUEUES = ("celery",)
+CELERY_QUEUES = queues.ALL  # confops/common/queues.py: a dead per-queue worker shows here
 NO_CHANNEL = "direct"  # a message to one person (a silence's author), not through a channel
 
 

@@ -23,6 +23,7 @@ from prometheus_client.samples import Sample
 
 from alerts.choices import AlertState, NotificationStatus, Severity
 from alerts.models import Notification
+from confops.common import queues
 from confops.runtime import heartbeat
 from confops.runtime.metrics import filesystem_queue_lengths, record_evaluation
 from monitoring.models import Deployment, PollRecord, Source
@@ -172,7 +173,7 @@ def test_process_families_come_from_the_shared_cache_and_the_broker(
     assert value(families["confops_evaluation_duration_seconds"], trigger="poll") == 0.125
     assert not [s for s in families["confops_evaluation_duration_seconds"] if s.labels == {}]
     assert value(families["confops_celery_broker_up"]) == 1
-    assert value(families["confops_celery_queue_length"], queue="celery") >= 0
+    assert value(families["confops_celery_queue_length"], queue="poll") >= 0
 
 
 def test_a_long_dead_worker_leaves_the_series_and_the_list(
@@ -207,9 +208,10 @@ def test_with_every_worker_long_dead_the_newest_is_kept_to_show_its_age(
 
 
 def test_the_file_system_queue_counts_message_files_of_the_queue(tmp_path: Path) -> None:
-    for name in ("1_a.celery.msg", "2_b.celery.msg", "3_c.other.msg", "4_d.celery.tmp"):
+    for name in ("1_a.poll.msg", "2_b.poll.msg", "3_c.other.msg", "4_d.poll.tmp"):
         (tmp_path / name).write_text("{}")
-    assert filesystem_queue_lengths(str(tmp_path)) == {"celery": 2}
+    lengths = filesystem_queue_lengths(str(tmp_path))
+    assert lengths["poll"] == 2 and set(lengths) == set(queues.ALL) and sum(lengths.values()) == 2
 
 
 def test_a_broker_that_does_not_answer_shows_as_down_without_failing_the_scrape(
