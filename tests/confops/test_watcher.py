@@ -326,7 +326,7 @@ def test_a_failing_evaluation_does_not_ping(
     def broken(now: datetime) -> None:
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(evaluation, "evaluate", broken)
+    monkeypatch.setattr(evaluation, "evaluate_due", broken)
     with pytest.raises(RuntimeError):
         evaluate_all()
     assert http_responder.requests == []
