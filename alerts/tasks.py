@@ -9,8 +9,7 @@ from typing import Any
 from celery import Task, shared_task
 from django.utils import timezone
 
-from alerts.engine import delivery, evaluation, policy, reconcile
-from alerts.engine.locks import evaluation_lock
+from alerts.engine import deadlines, delivery, evaluation, policy, reconcile
 from alerts.inbound import slack
 from alerts.models import Notification
 from alerts.notify.outbox import DELIVER_TASK
@@ -23,30 +22,44 @@ logger = logging.getLogger(__name__)
 
 @shared_task(bind=True, name="alerts.evaluate_all", ignore_result=True)
 def evaluate_all(self: Task) -> dict[str, int]:
-    """The timer: every rule on every source, so time alone (staleness, outages) is judged.
+    """The timer: time alone (staleness, outages) is judged, split in shards that workers share.
 
-    Once per beat interval however many beats send it (the claim); the lock still keeps a pass
-    from overlapping a poll's evaluation or a pass that outlived its interval."""
+    Once per beat interval however many beats send it (the claim). One task per deployment with
+    due sources (``evaluate_shard``); the fleet shard (sources without a deployment, the
+    deployments' own subjects), reminders and escalations run here, once per pass. Each shard's
+    lock keeps it from overlapping a poll's evaluation or a pass that outlived its interval."""
     now = timezone.now()
     if not claim_beat_pass(self.request, now):
         logger.info("evaluation pass skipped: already claimed for this interval")
         return {}
-    with evaluation_lock() as locked:
-        if not locked:
-            logger.warning("evaluation skipped: another evaluation holds the lock")
-            return {}
-        started = time.perf_counter()
-        result = evaluation.evaluate_due(now)
-        seconds = time.perf_counter() - started
-        reminders = policy.send_reminders_and_escalations(now)
-        # Only reached when the cycle went well (the dead man's switch listens).
-        evaluated.send(sender=evaluate_all, trigger="timer", seconds=seconds, now=now)
+    shards = deadlines.due_shards(now)
+    for shard in shards:
+        evaluate_shard.delay(shard.deployment_id)
+    started = time.perf_counter()
+    result = evaluation.evaluate_shard(now, deadlines.FLEET)
+    if result is None:
+        return {}
+    seconds = time.perf_counter() - started
+    reminders = policy.send_reminders_and_escalations(now)
+    # Only reached when the cycle went well (the dead man's switch listens).
+    evaluated.send(sender=evaluate_all, trigger="timer", seconds=seconds, now=now)
+    return {**summary(result), "shards": len(shards), "reminders": reminders}
+
+
+@shared_task(name="alerts.evaluate_shard", ignore_result=True)
+def evaluate_shard(deployment_id: int | None) -> dict[str, int]:
+    """One deployment's due sources, on whichever worker of the evaluate queue takes it."""
+    result = evaluation.evaluate_shard(timezone.now(), deadlines.Shard(deployment_id))
+    return {} if result is None else summary(result)
+
+
+def summary(result: evaluation.EvaluationResult) -> dict[str, int]:
     return {
         "evaluated": result.evaluated,
         "sources": result.sources,
         "fired": len(result.fired),
         "resolved": len(result.resolved),
-        "notifications": result.notifications + reminders,
+        "notifications": result.notifications,
     }
 
 

@@ -9,11 +9,17 @@ a bound on any mistake in a kind's answer. The timer pass judges only the source
 sources without a row (new ones, or every one after a rule changed), and those with an open
 alert or an alert resolved by hand whose condition may still hold: their pending period,
 resolve hold, silences and suppression move with time and are settled each pass, as before.
+
+The pass is split in shards (``Shard``) so several workers share it: one per deployment with due
+sources, and the fleet shard (the sources without a deployment and every deployment-level
+subject), which runs every pass. Each shard judges and reconciles only its own subjects, under
+its own lock (``alerts.engine.locks``), so two shards run at once and one shard never twice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,24 +34,65 @@ from monitoring.models import Instigator, Source
 RECHECK_AT_MOST_EVERY = timedelta(minutes=10)
 
 
-def due_source_ids(now: datetime) -> set[int]:
-    """The sources the timer pass judges at ``now`` (see the module docstring)."""
-    due = set(
-        SourceCheck.objects.filter(next_check_at__lte=now, source__is_gone=False).values_list(
-            "source_id", flat=True
-        )
-    )
-    due.update(
-        Source.objects.filter(is_gone=False, next_check__isnull=True).values_list("pk", flat=True)
-    )
-    due.update(
-        Alert.objects.filter(
-            Q(state__in=OPEN_STATES)
-            | Q(state=AlertState.RESOLVED, resolved_how=ResolvedHow.MANUAL, clear_since=None),
-            source__isnull=False,
-        ).values_list("source_id", flat=True)
-    )
+@dataclass(frozen=True)
+class Shard:
+    """A share of the timer pass that one worker judges alone: a deployment's sources, or
+    (``deployment_id`` None, ``FLEET``) the sources without a deployment and the deployments'
+    own subjects."""
+
+    deployment_id: int | None = None
+
+    @property
+    def lock_name(self) -> str:
+        return "fleet" if self.deployment_id is None else f"deployment-{self.deployment_id}"
+
+    def sources(self, path: str = "") -> Q:
+        """Sources of this shard, ``path`` leading from the filtered model to its source."""
+        if self.deployment_id is None:
+            return Q(**{f"{path}deployment__isnull": True})
+        return Q(**{f"{path}deployment_id": self.deployment_id})
+
+
+FLEET = Shard()
+
+
+def due_source_ids(now: datetime, shard: Shard | None = None) -> set[int]:
+    """The sources the timer pass judges at ``now`` (see the module docstring), of one shard
+    or of all."""
+    due = set(due_checks(now, shard).values_list("source_id", flat=True))
+    due.update(unchecked_sources(shard).values_list("pk", flat=True))
+    due.update(held_alerts(shard).values_list("source_id", flat=True))
     return due
+
+
+def due_shards(now: datetime) -> list[Shard]:
+    """The deployment shards with a due source at ``now``, in three indexed queries of
+    deployment ids (never the sources themselves); the fleet shard is not listed: it runs
+    every pass."""
+    ids = set(due_checks(now).values_list("source__deployment_id", flat=True).distinct())
+    ids.update(unchecked_sources().values_list("deployment_id", flat=True).distinct())
+    ids.update(held_alerts().values_list("source__deployment_id", flat=True).distinct())
+    return [Shard(pk) for pk in sorted(pk for pk in ids if pk is not None)]
+
+
+def due_checks(now: datetime, shard: Shard | None = None) -> QuerySet[SourceCheck]:
+    rows = SourceCheck.objects.filter(next_check_at__lte=now, source__is_gone=False)
+    return rows if shard is None else rows.filter(shard.sources("source__"))
+
+
+def unchecked_sources(shard: Shard | None = None) -> QuerySet[Source]:
+    rows = Source.objects.filter(is_gone=False, next_check__isnull=True)
+    return rows if shard is None else rows.filter(shard.sources())
+
+
+def held_alerts(shard: Shard | None = None) -> QuerySet[Alert]:
+    """Source alerts whose pending period, resolve hold or suppression moves with time."""
+    rows = Alert.objects.filter(
+        Q(state__in=OPEN_STATES)
+        | Q(state=AlertState.RESOLVED, resolved_how=ResolvedHow.MANUAL, clear_since=None),
+        source__isnull=False,
+    )
+    return rows if shard is None else rows.filter(shard.sources("source__"))
 
 
 def store(next_at: dict[int, datetime], now: datetime) -> None:

@@ -16,9 +16,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 
 from alerts.choices import OPEN_STATES, AlertEventKind, AlertState, ResolvedHow, RuleTarget
-from alerts.engine import deadlines, history, policy
+from alerts.engine import deadlines, history, locks, policy
 from alerts.engine.silences import active_silences, silence_for
 from alerts.models import Alert, AlertRule, scope_matches
 from alerts.rules.base import (
@@ -104,7 +105,10 @@ def evaluate(
             judge_sources(rule, histories, asset_jobs, now, findings, evaluated)
         elif with_deployments:
             judge_deployments(rule, deployments, now, findings, evaluated)
-    result = reconcile({r.pk: r for r in rules}, evaluated, findings, histories, deployments, now)
+    judged = None if source_ids is None else set(histories)
+    result = reconcile(
+        {r.pk: r for r in rules}, evaluated, findings, histories, deployments, now, judged
+    )
     result.evaluated, result.findings = len(evaluated), len(findings)
     result.sources = len(histories)
     if record_next_checks and not time_based_only:
@@ -112,12 +116,28 @@ def evaluate(
     return result
 
 
-def evaluate_due(now: datetime) -> EvaluationResult:
+def evaluate_due(now: datetime, shard: deadlines.Shard | None = None) -> EvaluationResult:
     """The timer pass: every rule on the deployments and on the sources that are due
-    (``deadlines``), so an idle fleet costs a few indexed queries."""
+    (``deadlines``), so an idle fleet costs a few indexed queries. With ``shard``, only that
+    shard's due sources, and the deployments only in the fleet shard."""
     return evaluate(
-        now, deadlines.due_source_ids(now), with_deployments=True, record_next_checks=True
+        now,
+        deadlines.due_source_ids(now, shard),
+        with_deployments=shard is None or shard == deadlines.FLEET,
+        record_next_checks=True,
     )
+
+
+def evaluate_shard(
+    now: datetime, shard: deadlines.Shard, wait_seconds: float = 10.0
+) -> EvaluationResult | None:
+    """One shard of the timer pass under its lock, so no two workers judge it at once; None
+    when another held it throughout (its sources stay due for the next pass)."""
+    with locks.evaluation_lock(shard.lock_name, wait_seconds) as locked:
+        if not locked:
+            logger.warning("evaluation of shard %s skipped: lock held", shard.lock_name)
+            return None
+        return evaluate_due(now, shard)
 
 
 def judge_sources(
@@ -213,14 +233,21 @@ def reconcile(
     histories: dict[int, SourceHistory],
     deployments: dict[int, DeploymentHistory],
     now: datetime,
+    judged_source_ids: set[int] | None = None,
 ) -> EvaluationResult:
+    """With ``judged_source_ids`` (None: every source), only the open alerts of the subjects
+    judged are locked, so evaluations of other sources (another shard, a poll) wait for none."""
     result = EvaluationResult()
-    open_alerts = {
-        subject_key(a): a
-        for a in Alert.objects.select_for_update(of=("self",))
-        .filter(state__in=OPEN_STATES, rule_id__in=list(rules))
-        .select_related("rule", "source")
-    }
+    rows = Alert.objects.select_for_update(of=("self",)).filter(
+        state__in=OPEN_STATES, rule_id__in=list(rules)
+    )
+    if judged_source_ids is not None:
+        judged_deployments = [key[2] for key in evaluated if key[1] is None]
+        rows = rows.filter(
+            Q(source_id__in=judged_source_ids)
+            | Q(source__isnull=True, deployment_id__in=judged_deployments)
+        )
+    open_alerts = {subject_key(a): a for a in rows.select_related("rule", "source")}
     by_hand = resolved_by_hand_while_holding(rules)
     for key in evaluated:
         rule, finding, alert = rules[key[0]], findings.get(key), open_alerts.get(key)

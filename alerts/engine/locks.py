@@ -1,22 +1,25 @@
-"""One evaluation at a time: a cache lock that expires, so a dead worker cannot hold it."""
+"""One evaluation of a shard at a time: cache locks that expire, so a dead worker cannot hold
+one. Each shard of the timer pass (``deadlines.Shard``) has its own lock, so two workers judge
+two shards at once but never one shard twice; a poll's evaluation takes its sources' shards."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 
 from django.core.cache import cache
 
-EVALUATION_LOCK = "confops:evaluation-lock"
+EVALUATION_LOCK = "confops:evaluation-lock:{name}"
 LOCK_EXPIRY_SECONDS = 120
 
 
 @contextmanager
-def evaluation_lock(wait_seconds: float = 10.0) -> Iterator[bool]:
-    """Yields True when the lock was taken (and releases it), False after waiting in vain."""
+def evaluation_lock(name: str, wait_seconds: float = 10.0) -> Iterator[bool]:
+    """Yields True when lock ``name`` was taken (and releases it), False after waiting in vain."""
+    key = EVALUATION_LOCK.format(name=name)
     deadline = time.monotonic() + wait_seconds
-    while not cache.add(EVALUATION_LOCK, "held", LOCK_EXPIRY_SECONDS):
+    while not cache.add(key, "held", LOCK_EXPIRY_SECONDS):
         if time.monotonic() >= deadline:
             yield False
             return
@@ -24,4 +27,17 @@ def evaluation_lock(wait_seconds: float = 10.0) -> Iterator[bool]:
     try:
         yield True
     finally:
-        cache.delete(EVALUATION_LOCK)
+        cache.delete(key)
+
+
+@contextmanager
+def evaluation_locks(names: Iterable[str], wait_seconds: float = 10.0) -> Iterator[bool]:
+    """Several locks, taken in sorted order (two callers never wait on each other crosswise);
+    True when all were taken, False (none kept) when one was not."""
+    with ExitStack() as stack:
+        for name in sorted(set(names)):
+            if not stack.enter_context(evaluation_lock(name, wait_seconds)):
+                stack.close()
+                yield False
+                return
+        yield True

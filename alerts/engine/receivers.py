@@ -9,15 +9,16 @@ from datetime import datetime
 from typing import Any
 
 from alerts.engine import deadlines, evaluation
-from alerts.engine.locks import evaluation_lock
+from alerts.engine.locks import evaluation_locks
 from alerts.signals import evaluated
+from monitoring.models import Source
 
 logger = logging.getLogger(__name__)
 
 
 def judge_touched_sources(source_ids: set[int], now: datetime, **_: Any) -> None:
     try:
-        with evaluation_lock() as locked:
+        with evaluation_locks(shard_locks(source_ids)) as locked:
             if locked:
                 started = time.perf_counter()
                 evaluation.evaluate(now, source_ids=source_ids, record_next_checks=True)
@@ -35,3 +36,9 @@ def judge_touched_sources(source_ids: set[int], now: datetime, **_: Any) -> None
             deadlines.make_due(source_ids)
         except Exception:
             logger.exception("could not leave the touched sources to the timer pass")
+
+
+def shard_locks(source_ids: set[int]) -> list[str]:
+    """The timer pass's shards these sources belong to (a poll touches one deployment's)."""
+    deployments = Source.objects.filter(pk__in=source_ids).values_list("deployment_id", flat=True)
+    return [deadlines.Shard(pk).lock_name for pk in set(deployments)]

@@ -35,6 +35,7 @@ ROUTES: dict[str, str] = {
     "monitoring.poll_due_deployments": POLL,
     "monitoring.poll_deployment": POLL,
     "alerts.evaluate_all": EVALUATE,
+    "alerts.evaluate_shard": EVALUATE,
     "reports.send_daily_report": REPORTS,
     "confops.heartbeat": DEFAULT,
     "confops.ping_dead_mans_switch": DEFAULT,

@@ -323,7 +323,7 @@ def test_a_failing_evaluation_does_not_ping(
 
     settings.DEAD_MANS_SWITCH_URL = f"{http_responder.url}/ping/abc"
 
-    def broken(now: datetime) -> None:
+    def broken(now: datetime, shard: object = None) -> None:
         raise RuntimeError("database went away")
 
     monkeypatch.setattr(evaluation, "evaluate_due", broken)
