@@ -63,6 +63,7 @@ def run_in_sandbox(
     step_s: int = DEFAULT_STEP_SECONDS,
     tail_hours: float = DEFAULT_TAIL_HOURS,
     until: datetime | None = None,
+    clock: str = "focused",
 ) -> ReplayResult:
     """Simulate in a child process on a throw-away database and return what it printed."""
     with tempfile.TemporaryDirectory(prefix=SANDBOX_PREFIX) as tmp:
@@ -82,6 +83,8 @@ def run_in_sandbox(
             str(step_s),
             "--tail",
             str(tail_hours),
+            "--clock",
+            clock,
         ]
         if until is not None:
             command += ["--until", until.astimezone(UTC).isoformat()]

@@ -27,7 +27,7 @@ from alerts.replay import sandbox
 from alerts.replay.lines import Numbered, ReplayInputError, read_lines
 from alerts.replay.results import render_text
 from alerts.replay.sandbox import ReplayFailed
-from alerts.replay.simulation import simulate
+from alerts.replay.simulation import CLOCKS, simulate
 from alerts.replay.specs import (
     RuleSpec,
     check_references,
@@ -94,6 +94,14 @@ class Command(BaseCommand):
             default=sandbox.DEFAULT_STEP_SECONDS,
             help="seconds between evaluations of the simulated clock (default 300)",
         )
+        parser.add_argument(
+            "--clock",
+            choices=CLOCKS,
+            default=CLOCKS[0],
+            help="focused (default): the engine judges the sources an instant touched, those "
+            "due and those alerting; full: a full evaluation at every instant with a line "
+            "(slower, finds the same)",
+        )
         parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
         parser.add_argument("--until", type=utc_moment, help=argparse.SUPPRESS)
         parser.add_argument("--save-template", help=argparse.SUPPRESS)
@@ -118,6 +126,7 @@ class Command(BaseCommand):
                 step_s=options["step"],
                 tail_hours=options["tail"],
                 until=options["until"],
+                clock=options["clock"],
             )
         except ReplayInputError as exc:
             raise CommandError(str(exc), returncode=2) from None
@@ -143,6 +152,7 @@ class Command(BaseCommand):
                 step=timedelta(seconds=options["step"]),
                 tail=timedelta(hours=options["tail"]),
                 until=options["until"],
+                clock=options["clock"],
             )
         self.stdout.write(sandbox.RESULT_MARKER)
         self.stdout.write(result.to_wire())
