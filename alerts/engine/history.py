@@ -123,9 +123,12 @@ def load_sources(
 
 def load_runs(source_ids: list[int], per_source: int) -> dict[int, list[RunSample]]:
     """The latest runs of each source, newest first: ranked on the run-asset index alone, then
-    the run details of just those rows (a join over all history would sort it all)."""
+    the run details of just those rows (a join over all history would sort it all). Every read
+    of the link table is bounded per source (``recent_links``), so PostgreSQL seeks the
+    (source, run_created_at) index instead of hashing the ranked ids against the whole table."""
+    recent = recent_links(source_ids, per_source)
     latest = (
-        RunAsset.objects.filter(source_id__in=source_ids)
+        RunAsset.objects.filter(recent)
         .annotate(
             rank=Window(
                 RowNumber(),
@@ -138,17 +141,53 @@ def load_runs(source_ids: list[int], per_source: int) -> dict[int, list[RunSampl
     )
     rows = (
         # A subquery, not a list of ids: SQLite caps the parameters of one statement.
-        RunAsset.objects.filter(pk__in=Subquery(latest))
+        RunAsset.objects.filter(recent, pk__in=Subquery(latest))
         .annotate(step_key=materialising_step(), **own_failure())
         .order_by("source_id", F("run_created_at").desc(nulls_last=True), "-pk")
         .values_list(*RUN_FIELDS)
     )
     urls = dict(Deployment.objects.values_list("pk", "ui_url"))
-    steps = load_step_stats(latest)
+    steps = load_step_stats(RunAsset.objects.filter(recent, pk__in=Subquery(latest)))
     runs: dict[int, list[RunSample]] = defaultdict(list)
     for row in rows:
         runs[row[0]].append(run_sample(row, urls, steps))
     return runs
+
+
+def recent_links(source_ids: list[int], per_source: int) -> Q:
+    """The links of these sources that can be among each one's ``per_source`` newest: none
+    older than the source's ``per_source``-th newest dated link (one index seek per source, in
+    one query), and every undated one (they rank last). Sources are grouped by how old that
+    bound is (powers of two of hours), each group bounded by its oldest member's, so the
+    condition stays a few terms however many sources; a group reads at most about twice its
+    members' newest links. No newest link is ever left out: ranking what it keeps gives what
+    ranking every link would."""
+    dated = RunAsset.objects.filter(source_id=OuterRef("pk"), run_created_at__isnull=False)
+    newest_first = dated.order_by("-run_created_at").values("run_created_at")
+    bounds = list(
+        Source.objects.filter(pk__in=source_ids)
+        .annotate(
+            newest=Subquery(newest_first[:1]),
+            bound=Subquery(newest_first[per_source - 1 : per_source]),
+        )
+        .values_list("pk", "newest", "bound")
+    )
+    # Ages are counted from the newest link of all (not the clock: replays run in the past).
+    reference = max((newest for _, newest, _ in bounds if newest is not None), default=None)
+    bounds_by_source = [(pk, bound) for pk, _, bound in bounds]
+    unbounded = [pk for pk, bound in bounds_by_source if bound is None]
+    groups: dict[int, list[tuple[int, datetime]]] = defaultdict(list)
+    for pk, bound in bounds_by_source:
+        if bound is not None and reference is not None:
+            hours = int((reference - bound).total_seconds() // 3600)
+            groups[hours.bit_length()].append((pk, bound))
+    condition = Q(source_id__in=source_ids, run_created_at__isnull=True)
+    if unbounded:
+        condition |= Q(source_id__in=unbounded)
+    for members in groups.values():
+        oldest = min(bound for _, bound in members)
+        condition |= Q(source_id__in=[pk for pk, _ in members], run_created_at__gte=oldest)
+    return condition
 
 
 def load_runless(source_ids: list[int], per_source: int) -> dict[int, list[RunSample]]:
@@ -209,10 +248,10 @@ def materialising_step() -> Subquery:
     return Subquery(events.values("step_key")[:1])
 
 
-def load_step_stats(latest: QuerySet[Any, int]) -> dict[int, list[Any]]:
-    """Dagster's step stats of the ranked runs, one row per run (a run of many assets is read
-    once, not once per asset): one query whatever the number of sources."""
-    runs = RunAsset.objects.filter(pk__in=Subquery(latest)).values("run_id")
+def load_step_stats(links: QuerySet[RunAsset]) -> dict[int, list[Any]]:
+    """Dagster's step stats of the ranked links' runs, one row per run (a run of many assets is
+    read once, not once per asset): one query whatever the number of sources."""
+    runs = links.values("run_id")
     rows = Run.objects.filter(pk__in=Subquery(runs)).values_list("pk", "step_stats")
     return {pk: stats for pk, stats in rows if stats}
 

@@ -24,6 +24,7 @@ from monitoring.models import Deployment, Source
 
 # Each query and an index it must use (Django's own names where the index has no name of ours).
 EXPECTED = {
+    "evaluation: latest runs of 100 sources": "run_asset_latest",
     "evaluation: unfinished runs (stuck-run rule)": "run_unfinished",
     "status: 24 h timeline of 100 sources": "run_asset_",
     "poll: runs awaiting details": "monitoring__deploym_",
