@@ -30,7 +30,10 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
-TAIL_HOURS = 6  # the month ends at its last night: a 48 h tail would make every source stale
+# The history's last runs are hourly ones just before midnight; its daily sources run between
+# 01:00 and 06:00. A longer tail (6 h, as measured before 2026-12-07) makes most daily sources
+# miss their next run: hundreds of missed-schedule and stale alerts that only the cut-off makes.
+TAIL_HOURS = 1
 
 
 def machine() -> str:

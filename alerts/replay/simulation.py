@@ -12,6 +12,10 @@ stored, no alert is pending or holding before it resolves, no reminder or escala
 silence started or ended, and the time-based rules (the only ones ``now`` alone can change,
 judged here on cached histories by the engine's own functions) find exactly what they found at
 the last evaluation. Skipping leaves out only the refresh of ``last_seen_at``.
+
+That is ``Clock`` (``--clock full``). The default, ``FocusedClock``, goes further: it judges
+only the sources an instant can have changed, and calls the engine only when that judgement
+differs (its docstring).
 """
 
 from __future__ import annotations
