@@ -27,10 +27,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from alerts.choices import OPEN_INCIDENT_STATES, OPEN_STATES, SEVERITY_RANK, Severity
+from alerts.engine.locks import hold_until_commit
 from alerts.models import Alert, Incident
 from monitoring.models import RunAsset, Source
 
 STORM_WINDOW = timedelta(minutes=15)
+# The database lock under which alerts are put into incidents (``assign``).
+INCIDENT_ASSIGNMENT = "confops:incident-assignment"
 # Sources running at least this often can flap within one incident's settle time.
 SHORT_INTERVAL = timedelta(hours=2)
 # After a source's next expected run, this share of its interval (5 to 30 min) before it
@@ -77,11 +80,16 @@ def error_of(alert: Alert) -> str:
 
 
 def assign(alerts: Iterable[Alert], now: datetime) -> dict[int, Joined]:
-    """Put each alert without an incident into one; returns what changed, by incident id."""
+    """Put each alert without an incident into one; returns what changed, by incident id.
+
+    Shards judged at once on two workers may fire alerts of one storm (a shared error across
+    deployments): they take turns here until commit, so the second sees the first's incident
+    and joins it instead of opening (and paging) a second one."""
     changed: dict[int, Joined] = {}
-    for alert in alerts:
-        if alert.incident_id is not None or alert.state not in OPEN_STATES:
-            continue
+    waiting = [a for a in alerts if a.incident_id is None and a.state in OPEN_STATES]
+    if waiting:
+        hold_until_commit(INCIDENT_ASSIGNMENT)
+    for alert in waiting:
         joined = join(alert, now, changed)
         alert.incident = joined.incident
         alert.save(update_fields=["incident"])

@@ -1,14 +1,18 @@
 """One evaluation of a shard at a time: cache locks that expire, so a dead worker cannot hold
 one. Each shard of the timer pass (``deadlines.Shard``) has its own lock, so two workers judge
-two shards at once but never one shard twice; a poll's evaluation takes its sources' shards."""
+two shards at once but never one shard twice; a poll's evaluation takes its sources' shards.
+What shards share (which incident a new alert joins) is serialised in the database until the
+transaction that writes it commits (``hold_until_commit``)."""
 
 from __future__ import annotations
 
 import time
+import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 
 from django.core.cache import cache
+from django.db import connection
 
 EVALUATION_LOCK = "confops:evaluation-lock:{name}"
 LOCK_EXPIRY_SECONDS = 120
@@ -41,3 +45,14 @@ def evaluation_locks(names: Iterable[str], wait_seconds: float = 10.0) -> Iterat
                 yield False
                 return
         yield True
+
+
+def hold_until_commit(name: str) -> None:
+    """Make concurrent transactions take turns at a step until this one commits or rolls back:
+    PostgreSQL's transaction-level advisory lock (a cache lock would be released before the
+    commit, and the next transaction would not yet see what this one wrote). SQLite needs none:
+    its writers hold one lock on the whole database until they commit."""
+    if connection.vendor != "postgresql" or not connection.in_atomic_block:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [zlib.crc32(name.encode())])

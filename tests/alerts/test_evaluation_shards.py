@@ -14,7 +14,7 @@ from django.db import connection
 from alerts.choices import AlertState
 from alerts.engine import deadlines, evaluation
 from alerts.engine.deadlines import FLEET, Shard
-from alerts.models import Alert, AlertRule, Notification
+from alerts.models import Alert, AlertRule, Incident, Notification
 from confops.celery import app
 from monitoring.models import Deployment, Source
 from tests.alerts import factories as f
@@ -143,3 +143,42 @@ def test_two_shards_at_once_both_alert(failing_on_two_deployments: tuple[Source,
     assert [len(r.fired) for r in results if r is not None] == [1, 1]  # neither waited
     assert alerted_sources() == {s.pk for s in failing_on_two_deployments}
     assert Notification.objects.count() == 2
+
+
+def failing_together(deployment: Deployment, name: str) -> Source:
+    """A source failing with the error every other one of the storm has (one cause)."""
+    source = f.source(name, deployment)
+    f.run(source, NOW - timedelta(hours=1), ok=False, error="warehouse: connection refused")
+    return source
+
+
+@pytest.fixture
+def one_storm_on_two_deployments() -> list[Shard]:
+    f.rule("Run failed", "run_failed", [f.channel()])
+    return [Shard(failing_together(f.deployment(n), f"on_{n}").deployment_id) for n in "ab"]
+
+
+@pytest.mark.django_db
+def test_one_storm_judged_shard_after_shard_is_one_incident_and_one_message(
+    one_storm_on_two_deployments: list[Shard],
+) -> None:
+    for shard in one_storm_on_two_deployments:
+        evaluation.evaluate_due(NOW, shard)
+    assert Alert.objects.filter(state=AlertState.FIRING).count() == 2
+    assert Incident.objects.count() == 1
+    assert Notification.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_one_storm_judged_by_two_shards_at_once_is_still_one_incident_and_one_message(
+    one_storm_on_two_deployments: list[Shard],
+) -> None:
+    """Each shard's transaction may find no incident yet: they take turns at the assignment
+    (``incidents.assign`` holds a lock until commit), so the second joins the first's."""
+    assert connection.vendor == "postgresql"
+    shards = iter(one_storm_on_two_deployments)
+    results = race(2, lambda: evaluation.evaluate_shard(NOW, next(shards), wait_seconds=0))
+    assert [len(r.fired) for r in results if r is not None] == [1, 1]
+    assert Incident.objects.count() == 1
+    assert Notification.objects.count() == 1
