@@ -479,34 +479,38 @@ class FocusedClock:
             self.evaluate(now, judged)
         self.started = True
 
-    def pass_quietly(self, window: list[tuple[datetime, list[AnyLine]]], world: World) -> bool:
-        """Store a window of instants' lines at once and judge each instant as ``tick`` would,
-        with one batch of history queries; True when no instant needed the engine. Otherwise
-        the window is undone (a savepoint, and the clock's and the world's memory) and the
-        caller replays it instant by instant.
+    def quiet_prefix(self, window: list[tuple[datetime, list[AnyLine]]], world: World) -> int:
+        """How many leading instants of the window ``pass_quietly`` may try as one stretch:
+        plain run lines of known sources without an open alert, one line per source (a
+        source's history loaded after the stretch is then its history at its own instant;
+        before it, the cached one is used), no message due, no silence starting or ending."""
+        if not self.started or self.unsettled or world.deployment.failing_since is not None:
+            return 0
+        seen: set[str] = set()
+        for index, (now, at_now) in enumerate(window):
+            if (self.due is not None and self.due <= now) or (
+                self.open_alerts and self.active_silences(now) != self.active
+            ):
+                return index
+            for line in at_now:
+                if (
+                    not isinstance(line, RunLine)
+                    or line.run_id
+                    or line.will_retry
+                    or line.source in seen
+                    or line.source not in world.sources
+                    or line.source in world.retrying
+                    or world.sources[line.source].pk in self.watched
+                ):
+                    return index
+                seen.add(line.source)
+        return len(window)
 
-        Only plain run lines of known sources, one per source: a source's history loaded after
-        the window is then its history at its own instant (before it, the cached one is used)."""
-        last = window[-1][0]
-        lines = [line for _, at_now in window for line in at_now]
-        keys = [line.source for line in lines if isinstance(line, RunLine)]
-        if (
-            not self.started
-            or self.unsettled
-            or not lines
-            or len(keys) != len(lines)
-            or len(set(keys)) != len(keys)
-            or any(key not in world.sources or key in world.retrying for key in keys)
-            or any(line.run_id or line.will_retry for line in lines if isinstance(line, RunLine))
-            or world.deployment.failing_since is not None
-            or (self.due is not None and self.due <= last)
-            or {world.sources[key].pk for key in keys} & self.watched
-            or (
-                self.open_alerts
-                and any(self.active_silences(now) != self.active for now, _ in window)
-            )
-        ):
-            return False
+    def pass_quietly(self, window: list[tuple[datetime, list[AnyLine]]], world: World) -> int:
+        """Store a stretch of instants' lines at once (``quiet_prefix`` says which) and judge
+        each instant as ``tick`` would, with one batch of history queries. Returns how many
+        instants passed: all of them, or the index of the first that needs the engine, after
+        undoing the whole stretch (a savepoint, and the clock's and the world's memory)."""
         saved = (dict(self.found), list(self.deadlines), dict(self.next_at), dict(self.histories))
         run_number, known_runs = world.run_number, set(world.runs)
         savepoint = transaction.savepoint()
@@ -514,9 +518,10 @@ class FocusedClock:
             for line in at_now:
                 world.store(line, now)
         world.touched = set()
+        keys = [line.source for _, at_now in window for line in at_now if isinstance(line, RunLine)]
         pks = {key: world.sources[key].pk for key in keys}
-        fresh = history.load_sources([Source(pk=pk) for pk in pks.values()])
-        for now, at_now in window:
+        fresh = history.load_sources([Source(pk=pk) for pk in pks.values()]) if pks else {}
+        for index, (now, at_now) in enumerate(window):
             touched = {pks[line.source] for line in at_now if isinstance(line, RunLine)}
             self.histories.update((pk, fresh[pk]) for pk in touched if pk in fresh)
             judged = touched | self.pop_due(now)
@@ -528,9 +533,9 @@ class FocusedClock:
                     del world.runs[run_id]
                 for key in keys:
                     world.sources[key].refresh_from_db()
-                return False
+                return index
         transaction.savepoint_commit(savepoint)
-        return True
+        return len(window)
 
     def pop_due(self, now: datetime) -> set[int]:
         due = set()
@@ -639,23 +644,34 @@ def simulate(
         focused = FocusedClock(silences)
         queue = deque(events)
         times = moments(start, end, step, [due_at(item.line) for item in events])
-        for first in range(0, len(times), WINDOW):
-            window = []
-            for now in times[first : first + WINDOW]:
-                at_now = []
-                while queue and due_at(queue[0].line) <= now:
-                    at_now.append(queue.popleft().line)
-                window.append((now, at_now))
-            if full is None and focused.pass_quietly(window, world):
-                continue
-            for now, at_now in window:
-                known = len(world.sources)
-                for line in at_now:
-                    world.store(line, now)
-                if full is not None:
-                    full.tick(now, bool(at_now), new_sources=len(world.sources) != known)
-                else:
-                    focused.tick(now, world, new_sources=len(world.sources) != known)
+        instants = []
+        for now in times:
+            at_now = []
+            while queue and due_at(queue[0].line) <= now:
+                at_now.append(queue.popleft().line)
+            instants.append((now, at_now))
+        index = 0
+        while index < len(instants):
+            if full is None:
+                stretch = instants[
+                    index : index + focused.quiet_prefix(instants[index:][:WINDOW], world)
+                ]
+                passed = focused.pass_quietly(stretch, world) if stretch else 0
+                if 0 < passed < len(stretch):
+                    # Undone from its first loud instant: pass the quiet ones before it again.
+                    focused.pass_quietly(stretch[:passed], world)
+                index += passed
+                if stretch and passed == len(stretch):
+                    continue
+            now, at_now = instants[index]
+            known = len(world.sources)
+            for line in at_now:
+                world.store(line, now)
+            if full is not None:
+                full.tick(now, bool(at_now), new_sources=len(world.sources) != known)
+            else:
+                focused.tick(now, world, new_sources=len(world.sources) != known)
+            index += 1
     result = collect()
     result.stats = {
         "lines": len(parsed),
