@@ -4,6 +4,7 @@ polls, and a deterministic timeline on an injected clock."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -120,7 +121,8 @@ def test_materialisations_checks_and_failures_are_stored_as_from_dagster(clock: 
     for run in failed:
         stored = Run.objects.get(run_id=run.run_id)
         assert (stored.status, stored.failed_step) == ("FAILURE", run.failed_step)
-        assert stored.error_message == "Exception: simulated failure"
+        assert stored.error_message == f"Exception: {run.error_message}"
+        assert re.fullmatch(r"simulated failure: [a-z]{6} refused the load", run.error_message)
         failing = RunAsset.objects.get(run=stored, source__key=run.failed_step.replace("__", "/"))
         assert failing.outcome == RunAssetOutcome.FAILED
     for run in runs:
