@@ -41,6 +41,9 @@ from typing import Any
 
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
+
+from benchmarks.health import machine  # noqa: E402
+
 BIN = Path(sys.executable).parent
 SCRAPERS = (
     "ai_deadlines_conferences",
@@ -157,17 +160,6 @@ class Phase:
     env: dict[str, str]
     logs: Path
     cleanup: list[Any] = field(default_factory=list)
-
-
-def machine() -> str:
-    import platform
-
-    model = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    return f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}"
 
 
 def base_env(data_dir: Path) -> dict[str, str]:

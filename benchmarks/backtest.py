@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -30,21 +29,12 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
+from benchmarks.health import machine  # noqa: E402
+
 # The history's last runs are hourly ones just before midnight; its daily sources run between
 # 01:00 and 06:00. A longer tail (6 h, as measured before 2026-12-07) makes most daily sources
 # miss their next run: hundreds of missed-schedule and stale alerts that only the cut-off makes.
 TAIL_HOURS = 1
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}"
 
 
 def children_cpu() -> float:

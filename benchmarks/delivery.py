@@ -36,7 +36,6 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -45,14 +44,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
 from benchmarks.health import machine  # noqa: E402
-from confops.runtime.processes import kill_group  # noqa: E402
+from benchmarks.processes import BenchProcess, celery_worker  # noqa: E402
 from tests.fixtures.http import serving  # noqa: E402
 from tests.fixtures.pagerduty import (  # noqa: E402
     ROUTING_KEY,
@@ -61,7 +60,6 @@ from tests.fixtures.pagerduty import (  # noqa: E402
 )
 from tests.fixtures.slack_api import FakeSlack, running_fake_slack  # noqa: E402
 
-BIN = Path(sys.executable).parent
 SLACK_CHANNEL = "C0BENCH17"
 RULES = 4
 KINDS = ("slack_app", "pagerduty", "apprise")
@@ -304,41 +302,7 @@ def resolve(phases: Phases, user: Any, at: datetime) -> None:
 # --- workers and the sweeper --------------------------------------------------------------------
 
 
-@dataclass
-class Worker:
-    name: str
-    log_path: Path
-    popen: subprocess.Popen[bytes] | None = None
-    log_file: IO[bytes] | None = None
-
-    def start(self) -> None:
-        self.log_file = self.log_path.open("ab")
-        command = [str(BIN / "celery"), "-A", "confops", "worker", "--loglevel", "WARNING"]
-        command += ["--concurrency", "1", "-n", f"{self.name}@%h"]
-        self.popen = subprocess.Popen(
-            command,
-            cwd=PROJECT,
-            env=dict(os.environ),
-            stdin=subprocess.DEVNULL,
-            stdout=self.log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def died(self) -> str:
-        code = None if self.popen is None else self.popen.poll()
-        if code is None:
-            return ""
-        tail = self.log_path.read_text(errors="replace").splitlines()[-15:]
-        return f"{self.name} exited with {code}:\n    " + "\n    ".join(tail)
-
-    def stop(self) -> None:
-        if self.popen is not None:
-            kill_group(self.popen.pid)
-            self.popen.wait(10)
-
-
-def drain(workers: list[Worker], timeout: float) -> None:
+def drain(workers: list[BenchProcess], timeout: float) -> None:
     """Until no row waits or is being sent; the sweeper runs every 5 s meanwhile. A dead worker
     ends the benchmark at once."""
     from alerts import tasks
@@ -524,7 +488,7 @@ def benchmark(args: argparse.Namespace) -> bool:
         pd.rng = random.Random(args.seed + 1)
         configure(args, data, slack, pd)
         _, user = set_up(json_url + "/hook", args.sources)
-        workers = [Worker(f"bench{n}", data / f"worker{n}.log") for n in (1, 2)]
+        workers = [celery_worker(f"bench{n}", data / f"worker{n}.log") for n in (1, 2)]
         for worker in workers:
             worker.start()
         phases = Phases()

@@ -48,18 +48,18 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
 from benchmarks.health import machine  # noqa: E402
+from benchmarks.processes import BIN, BenchProcess  # noqa: E402
 from confops.runtime.processes import kill_group  # noqa: E402
 from tests.fixtures.fleet_sim import FleetConfig, FleetSimulator  # noqa: E402
 from tests.fixtures.http import serving  # noqa: E402
 
-BIN = Path(sys.executable).parent
 HOUR = 3600.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -116,36 +116,12 @@ def running_receiver(receiver: Receiver) -> Any:
 
 
 @dataclass
-class Process:
-    """One confops process in a process group of its own, restartable; its CPU is summed over
-    the group (a Celery worker's pool child included) and kept across restarts."""
+class Process(BenchProcess):
+    """A confops process the chaos may kill and restart; its CPU is summed over its process
+    group (a Celery worker's pool child included) and kept across restarts."""
 
-    name: str
-    command: list[str]
-    log_path: Path
-    popen: subprocess.Popen[bytes] | None = None
-    log_file: IO[bytes] | None = None
     cpu_before: float = 0.0
     kills: int = 0
-
-    def start(self) -> None:
-        self.log_file = self.log_path.open("ab")
-        self.popen = subprocess.Popen(
-            self.command,
-            cwd=PROJECT,
-            env=dict(os.environ),
-            stdin=subprocess.DEVNULL,
-            stdout=self.log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def died(self) -> str:
-        code = None if self.popen is None else self.popen.poll()
-        if code is None:
-            return ""
-        tail = self.log_path.read_text(errors="replace").splitlines()[-15:]
-        return f"{self.name} exited with {code}:\n    " + "\n    ".join(tail)
 
     def cpu_seconds(self) -> float:
         return self.cpu_before + (group_cpu(self.popen.pid) if self.popen else 0.0)

@@ -33,6 +33,8 @@ from typing import Any
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
+from benchmarks.health import machine  # noqa: E402
+
 # Tables a hot query must never read from end to end.
 LARGE_TABLES = frozenset(
     {"monitoring_run", "monitoring_runasset", "monitoring_assetevent", "monitoring_checkresult"}
@@ -211,17 +213,6 @@ def hot_queries(now: datetime, retention_days: int) -> dict[str, Callable[[], ob
             old_events(cutoff).values_list("pk", flat=True)[:5000]
         ),
     }
-
-
-def machine() -> str:
-    import platform
-
-    model = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    return f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}"
 
 
 def configure(server_url: str) -> tuple[str, str]:
