@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import os
 import random
 import statistics
 import sys
@@ -45,13 +44,17 @@ from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
 from benchmarks.health import machine  # noqa: E402
-from benchmarks.processes import BenchProcess, celery_worker  # noqa: E402
+from benchmarks.processes import (  # noqa: E402
+    BenchProcess,
+    celery_worker,
+    configure_confops,
+    recreate_postgres,
+)
 from tests.fixtures.http import serving  # noqa: E402
 from tests.fixtures.pagerduty import (  # noqa: E402
     ROUTING_KEY,
@@ -121,40 +124,17 @@ def running_receiver(receiver: JsonReceiver) -> Any:
 
 
 def configure(args: argparse.Namespace, data: Path, slack: FakeSlack, pd: FakePagerDuty) -> None:
-    """This process's and the workers' environment, then Django."""
-    for name in ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "EMAIL_URL"):
-        os.environ.pop(name, None)
-    os.environ.update(
-        CONFOPS_IGNORE_DOTENV="1",
-        CONFOPS_DATA_DIR=str(data),
-        SECRET_KEY=os.environ.get("SECRET_KEY") or "benchmark-delivery-not-secret",
-        SLACK_API_URL=slack.url,
-        PAGERDUTY_EVENTS_URL=pd.events_url,
-        DJANGO_SETTINGS_MODULE="confops.settings",
-    )
+    """This process's and the workers' environment, then Django, on a fresh database."""
+    settings = {"SLACK_API_URL": slack.url, "PAGERDUTY_EVENTS_URL": pd.events_url}
     if args.database_url:
-        os.environ["DATABASE_URL"] = args.database_url
+        settings["DATABASE_URL"] = args.database_url
         recreate_postgres(args.database_url)
     if args.broker_url:
-        os.environ["CELERY_BROKER_URL"] = args.broker_url
-    import django
-
-    django.setup()
+        settings["CELERY_BROKER_URL"] = args.broker_url
+    configure_confops("delivery", data, **settings)
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-
-
-def recreate_postgres(url: str) -> None:
-    """The benchmark's own database, fresh (its name is the last part of the URL)."""
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    server = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        connection.execute(f'CREATE DATABASE "{name}"')
 
 
 def set_up(json_url: str, sources: int) -> tuple[list[Any], Any]:

@@ -49,13 +49,17 @@ from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
 from benchmarks.health import machine  # noqa: E402
-from benchmarks.processes import BIN, BenchProcess  # noqa: E402
+from benchmarks.processes import (  # noqa: E402
+    BIN,
+    BenchProcess,
+    configure_confops,
+    recreate_postgres,
+)
 from confops.runtime.processes import kill_group  # noqa: E402
 from tests.fixtures.fleet_sim import FleetConfig, FleetSimulator  # noqa: E402
 from tests.fixtures.http import serving  # noqa: E402
@@ -194,38 +198,25 @@ def services(args: argparse.Namespace) -> None:
 
 
 def configure(args: argparse.Namespace, data: Path) -> None:
-    for name in ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "EMAIL_URL"):
-        os.environ.pop(name, None)
-    os.environ.update(
-        CONFOPS_IGNORE_DOTENV="1",
-        CONFOPS_DATA_DIR=str(data),
-        SECRET_KEY=os.environ.get("SECRET_KEY") or "benchmark-fleet-not-secret",
-        DJANGO_SETTINGS_MODULE="confops.settings",
+    configure_confops(
+        "fleet",
+        data,
         DATABASE_URL=args.database_url,
         CELERY_BROKER_URL=args.broker_url,
         CACHE_URL=args.cache_url,
         CONFOPS_BIND=f"127.0.0.1:{args.web_port}",
         WEB_CONCURRENCY="1",
     )
-    import django
-
-    django.setup()
 
 
 def fresh_stores(args: argparse.Namespace) -> None:
     """A new database (its name is the URL's last part), migrated; empty Redis databases."""
-    import psycopg
     import redis
     from django.core.management import call_command
     from django.db import connections
 
     connections.close_all()
-    parts = urlsplit(args.database_url)
-    name = parts.path.lstrip("/")
-    server = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
+    recreate_postgres(args.database_url)
     for url in (args.broker_url, args.cache_url):
         redis.Redis.from_url(url).flushdb()
     call_command("migrate", verbosity=0)
