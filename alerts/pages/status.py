@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db.models import Count, F, Max, Min, Window
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Max, Min, Q, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.urls import reverse
 from django.utils import timezone
@@ -43,7 +43,14 @@ from monitoring.choices import HealthState, TimelineWindow
 from monitoring.db import Epoch
 from monitoring.filters import PUSHED, StatusFilters
 from monitoring.models import Deployment, RunAsset, Source
-from monitoring.status import Health, OpenAlerts, deployment_problem, source_health
+from monitoring.status import (
+    RECENT_SUCCESS,
+    Health,
+    OpenAlerts,
+    deployment_problem,
+    source_health,
+    source_state,
+)
 from monitoring.timeline import (
     RUNS_PER_SOURCE,
     Bar,
@@ -101,13 +108,15 @@ COLLAPSE_ABOVE = 300
 SECTIONS_PER_PAGE = 25
 # The critical and warning cells a collapsed deployment still shows.
 FAILING_CELLS_SHOWN = 12
-# What a collapsed source's health needs (with ``SOURCE_TIMES``), and what the tag and owner
-# filters read (JSON, parsed per row: read only when one of those filters is set).
+# What a source's state needs (with whether its last success is recent, ``recent_success``),
+# and what the tag and owner filters read (JSON, parsed per row: read only when one of those
+# filters is set).
 HEALTH_FIELDS = ("pk", "deployment_id", "group_name", "paused")
 FILTER_FIELDS = ("tags", "owner", "dagster_owners")
 # The order of deployments at fleet size: what most needs someone first.
 URGENCY = ("critical", "warning", "problem", HealthState.UNKNOWN, HealthState.RECOVERING)
 FAILING = (HealthState.CRITICAL, HealthState.WARNING)
+NO_ALERTS = OpenAlerts()
 # Beyond this many shown sources the runs query joins sources instead of listing their ids
 # (SQLite allows 32,766 parameters in one statement).
 MAX_LISTED_SOURCES = 5000
@@ -217,12 +226,14 @@ def build(filters: StatusFilters, now: datetime, with_options: bool = True) -> S
         Source.objects.filter(is_gone=False, is_asset_job=False)
         .order_by("deployment_id", "group_name", "key")
         .values(
-            *HEALTH_FIELDS, *(FILTER_FIELDS if source_filtered(filters) else ()), **SOURCE_TIMES
+            *HEALTH_FIELDS,
+            *(FILTER_FIELDS if source_filtered(filters) else ()),
+            recent=recent_success(now),
         )
     )
     totals = open_alerts()
     names = {pk: d.name for pk, d in deployments.items()}
-    shown = [row for row in rows if matches(filters, row, names)]
+    shown = [row for row in rows if matches(filters, row, names)] if filters.active else rows
     sections = plan(shown, deployments, filters, totals, now)
     fleet = len(shown) > COLLAPSE_ABOVE
     page = StatusPage(
@@ -253,7 +264,8 @@ def plan(
 ) -> list[Section]:
     """Sections per deployment (every deployment, even without sources, unless filtered out),
     then the pushed sources, each with the health of its shown sources (set on each row as
-    ``state``) but no cells yet."""
+    ``state``) but no cells yet. The state alone, not its reason: ten thousand reasons would
+    cost more than the rest of the page."""
     sections: dict[int | None, Section] = {}
     for pk, d in sorted(deployments.items(), key=lambda item: item[1].name):
         if not filters.active or (filters.deployment == d.name and not source_filtered(filters)):
@@ -264,18 +276,23 @@ def plan(
             owner = deployments.get(row["deployment_id"]) if row["deployment_id"] else None
             section = deployment_section(owner, totals, now)
             sections[row["deployment_id"]] = section
-        alerts = totals.by_source.get(row["pk"], OpenAlerts())
-        row["state"] = source_health(
+        row["state"] = source_state(
             paused=row["paused"],
             deployment_problem=section.problem,
-            alerts=alerts,
-            last_run_at=moment(row["ran"]),
-            last_success_at=moment(row["succeeded"]),
-            now=now,
-        ).state
+            alerts=totals.by_source.get(row["pk"], NO_ALERTS),
+            recent_success=bool(row["recent"]),
+        )
         section.states[row["state"]] += 1
         section.size += 1
     return sorted(sections.values(), key=lambda s: (s.deployment is None, s.title))
+
+
+def recent_success(now: datetime) -> ExpressionWrapper:
+    """Whether a source's last success is recent enough to vouch for it, computed by the
+    database (``monitoring.status.RECENT_SUCCESS``): NULL, falsy, when it never succeeded."""
+    return ExpressionWrapper(
+        Q(last_success_at__gte=now - RECENT_SUCCESS), output_field=BooleanField()
+    )
 
 
 def paginate(page: StatusPage, filters: StatusFilters) -> None:

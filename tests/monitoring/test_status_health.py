@@ -9,7 +9,13 @@ import pytest
 from django.utils import timezone
 
 from monitoring.choices import HealthState
-from monitoring.status import OpenAlerts, deployment_problem, source_health
+from monitoring.status import (
+    RECENT_SUCCESS,
+    OpenAlerts,
+    deployment_problem,
+    source_health,
+    source_state,
+)
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 RECENT = NOW - timedelta(hours=3)
@@ -39,6 +45,8 @@ def judge(**overrides: Any) -> Any:
         ({"last_run_at": None, "last_success_at": None}, HealthState.UNKNOWN),
         ({"last_success_at": None}, HealthState.UNKNOWN),
         ({"last_success_at": NOW - timedelta(days=8)}, HealthState.UNKNOWN),
+        ({"last_success_at": NOW - RECENT_SUCCESS}, HealthState.HEALTHY),
+        ({"alerts": OpenAlerts(info=1), "last_success_at": None}, HealthState.UNKNOWN),
         (
             {"last_success_at": None, "last_run_at": None, "alerts": OpenAlerts(warning=1)},
             HealthState.WARNING,
@@ -54,6 +62,12 @@ def test_the_state_follows_the_order_of_precedence(
     overrides: dict[str, Any], state: HealthState
 ) -> None:
     assert judge(**overrides).state == state
+    # The status page's shortcut for thousands of sources judges alike.
+    values: dict[str, Any] = {"paused": False, "deployment_problem": "", "alerts": OpenAlerts()}
+    values |= {k: v for k, v in overrides.items() if k in values}
+    succeeded = overrides.get("last_success_at", RECENT)
+    recent = succeeded is not None and NOW - succeeded <= RECENT_SUCCESS
+    assert source_state(**values, recent_success=recent) == state
 
 
 def test_the_reason_names_the_worst_rule_and_how_many_more() -> None:
