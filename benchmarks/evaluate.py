@@ -23,6 +23,10 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from monitoring.models import Run
 
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
@@ -53,9 +57,28 @@ def configure(database_url: str | None) -> str:
     return "SQLite"
 
 
+def bench_run(deployment_id: int, ended_at: datetime, ok: bool, rng: random.Random) -> Run:
+    """An unsaved run of about a minute that ended at ``ended_at``, failed unless ``ok``."""
+    from monitoring.choices import RunStatus
+    from monitoring.models import Run
+
+    return Run(
+        deployment_id=deployment_id,
+        run_id=uuid.uuid4().hex,
+        job_name="bench_job",
+        status=RunStatus.SUCCESS if ok else RunStatus.FAILURE,
+        created_at=ended_at - timedelta(seconds=70),
+        started_at=ended_at - timedelta(seconds=60),
+        ended_at=ended_at,
+        duration_s=60 * rng.uniform(0.8, 1.2),
+        error_message="" if ok else "HTTP 503 from upstream",
+        details_fetched=True,
+    )
+
+
 def seed(count: int, now: datetime, rng: random.Random) -> int:
     """Sources and 30 days of runs, bulk-inserted; returns the number of runs."""
-    from monitoring.choices import RunAssetOutcome, RunStatus, SourceKind
+    from monitoring.choices import RunAssetOutcome, SourceKind
     from monitoring.models import Deployment, Run, RunAsset, Source
 
     deployment = Deployment.objects.create(
@@ -81,20 +104,7 @@ def seed(count: int, now: datetime, rng: random.Random) -> int:
         while at < now:
             ok = rng.random() > 0.02
             count_value = float(int(base * rng.uniform(0.85, 1.15)))
-            runs.append(
-                Run(
-                    deployment=deployment,
-                    run_id=uuid.uuid4().hex,
-                    job_name="bench_job",
-                    status=RunStatus.SUCCESS if ok else RunStatus.FAILURE,
-                    created_at=at - timedelta(seconds=70),
-                    started_at=at - timedelta(seconds=60),
-                    ended_at=at,
-                    duration_s=60 * rng.uniform(0.8, 1.2),
-                    error_message="" if ok else "HTTP 503 from upstream",
-                    details_fetched=True,
-                )
-            )
+            runs.append(bench_run(deployment.pk, at, ok, rng))
             links.append((ok, count_value))
             at += every
         Run.objects.bulk_create(runs, batch_size=2000)

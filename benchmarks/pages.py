@@ -28,7 +28,6 @@ import random
 import statistics
 import sys
 import time
-import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,7 @@ from typing import Any
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
-from benchmarks.evaluate import configure, seed  # noqa: E402 - needs the path above
+from benchmarks.evaluate import bench_run, configure, seed  # noqa: E402 - needs the path above
 
 WARM_UP = 3
 
@@ -78,7 +77,7 @@ def seed_fleet(deployments: int, sources: int, days: int, now: datetime, rng: ra
     """``sources`` spread evenly over ``deployments`` named fleet-000.., with ``days`` of runs
     (hourly, six-hourly and daily as ``benchmarks.evaluate.seed``, 2 % failed); returns the
     number of runs."""
-    from monitoring.choices import RunAssetOutcome, RunStatus, SourceKind
+    from monitoring.choices import RunAssetOutcome, SourceKind
     from monitoring.models import Deployment, Run, RunAsset, Source
 
     made = Deployment.objects.bulk_create(
@@ -108,18 +107,7 @@ def seed_fleet(deployments: int, sources: int, days: int, now: datetime, rng: ra
         at = now - timedelta(days=days) + every * rng.random()
         while at < now:
             ok = rng.random() > 0.02
-            run = Run(
-                deployment_id=source.deployment_id,
-                run_id=uuid.uuid4().hex,
-                job_name="bench_job",
-                status=RunStatus.SUCCESS if ok else RunStatus.FAILURE,
-                created_at=at - timedelta(seconds=70),
-                started_at=at - timedelta(seconds=60),
-                ended_at=at,
-                duration_s=60 * rng.uniform(0.8, 1.2),
-                error_message="" if ok else "HTTP 503 from upstream",
-                details_fetched=True,
-            )
+            run = bench_run(source.deployment_id, at, ok, rng)
             runs.append(run)
             links.append((run, source, ok))
             source.last_run_at, source.last_status = at, run.status
