@@ -128,6 +128,7 @@ class Poller:
         pending = Run.objects.filter(
             deployment=self.deployment, status__in=TERMINAL_RUN_STATUSES, details_fetched=False
         ).order_by("ended_at")[: settings.DAGSTER_MAX_RUN_DETAILS_PER_POLL]
+        index: sync.SourceIndex | None = None  # read once per poll, when a run is detailed
         for run in pending:
             try:
                 details = self.run_details(run.run_id)
@@ -136,7 +137,8 @@ class Poller:
                 error = self.deployment.redact(str(exc))
                 logger.warning("details of run %s failed: %s", run.run_id, error)
                 continue
-            self.stats.touched_sources |= sync.apply_run_details(run, details)
+            index = index or sync.SourceIndex.load(self.deployment)
+            self.stats.touched_sources |= sync.apply_run_details(run, details, index)
             self.stats.run_details += 1
 
     def run_details(self, run_id: str) -> parse.RunDetails:

@@ -68,6 +68,8 @@ def store_runless_events(deployment: Deployment, records: list[AssetEventRecord]
     """Store the events of known assets (an unknown key waits for discovery), fold each
     source's newest one into its last success and each new one's numeric keys into the keys
     it reports (an event read again by an overlapping read is not a second report)."""
+    if not records:
+        return Stored(0, set())
     sources = {
         source.key: source
         for source in Source.objects.filter(

@@ -213,6 +213,7 @@ def apply_instigators(deployment: Deployment, found: parse.Discovery, now: datet
             code_location=definition.code_location,
             name=definition.name,
         )
+        before = discovered_state(instigator)
         instigator.repository = definition.repository
         instigator.cron, instigator.timezone = definition.cron, definition.timezone
         instigator.observe_status(definition.status, now)
@@ -220,12 +221,30 @@ def apply_instigators(deployment: Deployment, found: parse.Discovery, now: datet
         instigator.target_jobs = definition.target_jobs
         instigator.min_interval_seconds = definition.min_interval_seconds
         instigator.is_gone = False
-        instigator.save()
+        if instigator.pk is None or discovered_state(instigator) != before:
+            instigator.save()  # only a change: each save's signal reads the stored row
     for key, instigator in existing.items():
         if key not in seen and key[1] in found.loaded_locations and not instigator.is_gone:
             instigator.is_gone = True
             instigator.save(update_fields=["is_gone"])
     return len(seen)
+
+
+DISCOVERED_INSTIGATOR_FIELDS = (
+    "repository",
+    "cron",
+    "timezone",
+    "status",
+    "stopped_at",
+    "state_id",
+    "target_jobs",
+    "min_interval_seconds",
+    "is_gone",
+)
+
+
+def discovered_state(instigator: Instigator) -> tuple[object, ...]:
+    return tuple(getattr(instigator, name) for name in DISCOVERED_INSTIGATOR_FIELDS)
 
 
 # --- Runs -------------------------------------------------------------------------------------
@@ -296,19 +315,29 @@ class SourceIndex:
     by_asset_key: dict[str, Source]
     by_job_name: dict[str, Source]
     assets_of_job: dict[str, list[Source]]
+    # Every source read or created, one instance per row: a poll that settles several runs
+    # folds each into the same instance, so none saves a stale latest state over a newer one.
+    by_pk: dict[int, Source] = field(default_factory=dict)
 
     @classmethod
     def load(cls, deployment: Deployment) -> SourceIndex:
-        by_asset_key, by_job_name = {}, {}
+        by_asset_key, by_job_name, by_pk = {}, {}, {}
         assets_of_job: dict[str, list[Source]] = defaultdict(list)
         for source in Source.objects.filter(deployment=deployment):
+            by_pk[source.pk] = source
             if source.kind == SourceKind.ASSET:
                 by_asset_key[source.key] = source
                 for job_name in source.job_names:
                     assets_of_job[job_name].append(source)
             elif source.kind == SourceKind.JOB:
                 by_job_name[source.key] = source
-        return cls(by_asset_key, by_job_name, assets_of_job)
+        return cls(by_asset_key, by_job_name, assets_of_job, by_pk)
+
+    def by_pks(self, pks: Iterable[int]) -> set[Source]:
+        """These sources, from the index (a source of another deployment is read once)."""
+        missing = [pk for pk in pks if pk not in self.by_pk]
+        self.by_pk.update((s.pk, s) for s in Source.objects.filter(pk__in=missing))
+        return {self.by_pk[pk] for pk in pks if pk in self.by_pk}
 
     def planned(self, record: parse.RunRecord) -> list[Source]:
         """Sources a run is meant to produce: its asset selection, else its job's assets."""
@@ -331,7 +360,7 @@ class SourceIndex:
                 key=key,
                 defaults={"slug": unique_slug(deployment, key, set())},
             )
-            self.by_asset_key[key] = source
+            self.by_asset_key[key] = self.by_pk[source.pk] = source
         return source
 
 
@@ -353,12 +382,15 @@ def apply_runs(
         run.run_id: run
         for run in Run.objects.filter(deployment=deployment, run_id__in=list(records_by_id))
     }
-    index = SourceIndex.load(deployment)
+    runs = (
+        (existing.get(r.run_id) or Run(deployment=deployment, run_id=r.run_id), r)
+        for r in records_by_id.values()
+    )
+    changed = [(run, record) for run, record in runs if run_changed(run, record)]
+    # Most polls only see again the runs of the overlap window: no sources to read then.
+    index = SourceIndex.load(deployment) if changed else SourceIndex({}, {}, {})
     planned_links: list[RunAsset] = []
-    for record in records_by_id.values():
-        run = existing.get(record.run_id) or Run(deployment=deployment, run_id=record.run_id)
-        if not run_changed(run, record):
-            continue
+    for run, record in changed:
         is_new = run.pk is None
         fill_run(run, record)
         run.save()
@@ -382,12 +414,15 @@ def apply_runs(
 
 
 @transaction.atomic
-def apply_run_details(run: Run, details: parse.RunDetails) -> set[int]:
+def apply_run_details(
+    run: Run, details: parse.RunDetails, index: SourceIndex | None = None
+) -> set[int]:
     """Store a finished run's events, checks and errors; settle what it did to each source.
-    Returns the ids of the sources it touched."""
+    Returns the ids of the sources it touched. A poll storing several runs passes one
+    ``index`` of the deployment's sources for all of them (a failure ends the poll)."""
     deployment = run.deployment
     assert deployment is not None, "run details come from a Dagster deployment"
-    index = SourceIndex.load(deployment)
+    index = index or SourceIndex.load(deployment)
     store_asset_events(run, deployment, index, details.asset_events)
     store_checks(run, deployment, index, details.checks)
     record_failure(run, details)
@@ -469,7 +504,7 @@ def settle_outcomes(
     }
     observed = {e.asset_key for e in details.asset_events if e.kind == AssetEventKind.OBSERVATION}
     failed_steps = {f.step_key for f in details.step_failures}
-    sources = {link.source for link in run.run_assets.select_related("source")}
+    sources = index.by_pks(set(run.run_assets.values_list("source_id", flat=True)))
     sources |= {index.asset(deployment, key) for key in materialized | observed}
     outcomes = {}
     for source in sources:
@@ -537,6 +572,9 @@ def op_names(source: Source) -> set[str]:
 # --- Ticks ------------------------------------------------------------------------------------
 
 
+LATEST_TICK_FIELDS = ("last_tick_status", "last_tick_at", "last_tick_error", "stopped_at")
+
+
 @transaction.atomic
 def apply_ticks(
     deployment: Deployment,
@@ -573,10 +611,16 @@ def apply_ticks(
         instigator = instigators[key]
         tick_at = utc(tick.timestamp)
         if instigator.last_tick_at is None or (tick_at and tick_at > instigator.last_tick_at):
+            status = instigator.status
             instigator.last_tick_status, instigator.last_tick_at = tick.status, tick_at
             instigator.last_tick_error = tick.error_message[:ERROR_MESSAGE_LIMIT]
             instigator.observe_status(tick.instigator_status, now)
-            instigator.save()
+            if instigator.status != status:
+                instigator.save()  # a status is judged: the save's signal makes sources due
+            else:  # a tick is new data: no signal need compare it with the stored row
+                Instigator.objects.filter(pk=instigator.pk).update(
+                    **{name: getattr(instigator, name) for name in LATEST_TICK_FIELDS}
+                )
     for key, status in (statuses or {}).items():
         known = instigators.get(key)
         if known is not None and status and status != known.status:
