@@ -19,6 +19,7 @@ flap is one incident), twice that when it is flapping (closed once stable); othe
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import statistics
@@ -68,6 +69,7 @@ class Joined:
         )
 
 
+@functools.lru_cache(maxsize=4096)
 def signature(error: str) -> str:
     """An error's first line with its volatile parts (numbers, ids, quoted values) blanked, so
     40 scrapers failing on the same proxy share one signature."""
@@ -86,21 +88,40 @@ def assign(alerts: Iterable[Alert], now: datetime) -> dict[int, Joined]:
     deployments): they take turns here until commit, so the second sees the first's incident
     and joins it instead of opening (and paging) a second one."""
     changed: dict[int, Joined] = {}
+    known: Known = {}
     waiting = [a for a in alerts if a.incident_id is None and a.state in OPEN_STATES]
     if waiting:
         hold_until_commit(INCIDENT_ASSIGNMENT)
     for alert in waiting:
-        joined = join(alert, now, changed)
+        joined = join(alert, now, changed, known)
         alert.incident = joined.incident
         alert.save(update_fields=["incident"])
         joined.alerts.append(alert)
         changed[joined.incident.pk] = joined
+        remember(known, joined, alert)
     for joined in changed.values():
         refresh_severity(joined.incident)
     return changed
 
 
-def join(alert: Alert, now: datetime, changed: dict[int, Joined]) -> Joined:
+# The open members of the incidents one ``assign`` pass looked at, by incident id: read once
+# each and kept up to date as alerts join. Read anew for every alert, the members of a growing
+# storm made a storm quadratic (500 failures: about 125,000 alert rows read, minutes of CPU).
+Known = dict[int, list[Alert]]
+
+
+def remember(known: Known, joined: Joined, alert: Alert) -> None:
+    """The alert is a member of its incident now: add it where the pass keeps that incident's
+    members (in the database's order, newest first)."""
+    if joined.new:
+        known.setdefault(joined.incident.pk, [])
+    kept = known.get(joined.incident.pk)
+    if kept is not None:
+        kept.append(alert)
+        kept.sort(key=lambda a: a.opened_at, reverse=True)
+
+
+def join(alert: Alert, now: datetime, changed: dict[int, Joined], known: Known) -> Joined:
     cause = alert.folded_into
     if cause is not None and cause.incident_id is not None:
         return joined_to(cause.incident_id, changed)
@@ -110,10 +131,10 @@ def join(alert: Alert, now: datetime, changed: dict[int, Joined]) -> Joined:
         if own.quiet_since is not None:
             came_back(joined, now)
         return joined
-    storm = storm_incident(alert, now)
+    storm = storm_incident(alert, now, known)
     if storm is not None:
         joined = changed.get(storm.pk) or Joined(storm)
-        together = [*members(joined.incident), alert]
+        together = [*members(joined.incident, known), alert]
         joined.incident.cause = shared_cause(together)
         joined.incident.title = title_of(joined.incident, together)
         joined.incident.save(update_fields=["cause", "title"])
@@ -201,7 +222,7 @@ def grew(alerts: Iterable[Alert], changed: dict[int, Joined]) -> None:
             changed[joined.incident.pk] = joined
 
 
-def storm_incident(alert: Alert, now: datetime) -> Incident | None:
+def storm_incident(alert: Alert, now: datetime, known: Known) -> Incident | None:
     """An open incident, opened within the storm window, whose members share a cause with this
     alert (only source alerts group: a deployment's own alert already inhibits its sources)."""
     if alert.source_id is None:
@@ -221,7 +242,7 @@ def storm_incident(alert: Alert, now: datetime) -> Incident | None:
         )
     )
     for incident in recent:
-        if shares_cause(alert, failing_members(incident), upstream):
+        if shares_cause(alert, failing_members(incident, known), upstream):
             return incident
     return None
 
@@ -251,15 +272,19 @@ def backfill_incident(alert: Alert) -> Incident | None:
     )
 
 
-def failing_members(incident: Incident) -> list[Alert]:
+def failing_members(incident: Incident, known: Known) -> list[Alert]:
     """Members whose condition still holds: only they can share a cause with a new failure."""
-    return [a for a in members(incident) if a.clear_since is None]
+    return [a for a in members(incident, known) if a.clear_since is None]
 
 
-def members(incident: Incident) -> list[Alert]:
-    return list(
-        incident.alerts.filter(state__in=OPEN_STATES).select_related("rule", "source__deployment")
-    )
+def members(incident: Incident, known: Known) -> list[Alert]:
+    if incident.pk not in known:
+        known[incident.pk] = list(
+            incident.alerts.filter(state__in=OPEN_STATES).select_related(
+                "rule", "source__deployment"
+            )
+        )
+    return known[incident.pk]
 
 
 def shares_cause(alert: Alert, others: list[Alert], upstream: set[int]) -> bool:
@@ -301,9 +326,9 @@ def shared_cause(alerts: list[Alert]) -> str:
     backfills = {backfill_of(a) for a in alerts}
     if len(backfills) == 1 and "" not in backfills:
         return f"same backfill {next(iter(backfills))}"
-    deployments = {a.deployment for a in alerts}
+    deployments = {a.deployment_id for a in alerts}
     if len(deployments) == 1 and None not in deployments:
-        return f"same deployment: {next(iter(deployments))}"
+        return f"same deployment: {alerts[0].deployment}"
     return "failing together"
 
 
