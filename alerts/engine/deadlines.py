@@ -27,6 +27,7 @@ from django.db.models import Model, Q, QuerySet
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 
 from alerts.choices import OPEN_STATES, AlertState, ResolvedHow
+from alerts.engine.history import SOURCE_FILTER_FIELDS, SOURCE_SETTING_FIELDS
 from alerts.models import Alert, AlertRule, RuleOverride, SourceCheck
 from monitoring.models import Instigator, Source
 
@@ -118,26 +119,11 @@ def make_due(source_ids: Iterable[int] | QuerySet[Any] | None = None) -> None:
     rows.delete()
 
 
-# What rules read of a source (``history.SOURCE_FIELDS``) and of a schedule
+# What rules read of a source's settings and what ``history.load_sources`` filters on (one list
+# with the fields it loads, so the two cannot drift), and of a schedule
 # (``history.load_schedules``), compared before a save: a change an operator or a discovery
 # makes, not new data, so no poll judges it.
-JUDGED_SOURCE_FIELDS = (
-    "key",
-    "kind",
-    "deployment_id",
-    "group_name",
-    "tags",
-    "first_seen_at",
-    "schedule_names",
-    "expected_cron",
-    "expected_cron_timezone",
-    "paused",
-    "freshness_policy",
-    "partitions_definition",
-    "volume_metric",
-    "is_gone",
-    "is_asset_job",
-)
+JUDGED_SOURCE_FIELDS = (*SOURCE_SETTING_FIELDS, *SOURCE_FILTER_FIELDS)
 JUDGED_SCHEDULE_FIELDS = ("deployment_id", "kind", "name", "cron", "timezone", "status", "is_gone")
 
 

@@ -53,16 +53,15 @@ WAITING_RUN_STATUSES = (
     RunStatus.STARTING,
     RunStatus.CANCELING,
 )
-SOURCE_FIELDS = (
-    "pk",
+# What rules read of a source that an operator or a discovery sets: no poll judges a change to
+# one, so a change makes the source due for the timer pass (``deadlines.JUDGED_SOURCE_FIELDS``).
+SOURCE_SETTING_FIELDS = (
     "key",
     "kind",
     "deployment_id",
     "group_name",
     "tags",
     "first_seen_at",
-    "last_success_at",
-    "last_failure_at",
     "schedule_names",
     "expected_cron",
     "expected_cron_timezone",
@@ -70,10 +69,12 @@ SOURCE_FIELDS = (
     "freshness_policy",
     "partitions_definition",
     "volume_metric",
-    "metric_keys",
-    "asset_checks",
-    "deployment__ui_url",
 )
+# What ``load_sources`` leaves out by (gone sources, asset jobs on request): also a setting.
+SOURCE_FILTER_FIELDS = ("is_gone", "is_asset_job")
+# What rules read that every poll or sync writes: the evaluation after it judges the change.
+SOURCE_POLLED_FIELDS = ("last_success_at", "last_failure_at", "metric_keys", "asset_checks")
+SOURCE_FIELDS = ("pk", *SOURCE_SETTING_FIELDS, *SOURCE_POLLED_FIELDS, "deployment__ui_url")
 
 
 def load_sources(
