@@ -1,12 +1,14 @@
 """What the status page shows, read in a fixed number of queries whatever the number of sources.
 
-1. deployments; 2. every visible source's few fields its health needs (and the filters' JSON
-fields only when a tag or owner filter is set); 3. open alerts summed per source, severity and
+1. deployments; 2. the visible sources counted per deployment, group, pause and recent success
+in SQL, sources with an open alert one by one (one row per source, with the filters' JSON
+fields, only when a tag or owner filter is set); 3. open alerts summed per source, severity and
 whether they are clearing (waiting out their resolve hold: a recovering source) in SQL; 4. the
-full rows of the sources shown as cells; 5. their timeline's runs in the window, at most
-``RUNS_PER_SOURCE`` per source, ranked in SQL and joined to their run. Filters apply in Python
-to the source rows (tags and Dagster owners are JSON, which SQLite cannot search well), and in
-SQL to the runs when any is set. Only when a shown source never ran: 6. the schedules of their
+full rows of the sources shown as cells (an opened deployment's, and the failing ones); 5. their
+timeline's runs in the window, at most ``RUNS_PER_SOURCE`` per source, ranked in SQL and joined
+to their run. Filters apply in Python to the source rows (tags and Dagster owners are JSON,
+which SQLite cannot search well; the group in SQL too, to the cells' rows), and in SQL to the
+runs when any is set. Only when a shown source never ran: 6. the schedules of their
 deployments, to say when the first run is due. Only for the whole page (not its refresh): 7. the
 distinct groups, tags and owners for the filter form.
 
@@ -17,8 +19,8 @@ is failing without a click, and no more than that: deployments with a critical, 
 source or alert, then those that cannot be polled, come first, and a collapsed deployment still
 shows its critical and warning cells (up to ``FAILING_CELLS_SHOWN``); its healthy sources, the
 bulk of a fleet, stay a count. Deployments are paginated (``SECTIONS_PER_PAGE``, ``?page=N``)
-and the refresh keeps the page and the opened deployment. Collapsed sources cost a health
-computed from query 2's few fields; only cells load their full row and runs.
+and the refresh keeps the page and the opened deployment. Collapsed sources cost a share of
+query 2's counts; only cells load their full row and runs.
 """
 
 from __future__ import annotations
@@ -28,7 +30,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db.models import BooleanField, Count, ExpressionWrapper, F, Max, Min, Q, Window
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Max,
+    Min,
+    Q,
+    When,
+    Window,
+)
 from django.db.models.functions import Coalesce, RowNumber
 from django.urls import reverse
 from django.utils import timezone
@@ -222,37 +236,65 @@ class StatusPage:
 
 def build(filters: StatusFilters, now: datetime, with_options: bool = True) -> StatusPage:
     deployments = {d.pk: d for d in Deployment.objects.all()}
-    rows = list(
-        Source.objects.filter(is_gone=False, is_asset_job=False)
-        .order_by("deployment_id", "group_name", "key")
-        .values(
-            *HEALTH_FIELDS,
-            *(FILTER_FIELDS if source_filtered(filters) else ()),
-            recent=recent_success(now),
-        )
-    )
+    rows = source_rows(filters, now)
     totals = open_alerts()
     names = {pk: d.name for pk, d in deployments.items()}
     shown = [row for row in rows if matches(filters, row, names)] if filters.active else rows
     sections = plan(shown, deployments, filters, totals, now)
-    fleet = len(shown) > COLLAPSE_ABOVE
+    size = sum(row["n"] for row in shown)
+    fleet = size > COLLAPSE_ABOVE
     page = StatusPage(
         sections=sections,
         states=Counter(),
         counts=totals.counts,
         window=TimeWindow.ending(TimelineWindow(filters.window), now),
         ticks=[],
-        shown=len(shown),
+        shown=size,
         options=filter_options(rows, deployments) if with_options else {},
         collapsed=fleet,
     )
     page.ticks = ticks(page.window, timezone.get_current_timezone())
-    states = Counter(row["state"] for row in shown)
+    states: Counter[str] = Counter()
+    for row in shown:
+        states[row["state"]] += row["n"]
     page.states = {state: states.get(state, 0) for state in HealthState.values}
     if fleet:
         paginate(page, filters)
     fill(page, shown, filters, deployments, totals, now)
     return page
+
+
+def source_rows(filters: StatusFilters, now: datetime) -> list[dict[str, Any]]:
+    """The visible sources as their states need them, counted in SQL: one row per deployment,
+    group, pause and recent success (``n`` sources), and one row per source with an open alert
+    (``source``, its pk), whose state its alerts decide. Ten thousand sources make a few hundred
+    rows. A tag or owner filter reads JSON, matched in Python: then one row per source."""
+    query = Source.objects.filter(is_gone=False, is_asset_job=False)
+    if filters.tag or filters.owner:
+        rows = list(
+            query.order_by("deployment_id", "group_name", "key").values(
+                *HEALTH_FIELDS, *FILTER_FIELDS, recent=recent_success(now)
+            )
+        )
+        for row in rows:
+            row["n"], row["source"] = 1, row["pk"]
+        return rows
+    alerted = Alert.objects.filter(state__in=VISIBLE_ALERT_STATES, source__isnull=False)
+    return list(
+        query.values(
+            "deployment_id",
+            "group_name",
+            "paused",
+            recent=recent_success(now),
+            source=Case(
+                When(pk__in=alerted.values("source_id"), then=F("pk")),
+                default=None,
+                output_field=IntegerField(),
+            ),
+        )
+        .annotate(n=Count("pk"))
+        .order_by("deployment_id", "group_name")
+    )
 
 
 def plan(
@@ -279,11 +321,11 @@ def plan(
         row["state"] = source_state(
             paused=row["paused"],
             deployment_problem=section.problem,
-            alerts=totals.by_source.get(row["pk"], NO_ALERTS),
+            alerts=totals.by_source.get(row["source"], NO_ALERTS) if row["source"] else NO_ALERTS,
             recent_success=bool(row["recent"]),
         )
-        section.states[row["state"]] += 1
-        section.size += 1
+        section.states[row["state"]] += row["n"]
+        section.size += row["n"]
     return sorted(sections.values(), key=lambda s: (s.deployment is None, s.title))
 
 
@@ -323,23 +365,29 @@ def fill(
     """Load the full rows and runs of the sources shown as cells and group them in their
     sections."""
     by_key = {section_id(s): s for s in page.sections}
-    wanted: set[int] = set()
+    opened = {key for key, section in by_key.items() if not section.collapsed}
+    failing = {
+        row["source"]
+        for row in shown
+        if row["source"] and row["state"] in FAILING and by_key.get(row["deployment_id"])
+    }
+    full: list[dict[str, Any]] = []
     failing_shown: Counter[int | None] = Counter()
-    for row in shown:
-        section = by_key.get(row["deployment_id"])
-        if section is None:
-            continue
-        if not section.collapsed:
-            wanted.add(row["pk"])
-        elif row["state"] in FAILING and failing_shown[row["deployment_id"]] < FAILING_CELLS_SHOWN:
-            failing_shown[row["deployment_id"]] += 1
-            wanted.add(row["pk"])
+    if opened or failing:
+        names = {pk: d.name for pk, d in deployments.items()}
+        for row in cell_rows(opened, failing, set(by_key), filters):
+            if row["deployment_id"] in opened:
+                full.append(row)
+            elif row["pk"] in failing and failing_shown[row["deployment_id"]] < FAILING_CELLS_SHOWN:
+                failing_shown[row["deployment_id"]] += 1
+                full.append(row)
+        if filters.active:
+            full = [row for row in full if matches(filters, row, names)]
     for section in page.sections:
         if section.collapsed:
             section.hidden = section.size - failing_shown[section_id(section)]
-    if not wanted:
+    if not full:
         return
-    full = cell_rows(wanted)
     runs = timeline_runs(filters, [row["pk"] for row in full], page.window, deployments)
     due = first_runs_due(full, now)
     url = reverse("alerts:source", kwargs={"slug": "SLUG"})
@@ -359,15 +407,24 @@ def section_id(section: Section) -> int | None:
     return section.deployment.pk if section.deployment else None
 
 
-def cell_rows(pks: set[int]) -> list[dict[str, Any]]:
-    """The full rows of the sources shown as cells, in the grid's order."""
+def cell_rows(
+    opened: set[int | None], failing: set[int], on_page: set[int | None], filters: StatusFilters
+) -> list[dict[str, Any]]:
+    """The full rows of the opened deployments' sources and of the failing ones (with an open
+    alert) of the page's deployments, in the grid's order; the caller keeps those shown."""
     query = Source.objects.filter(is_gone=False, is_asset_job=False)
-    if len(pks) <= MAX_LISTED_SOURCES:
-        query = query.filter(pk__in=pks)
-    rows = query.order_by("deployment_id", "group_name", "key").values(
-        *SOURCE_FIELDS, **SOURCE_TIMES
-    )
-    return [row for row in rows if row["pk"] in pks]
+    if filters.group:
+        query = query.filter(group_name=filters.group)
+    listed = failing if len(failing) <= MAX_LISTED_SOURCES else set()
+    wanted = Q(pk__in=listed) | in_deployments(opened if listed or not failing else on_page)
+    rows = query.filter(wanted).order_by("deployment_id", "group_name", "key")
+    return list(rows.values(*SOURCE_FIELDS, **SOURCE_TIMES))
+
+
+def in_deployments(keys: set[int | None]) -> Q:
+    """The sources of these deployments (``None``: the pushed sources)."""
+    deployments = Q(deployment_id__in=[key for key in keys if key is not None])
+    return deployments | Q(deployment_id__isnull=True) if None in keys else deployments
 
 
 def first_runs_due(rows: list[dict[str, Any]], now: datetime) -> dict[int, datetime]:
