@@ -308,6 +308,21 @@ def run_changed(run: Run, record: parse.RunRecord) -> bool:
     )
 
 
+# What a poll never reads of the sources it indexes: decoding these JSON and text fields for
+# every source was most of a busy poll's cost of reading them.
+INDEX_DEFERRED = (
+    "description",
+    "dagster_owners",
+    "tags",
+    "kinds",
+    "freshness_policy",
+    "asset_checks",
+    "schedule_names",
+    "sensor_names",
+    "notes",
+)
+
+
 @dataclass
 class SourceIndex:
     """The deployment's sources by asset key, job name and the jobs that materialise them."""
@@ -323,7 +338,7 @@ class SourceIndex:
     def load(cls, deployment: Deployment) -> SourceIndex:
         by_asset_key, by_job_name, by_pk = {}, {}, {}
         assets_of_job: dict[str, list[Source]] = defaultdict(list)
-        for source in Source.objects.filter(deployment=deployment):
+        for source in Source.objects.filter(deployment=deployment).defer(*INDEX_DEFERRED):
             by_pk[source.pk] = source
             if source.kind == SourceKind.ASSET:
                 by_asset_key[source.key] = source
