@@ -28,6 +28,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models.signals import pre_save
 from django.utils.text import slugify
 
 from alerts.choices import (
@@ -38,7 +39,7 @@ from alerts.choices import (
     RuleTarget,
     ScopeKind,
 )
-from alerts.engine import evaluation, history, policy
+from alerts.engine import deadlines, evaluation, history, policy
 from alerts.engine.evaluation import SubjectKey
 from alerts.models import Alert, AlertRule, Channel, Notification, RuleOverride, Silence
 from alerts.replay.lines import (
@@ -84,8 +85,10 @@ ALERT_EVENTS = (
 )
 EVENT_ORDER: dict[str, int] = {event: index for index, event in enumerate(ALERT_EVENTS)}
 CLOCKS = ("focused", "full")
-# Instants the focused clock tries to pass with one batch of history queries.
-WINDOW = 16
+# Instants the focused clock tries to pass with one batch of history queries. A stretch also
+# ends where a source has a second line, so at a fleet's size this bounds it less than that
+# does: 16 cost 767 history loads for a month of 30 sources (1,765 runs), half the CPU time.
+WINDOW = 256
 
 
 class World:
@@ -630,6 +633,25 @@ def simulate(
     if clock not in CLOCKS:
         raise ValueError(f"clock must be one of {', '.join(CLOCKS)}")
     began = time.perf_counter()
+    # The clock keeps its own deadlines (``FocusedClock.next_at``), never the stored ones: the
+    # query ``deadlines.source_saving`` makes at every source save (7 % of the time) is idle.
+    pre_save.disconnect(sender=Source, dispatch_uid="deadlines-source")
+    try:
+        return simulated(parsed, specs, step, tail, until, exhaustive, clock, began)
+    finally:
+        pre_save.connect(deadlines.source_saving, sender=Source, dispatch_uid="deadlines-source")
+
+
+def simulated(
+    parsed: Sequence[Numbered],
+    specs: Sequence[RuleSpec],
+    step: timedelta,
+    tail: timedelta,
+    until: datetime | None,
+    exhaustive: bool,
+    clock: str,
+    began: float,
+) -> ReplayResult:
     events = sorted(
         (item for item in parsed if is_timed(item.line)),
         key=lambda item: due_at(item.line),
