@@ -263,6 +263,8 @@ class Figures:
     failed_runs: int = 0
     failed_with_alert: int = 0
     failed_in_message: int = 0
+    failed_joined_paged: int = 0
+    update_max: float = 0.0
     message_p50: float = 0.0
     message_p95: float = 0.0
     message_max: float = 0.0
@@ -381,6 +383,35 @@ def drain(args: argparse.Namespace, processes: list[Process], window_end: float)
         time.sleep(2)
 
 
+def joined_paged_incident(run_ids: list[str]) -> set[str]:
+    """Failed runs whose alerts all joined an incident that had paged before they fired (the
+    same job failing again while its incident is open). They get no page of their own: the
+    incident's update follows its rules' cooldown (30 min by default), by design, so they are
+    counted apart from failure-to-message."""
+    from django.db.models import Min
+
+    from alerts.choices import NotificationEvent
+    from alerts.models import Alert, Notification
+
+    alerts = list(
+        Alert.objects.filter(run_id__in=run_ids).values("run_id", "incident_id", "fired_at")
+    )
+    first_page = dict(
+        Notification.objects.filter(
+            incident_id__in={a["incident_id"] for a in alerts}, event=NotificationEvent.FIRING
+        )
+        .values("incident_id")
+        .annotate(at=Min("created_at"))
+        .values_list("incident_id", "at")
+    )
+    joined: dict[str, bool] = {}
+    for alert in alerts:
+        paged = first_page.get(alert["incident_id"])
+        before = paged is not None and alert["fired_at"] is not None and paged < alert["fired_at"]
+        joined[alert["run_id"]] = joined.get(alert["run_id"], True) and before
+    return {run_id for run_id, all_joined in joined.items() if all_joined}
+
+
 def measure_runs(
     sim: FleetSimulator, receiver: Receiver, since: float, until: float, figures: Figures
 ) -> None:
@@ -409,9 +440,19 @@ def measure_runs(
         Alert.objects.filter(run_id__in=[r.run_id for r in failed]).values_list("run_id", flat=True)
     )
     arrivals = receiver.first_arrival()
-    messages = [arrivals[r.run_id] - r.end for r in failed if r.run_id in arrivals]
+    joined = joined_paged_incident([r.run_id for r in failed])
+    messages = [
+        arrivals[r.run_id] - r.end
+        for r in failed
+        if r.run_id in arrivals and r.run_id not in joined
+    ]
+    updates = [
+        arrivals[r.run_id] - r.end for r in failed if r.run_id in arrivals and r.run_id in joined
+    ]
     figures.failed_runs, figures.failed_with_alert = len(failed), len(alerted)
     figures.failed_in_message = len(messages)
+    figures.failed_joined_paged = len(joined)
+    figures.update_max = max(updates, default=float("nan"))
     figures.message_p50 = percentile(messages, 0.5)
     figures.message_p95 = percentile(messages, 0.95)
     figures.message_max = max(messages, default=float("nan"))
@@ -473,14 +514,22 @@ def print_table(args: argparse.Namespace, results: list[Figures]) -> None:
     print(head)
     for f in results:
         cpu = sum(f.cpu.values())
+        joined = (
+            f" (+{f.failed_joined_paged} joined a paged incident)" if f.failed_joined_paged else ""
+        )
         print(
             f"{f.deployments} | {f.sources} | {f.runs_ended}/{f.runs_stored} | "
             f"{f.poll_lag_p50:.1f}/{f.poll_lag_p95:.1f}/{f.poll_lag_max:.1f} | "
-            f"{f.failed_runs}: {f.failed_with_alert}/{f.failed_in_message} | "
+            f"{f.failed_runs}: {f.failed_with_alert}/{f.failed_in_message}"
+            f"{joined} | "
             f"{f.message_p50:.1f}/{f.message_p95:.1f}/{f.message_max:.1f} | "
             f"{f.idle_pass_s:.2f} ({f.idle_pass_judged}) | {cpu:.0f} | "
             f"{f.database_mb:.0f} ({f.runs_in_database}) | {f.redis_peak_mb:.1f}"
         )
+        if f.failed_joined_paged:
+            print(
+                f"    joined a paged incident: update after {f.update_max:.0f} s at most (cooldown)"
+            )
         if f.kills:
             print(f"    killed: {f.kills}; deliveries {f.deliveries}, received twice {f.doubled}")
         for problem in f.problems:
