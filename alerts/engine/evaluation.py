@@ -161,8 +161,7 @@ def judged_sources(
 ) -> Iterator[tuple[SourceHistory, Params]]:
     """The sources a source rule judges, each with its parameters (an override's if any):
     not paused, in scope, not switched off by an override."""
-    overrides = {o.source_id: o for o in rule.overrides.all()}
-    params_cache: dict[int | None, Params] = {}
+    overrides, params_cache = judging_table(rule)
     for h in histories.values():
         if h.paused or (h.source_id in asset_jobs and not rule.include_asset_jobs):
             continue
@@ -172,6 +171,20 @@ def judged_sources(
         if override is not None and not override.enabled:
             continue
         yield h, params_for(rule, override, params_cache)
+
+
+def judging_table(rule: AlertRule) -> tuple[dict[int, Any], dict[int | None, Params]]:
+    """The rule's overrides by source and its parsed parameters by override, built once per
+    rule instance. A pass loads its rules afresh, so these cannot go stale; the replay's clock
+    judges thousands of instants with one load, and rebuilt them (a query set and a parameter
+    validation per rule) at each."""
+    table: tuple[dict[int, Any], dict[int | None, Params]] | None = rule.__dict__.get(
+        "_judging_table"
+    )
+    if table is None:
+        table = ({o.source_id: o for o in rule.overrides.all()}, {})
+        rule.__dict__["_judging_table"] = table
+    return table
 
 
 def next_checks(
