@@ -527,9 +527,12 @@ def print_table(args: argparse.Namespace, results: list[Figures]) -> None:
             f"{f.database_mb:.0f} ({f.runs_in_database}) | {f.redis_peak_mb:.1f}"
         )
         if f.failed_joined_paged:
-            print(
-                f"    joined a paged incident: update after {f.update_max:.0f} s at most (cooldown)"
+            update = (
+                f"its update came {f.update_max:.0f} s after the run at most"
+                if f.update_max == f.update_max  # not NaN: an update arrived
+                else "no update before the run ended (the cooldown had not passed)"
             )
+            print(f"    {f.failed_joined_paged} joined a paged incident: {update}")
         if f.kills:
             print(f"    killed: {f.kills}; deliveries {f.deliveries}, received twice {f.doubled}")
         for problem in f.problems:
