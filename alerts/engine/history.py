@@ -7,7 +7,7 @@ the last ``runs_per_source`` runs of each source (a window function ranks them i
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -46,6 +46,7 @@ RUNS_PER_SOURCE = 25
 RUNLESS_PER_SOURCE = RUNS_PER_SOURCE
 CHECKS_PER_NAME = 1
 TICKS_WINDOW = timedelta(hours=24)
+STEP_STATS_BATCH = 5000
 # Runs that should soon leave their status; ``run_stuck`` judges how long they have not.
 WAITING_RUN_STATUSES = (
     RunStatus.QUEUED,
@@ -123,36 +124,29 @@ def load_sources(
 
 
 def load_runs(source_ids: list[int], per_source: int) -> dict[int, list[RunSample]]:
-    """The latest runs of each source, newest first: ranked on the run-asset index alone, then
-    the run details of just those rows (a join over all history would sort it all). Every read
-    of the link table is bounded per source (``recent_links``), so PostgreSQL seeks the
-    (source, run_created_at) index instead of hashing the ranked ids against the whole table."""
-    recent = recent_links(source_ids, per_source)
-    latest = (
-        RunAsset.objects.filter(recent)
-        .annotate(
-            rank=Window(
-                RowNumber(),
-                partition_by=[F("source_id")],
-                order_by=[F("run_created_at").desc(nulls_last=True), F("pk").desc()],
-            )
-        )
-        .filter(rank__lte=per_source)
-        .values_list("pk", flat=True)
-    )
+    """The latest runs of each source, newest first. Every read of the link table is bounded
+    per source (``recent_links``), so PostgreSQL seeks the (source, run_created_at) index, and
+    the rows come ordered as a rank would order them: the first ``per_source`` of each source
+    are kept here, which is what ranking them in SQL gave (a window function's query cost more
+    to compile than the at most twice as many rows it saved), and the step stats are read only
+    for the kept runs whose materialising step is known."""
     rows = (
-        # A subquery, not a list of ids: SQLite caps the parameters of one statement.
-        RunAsset.objects.filter(recent, pk__in=Subquery(latest))
+        RunAsset.objects.filter(recent_links(source_ids, per_source))
         .annotate(step_key=materialising_step(), **own_failure())
         .order_by("source_id", F("run_created_at").desc(nulls_last=True), "-pk")
         .values_list(*RUN_FIELDS)
     )
-    urls = dict(Deployment.objects.values_list("pk", "ui_url"))
-    steps = load_step_stats(RunAsset.objects.filter(recent, pk__in=Subquery(latest)))
-    runs: dict[int, list[RunSample]] = defaultdict(list)
+    kept: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
     for row in rows:
-        runs[row[0]].append(run_sample(row, urls, steps))
-    return runs
+        if len(kept[row[0]]) < per_source:
+            kept[row[0]].append(row)
+    stepped = {row[12] for source_rows in kept.values() for row in source_rows if row[13]}
+    steps = load_step_stats(stepped)
+    urls = dict(Deployment.objects.values_list("pk", "ui_url"))
+    return {
+        source_id: [run_sample(row, urls, steps) for row in source_rows]
+        for source_id, source_rows in kept.items()
+    }
 
 
 def recent_links(source_ids: list[int], per_source: int) -> Q:
@@ -193,10 +187,13 @@ def recent_links(source_ids: list[int], per_source: int) -> Q:
 
 def load_runless(source_ids: list[int], per_source: int) -> dict[int, list[RunSample]]:
     """The latest events of each source reported outside any run, newest first, in one query
-    whatever the number of sources (ranked in SQL like the runs)."""
+    whatever the number of sources (ranked in SQL), after a cheap look for any: most sources
+    have none, and the ranked query costs more to compile than to run."""
+    runless = AssetEvent.objects.filter(source_id__in=source_ids, run__isnull=True)
+    if not runless.exists():
+        return {}
     ranked = (
-        AssetEvent.objects.filter(source_id__in=source_ids, run__isnull=True)
-        .annotate(
+        runless.annotate(
             rank=Window(
                 RowNumber(),
                 partition_by=[F("source_id")],
@@ -249,12 +246,17 @@ def materialising_step() -> Subquery:
     return Subquery(events.values("step_key")[:1])
 
 
-def load_step_stats(links: QuerySet[RunAsset]) -> dict[int, list[Any]]:
-    """Dagster's step stats of the ranked links' runs, one row per run (a run of many assets is
-    read once, not once per asset): one query whatever the number of sources."""
-    runs = links.values("run_id")
-    rows = Run.objects.filter(pk__in=Subquery(runs)).values_list("pk", "step_stats")
-    return {pk: stats for pk, stats in rows if stats}
+def load_step_stats(run_pks: set[int]) -> dict[int, list[Any]]:
+    """Dagster's step stats of these runs, one row per run (a run of many assets is read once,
+    not once per asset), in batches that stay under SQLite's limit of parameters; no query when
+    no run has a known step."""
+    ordered = sorted(run_pks)
+    stats: dict[int, list[Any]] = {}
+    for start in range(0, len(ordered), STEP_STATS_BATCH):
+        batch = ordered[start : start + STEP_STATS_BATCH]
+        rows = Run.objects.filter(pk__in=batch).values_list("pk", "step_stats")
+        stats.update((pk, value) for pk, value in rows if value)
+    return stats
 
 
 def step_timing(key: str | None, stats: list[Any]) -> StepTiming | None:
@@ -322,9 +324,11 @@ def load_checks(
     """The latest evaluations of each check, newest first; ``blocking`` names each source's
     declared blocking checks (from discovery: an evaluation does not say)."""
     blocking = blocking or {}
+    results = CheckResult.objects.filter(source_id__in=source_ids)
+    if not results.exists():  # as for runless events: cheaper than compiling the ranked query
+        return {}
     ranked = (
-        CheckResult.objects.filter(source_id__in=source_ids)
-        .annotate(
+        results.annotate(
             rank=Window(
                 RowNumber(),
                 partition_by=[F("source_id"), F("check_name")],
@@ -406,10 +410,18 @@ def load_upstream(source_ids: list[int]) -> dict[int, list[int]]:
     return upstream
 
 
-def load_deployments(now: datetime) -> dict[int, DeploymentHistory]:
+def load_deployments(
+    now: datetime, deployment_ids: Collection[int] | None = None
+) -> dict[int, DeploymentHistory]:
+    """Every deployment's history, or only those of ``deployment_ids``: an evaluation of one
+    deployment's sources reads its own, not the fleet's (ticks, open runs, instigators)."""
     ticks: dict[int, list[TickSample]] = defaultdict(list)
     for tick in (
-        FailedTick.objects.filter(timestamp__gte=now - TICKS_WINDOW)
+        of_deployments(
+            FailedTick.objects.filter(timestamp__gte=now - TICKS_WINDOW),
+            "instigator__deployment",
+            deployment_ids,
+        )
         .select_related("instigator")
         .order_by("-timestamp")
     ):
@@ -424,12 +436,13 @@ def load_deployments(now: datetime) -> dict[int, DeploymentHistory]:
         )
     statuses: dict[int, dict[str, str]] = defaultdict(dict)
     for deployment_id, name, status in (
-        Instigator.objects.filter(is_gone=False)
+        of_deployments(Instigator.objects.filter(is_gone=False), "deployment", deployment_ids)
         .exclude(Q(last_tick_status=""))
         .values_list("deployment_id", "name", "last_tick_status")
     ):
         statuses[deployment_id][name] = status
-    open_runs, stopped = load_open_runs(), load_stopped_instigators()
+    open_runs = load_open_runs(deployment_ids)
+    stopped = load_stopped_instigators(deployment_ids)
     return {
         d.pk: DeploymentHistory(
             deployment_id=d.pk,
@@ -446,19 +459,24 @@ def load_deployments(now: datetime) -> dict[int, DeploymentHistory]:
             open_runs=tuple(open_runs.get(d.pk, ())),
             stopped_instigators=tuple(stopped.get(d.pk, ())),
         )
-        for d in Deployment.objects.all()
+        for d in of_deployments(Deployment.objects.all(), "pk", deployment_ids)
     }
 
 
-def load_open_runs() -> dict[int, list[OpenRun]]:
+def of_deployments(
+    rows: QuerySet[Any], field: str, deployment_ids: Collection[int] | None
+) -> QuerySet[Any]:
+    return rows if deployment_ids is None else rows.filter(**{f"{field}__in": list(deployment_ids)})
+
+
+def load_open_runs(deployment_ids: Collection[int] | None = None) -> dict[int, list[OpenRun]]:
     """Each deployment's Dagster runs waiting to start or stop, oldest first (running ones are
     ``duration``'s): a run entered QUEUED at its creation and any later status at its last
     status change (Dagster's updateTime)."""
     runs: dict[int, list[OpenRun]] = defaultdict(list)
     rows = (
-        Run.objects.filter(
-            origin=RunOrigin.DAGSTER, deployment__isnull=False, status__in=WAITING_RUN_STATUSES
-        )
+        of_deployments(Run.objects.all(), "deployment", deployment_ids)
+        .filter(origin=RunOrigin.DAGSTER, deployment__isnull=False, status__in=WAITING_RUN_STATUSES)
         .order_by("created_at")
         .values_list(
             "deployment_id", "run_id", "job_name", "status", "created_at", "dagster_update_time"
@@ -472,11 +490,18 @@ def load_open_runs() -> dict[int, list[OpenRun]]:
     return runs
 
 
-def load_stopped_instigators() -> dict[int, list[StoppedInstigator]]:
+def load_stopped_instigators(
+    deployment_ids: Collection[int] | None = None,
+) -> dict[int, list[StoppedInstigator]]:
     stopped: dict[int, list[StoppedInstigator]] = defaultdict(list)
-    for deployment_id, name, kind, at, jobs in Instigator.objects.filter(
-        is_gone=False, status="STOPPED", stopped_at__isnull=False
-    ).values_list("deployment_id", "name", "kind", "stopped_at", "target_jobs"):
+    rows = of_deployments(
+        Instigator.objects.filter(is_gone=False, status="STOPPED", stopped_at__isnull=False),
+        "deployment",
+        deployment_ids,
+    )
+    for deployment_id, name, kind, at, jobs in rows.values_list(
+        "deployment_id", "name", "kind", "stopped_at", "target_jobs"
+    ):
         if at is not None:  # filtered above; the type cannot know
             stopped[deployment_id].append(StoppedInstigator(name, kind, at, tuple(jobs or ())))
     return stopped

@@ -241,7 +241,9 @@ def storm_incident(alert: Alert, now: datetime, known: Known) -> Incident | None
             "to_source_id", flat=True
         )
     )
-    for incident in recent:
+    candidates = list(recent)
+    read_members(candidates, known)
+    for incident in candidates:
         if shares_cause(alert, failing_members(incident, known), upstream):
             return incident
     return None
@@ -278,13 +280,24 @@ def failing_members(incident: Incident, known: Known) -> list[Alert]:
 
 
 def members(incident: Incident, known: Known) -> list[Alert]:
-    if incident.pk not in known:
-        known[incident.pk] = list(
-            incident.alerts.filter(state__in=OPEN_STATES).select_related(
-                "rule", "source__deployment"
-            )
-        )
+    read_members([incident], known)
     return known[incident.pk]
+
+
+def read_members(incidents: list[Incident], known: Known) -> None:
+    """The open members of the incidents not read yet, in one query: a storm check compares a
+    new failure with every recent incident of the fleet (91 of them, 91 queries per alert, at
+    100 deployments with 2 % of runs failing)."""
+    unread = [incident.pk for incident in incidents if incident.pk not in known]
+    if not unread:
+        return
+    for pk in unread:
+        known[pk] = []
+    for alert in Alert.objects.filter(incident_id__in=unread, state__in=OPEN_STATES).select_related(
+        "rule", "source__deployment"
+    ):
+        if alert.incident_id is not None:  # filtered above; the type cannot know
+            known[alert.incident_id].append(alert)
 
 
 def shares_cause(alert: Alert, others: list[Alert], upstream: set[int]) -> bool:
