@@ -482,7 +482,7 @@ def upstream_causes(alerts: list[Alert]) -> dict[int, Alert]:
     candidates = [a for a in alerts if a.source_id and a.rule.kind in consequences]
     if not candidates:
         return {}
-    ancestors = ancestor_map()
+    ancestors = ancestor_map({a.source_id for a in candidates if a.source_id})
     failing = {
         a.source_id: a
         for a in Alert.objects.filter(
@@ -501,21 +501,28 @@ def upstream_causes(alerts: list[Alert]) -> dict[int, Alert]:
     return causes
 
 
-def ancestor_map() -> dict[int, list[int]]:
-    """Every source's upstream sources, transitively (nearest first), from one query."""
+def ancestor_map(source_ids: set[int]) -> dict[int, list[int]]:
+    """These sources' upstream sources, transitively (nearest first), one query per level of
+    lineage: the whole fleet's (10,000 sources) read and walked at every evaluation with a
+    consequence alert was 5 % of the workers' time at 100 deployments."""
     parents: dict[int, list[int]] = {}
-    for child, parent in Source.upstream.through.objects.values_list(
-        "from_source_id", "to_source_id"
-    ):
-        parents.setdefault(child, []).append(parent)
+    frontier = set(source_ids)
+    while frontier:
+        for child in frontier:
+            parents.setdefault(child, [])
+        for child, parent in Source.upstream.through.objects.filter(
+            from_source_id__in=list(frontier)
+        ).values_list("from_source_id", "to_source_id"):
+            parents[child].append(parent)
+        frontier = {p for child in frontier for p in parents[child]} - parents.keys()
     ancestors: dict[int, list[int]] = {}
-    for start in parents:
+    for start in source_ids:
         seen: list[int] = []
-        frontier = list(parents[start])
-        while frontier:
-            node = frontier.pop(0)
+        queue = list(parents[start])
+        while queue:
+            node = queue.pop(0)
             if node not in seen and node != start:
                 seen.append(node)
-                frontier.extend(parents.get(node, []))
+                queue.extend(parents.get(node, []))
         ancestors[start] = seen
     return ancestors
