@@ -1,7 +1,7 @@
 """Snapshots for rule kinds, loaded for many sources in a fixed number of queries.
 
 The number of queries does not depend on the number of sources, and no query reads more than
-the last ``runs_per_source`` runs of each source (a window function ranks them in SQL).
+about twice the last ``runs_per_source`` runs of each source (``recent_links`` bounds them).
 """
 
 from __future__ import annotations
@@ -91,11 +91,13 @@ def load_sources(
         query = query.filter(is_asset_job=False)
     rows = list(query.values(*SOURCE_FIELDS))
     ids = [row["pk"] for row in rows]
-    runs = load_runs(ids, runs_per_source)
+    known_urls = {row["deployment_id"]: row["deployment__ui_url"] for row in rows}
+    runs = load_runs(ids, runs_per_source, known_urls)
     runless = load_runless(ids, RUNLESS_PER_SOURCE)
     blocking = {row["pk"]: blocking_check_names(row["asset_checks"]) for row in rows}
     checks = load_checks(ids, blocking)
-    schedules = load_schedules({row["deployment_id"] for row in rows if row["deployment_id"]})
+    scheduled = {row["deployment_id"] for row in rows if row["deployment_id"]}
+    schedules = load_schedules(scheduled) if any(row["schedule_names"] for row in rows) else {}
     upstream = load_upstream(ids)
     return {
         row["pk"]: SourceHistory(
@@ -123,13 +125,16 @@ def load_sources(
     }
 
 
-def load_runs(source_ids: list[int], per_source: int) -> dict[int, list[RunSample]]:
+def load_runs(
+    source_ids: list[int], per_source: int, known_urls: Mapping[int, str] | None = None
+) -> dict[int, list[RunSample]]:
     """The latest runs of each source, newest first. Every read of the link table is bounded
     per source (``recent_links``), so PostgreSQL seeks the (source, run_created_at) index, and
     the rows come ordered as a rank would order them: the first ``per_source`` of each source
     are kept here, which is what ranking them in SQL gave (a window function's query cost more
     to compile than the at most twice as many rows it saved), and the step stats are read only
-    for the kept runs whose materialising step is known."""
+    for the kept runs whose materialising step is known. ``known_urls``: deployments' UI URLs
+    the caller has read already (its sources'), so that only others are queried."""
     rows = (
         RunAsset.objects.filter(recent_links(source_ids, per_source))
         .annotate(step_key=materialising_step(), **own_failure())
@@ -142,7 +147,10 @@ def load_runs(source_ids: list[int], per_source: int) -> dict[int, list[RunSampl
             kept[row[0]].append(row)
     stepped = {row[12] for source_rows in kept.values() for row in source_rows if row[13]}
     steps = load_step_stats(stepped)
-    urls = dict(Deployment.objects.values_list("pk", "ui_url"))
+    urls = dict(known_urls or {})
+    unknown = {row[11] for source_rows in kept.values() for row in source_rows} - {*urls, None}
+    if unknown:
+        urls.update(Deployment.objects.filter(pk__in=unknown).values_list("pk", "ui_url"))
     return {
         source_id: [run_sample(row, urls, steps) for row in source_rows]
         for source_id, source_rows in kept.items()
