@@ -128,23 +128,36 @@ def load_sources(
 def load_runs(
     source_ids: list[int], per_source: int, known_urls: Mapping[int, str] | None = None
 ) -> dict[int, list[RunSample]]:
-    """The latest runs of each source, newest first. Every read of the link table is bounded
-    per source (``recent_links``), so PostgreSQL seeks the (source, run_created_at) index, and
-    the rows come ordered as a rank would order them: the first ``per_source`` of each source
-    are kept here, which is what ranking them in SQL gave (a window function's query cost more
-    to compile than the at most twice as many rows it saved), and the step stats are read only
-    for the kept runs whose materialising step is known. ``known_urls``: deployments' UI URLs
-    the caller has read already (its sources'), so that only others are queried."""
+    """The latest runs of each source, newest first: ranked on the run-asset index alone, then
+    the run details of just those rows (a join over all history would sort it all: kept in
+    Python instead, PostgreSQL hashed the whole run table, tests/monitoring/
+    test_hot_query_plans.py). Every read of the link table is bounded per source
+    (``recent_links``), so PostgreSQL seeks the (source, run_created_at) index. The step stats
+    are read only for the runs whose materialising step is known. ``known_urls``: deployments'
+    UI URLs the caller has read already (its sources'), so that only others are queried."""
+    recent = recent_links(source_ids, per_source)
+    latest = (
+        RunAsset.objects.filter(recent)
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("source_id")],
+                order_by=[F("run_created_at").desc(nulls_last=True), F("pk").desc()],
+            )
+        )
+        .filter(rank__lte=per_source)
+        .values_list("pk", flat=True)
+    )
     rows = (
-        RunAsset.objects.filter(recent_links(source_ids, per_source))
+        # A subquery, not a list of ids: SQLite caps the parameters of one statement.
+        RunAsset.objects.filter(recent, pk__in=Subquery(latest))
         .annotate(step_key=materialising_step(), **own_failure())
         .order_by("source_id", F("run_created_at").desc(nulls_last=True), "-pk")
         .values_list(*RUN_FIELDS)
     )
     kept: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
     for row in rows:
-        if len(kept[row[0]]) < per_source:
-            kept[row[0]].append(row)
+        kept[row[0]].append(row)
     stepped = {row[12] for source_rows in kept.values() for row in source_rows if row[13]}
     steps = load_step_stats(stepped)
     urls = dict(known_urls or {})
