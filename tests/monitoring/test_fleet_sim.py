@@ -14,7 +14,7 @@ import pytest
 from monitoring.choices import RunAssetOutcome, SourceKind
 from monitoring.models import CheckResult, Deployment, PollRecord, Run, RunAsset
 from monitoring.polling import poll_deployment
-from tests.fixtures.fleet_sim import Fault, FaultKind, FleetConfig, FleetSimulator
+from tests.fixtures.fleet_sim import Fault, FaultKind, FixedClock, FleetConfig, FleetSimulator
 
 pytestmark = pytest.mark.django_db
 
@@ -23,26 +23,12 @@ START = datetime(2026, 11, 2, 0, 0, tzinfo=UTC).timestamp()
 HOUR = 3600.0
 
 
-class Clock:
-    """The simulated now, moved by the test."""
-
-    def __init__(self, at: float) -> None:
-        self.at = at
-
-    def __call__(self) -> float:
-        return self.at
-
-    @property
-    def now(self) -> datetime:
-        return datetime.fromtimestamp(self.at, tz=UTC)
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(START)
+def clock() -> FixedClock:
+    return FixedClock(START)
 
 
-def fleet(clock: Clock, **overrides: object) -> FleetConfig:
+def fleet(clock: FixedClock, **overrides: object) -> FleetConfig:
     values: dict[str, object] = {
         "deployments": 2,
         "assets_per_deployment": 10,
@@ -57,7 +43,7 @@ def fleet(clock: Clock, **overrides: object) -> FleetConfig:
 
 
 @pytest.fixture
-def sim(clock: Clock) -> Iterator[FleetSimulator]:
+def sim(clock: FixedClock) -> Iterator[FleetSimulator]:
     with FleetSimulator(fleet(clock, deployments=3)) as simulator:
         yield simulator
 
@@ -66,11 +52,11 @@ def watch(sim: FleetSimulator, name: str) -> Deployment:
     return Deployment.objects.create(name=name, graphql_url=sim.url_for(name))
 
 
-def poll(deployment: Deployment, clock: Clock) -> bool:
+def poll(deployment: Deployment, clock: FixedClock) -> bool:
     return poll_deployment(deployment, clock.now)
 
 
-def test_each_deployment_answers_at_its_own_url(sim: FleetSimulator, clock: Clock) -> None:
+def test_each_deployment_answers_at_its_own_url(sim: FleetSimulator, clock: FixedClock) -> None:
     deployments = [watch(sim, name) for name in sim.names]
     assert all(poll(d, clock) for d in deployments), [d.last_error for d in deployments]
     for index, deployment in enumerate(deployments):
@@ -82,7 +68,7 @@ def test_each_deployment_answers_at_its_own_url(sim: FleetSimulator, clock: Cloc
     assert {r.deployment for r in sim.requests} == set(sim.names)
 
 
-def test_a_poll_pages_through_more_runs_than_fit_one_page(clock: Clock, settings: Any) -> None:
+def test_a_poll_pages_through_more_runs_than_fit_one_page(clock: FixedClock, settings: Any) -> None:
     settings.DAGSTER_RUNS_PAGE_SIZE = 4
     with FleetSimulator(fleet(clock, deployments=1, history_s=3 * HOUR)) as sim:
         deployment = watch(sim, sim.names[0])
@@ -95,7 +81,7 @@ def test_a_poll_pages_through_more_runs_than_fit_one_page(clock: Clock, settings
 
 
 def test_the_next_poll_reads_only_what_changed_since_the_last(
-    sim: FleetSimulator, clock: Clock
+    sim: FleetSimulator, clock: FixedClock
 ) -> None:
     deployment = watch(sim, sim.names[0])
     assert poll(deployment, clock)
@@ -110,7 +96,7 @@ def test_the_next_poll_reads_only_what_changed_since_the_last(
     assert second_poll.at == clock.at
 
 
-def test_materialisations_checks_and_failures_are_stored_as_from_dagster(clock: Clock) -> None:
+def test_materialisations_checks_and_failures_are_stored_as_from_dagster(clock: FixedClock) -> None:
     config = fleet(clock, deployments=1, failure_rate=0.5, check_every=1, history_s=2 * HOUR)
     with FleetSimulator(config) as sim:
         deployment = watch(sim, sim.names[0])
@@ -144,7 +130,7 @@ def test_materialisations_checks_and_failures_are_stored_as_from_dagster(clock: 
     ],
 )
 def test_a_fault_is_a_failed_poll_and_the_next_good_poll_catches_up(
-    sim: FleetSimulator, clock: Clock, kind: FaultKind, says: str
+    sim: FleetSimulator, clock: FixedClock, kind: FaultKind, says: str
 ) -> None:
     deployment = watch(sim, sim.names[1])
     sim.set_fault(deployment.name, Fault(kind))
@@ -160,7 +146,7 @@ def test_a_fault_is_a_failed_poll_and_the_next_good_poll_catches_up(
 
 
 def test_slow_answers_run_into_the_poll_deadline(
-    sim: FleetSimulator, clock: Clock, settings: Any
+    sim: FleetSimulator, clock: FixedClock, settings: Any
 ) -> None:
     settings.DAGSTER_REQUEST_TIMEOUT_SECONDS = 0.3
     deployment = watch(sim, sim.names[0])
@@ -169,7 +155,7 @@ def test_slow_answers_run_into_the_poll_deadline(
     assert "did not finish its answer within 0.3 s" in deployment.last_error
 
 
-def test_a_silent_deployment_starts_no_runs_in_its_window(clock: Clock) -> None:
+def test_a_silent_deployment_starts_no_runs_in_its_window(clock: FixedClock) -> None:
     silence = Fault(FaultKind.SILENCE, since=START - 1800)
     config = fleet(clock, deployments=2, faults={"sim001": silence})
     with FleetSimulator(config) as sim:
@@ -179,7 +165,7 @@ def test_a_silent_deployment_starts_no_runs_in_its_window(clock: Clock) -> None:
     assert max(r.start for r in quiet) < START - 1800 <= max(r.start for r in busy)
 
 
-def test_slow_runs_take_factor_times_longer(clock: Clock) -> None:
+def test_slow_runs_take_factor_times_longer(clock: FixedClock) -> None:
     slow = Fault(FaultKind.SLOW_RUNS, factor=10.0)
     normal = FleetSimulator(fleet(clock, deployments=1)).runs("sim000")
     slowed = FleetSimulator(fleet(clock, deployments=1, faults={"sim000": slow})).runs("sim000")
@@ -189,7 +175,7 @@ def test_slow_runs_take_factor_times_longer(clock: Clock) -> None:
 
 
 def test_the_timeline_is_deterministic_and_bursts_at_the_top_of_the_interval(
-    clock: Clock,
+    clock: FixedClock,
 ) -> None:
     config = fleet(clock, deployments=4, assets_per_deployment=100, assets_per_job=1)
     first, second = FleetSimulator(config), FleetSimulator(config)
@@ -201,7 +187,7 @@ def test_the_timeline_is_deterministic_and_bursts_at_the_top_of_the_interval(
     assert 0.45 < in_burst < 0.65  # half the jobs in the first minute, the rest spread
 
 
-def test_an_unknown_deployment_path_is_a_404(sim: FleetSimulator, clock: Clock) -> None:
+def test_an_unknown_deployment_path_is_a_404(sim: FleetSimulator, clock: FixedClock) -> None:
     deployment = Deployment.objects.create(name="ghost", graphql_url=sim.base_url + "/x/graphql")
     assert poll(deployment, clock) is False
     assert "404" in deployment.last_error

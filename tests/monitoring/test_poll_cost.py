@@ -14,32 +14,20 @@ from django.test.utils import CaptureQueriesContext
 
 from monitoring.models import Deployment, Run
 from monitoring.polling import Poller, client_for, poll_deployment
-from tests.fixtures.fleet_sim import FleetConfig, FleetSimulator
+from tests.fixtures.fleet_sim import FixedClock, FleetConfig, FleetSimulator
 
 pytestmark = pytest.mark.django_db
 
 START = datetime(2026, 11, 2, 0, 0, tzinfo=UTC).timestamp()
 
 
-class Clock:
-    def __init__(self, at: float) -> None:
-        self.at = at
-
-    def __call__(self) -> float:
-        return self.at
-
-    @property
-    def now(self) -> datetime:
-        return datetime.fromtimestamp(self.at, tz=UTC)
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(START + 5 * 60)  # the runs of 00:00 have ended, the next start at 00:10
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(START + 5 * 60)  # the runs of 00:00 have ended, the next start at 00:10
-
-
-@pytest.fixture
-def sim(clock: Clock) -> Iterator[FleetSimulator]:
+def sim(clock: FixedClock) -> Iterator[FleetSimulator]:
     config = FleetConfig(
         deployments=1,
         assets_per_deployment=20,
@@ -59,7 +47,7 @@ def source_reads(captured: CaptureQueriesContext) -> int:
     return sum('FROM "monitoring_source"' in q["sql"] for q in captured.captured_queries)
 
 
-def poll_counted(deployment: Deployment, clock: Clock) -> tuple[int, dict[str, int]]:
+def poll_counted(deployment: Deployment, clock: FixedClock) -> tuple[int, dict[str, int]]:
     """Source reads of the poll itself (the evaluation after it reads what it judges)."""
     poller = Poller(deployment, clock.now, client_for(deployment))
     with CaptureQueriesContext(connection) as captured:
@@ -67,14 +55,14 @@ def poll_counted(deployment: Deployment, clock: Clock) -> tuple[int, dict[str, i
     return source_reads(captured), poller.stats.as_dict()
 
 
-def caught_up(sim: FleetSimulator, clock: Clock) -> Deployment:
+def caught_up(sim: FleetSimulator, clock: FixedClock) -> Deployment:
     deployment = Deployment.objects.create(name=sim.names[0], graphql_url=sim.url_for(sim.names[0]))
     assert poll_deployment(deployment, clock.now), deployment.last_error
     assert not Run.objects.filter(details_fetched=False, status="SUCCESS").exists()
     return deployment
 
 
-def test_an_idle_poll_reads_no_source(sim: FleetSimulator, clock: Clock) -> None:
+def test_an_idle_poll_reads_no_source(sim: FleetSimulator, clock: FixedClock) -> None:
     deployment = caught_up(sim, clock)
     clock.at += 60  # mid-interval: the overlap shows the newest runs again, nothing new
     reads, stats = poll_counted(deployment, clock)
@@ -84,7 +72,7 @@ def test_an_idle_poll_reads_no_source(sim: FleetSimulator, clock: Clock) -> None
 
 
 def test_a_busy_poll_reads_the_sources_once_for_all_its_runs(
-    sim: FleetSimulator, clock: Clock, settings: Any
+    sim: FleetSimulator, clock: FixedClock, settings: Any
 ) -> None:
     settings.DAGSTER_DISCOVERY_INTERVAL_SECONDS = 3600  # discovery reads them: not this poll
     deployment = caught_up(sim, clock)
