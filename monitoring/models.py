@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
@@ -397,6 +397,16 @@ class Source(models.Model):
             return True
         return False
 
+    @staticmethod
+    def save_latest_state(sources: Iterable[Source]) -> None:
+        """Write the folded latest state of these sources, one UPDATE each (the last object of
+        a source given twice): the latest state is new data, which the evaluation after the poll
+        judges, not a setting whose change a save's signal compares (a read per source), and
+        bulk_update's CASE per field costs more CPU than a few updates."""
+        for source in {source.pk: source for source in sources}.values():
+            latest = {name: getattr(source, name) for name in LATEST_STATE_FIELDS}
+            Source.objects.filter(pk=source.pk).update(**latest)
+
 
 class Run(models.Model):
     """One run of a Dagster job, or one run reported by a job outside Dagster."""
@@ -496,17 +506,34 @@ class Run(models.Model):
         that every link carries the run's time and every source reads its runs alike: an asset
         takes its outcome's status (it can be produced by a run that failed elsewhere), a job
         or a pushed source, being the run itself, takes the run's. ``at`` is when it happened.
+        The replay takes the door's two halves apart (``fold_outcomes`` as it reads a run,
+        ``create_many`` and ``Source.save_latest_state`` for a stretch of runs at once).
         """
         self._store_links(outcomes)
+        Source.save_latest_state(self.fold_outcomes(outcomes, at))
+
+    def fold_outcomes(
+        self, outcomes: Mapping[Source, Outcome], at: datetime | None
+    ) -> list[Source]:
+        """Fold the outcomes into the sources' latest state in memory; return those it changed."""
+        changed = []
         for source, result in outcomes.items():
             is_asset = source.kind == SourceKind.ASSET
             status = OUTCOME_STATUS.get(result.outcome, "") if is_asset else self.status
             if status and source.note_run(status, at, result.metrics):
-                # An update, not a save: the latest state is new data, which the evaluation
-                # after the poll judges, not a setting whose change a save's signal compares
-                # (a read per source). bulk_update's CASE costs more CPU than a few updates.
-                latest = {name: getattr(source, name) for name in LATEST_STATE_FIELDS}
-                Source.objects.filter(pk=source.pk).update(**latest)
+                changed.append(source)
+        return changed
+
+    @staticmethod
+    def create_many(batch: Sequence[tuple[Run, Mapping[Source, Outcome]]]) -> None:
+        """Save new runs and their links in two statements (a replay's stretch of runs); their
+        sources' latest state is folded by ``fold_outcomes`` and saved by the caller."""
+        Run.objects.bulk_create([run for run, _ in batch])
+        RunAsset.objects.bulk_create(
+            RunAsset.settled(run, source, result)
+            for run, outcomes in batch
+            for source, result in outcomes.items()
+        )
 
     def _store_links(self, outcomes: Mapping[Source, Outcome]) -> None:
         """Create or correct the links in bulk: a poll settles many sources per run."""
@@ -516,9 +543,7 @@ class Run(models.Model):
         for source, result in outcomes.items():
             link = stored.get(source.pk)
             if link is None:
-                link = RunAsset.link(self, source, result.outcome, result.metrics)
-                link.error_message, link.failed_step = result.error, result.failed_step
-                new.append(link)
+                new.append(RunAsset.settled(self, source, result))
             elif link.settle(result, self.rank_time):
                 changed.append(link)
         RunAsset.objects.bulk_create(new)
@@ -578,6 +603,13 @@ class RunAsset(models.Model):
         for name, value in zip(self.SETTLED_FIELDS, wanted, strict=True):
             setattr(self, name, value)
         return True
+
+    @classmethod
+    def settled(cls, run: Run, source: Source, result: Outcome) -> RunAsset:
+        """An unsaved link with the outcome, numbers and own failure of ``result``."""
+        link = cls.link(run, source, result.outcome, result.metrics)
+        link.error_message, link.failed_step = result.error, result.failed_step
+        return link
 
     @classmethod
     def link(

@@ -10,7 +10,7 @@ few sources a poll touched never resolves anything else.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -58,6 +58,18 @@ class EvaluationResult:
     grown: list[Alert] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Known:
+    """What a caller of ``evaluate`` already holds in memory, as the engine would read it:
+    the enabled rules (``enabled_rules``), sources' histories (``history.load_sources``), the
+    asset jobs among them and the deployments' histories (``history.load_deployments``)."""
+
+    rules: list[AlertRule]
+    histories: Mapping[int, SourceHistory]
+    asset_jobs: set[int]
+    deployments: dict[int, DeploymentHistory]
+
+
 def enabled_rules(time_based_only: bool = False) -> list[AlertRule]:
     """The rules evaluation judges: enabled, valid, and about sources or deployments. Rules of
     an internal kind (about confops itself) are the watcher's (``alerts.engine.watcher``), which
@@ -87,16 +99,24 @@ def evaluate(
     time_based_only: bool = False,
     with_deployments: bool | None = None,
     record_next_checks: bool = False,
+    known: Known | None = None,
 ) -> EvaluationResult:
     """Evaluate every enabled rule (or only time-based ones) on the given sources (or all),
     and on the deployments when judging all sources (or when ``with_deployments``). With
-    ``record_next_checks``, store when the timer pass must judge these sources again."""
-    rules = enabled_rules(time_based_only)
+    ``record_next_checks``, store when the timer pass must judge these sources again.
+    ``known``: the enabled rules and the given sources' histories as the caller holds them,
+    equal to what the database holds (a replay keeps them in memory), so they are not read."""
+    rules = known.rules if known is not None else enabled_rules(time_based_only)
     wanted = None if source_ids is None else [Source(pk=pk) for pk in set(source_ids)]
-    histories = history.load_sources(wanted) if wanted != [] else {}
+    if known is not None and wanted is not None:
+        histories = {s.pk: known.histories[s.pk] for s in wanted if s.pk in known.histories}
+    else:
+        histories = history.load_sources(wanted) if wanted != [] else {}
     if with_deployments is None:
         with_deployments = source_ids is None
-    if with_deployments or source_ids is None:
+    if known is not None:
+        asset_jobs, deployments = known.asset_jobs, known.deployments
+    elif with_deployments or source_ids is None:
         deployments = history.load_deployments(now)
         asset_jobs = set(Source.objects.filter(is_asset_job=True).values_list("pk", flat=True))
     else:

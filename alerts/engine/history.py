@@ -32,6 +32,7 @@ from monitoring.models import (
     Deployment,
     FailedTick,
     Instigator,
+    Outcome,
     Run,
     RunAsset,
     Source,
@@ -336,6 +337,27 @@ def run_sample(
         step=step_timing(step_key, steps.get(run_pk, [])),
         partition=partition or "",
         backfill_id=backfill_id or "",
+    )
+
+
+def recorded_sample(run: Run, result: Outcome, ui_url: str) -> RunSample:
+    """A run just recorded, as ``load_runs`` reads it back (its own failure, else the run's; no
+    materialising step yet), without reading it: the replay keeps its histories in memory."""
+    ui = ui_url.rstrip("/")
+    return RunSample(
+        run_id=run.run_id,
+        status=run.status,
+        outcome=result.outcome,
+        started_at=run.started_at,
+        ended_at=run.ended_at,
+        duration_s=run.duration_s,
+        metrics=result.metrics or {},
+        error=result.error or run.error_message or "",
+        failed_step=result.failed_step or run.failed_step or "",
+        will_retry=run.will_retry,
+        url=f"{ui}/runs/{run.run_id}" if ui else "",
+        partition=run.partition or "",
+        backfill_id=run.backfill_id or "",
     )
 
 

@@ -62,7 +62,7 @@ from alerts.replay.specs import (
     channel_table,
     default_channels,
 )
-from alerts.rules.base import DeploymentHistory, Finding, SourceHistory
+from alerts.rules.base import DeploymentHistory, Finding, RunSample, SourceHistory
 from monitoring.choices import (
     InstigatorKind,
     LaunchReason,
@@ -85,10 +85,6 @@ ALERT_EVENTS = (
 )
 EVENT_ORDER: dict[str, int] = {event: index for index, event in enumerate(ALERT_EVENTS)}
 CLOCKS = ("focused", "full")
-# Instants the focused clock tries to pass with one batch of history queries. A stretch also
-# ends where a source has a second line, so at a fleet's size this bounds it less than that
-# does: 16 cost 767 history loads for a month of 30 sources (1,765 runs), half the CPU time.
-WINDOW = 256
 
 
 class World:
@@ -112,8 +108,13 @@ class World:
         self.retrying: dict[str, Run] = {}  # source key -> its failure Dagster will retry
         self.held: list[AnyLine] = []  # lines that arrived while the deployment was unreachable
         self.run_number = 0  # of the last run id made up here
-        # What the stored lines changed since the clock last looked (``FocusedClock``).
+        # What the stored lines changed since the clock last looked (``FocusedClock``), and
+        # which of those were stored through the database (their histories must be read again).
         self.touched: set[int] = set()
+        self.reload: set[int] = set()
+        # Runs the focused clock keeps in memory until the engine next reads the database.
+        self.pending: list[tuple[Run, dict[Source, Outcome]]] = []
+        self.pending_sources: list[Source] = []
         self.reachability_changed = False
         self.rules = self.create_rules(specs)
         self.scoped: dict[str, list[AlertRule]] = {}
@@ -240,17 +241,59 @@ class World:
 
     # --- Events
 
-    def store(self, line: AnyLine, now: datetime) -> None:
+    def store(
+        self, line: AnyLine, now: datetime, histories: dict[int, SourceHistory] | None = None
+    ) -> None:
         """Store one due line. While the deployment is unreachable, runs and checks wait and
-        are stored when it is reachable again, as the poller resumes from its cursor."""
+        are stored when it is reachable again, as the poller resumes from its cursor.
+
+        With ``histories`` (the focused clock's), a plain run of a known source is kept in
+        memory and folded into its history (``remember_run``) until ``flush``; anything else
+        flushes first, so the database receives every line in order."""
         if isinstance(line, DeploymentLine):
+            self.flush()
             self.store_reachability(line)
         elif self.deployment.failing_since is not None:
             self.held.append(line)
-        elif isinstance(line, RunLine):
-            self.store_run(line, now)
-        elif isinstance(line, CheckLine):
-            self.store_check(line, now)
+        elif histories is not None and self.rememberable(line, histories):
+            assert isinstance(line, RunLine)
+            self.remember_run(line, histories)
+        else:
+            self.flush()
+            if isinstance(line, RunLine):
+                self.store_run(line, now)
+            elif isinstance(line, CheckLine):
+                self.store_check(line, now)
+
+    def rememberable(self, line: AnyLine, histories: dict[int, SourceHistory]) -> bool:
+        """A run of its own (no shared run id, no retry before or after it) of a source whose
+        history is cached: what ``remember_run`` stores exactly as ``store_run`` would."""
+        if not isinstance(line, RunLine) or line.run_id or line.will_retry:
+            return False
+        source = self.sources.get(line.source)
+        return source is not None and source.pk in histories and line.source not in self.retrying
+
+    def remember_run(self, line: RunLine, histories: dict[int, SourceHistory]) -> None:
+        """``store_run`` in memory: the run, its link and the source's latest state are saved
+        at the next ``flush``; the source's history is what ``load_sources`` would then read."""
+        source = self.sources[line.source]
+        ok = line.status == "success"
+        run = self.new_run(line, source, RunStatus.SUCCESS if ok else RunStatus.FAILURE, save=False)
+        result = Outcome(
+            RunAssetOutcome.MATERIALIZED if ok else RunAssetOutcome.FAILED, dict(line.metrics)
+        )
+        self.pending.append((run, {source: result}))
+        self.pending_sources.extend(run.fold_outcomes({source: result}, at=run.ended_at))
+        sample = history.recorded_sample(run, result, self.deployment.ui_url)
+        histories[source.pk] = remembered(histories[source.pk], sample, source)
+        self.touched.add(source.pk)
+
+    def flush(self) -> None:
+        """Save the runs kept in memory (two statements) and their sources' latest state."""
+        if self.pending:
+            Run.create_many(self.pending)
+            Source.save_latest_state(self.pending_sources)
+            self.pending, self.pending_sources = [], []
 
     def store_reachability(self, line: DeploymentLine) -> None:
         self.reachability_changed = True
@@ -274,11 +317,12 @@ class World:
             self.fail_shared_run(run, line, source)
         outcome = RunAssetOutcome.MATERIALIZED if ok else RunAssetOutcome.FAILED
         self.touched.add(source.pk)
+        self.reload.add(source.pk)
         run.record_outcomes({source: Outcome(outcome, dict(line.metrics))}, at=run.ended_at)
         if line.will_retry:
             self.retrying[source.key] = run
 
-    def new_run(self, line: RunLine, source: Source, status: str) -> Run:
+    def new_run(self, line: RunLine, source: Source, status: str, save: bool = True) -> Run:
         started = line.started_at
         if started is None:
             started = line.at - timedelta(seconds=line.duration_s or 0)
@@ -287,7 +331,7 @@ class World:
             duration = (line.at - line.started_at).total_seconds()
         failed = status == RunStatus.FAILURE
         parent = self.retrying.pop(source.key, None)
-        run = Run.objects.create(
+        run = Run(
             deployment=self.deployment,
             origin=RunOrigin.DAGSTER,
             run_id=line.run_id or self.new_run_id(),
@@ -307,6 +351,8 @@ class World:
             root_run_id=(parent.root_run_id or parent.run_id) if parent else "",
             retry_number=parent.retry_number + 1 if parent else 0,
         )
+        if save:
+            run.save(force_insert=True)
         self.runs[run.run_id] = run
         return run
 
@@ -328,6 +374,7 @@ class World:
     def store_check(self, line: CheckLine, now: datetime) -> None:
         source = self.source(line.source, now)
         self.touched.add(source.pk)
+        self.reload.add(source.pk)
         CheckResult.objects.create(
             source=source,
             run=self.runs.get(line.run_id) if line.run_id else None,
@@ -420,8 +467,11 @@ class FocusedClock:
     month. Here, as the timer pass of production does (``evaluation.evaluate_due``), an instant
     judges the sources whose lines were stored and those whose deadline passed
     (``RuleKind.next_check``, through ``evaluation.next_checks``), first on cached histories
-    with the engine's own functions (``judge_sources``), reloading only the touched histories
-    in one batch. ``evaluate`` and ``send_reminders_and_escalations`` then run, on those
+    with the engine's own functions (``judge_sources``). A plain run is folded into its cached
+    history in memory (``World.remember_run``) and saved with the others, in two statements,
+    only when the engine next reads the database (``World.flush``); other lines are stored
+    at once and their histories read again. ``evaluate`` and
+    ``send_reminders_and_escalations`` then run, on those
     sources plus every source holding an open alert (or one resolved by hand whose condition
     may hold), only when the outcome can differ from the last one: a finding appeared or
     cleared, a line reached a source with an open alert, an alert is pending or holding before
@@ -451,6 +501,7 @@ class FocusedClock:
 
     def tick(self, now: datetime, world: World, new_sources: bool) -> None:
         touched, world.touched = world.touched, set()
+        reload, world.reload = world.reload, set()
         reachability, world.reachability_changed = world.reachability_changed, False
         first = not self.started
         if first or new_sources:
@@ -461,8 +512,8 @@ class FocusedClock:
         if first:
             self.histories = history.load_sources()
             touched = set(self.histories)
-        elif touched:
-            self.histories.update(history.load_sources([Source(pk=pk) for pk in touched]))
+        elif reload:
+            self.histories.update(history.load_sources([Source(pk=pk) for pk in reload]))
         if first or reachability:
             self.deployments = history.load_deployments(now)
         judged = touched | self.pop_due(now)
@@ -479,66 +530,9 @@ class FocusedClock:
             or (self.due is not None and now >= self.due)
             or (self.open_alerts and self.active_silences(now) != self.active)
         ):
+            world.flush()
             self.evaluate(now, judged)
         self.started = True
-
-    def quiet_prefix(self, window: list[tuple[datetime, list[AnyLine]]], world: World) -> int:
-        """How many leading instants of the window ``pass_quietly`` may try as one stretch:
-        plain run lines of known sources without an open alert, one line per source (a
-        source's history loaded after the stretch is then its history at its own instant;
-        before it, the cached one is used), no message due, no silence starting or ending."""
-        if not self.started or self.unsettled or world.deployment.failing_since is not None:
-            return 0
-        seen: set[str] = set()
-        for index, (now, at_now) in enumerate(window):
-            if (self.due is not None and self.due <= now) or (
-                self.open_alerts and self.active_silences(now) != self.active
-            ):
-                return index
-            for line in at_now:
-                if (
-                    not isinstance(line, RunLine)
-                    or line.run_id
-                    or line.will_retry
-                    or line.source in seen
-                    or line.source not in world.sources
-                    or line.source in world.retrying
-                    or world.sources[line.source].pk in self.watched
-                ):
-                    return index
-                seen.add(line.source)
-        return len(window)
-
-    def pass_quietly(self, window: list[tuple[datetime, list[AnyLine]]], world: World) -> int:
-        """Store a stretch of instants' lines at once (``quiet_prefix`` says which) and judge
-        each instant as ``tick`` would, with one batch of history queries. Returns how many
-        instants passed: all of them, or the index of the first that needs the engine, after
-        undoing the whole stretch (a savepoint, and the clock's and the world's memory)."""
-        saved = (dict(self.found), list(self.deadlines), dict(self.next_at), dict(self.histories))
-        run_number, known_runs = world.run_number, set(world.runs)
-        savepoint = transaction.savepoint()
-        for now, at_now in window:
-            for line in at_now:
-                world.store(line, now)
-        world.touched = set()
-        keys = [line.source for _, at_now in window for line in at_now if isinstance(line, RunLine)]
-        pks = {key: world.sources[key].pk for key in keys}
-        fresh = history.load_sources([Source(pk=pk) for pk in pks.values()]) if pks else {}
-        for index, (now, at_now) in enumerate(window):
-            touched = {pks[line.source] for line in at_now if isinstance(line, RunLine)}
-            self.histories.update((pk, fresh[pk]) for pk in touched if pk in fresh)
-            judged = touched | self.pop_due(now)
-            if self.judge(judged, now) or self.judge_deployments(now) != self.deployment_keys:
-                transaction.savepoint_rollback(savepoint)
-                self.found, self.deadlines, self.next_at, self.histories = saved
-                world.run_number = run_number
-                for run_id in set(world.runs) - known_runs:
-                    del world.runs[run_id]
-                for key in keys:
-                    world.sources[key].refresh_from_db()
-                return index
-        transaction.savepoint_commit(savepoint)
-        return len(window)
 
     def pop_due(self, now: datetime) -> set[int]:
         due = set()
@@ -587,7 +581,8 @@ class FocusedClock:
         return frozenset(findings)
 
     def evaluate(self, now: datetime, judged: set[int]) -> None:
-        evaluation.evaluate(now, judged | self.watched, with_deployments=True)
+        known = evaluation.Known(self.rules, self.histories, self.asset_jobs, self.deployments)
+        evaluation.evaluate(now, judged | self.watched, with_deployments=True, known=known)
         policy.send_reminders_and_escalations(now)
         self.evaluations += 1
         open_alerts = list(Alert.objects.filter(state__in=OPEN_STATES))
@@ -605,6 +600,26 @@ class FocusedClock:
 
     def active_silences(self, now: datetime) -> frozenset[int]:
         return frozenset(s.pk for s in self.silences if s.is_active(now))
+
+
+def remembered(past: SourceHistory, sample: RunSample, source: Source) -> SourceHistory:
+    """The history after a run was recorded, as ``load_sources`` would read it: runs ranked by
+    their creation, which is their start in a replay (the newer row first in a tie), the
+    newest ``RUNS_PER_SOURCE`` kept, and the source's folded latest state."""
+    runs = past.runs
+    at = sample.started_at
+    assert at is not None  # a replayed run starts at its line's start or end
+    index = next(
+        (i for i, run in enumerate(runs) if run.started_at is None or run.started_at <= at),
+        len(runs),
+    )
+    return replace(
+        past,
+        runs=(*runs[:index], sample, *runs[index:])[: history.RUNS_PER_SOURCE],
+        last_success_at=source.last_success_at,
+        last_failure_at=source.last_failure_at,
+        metric_keys=tuple(source.metric_keys or {}),
+    )
 
 
 def moments(
@@ -672,28 +687,16 @@ def simulated(
             while queue and due_at(queue[0].line) <= now:
                 at_now.append(queue.popleft().line)
             instants.append((now, at_now))
-        index = 0
-        while index < len(instants):
-            if full is None:
-                stretch = instants[
-                    index : index + focused.quiet_prefix(instants[index:][:WINDOW], world)
-                ]
-                passed = focused.pass_quietly(stretch, world) if stretch else 0
-                if 0 < passed < len(stretch):
-                    # Undone from its first loud instant: pass the quiet ones before it again.
-                    focused.pass_quietly(stretch[:passed], world)
-                index += passed
-                if stretch and passed == len(stretch):
-                    continue
-            now, at_now = instants[index]
+        for now, at_now in instants:
             known = len(world.sources)
+            remembering = focused.histories if full is None and focused.started else None
             for line in at_now:
-                world.store(line, now)
+                world.store(line, now, remembering)
             if full is not None:
                 full.tick(now, bool(at_now), new_sources=len(world.sources) != known)
             else:
                 focused.tick(now, world, new_sources=len(world.sources) != known)
-            index += 1
+        world.flush()
     result = collect()
     result.stats = {
         "lines": len(parsed),
