@@ -23,7 +23,7 @@ import functools
 import itertools
 import re
 import statistics
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -436,14 +436,21 @@ def typical_interval(source_id: int | None) -> timedelta | None:
 def current_members(incident: Incident) -> list[Alert]:
     """The members a message lists: open, still failing (not recovering), not folded into
     another member (those show as its consequences) and not silenced."""
-    return [
-        a
-        for a in incident.alerts.filter(
-            state__in=OPEN_STATES,
-            clear_since__isnull=True,
-            folded_into__isnull=True,
-            silenced_by__isnull=True,
-            inhibited=False,
-        ).select_related("rule", "source", "deployment")
-        if a.fired_at is not None
-    ]
+    return members_of([incident.pk])[incident.pk]
+
+
+def members_of(incident_ids: Collection[int]) -> dict[int, list[Alert]]:
+    """``current_members`` of many incidents in one query (a pass over every open incident
+    read them one query each: a third of a replayed fleet month)."""
+    members: dict[int, list[Alert]] = {pk: [] for pk in incident_ids}
+    for alert in Alert.objects.filter(
+        incident_id__in=list(members),
+        state__in=OPEN_STATES,
+        clear_since__isnull=True,
+        folded_into__isnull=True,
+        silenced_by__isnull=True,
+        inhibited=False,
+    ).select_related("rule", "source", "deployment"):
+        if alert.fired_at is not None and alert.incident_id is not None:
+            members[alert.incident_id].append(alert)
+    return members

@@ -295,10 +295,12 @@ def next_due_at() -> datetime | None:
     """The earliest moment a message or a close is due for any open incident (replay ticks
     there)."""
     dues: list[datetime] = []
-    for incident in Incident.objects.filter(state__in=OPEN_INCIDENT_STATES):
+    open_incidents = list(Incident.objects.filter(state__in=OPEN_INCIDENT_STATES))
+    members_of = incidents.members_of([incident.pk for incident in open_incidents])
+    for incident in open_incidents:
         if incident.closes_at is not None:
             dues.append(incident.closes_at)
-        members = incidents.current_members(incident)
+        members = members_of[incident.pk]
         for due in (
             reminder_due_at(incident, members),
             escalation_due_at(incident, members),
@@ -379,8 +381,10 @@ def incidents_of(alerts: QuerySet[Alert]) -> QuerySet[Incident]:
 def remind_and_escalate(now: datetime, candidates: QuerySet[Incident]) -> int:
     """Updates, reminders and escalations that are due among open ``candidates``."""
     count = 0
-    for incident in candidates.filter(state__in=OPEN_INCIDENT_STATES).distinct():
-        members = incidents.current_members(incident)
+    open_incidents = list(candidates.filter(state__in=OPEN_INCIDENT_STATES).distinct())
+    members_of = incidents.members_of([incident.pk for incident in open_incidents])
+    for incident in open_incidents:
+        members = members_of[incident.pk]
         if not members:
             continue
         if (due := update_due_at(incident, members)) is not None and due <= now:
