@@ -488,6 +488,8 @@ class FocusedClock:
         self.deployments: dict[int, DeploymentHistory] = {}
         self.asset_jobs: set[int] = set()
         self.found: dict[int, frozenset[SubjectKey]] = {}  # per source, at its last judgement
+        # Per source, what rules that are not time-based found when its history last changed.
+        self.untimed: dict[int, frozenset[SubjectKey]] = {}
         self.deployment_keys: frozenset[SubjectKey] = frozenset()
         self.deadlines: list[tuple[datetime, int]] = []  # a heap; stale entries are skipped
         self.next_at: dict[int, datetime] = {}
@@ -517,7 +519,7 @@ class FocusedClock:
         if first or reachability:
             self.deployments = history.load_deployments(now)
         judged = touched | self.pop_due(now)
-        changed = self.judge(judged, now)
+        changed = self.judge(judged, now, touched)
         deployment_keys = self.judge_deployments(now)
         changed = changed or deployment_keys != self.deployment_keys
         self.deployment_keys = deployment_keys
@@ -542,21 +544,33 @@ class FocusedClock:
                 due.add(source_id)
         return due
 
-    def judge(self, source_ids: set[int], now: datetime) -> bool:
+    def judge(self, source_ids: set[int], now: datetime, touched: set[int]) -> bool:
         """Judge these sources on cached histories, set their next deadlines; return whether
-        a finding appeared or cleared."""
+        a finding appeared or cleared. A source whose history did not change since its last
+        judgement (one only due) is judged by the time-based rules alone: the others find
+        what they found then (``Clock`` relies on the same)."""
         if not source_ids:
             return False
         histories = {pk: self.histories[pk] for pk in source_ids if pk in self.histories}
+        changed_histories = {pk: h for pk, h in histories.items() if pk in touched}
         findings: dict[SubjectKey, Finding] = {}
         evaluated: set[SubjectKey] = set()
+        timed: set[int] = set()
         for rule in self.rules:
-            if rule.target == RuleTarget.SOURCE:
-                evaluation.judge_sources(rule, histories, self.asset_jobs, now, findings, evaluated)
-        keys: dict[int, set[SubjectKey]] = {pk: set() for pk in histories}
+            if rule.target != RuleTarget.SOURCE:
+                continue
+            if rule.kind_impl.time_based:
+                timed.add(rule.pk)
+            judged = histories if rule.pk in timed else changed_histories
+            evaluation.judge_sources(rule, judged, self.asset_jobs, now, findings, evaluated)
+        keys: dict[int, set[SubjectKey]] = {
+            pk: set() if pk in touched else set(self.untimed.get(pk, ())) for pk in histories
+        }
         for key in findings:
             assert key[1] is not None
             keys[key[1]].add(key)
+        for pk in changed_histories:
+            self.untimed[pk] = frozenset(key for key in keys[pk] if key[0] not in timed)
         changed = False
         for pk, found in keys.items():
             frozen = frozenset(found)
