@@ -9,6 +9,7 @@ from its own successes. Pure: it takes data and returns a value, no database, no
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -232,36 +233,72 @@ def ticks(cron: str, zone_name: str, after: datetime) -> Iterator[datetime]:
         return
 
 
-# The engine asks every source's crons at every evaluation, a replayed month 50,000 times, for
-# moments minutes apart: the answer for one moment holds until the next tick, so each cron
-# remembers its last answer and the span it holds for (cronsim was half a month's replay).
-_NEXT_TICK: dict[tuple[str, str], tuple[datetime, datetime]] = {}
-_LAST_TICKS: dict[tuple[str, str], tuple[tuple[datetime, ...], datetime | None]] = {}
+# The engine asks every source's crons at every evaluation (a replayed fleet month, a million
+# times) for moments close together but different per source (each one's last success): each
+# cron keeps spans of consecutive ticks, found forward (for ``next_tick``) and backward (for
+# ``last_ticks``, as cronsim reads them in reverse), and answers from them by bisection.
+SPAN_TICKS = 32  # ticks found on each side of the moment asked about, per span
+SPANS_KEPT = 8  # spans kept per cron and direction; more spans than that replace the oldest
+
+
+@dataclass(frozen=True)
+class TickSpan:
+    """Ticks of a cron, ascending: every one after ``low`` (forward) or at or after the lowest
+    (backward), up to ``high``; it answers for moments from ``low`` to before ``high``."""
+
+    low: datetime
+    high: datetime
+    ticks: tuple[datetime, ...]
+
+
+_FORWARD: dict[tuple[str, str], list[TickSpan]] = {}
+_BACKWARD: dict[tuple[str, str], list[TickSpan]] = {}
+
+
+def _covering(spans: list[TickSpan], moment: datetime) -> TickSpan | None:
+    return next((span for span in spans if span.low <= moment < span.high), None)
+
+
+def _keep(
+    store: dict[tuple[str, str], list[TickSpan]], key: tuple[str, str], span: TickSpan
+) -> None:
+    spans = store.setdefault(key, [])
+    spans.append(span)
+    if len(spans) > SPANS_KEPT:
+        del spans[0]
 
 
 def next_tick(cron: str, zone_name: str, after: datetime) -> datetime | None:
-    """The first tick after ``after`` (remembered: it is the answer until that tick)."""
-    known = _NEXT_TICK.get((cron, zone_name))
-    if known is not None and known[0] <= after < known[1]:
-        return known[1]
-    tick = next(ticks(cron, zone_name, after), None)
-    if tick is not None:
-        _NEXT_TICK[(cron, zone_name)] = (after, tick)
-    return tick
+    """The first tick after ``after``."""
+    key = (cron, zone_name)
+    span = _covering(_FORWARD.get(key, []), after)
+    if span is None:
+        period = cron_period(cron, zone_name, after) or timedelta(days=1)
+        low = after - period * SPAN_TICKS
+        found = tuple(islice(ticks(cron, zone_name, low), 2 * SPAN_TICKS + 1))
+        if not found or found[-1] <= after:  # a cron with few ticks: no span
+            return next(ticks(cron, zone_name, after), None)
+        span = TickSpan(low, found[-1], found)
+        _keep(_FORWARD, key, span)
+    return span.ticks[bisect_right(span.ticks, after)]
 
 
 def last_ticks(cron: str, zone_name: str, until: datetime) -> tuple[datetime, ...]:
-    """The last two ticks at or before ``until``, latest first (fewer for a cron with fewer);
-    remembered until the following tick."""
-    known = _LAST_TICKS.get((cron, zone_name))
-    if known is not None and known[0] and known[0][0] <= until:
-        following = known[1]
-        if following is None or until < following:
-            return known[0]
-    found = tuple(islice(ticks_back(cron, zone_name, until), 2))
-    if found:
-        _LAST_TICKS[(cron, zone_name)] = (found, next_tick(cron, zone_name, found[0]))
-    return found
+    """The last two ticks at or before ``until``, latest first (fewer for a cron with fewer)."""
+    key = (cron, zone_name)
+    moment = until.replace(microsecond=0)  # cron ticks fall on whole seconds
+    span = _covering(_BACKWARD.get(key, []), moment)
+    if span is None:
+        period = cron_period(cron, zone_name, until) or timedelta(days=1)
+        high = moment + period * SPAN_TICKS
+        found = tuple(islice(ticks_back(cron, zone_name, high), 2 * SPAN_TICKS + 1))
+        if len(found) < 2 or found[-2] > moment:  # a cron with few ticks: no span
+            return tuple(islice(ticks_back(cron, zone_name, until), 2))
+        # From the second lowest: every moment of the span has two ticks at or before it.
+        span = TickSpan(found[-2], high + timedelta(seconds=1), found[::-1])
+        _keep(_BACKWARD, key, span)
+    index = bisect_right(span.ticks, moment)
+    return (span.ticks[index - 1], span.ticks[index - 2])
 
 
 def ticks_back(cron: str, zone_name: str, until: datetime) -> Iterator[datetime]:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from monitoring import cadence as cadence_module
 from monitoring.cadence import UNKNOWN, cadence, time_partitions
 
 H = timedelta(hours=1)
@@ -175,3 +179,29 @@ def test_the_next_daily_partition_is_owed_from_the_end_of_its_day() -> None:
     assert today is not None
     assert today.owed_since("2025-01-14", NOW) == datetime(2025, 1, 15, tzinfo=UTC)
     assert daily.owed_since("not-a-date", NOW) is None
+
+
+@pytest.mark.parametrize("zone_name", ["UTC", "Europe/London", "America/New_York"])
+def test_remembered_ticks_are_cronsims_for_moments_asked_in_any_order(zone_name: str) -> None:
+    """``next_tick`` and ``last_ticks`` answer from spans of ticks they keep, for moments asked
+    out of order and across daylight-saving changes: the ticks cronsim gives read forward from
+    two weeks before, compared as instants (on a fall-back night cronsim started at 01:00 GMT
+    names 01:30 BST, an hour before it, and in reverse from there skips it)."""
+    crons = {"0 2 * * *": 15, "30 1 * * 0": 15, "0 9 * * 1-5": 15, "*/5 * * * *": 1, "@hourly": 1}
+    rng = random.Random(19)
+    base = datetime(2026, 3, 1, tzinfo=UTC)
+    moments = [base + timedelta(seconds=rng.randrange(0, 270 * 86400)) for _ in range(150)]
+    for change in ("2026-03-08", "2026-03-29", "2026-10-25", "2026-11-01"):  # UK and US
+        day = datetime.fromisoformat(change).replace(tzinfo=UTC)
+        moments += [day + timedelta(minutes=m) for m in range(0, 9 * 60, 20)]
+    rng.shuffle(moments)
+    for moment in moments:
+        for cron, days_before in crons.items():
+            truth = []
+            for tick in cadence_module.ticks(cron, zone_name, moment - timedelta(days=days_before)):
+                truth.append(tick)
+                if tick > moment:
+                    break
+            earlier = [tick for tick in truth if tick <= moment]
+            assert cadence_module.next_tick(cron, zone_name, moment) == truth[-1], (cron, moment)
+            assert cadence_module.last_ticks(cron, zone_name, moment) == tuple(earlier[::-1][:2])
