@@ -120,6 +120,11 @@ class SourceHistory:
     # ``report_runless_asset_event``, observable sources), newest first, as samples with no
     # run id: they count like successes for freshness and volume, never for run rules.
     runless: tuple[RunSample, ...] = ()
+    # ``cadence`` answers by reference: stale asks it to judge and again for its next check,
+    # and a replay judges the same history again at every deadline until it changes.
+    _cadences: dict[datetime, Cadence] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def successes(self) -> list[RunSample]:
         return [run for run in self.runs if run.succeeded]
@@ -135,15 +140,20 @@ class SourceHistory:
     def cadence(self, reference: datetime) -> Cadence:
         """When a success is next expected after ``reference`` (the last success, or first
         sighting) and how often: ``monitoring.cadence`` from what the source knows."""
+        known = self._cadences.get(reference)
+        if known is not None:
+            return known
         moments = [run.at for run in self.produced() if run.at is not None]
         durations = [run.duration_s for run in self.successes() if run.duration_s is not None]
-        return cadence(
+        found = cadence(
             reference=reference,
             freshness_policy=self.freshness_policy,
             schedules=self.schedules,
             successes=moments,
             durations_s=durations,
         )
+        self._cadences[reference] = found
+        return found
 
 
 @dataclass(frozen=True)
