@@ -495,7 +495,7 @@ class FocusedClock:
         self.next_at: dict[int, datetime] = {}
         self.watched: set[int] = set()  # sources with an open (or held) alert
         self.open_alerts = False
-        self.unsettled = False
+        self.settles_at: datetime | None = None  # a pending alert fires, a held one resolves
         self.due: datetime | None = None
         self.active: frozenset[int] = frozenset()
         self.evaluations = 0
@@ -527,7 +527,7 @@ class FocusedClock:
             first
             or changed
             or reachability
-            or self.unsettled
+            or (self.settles_at is not None and now >= self.settles_at)
             or bool(touched & self.watched)
             or (self.due is not None and now >= self.due)
             or (self.open_alerts and self.active_silences(now) != self.active)
@@ -601,9 +601,9 @@ class FocusedClock:
         self.evaluations += 1
         open_alerts = list(Alert.objects.filter(state__in=OPEN_STATES))
         self.open_alerts = bool(open_alerts)
-        self.unsettled = any(
-            a.state == AlertState.PENDING or a.clear_since is not None for a in open_alerts
-        )
+        rules = {rule.pk: rule for rule in self.rules}
+        settling = [settles_at(alert, rules.get(alert.rule_id), now) for alert in open_alerts]
+        self.settles_at = min((at for at in settling if at is not None), default=None)
         held = Alert.objects.filter(
             state=AlertState.RESOLVED, resolved_how=ResolvedHow.MANUAL, clear_since=None
         ).values_list("source_id", flat=True)
@@ -614,6 +614,20 @@ class FocusedClock:
 
     def active_silences(self, now: datetime) -> frozenset[int]:
         return frozenset(s.pk for s in self.silences if s.is_active(now))
+
+
+def settles_at(alert: Alert, rule: AlertRule | None, now: datetime) -> datetime | None:
+    """When the engine changes this open alert with no new finding: a pending one fires after
+    its rule's pending period, one whose condition cleared resolves after the resolve hold
+    (a finding appearing or clearing before then is a change the clock sees anyway)."""
+    if alert.state == AlertState.PENDING:
+        if rule is None or alert.condition_since is None:
+            return now
+        return alert.condition_since + timedelta(minutes=rule.pending_minutes)
+    if alert.clear_since is not None:
+        hold = rule.resolve_hold_minutes if rule is not None else 0
+        return alert.clear_since + timedelta(minutes=hold)
+    return None
 
 
 def remembered(past: SourceHistory, sample: RunSample, source: Source) -> SourceHistory:
