@@ -8,10 +8,10 @@ admin and the API as they are, so they must read well ("percent: must be at most
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar, NamedTuple, Protocol
+from typing import Any, ClassVar, NamedTuple, Protocol, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -19,6 +19,8 @@ from alerts.choices import RuleTarget
 from confops.common.field_errors import field_messages
 from monitoring.cadence import Cadence, cadence
 from monitoring.choices import SUCCESS_OUTCOMES
+
+T = TypeVar("T")
 
 # Where a sample with no time sorts among the others (last, newest first).
 EARLIEST = datetime.min.replace(tzinfo=UTC)
@@ -120,11 +122,17 @@ class SourceHistory:
     # ``report_runless_asset_event``, observable sources), newest first, as samples with no
     # run id: they count like successes for freshness and volume, never for run rules.
     runless: tuple[RunSample, ...] = ()
-    # ``cadence`` answers by reference: stale asks it to judge and again for its next check,
-    # and a replay judges the same history again at every deadline until it changes.
-    _cadences: dict[datetime, Cadence] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
+    # What rules work out from the history alone (``remember``): stale asks for its judgement
+    # to judge and again for its next check, and a replay judges the same history again at
+    # every deadline until it changes. Outside comparison; ``replace`` starts a new one.
+    _memo: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def remember(self, key: Hashable, work_out: Callable[[], T]) -> T:
+        """``work_out()``, once per key for this history: only for what depends on the history
+        and the key alone (never on the clock)."""
+        if key not in self._memo:
+            self._memo[key] = work_out()
+        return cast(T, self._memo[key])
 
     def successes(self) -> list[RunSample]:
         return [run for run in self.runs if run.succeeded]
@@ -140,20 +148,18 @@ class SourceHistory:
     def cadence(self, reference: datetime) -> Cadence:
         """When a success is next expected after ``reference`` (the last success, or first
         sighting) and how often: ``monitoring.cadence`` from what the source knows."""
-        known = self._cadences.get(reference)
-        if known is not None:
-            return known
+        return self.remember(("cadence", reference), lambda: self.work_out_cadence(reference))
+
+    def work_out_cadence(self, reference: datetime) -> Cadence:
         moments = [run.at for run in self.produced() if run.at is not None]
         durations = [run.duration_s for run in self.successes() if run.duration_s is not None]
-        found = cadence(
+        return cadence(
             reference=reference,
             freshness_policy=self.freshness_policy,
             schedules=self.schedules,
             successes=moments,
             durations_s=durations,
         )
-        self._cadences[reference] = found
-        return found
 
 
 @dataclass(frozen=True)

@@ -135,6 +135,15 @@ class Judged(NamedTuple):
 
 def judge(history: SourceHistory, params: StaleParams, now: datetime) -> Judged:
     partitions = time_partitions(history.partitions_definition)
+    if partitions is None:  # then nothing below reads ``now``: judged once per history
+        key = ("stale", tuple(params.__dict__.items()))
+        return history.remember(key, lambda: judge_at(history, params, now, partitions))
+    return judge_at(history, params, now, partitions)
+
+
+def judge_at(
+    history: SourceHistory, params: StaleParams, now: datetime, partitions: TimePartitions | None
+) -> Judged:
     newest = newest_partition(history, partitions)
     last_success = newest[1] if newest else latest_success(history)
     reference = last_success or history.first_seen_at
