@@ -220,16 +220,21 @@ def next_checks(
     histories: dict[int, SourceHistory],
     asset_jobs: set[int],
     now: datetime,
+    findings_only: bool = False,
 ) -> dict[int, datetime]:
     """When each judged source is next due for the timer pass: the earliest moment one of its
     time-based rules' judgement could change without new data (``deadlines``); far in the
-    future for a source no time-based rule judges (``deadlines.store`` caps it)."""
+    future for a source no time-based rule judges (``deadlines.store`` caps it). With
+    ``findings_only``, when what they find could change (``RuleKind.next_finding_change``:
+    the replay's clock)."""
     next_at = dict.fromkeys(histories, datetime.max.replace(tzinfo=now.tzinfo))
     for rule in rules:
         if rule.target != RuleTarget.SOURCE or not rule.kind_impl.time_based:
             continue
+        kind = rule.kind_impl
+        ask = kind.next_finding_change if findings_only else kind.next_check
         for h, params in judged_sources(rule, histories, asset_jobs):
-            at = rule.kind_impl.next_check(h, params, now)
+            at = ask(h, params, now)
             if at is not None and at < next_at[h.source_id]:
                 next_at[h.source_id] = at
     return next_at

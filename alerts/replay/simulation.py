@@ -577,7 +577,10 @@ class FocusedClock:
             changed = changed or frozen != self.found.get(pk, frozenset())
             self.found[pk] = frozen
         never = datetime.max.replace(tzinfo=now.tzinfo)
-        for pk, at in evaluation.next_checks(self.rules, histories, self.asset_jobs, now).items():
+        next_checks = evaluation.next_checks(
+            self.rules, histories, self.asset_jobs, now, findings_only=True
+        )
+        for pk, at in next_checks.items():
             if at == never:
                 self.next_at.pop(pk, None)
                 continue

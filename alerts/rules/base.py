@@ -330,6 +330,15 @@ class RuleKind:
         which is what a time-based kind that cannot say gets by default."""
         return now if self.time_based else None
 
+    def next_finding_change(
+        self, history: SourceHistory, params: Any, now: datetime
+    ) -> datetime | None:
+        """The earliest moment whether this kind finds something for ``history`` could change
+        without new data: ``next_check`` unless the kind knows better (an open finding whose
+        wording moves with time, which the timer pass refreshes, may still hold until new data
+        comes). The replay's clock judges the source again then."""
+        return self.next_check(history, params, now)
+
     def evaluate_source(self, history: SourceHistory, params: Any, now: datetime) -> Finding | None:
         raise NotImplementedError
 

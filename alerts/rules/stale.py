@@ -92,6 +92,15 @@ class Stale(RuleKind):
             return now
         return min(judged.deadline, judged.partition_exists_at or judged.deadline)
 
+    def next_finding_change(
+        self, history: SourceHistory, params: StaleParams, now: datetime
+    ) -> datetime | None:
+        """An unpartitioned source once stale stays stale until a success (new data): judged
+        again at every pass, it would find the same (its age aside)."""
+        if not history.partitions_definition and now > judge(history, params, now).deadline:
+            return None
+        return self.next_check(history, params, now)
+
     def evaluate_source(
         self, history: SourceHistory, params: StaleParams, now: datetime
     ) -> Finding | None:
