@@ -176,10 +176,11 @@ def judge_sources(
     findings: dict[SubjectKey, Finding],
     evaluated: set[SubjectKey],
 ) -> None:
+    evaluate_source = rule.kind_impl.evaluate_source
     for h, params in judged_sources(rule, histories, asset_jobs):
         key = (rule.pk, h.source_id, None)
         evaluated.add(key)
-        finding = rule.kind_impl.evaluate_source(h, params, now)
+        finding = evaluate_source(h, params, now)
         if finding is not None:
             findings[key] = finding
 
@@ -254,13 +255,14 @@ def judge_deployments(
     findings: dict[SubjectKey, Finding],
     evaluated: set[SubjectKey],
 ) -> None:
-    params = rule.params()
+    params = params_for(rule, None, judging_table(rule)[1])
+    evaluate_deployment = rule.kind_impl.evaluate_deployment
     for d in deployments.values():
         if not d.enabled or not rule.covers_deployment(d.deployment_id):
             continue
         key = (rule.pk, None, d.deployment_id)
         evaluated.add(key)
-        finding = rule.kind_impl.evaluate_deployment(d, params, now)
+        finding = evaluate_deployment(d, params, now)
         if finding is not None:
             findings[key] = finding
 

@@ -484,6 +484,10 @@ class FocusedClock:
     def __init__(self, silences: list[Silence]) -> None:
         self.silences = silences
         self.rules: list[AlertRule] = []
+        self.source_rules: list[AlertRule] = []
+        self.deployment_rules: list[AlertRule] = []
+        self.timed_rules: list[AlertRule] = []  # source rules of time-based kinds
+        self.timed: set[int] = set()  # their ids
         self.histories: dict[int, SourceHistory] = {}
         self.deployments: dict[int, DeploymentHistory] = {}
         self.asset_jobs: set[int] = set()
@@ -491,6 +495,7 @@ class FocusedClock:
         # Per source, what rules that are not time-based found when its history last changed.
         self.untimed: dict[int, frozenset[SubjectKey]] = {}
         self.deployment_keys: frozenset[SubjectKey] = frozenset()
+        self.deployments_due: datetime | None = None  # when deployment rules can next change
         self.deadlines: list[tuple[datetime, int]] = []  # a heap; stale entries are skipped
         self.next_at: dict[int, datetime] = {}
         self.watched: set[int] = set()  # sources with an open (or held) alert
@@ -507,7 +512,7 @@ class FocusedClock:
         reachability, world.reachability_changed = world.reachability_changed, False
         first = not self.started
         if first or new_sources:
-            self.rules = evaluation.enabled_rules()
+            self.load_rules()
             self.asset_jobs = set(
                 Source.objects.filter(is_asset_job=True).values_list("pk", flat=True)
             )
@@ -520,9 +525,15 @@ class FocusedClock:
             self.deployments = history.load_deployments(now)
         judged = touched | self.pop_due(now)
         changed = self.judge(judged, now, touched)
-        deployment_keys = self.judge_deployments(now)
-        changed = changed or deployment_keys != self.deployment_keys
-        self.deployment_keys = deployment_keys
+        if (
+            first
+            or reachability
+            or new_sources
+            or (self.deployments_due is not None and now >= self.deployments_due)
+        ):
+            deployment_keys = self.judge_deployments(now)
+            changed = changed or deployment_keys != self.deployment_keys
+            self.deployment_keys = deployment_keys
         if (
             first
             or changed
@@ -555,14 +566,11 @@ class FocusedClock:
         changed_histories = {pk: h for pk, h in histories.items() if pk in touched}
         findings: dict[SubjectKey, Finding] = {}
         evaluated: set[SubjectKey] = set()
-        timed: set[int] = set()
-        for rule in self.rules:
-            if rule.target != RuleTarget.SOURCE:
-                continue
-            if rule.kind_impl.time_based:
-                timed.add(rule.pk)
+        timed = self.timed
+        for rule in self.source_rules:
             judged = histories if rule.pk in timed else changed_histories
-            evaluation.judge_sources(rule, judged, self.asset_jobs, now, findings, evaluated)
+            if judged:
+                evaluation.judge_sources(rule, judged, self.asset_jobs, now, findings, evaluated)
         keys: dict[int, set[SubjectKey]] = {
             pk: set() if pk in touched else set(self.untimed.get(pk, ())) for pk in histories
         }
@@ -578,7 +586,7 @@ class FocusedClock:
             self.found[pk] = frozen
         never = datetime.max.replace(tzinfo=now.tzinfo)
         next_checks = evaluation.next_checks(
-            self.rules, histories, self.asset_jobs, now, findings_only=True
+            self.timed_rules, histories, self.asset_jobs, now, findings_only=True
         )
         for pk, at in next_checks.items():
             if at == never:
@@ -589,12 +597,29 @@ class FocusedClock:
             heapq.heappush(self.deadlines, (at, pk))
         return changed
 
+    def load_rules(self) -> None:
+        """The enabled rules, split once by what they judge (a month has 50,000 instants)."""
+        self.rules = evaluation.enabled_rules()
+        self.source_rules = [rule for rule in self.rules if rule.target == RuleTarget.SOURCE]
+        self.deployment_rules = [rule for rule in self.rules if rule.target != RuleTarget.SOURCE]
+        self.timed_rules = [rule for rule in self.source_rules if rule.kind_impl.time_based]
+        self.timed = {rule.pk for rule in self.timed_rules}
+
     def judge_deployments(self, now: datetime) -> frozenset[SubjectKey]:
+        """What the deployment rules find, and when that can next change without new data
+        (``RuleKind.next_deployment_change``): they are judged again then, or on a reload."""
         findings: dict[SubjectKey, Finding] = {}
         evaluated: set[SubjectKey] = set()
-        for rule in self.rules:
-            if rule.target != RuleTarget.SOURCE:
-                evaluation.judge_deployments(rule, self.deployments, now, findings, evaluated)
+        dues = []
+        for rule in self.deployment_rules:
+            evaluation.judge_deployments(rule, self.deployments, now, findings, evaluated)
+            params = rule.params()
+            for deployment in self.deployments.values():
+                due = rule.kind_impl.next_deployment_change(deployment, params, now)
+                if due is not None:
+                    # A kind that answers "now" is asked again at the next instant.
+                    dues.append(max(due, now + timedelta(microseconds=1)))
+        self.deployments_due = min(dues, default=None)
         return frozenset(findings)
 
     def evaluate(self, now: datetime, judged: set[int]) -> None:

@@ -339,6 +339,14 @@ class RuleKind:
         comes). The replay's clock judges the source again then."""
         return self.next_check(history, params, now)
 
+    def next_deployment_change(
+        self, history: DeploymentHistory, params: Any, now: datetime
+    ) -> datetime | None:
+        """The earliest moment whether this deployment kind finds something for ``history``
+        could change without new data (the replay's clock judges deployments again then);
+        None when only new data can change it. "Every pass" by default for a time-based kind."""
+        return now if self.time_based else None
+
     def evaluate_source(self, history: SourceHistory, params: Any, now: datetime) -> Finding | None:
         raise NotImplementedError
 

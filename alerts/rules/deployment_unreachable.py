@@ -38,6 +38,16 @@ class DeploymentUnreachable(RuleKind):
         """How long polls fail before it fires."""
         return f"for {span(params.for_minutes * 60)}"
 
+    def next_deployment_change(
+        self, history: DeploymentHistory, params: DeploymentUnreachableParams, now: datetime
+    ) -> datetime | None:
+        """When failing polls reach the limit; once reached, only a poll changes it."""
+        since = history.failing_since
+        if not history.enabled or since is None:
+            return None
+        fires_at = since + timedelta(minutes=params.for_minutes)
+        return fires_at if fires_at > now else None
+
     def evaluate_deployment(
         self, history: DeploymentHistory, params: DeploymentUnreachableParams, now: datetime
     ) -> Finding | None:

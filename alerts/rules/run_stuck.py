@@ -55,6 +55,20 @@ class RunStuck(RuleKind):
         """How long a run may wait in those statuses."""
         return f"after {span(params.minutes * 60)}"
 
+    def next_deployment_change(
+        self, history: DeploymentHistory, params: RunStuckParams, now: datetime
+    ) -> datetime | None:
+        """When the next waiting run passes the limit; a stuck one stays stuck until a poll."""
+        if not history.enabled or history.failing_since:
+            return None
+        limit = timedelta(minutes=params.minutes)
+        coming = [
+            run.since + limit
+            for run in history.open_runs
+            if run.status in params.statuses and run.since + limit > now
+        ]
+        return min(coming, default=None)
+
     def evaluate_deployment(
         self, history: DeploymentHistory, params: RunStuckParams, now: datetime
     ) -> Finding | None:
