@@ -9,9 +9,10 @@ from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import connection, models
+from django.db import models
 from django.db.models import Q
 
+from confops.common.prepared import insert_many, update_many
 from confops.common.secrets import RedactsItsSecrets, mask_secret, without_userinfo
 from monitoring.choices import (
     OUTCOME_STATUS,
@@ -249,6 +250,9 @@ SOURCE_OPERATOR_FIELDS = (
 )
 
 
+# Run ids per query when reading back the ids of runs just inserted (SQLite caps parameters).
+IDS_PER_QUERY = 5000
+
 # A source's latest state, written by Run.record_outcomes.
 LATEST_STATE_FIELDS = [
     "last_run_at",
@@ -405,25 +409,8 @@ class Source(models.Model):
         (a read per source). A queryset update() per source cost 240 us of CPU, bulk_update's
         CASE per field 1,200 us, the prepared statement 45 us (a replayed fleet month writes
         40,000)."""
-        latest = {source.pk: source for source in sources}
-        if not latest:
-            return
-        fields = [f for f in Source._meta.concrete_fields if f.name in LATEST_STATE_FIELDS]
-        quote = connection.ops.quote_name
-        assignments = ", ".join(f"{quote(str(field.column))} = %s" for field in fields)
-        # Only the model's own quoted table and column names are formatted in; values are
-        # parameters.
-        statement = (
-            f"UPDATE {quote(Source._meta.db_table)} SET {assignments}"  # noqa: S608
-            f" WHERE {quote(Source._meta.pk.column)} = %s"
-        )
-        rows = [
-            [field.get_db_prep_save(getattr(source, field.attname), connection) for field in fields]
-            + [pk]
-            for pk, source in latest.items()
-        ]
-        with connection.cursor() as cursor:
-            cursor.executemany(statement, rows)
+        latest = list({source.pk: source for source in sources}.values())
+        update_many(Source, latest, LATEST_STATE_FIELDS)
 
 
 class Run(models.Model):
@@ -544,13 +531,34 @@ class Run(models.Model):
 
     @staticmethod
     def create_many(batch: Sequence[tuple[Run, Mapping[Source, Outcome]]]) -> None:
-        """Save new runs and their links in two statements (a replay's stretch of runs); their
-        sources' latest state is folded by ``fold_outcomes`` and saved by the caller."""
-        Run.objects.bulk_create([run for run, _ in batch])
-        RunAsset.objects.bulk_create(
-            RunAsset.settled(run, source, result)
-            for run, outcomes in batch
-            for source, result in outcomes.items()
+        """Save new runs of one Dagster deployment and their links, each table with one
+        prepared INSERT (a replay's runs between two evaluations); the runs' ids are read back
+        by run id. Their sources' latest state is folded by ``fold_outcomes`` and saved by the
+        caller. bulk_create cost 175 us of CPU per run and 100 per link, mostly preparing
+        fields through the query compiler."""
+        runs = [run for run, _ in batch]
+        if not runs:
+            return
+        deployment_id = runs[0].deployment_id
+        if deployment_id is None or any(run.deployment_id != deployment_id for run in runs):
+            raise ValueError("create_many stores new runs of one Dagster deployment")
+        insert_many(Run, runs)
+        ids: dict[str, int] = {}
+        run_ids = [run.run_id for run in runs]
+        for start in range(0, len(run_ids), IDS_PER_QUERY):
+            chunk = run_ids[start : start + IDS_PER_QUERY]
+            found = Run.objects.filter(deployment_id=deployment_id, run_id__in=chunk)
+            ids.update(found.values_list("run_id", "pk"))
+        for run in runs:
+            run.pk = ids[run.run_id]
+            run._state.adding, run._state.db = False, "default"
+        insert_many(
+            RunAsset,
+            [
+                RunAsset.settled(run, source, result)
+                for run, outcomes in batch
+                for source, result in outcomes.items()
+            ],
         )
 
     def _store_links(self, outcomes: Mapping[Source, Outcome]) -> None:
