@@ -76,6 +76,7 @@ def run_in_sandbox(
             str(Path(settings.BASE_DIR) / "manage.py"),
             "replay",
             "--inner",
+            "--skip-checks",  # this process ran Django's system checks already (0.5 s)
             str(replay_file.resolve()),
             "--rules",
             str(rules_file),

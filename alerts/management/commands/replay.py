@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+from django.apps import apps
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
+from django.test import override_settings
 
 from alerts.models import AlertRule
 from alerts.notify import outbox
@@ -140,7 +142,12 @@ class Command(BaseCommand):
     def simulate_here(self, lines: list[Numbered], specs: list[RuleSpec], options: Any) -> None:
         """The child's part: only ever on the empty database the parent made for it."""
         guard_sandbox()
-        call_command("migrate", verbosity=0, interactive=False)
+        # The throw-away schema is built from the models as they are (Django's test runner
+        # without migrations does the same), not by replaying every migration: rendering
+        # 83 migrations' states was 4 of a replay's 8 s of start-up.
+        unmigrated = {app.label: None for app in apps.get_app_configs()}
+        with override_settings(MIGRATION_MODULES=unmigrated):
+            call_command("migrate", verbosity=0, interactive=False, run_syncdb=True)
         if options["save_template"]:
             save_copy(Path(options["save_template"]))
         AlertRule.objects.all().delete()  # the default rules migrate created
