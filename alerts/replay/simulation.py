@@ -104,6 +104,7 @@ class World:
             item.line.run_id for item in parsed if isinstance(item.line, RunLine | CheckLine)
         }
         self.sources: dict[str, Source] = {}
+        self.schedules: set[str] = set()  # names of the Dagster schedules declared
         self.runs: dict[str, Run] = {}
         self.retrying: dict[str, Run] = {}  # source key -> its failure Dagster will retry
         self.held: list[AnyLine] = []  # lines that arrived while the deployment was unreachable
@@ -203,21 +204,21 @@ class World:
         source.upstream.add(*(self.source(key, now) for key in line.upstream))
         if line.tags:
             source.tags = {**source.tags, **line.tags}
-        if line.schedule is not None:
-            Instigator.objects.get_or_create(
+        if line.schedule is not None and line.instigator_name not in self.schedules:
+            # Several sources may share a schedule: the first line declaring it creates it.
+            Instigator.objects.create(
                 deployment=self.deployment,
                 kind=InstigatorKind.SCHEDULE,
                 code_location=REPLAY_DEPLOYMENT,
                 name=line.instigator_name,
-                defaults={
-                    "repository": REPLAY_DEPLOYMENT,
-                    "cron": line.schedule,
-                    "timezone": line.timezone,
-                    "status": "RUNNING",
-                },
+                repository=REPLAY_DEPLOYMENT,
+                cron=line.schedule,
+                timezone=line.timezone,
+                status="RUNNING",
             )
-            if line.instigator_name not in source.schedule_names:
-                source.schedule_names = [*source.schedule_names, line.instigator_name]
+            self.schedules.add(line.instigator_name)
+        if line.schedule is not None and line.instigator_name not in source.schedule_names:
+            source.schedule_names = [*source.schedule_names, line.instigator_name]
         source.save(update_fields=["tags", "schedule_names"])
 
     def declare_silence(self, line: SilenceLine, now: datetime) -> None:

@@ -141,7 +141,22 @@ def judge_running(history: SourceHistory, params: DurationParams, now: datetime)
 
 
 def judge_finished(history: SourceHistory, params: DurationParams, now: datetime) -> Finding | None:
-    """The latest finished run, against the limit from the successes before it."""
+    """The latest finished run, against the limit from the successes before it (worked out
+    once per history: the clock only dates the finding)."""
+    key = ("duration_over", tuple(params.__dict__.items()))
+    over = history.remember(key, lambda: finished_over_limit(history, params))
+    if over is None:
+        return None
+    run, step, seconds, limit = over
+    if step is not None:
+        return step_finding(history.key, run, step, limit, now)
+    return finding(history.key, run, seconds, limit, now, "took")
+
+
+def finished_over_limit(
+    history: SourceHistory, params: DurationParams
+) -> tuple[RunSample, StepTiming | None, float, Limit] | None:
+    """The latest finished run (or its step) and the limit it went over; None within it."""
     index = next((i for i, run in enumerate(history.runs) if run.finished), None)
     if index is None:
         return None
@@ -152,12 +167,12 @@ def judge_finished(history: SourceHistory, params: DurationParams, now: datetime
         limit = limit_for(params, step_durations(earlier))
         if limit is None or step.seconds <= limit.seconds:
             return None
-        return step_finding(history.key, run, step, limit, now)
+        return run, step, step.seconds, limit
     seconds = run_seconds(run)
     limit = limit_for(params, durations(earlier))
     if seconds is None or limit is None or seconds <= limit.seconds:
         return None
-    return finding(history.key, run, seconds, limit, now, "took")
+    return run, None, seconds, limit
 
 
 def judged_step(

@@ -37,6 +37,7 @@ from alerts.replay.specs import (
     load_rules_file,
     validate_rules,
 )
+from confops.common.gc_tuning import tune_for_replay
 
 
 def positive_int(text: str) -> int:
@@ -151,6 +152,7 @@ class Command(BaseCommand):
         if options["save_template"]:
             save_copy(Path(options["save_template"]))
         AlertRule.objects.all().delete()  # the default rules migrate created
+        tune_for_replay()
         # The outbox hands each row to delivery through outbox.dispatch: nothing leaves.
         with mock.patch.object(outbox, "dispatch", lambda notification_id, queue: None):
             result = simulate(
