@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -64,8 +64,13 @@ def run_in_sandbox(
     tail_hours: float = DEFAULT_TAIL_HOURS,
     until: datetime | None = None,
     clock: str = "focused",
+    check: Callable[[], None] | None = None,
 ) -> ReplayResult:
-    """Simulate in a child process on a throw-away database and return what it printed."""
+    """Simulate in a child process on a throw-away database and return what it printed.
+
+    ``check``: the parent's own reading of the file, done while the child starts on the other
+    core (a month of a fleet takes a second to read); if it raises, the child is stopped and
+    the error goes up, as if the child had never started."""
     with tempfile.TemporaryDirectory(prefix=SANDBOX_PREFIX) as tmp:
         folder = Path(tmp)
         rules_file = folder / "rules.json"
@@ -94,15 +99,23 @@ def run_in_sandbox(
             shutil.copyfile(template, database)
         else:
             command += ["--save-template", str(template)]
-        done = subprocess.run(  # our own interpreter and manage.py, no shell
+        child = subprocess.Popen(  # our own interpreter and manage.py, no shell
             command,
             env=sandbox_env(folder, database),
             cwd=settings.BASE_DIR,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            check=False,
         )
-    return result_of(done)
+        try:
+            if check is not None:
+                check()
+            stdout, stderr = child.communicate()
+        except BaseException:
+            child.kill()
+            child.communicate()
+            raise
+    return result_of(subprocess.CompletedProcess(command, child.returncode, stdout, stderr))
 
 
 _templates: dict[str, Path] = {}

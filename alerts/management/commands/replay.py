@@ -110,13 +110,15 @@ class Command(BaseCommand):
         parser.add_argument("--save-template", help=argparse.SUPPRESS)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        path = Path(options["file"])
         try:
-            lines = read_lines(Path(options["file"]))
             if options["rules"]:
                 specs = load_rules_file(Path(options["rules"]))
             else:
                 specs = configured_rules(self.stderr)
-            check_references(lines, specs)
+            if options["inner"]:
+                lines = read_lines(path)
+                check_references(lines, specs)
         except ReplayInputError as exc:
             raise CommandError(str(exc), returncode=2) from None
         if options["inner"]:
@@ -124,12 +126,14 @@ class Command(BaseCommand):
             return
         try:
             result = sandbox.run_in_sandbox(
-                Path(options["file"]),
+                path,
                 [spec.model_dump(mode="json") for spec in specs],
                 step_s=options["step"],
                 tail_hours=options["tail"],
                 until=options["until"],
                 clock=options["clock"],
+                # The file is checked here, before any result is taken, while the child starts.
+                check=lambda: check_references(read_lines(path), specs),
             )
         except ReplayInputError as exc:
             raise CommandError(str(exc), returncode=2) from None
