@@ -30,7 +30,8 @@ first has somewhere to go, ``send_waiting`` sends its open alerts nobody was tol
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import copy
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -242,9 +243,14 @@ def why_unreached(alert: Alert) -> Unreached | None:
     )
 
 
-def reminder_due_at(incident: Incident, members: list[Alert] | None = None) -> datetime | None:
+def reminder_due_at(
+    incident: Incident,
+    members: list[Alert] | None = None,
+    intervals: Mapping[int, timedelta] | None = None,
+) -> datetime | None:
     """When this incident's next reminder is due, or None when it gets none (acknowledged,
-    flapping, recovering, never told, or nothing still failing)."""
+    flapping, recovering, never told, or nothing still failing). ``intervals``: the sources'
+    typical intervals read for a pass over many incidents (``incidents.typical_intervals``)."""
     if incident.state != IncidentState.OPEN or incident.last_notified_at is None:
         return None
     if incident.flapping or incident.quiet_since is not None:
@@ -255,7 +261,10 @@ def reminder_due_at(incident: Incident, members: list[Alert] | None = None) -> d
     step = incident.reminders_sent
     gap = DAILY if step >= len(BACKOFF_STEPS) else min_gap(members) * BACKOFF_STEPS[step]
     due = incident.last_notified_at + min(gap, DAILY)
-    interval = incidents.typical_interval(incident.source_id)
+    if intervals is None:
+        interval = incidents.typical_interval(incident.source_id)
+    else:
+        interval = intervals.get(incident.source_id) if incident.source_id is not None else None
     if interval is not None:
         due = max(due, incident.last_notified_at + min(incidents.next_run_due(interval), DAILY))
     return due
@@ -297,12 +306,13 @@ def next_due_at() -> datetime | None:
     dues: list[datetime] = []
     open_incidents = list(Incident.objects.filter(state__in=OPEN_INCIDENT_STATES))
     members_of = incidents.members_of([incident.pk for incident in open_incidents])
+    intervals = incidents.typical_intervals([incident.source_id for incident in open_incidents])
     for incident in open_incidents:
         if incident.closes_at is not None:
             dues.append(incident.closes_at)
         members = members_of[incident.pk]
         for due in (
-            reminder_due_at(incident, members),
+            reminder_due_at(incident, members, intervals),
             escalation_due_at(incident, members),
             update_due_at(incident, members),
         ):
@@ -383,13 +393,14 @@ def remind_and_escalate(now: datetime, candidates: QuerySet[Incident]) -> int:
     count = 0
     open_incidents = list(candidates.filter(state__in=OPEN_INCIDENT_STATES).distinct())
     members_of = incidents.members_of([incident.pk for incident in open_incidents])
+    intervals = incidents.typical_intervals([incident.source_id for incident in open_incidents])
     for incident in open_incidents:
         members = members_of[incident.pk]
         if not members:
             continue
         if (due := update_due_at(incident, members)) is not None and due <= now:
             count += page(incident, NotificationEvent.UPDATE, members, now)
-        elif (due := reminder_due_at(incident, members)) is not None and due <= now:
+        elif (due := reminder_due_at(incident, members, intervals)) is not None and due <= now:
             count += remind(incident, members, now)
         if (due := escalation_due_at(incident, members)) is not None and due <= now:
             count += escalate(incident, members, now)
@@ -440,8 +451,15 @@ def page(
         for channel in with_routed(per_rule[alert.rule_id], routed, alert):
             if channel.accepts(alert.severity):
                 routes.setdefault(channel.pk, (channel, []))[1].append(alert)
+    # Channels that take the same alerts get the same snapshot, worked out once (its queries:
+    # consequences, runbook) and copied, so that no two rows share one dict.
+    contents: dict[tuple[int, ...], dict[str, Any]] = {}
     for channel, chosen in routes.values():
-        create_notification(channel, event, chosen[0].rule, chosen, now, incident)
+        key = tuple(a.pk for a in chosen)
+        if key not in contents:
+            contents[key] = payload(event, chosen[0].rule, chosen, now, incident)
+        content = copy.deepcopy(contents[key])
+        create_notification(channel, event, chosen[0].rule, chosen, now, incident, content)
     if not routes:
         return 0
     told = {a.pk: a for _, chosen in routes.values() for a in chosen}
@@ -510,11 +528,13 @@ def create_notification(
     alerts: list[Alert],
     now: datetime,
     incident: Incident | None = None,
+    content: dict[str, Any] | None = None,
 ) -> Notification:
+    """``content``: the payload, when the caller worked it out already."""
     return Notification.enqueue(
         channel,
         event,
-        payload(event, rule, alerts, now, incident),
+        content if content is not None else payload(event, rule, alerts, now, incident),
         now,
         rule=rule,
         alerts=alerts,
