@@ -27,7 +27,11 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
+
 from alerts.choices import OPEN_INCIDENT_STATES, OPEN_STATES, SEVERITY_RANK, Severity
+from alerts.engine import history
 from alerts.engine.locks import hold_until_commit
 from alerts.models import Alert, Incident
 from monitoring.models import RunAsset, Source
@@ -427,6 +431,42 @@ def typical_interval(source_id: int | None) -> timedelta | None:
         .values_list("run_created_at", flat=True)[:INTERVAL_SAMPLE]
         if t is not None
     ]
+    return interval_of(times)
+
+
+def typical_intervals(source_ids: Collection[int | None]) -> dict[int, timedelta]:
+    """``typical_interval`` of many sources in two queries (the newest links bounded per
+    source, as ``history.load_runs`` reads them), for a pass over every open incident: one
+    query per incident was most of the reminder pass in a replayed fleet month. Sources with
+    too few runs are left out."""
+    ids = sorted({pk for pk in source_ids if pk is not None})
+    if not ids:
+        return {}
+    ranked = (
+        RunAsset.objects.filter(
+            history.recent_links(ids, INTERVAL_SAMPLE), run_created_at__isnull=False
+        )
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("source_id")],
+                order_by=[F("run_created_at").desc(), F("pk").desc()],
+            )
+        )
+        .filter(rank__lte=INTERVAL_SAMPLE)
+        .order_by("source_id", "-run_created_at")
+        .values_list("source_id", "run_created_at")
+    )
+    times: dict[int, list[datetime]] = {}
+    for source_id, at in ranked:
+        if at is not None:  # filtered above; the type cannot know
+            times.setdefault(source_id, []).append(at)
+    found = {pk: interval_of(moments) for pk, moments in times.items()}
+    return {pk: interval for pk, interval in found.items() if interval is not None}
+
+
+def interval_of(times: list[datetime]) -> timedelta | None:
+    """The median gap between these moments (newest first); None with fewer than three."""
     if len(times) < 3:
         return None
     gaps = [(a - b).total_seconds() for a, b in itertools.pairwise(times) if a > b]
