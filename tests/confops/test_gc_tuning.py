@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from confops import gunicorn_conf
-from confops.common.gc_tuning import WEB_GEN0_THRESHOLD
+from confops.common.gc_tuning import REPLAY_GEN0_THRESHOLD, WEB_GEN0_THRESHOLD, tune_for_replay
 
 
 @pytest.fixture
@@ -34,3 +34,12 @@ def test_a_worker_freezes_its_loaded_heap_and_collects_young_objects_less_often(
     cycle.append(cycle)
     del cycle
     assert gc.collect() >= 1
+
+
+def test_a_replay_child_collects_young_objects_far_less_often(restored_gc: None) -> None:
+    """Set by ``manage.py replay --inner`` before it simulates (docs/replay.md)."""
+    _, gen1, gen2 = gc.get_threshold()
+    tune_for_replay()
+    assert gc.get_freeze_count() > 10_000
+    assert gc.get_threshold() == (REPLAY_GEN0_THRESHOLD, gen1, gen2)
+    assert REPLAY_GEN0_THRESHOLD > WEB_GEN0_THRESHOLD
