@@ -467,19 +467,19 @@ class FocusedClock:
     every source's time-based rules at every quiet step; at 1,000 sources that is hours for a
     month. Here, as the timer pass of production does (``evaluation.evaluate_due``), an instant
     judges the sources whose lines were stored and those whose deadline passed
-    (``RuleKind.next_check``, through ``evaluation.next_checks``), first on cached histories
-    with the engine's own functions (``judge_sources``). A plain run is folded into its cached
-    history in memory (``World.remember_run``) and saved with the others, in two statements,
-    only when the engine next reads the database (``World.flush``); other lines are stored
-    at once and their histories read again. ``evaluate`` and
-    ``send_reminders_and_escalations`` then run, on those
-    sources plus every source holding an open alert (or one resolved by hand whose condition
-    may hold), only when the outcome can differ from the last one: a finding appeared or
-    cleared, a line reached a source with an open alert, an alert is pending or holding before
-    it resolves, a message is due, a silence started or ended, the deployment's reachability
-    or judgement changed. ``tests/alerts/test_replay_fleet.py`` checks that it finds what
-    ``Clock`` finds. Unlike production, no 10-minute recheck bound: the kinds' deadlines are
-    taken at their word, which the equality test checks.
+    (``RuleKind.next_finding_change``, through ``evaluation.next_checks``), first on cached
+    histories with the engine's own functions (``judge_sources``). A plain run is folded into
+    its cached history in memory (``World.remember_run``) and saved with the others, in two
+    statements, only when the engine next reads the database (``World.flush``); other lines
+    are stored at once and their histories read again. ``evaluate`` (given the clock's rules
+    and histories) and ``send_reminders_and_escalations`` then run, on those sources plus
+    every source holding an open alert (or one resolved by hand whose condition may hold),
+    only when the outcome can differ from the last one: a finding appeared or cleared, a line
+    reached a source with an open alert, a pending period or resolve hold ends
+    (``settles_at``), a message is due, a silence started or ended, the deployment's
+    reachability or judgement changed. ``tests/alerts/test_replay_fleet.py`` checks that it
+    finds what ``Clock`` finds. Unlike production, no 10-minute recheck bound: the kinds'
+    deadlines are taken at their word, which the equality test checks.
     """
 
     def __init__(self, silences: list[Silence]) -> None:
