@@ -202,6 +202,11 @@ def judged_sources(
         yield h, params_for(rule, override, params_cache)
 
 
+def own_params(rule: AlertRule) -> Params:
+    """The rule's own parsed parameters (no override), parsed once per rule instance."""
+    return params_for(rule, None, judging_table(rule)[1])
+
+
 def judging_table(rule: AlertRule) -> tuple[dict[int, Any], dict[int | None, Params]]:
     """The rule's overrides by source and its parsed parameters by override, built once per
     rule instance. A pass loads its rules afresh, so these cannot go stale; the replay's clock
@@ -255,7 +260,7 @@ def judge_deployments(
     findings: dict[SubjectKey, Finding],
     evaluated: set[SubjectKey],
 ) -> None:
-    params = params_for(rule, None, judging_table(rule)[1])
+    params = own_params(rule)
     evaluate_deployment = rule.kind_impl.evaluate_deployment
     for d in deployments.values():
         if not d.enabled or not rule.covers_deployment(d.deployment_id):

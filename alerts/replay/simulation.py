@@ -614,7 +614,7 @@ class FocusedClock:
         dues = []
         for rule in self.deployment_rules:
             evaluation.judge_deployments(rule, self.deployments, now, findings, evaluated)
-            params = rule.params()
+            params = evaluation.own_params(rule)
             for deployment in self.deployments.values():
                 due = rule.kind_impl.next_deployment_change(deployment, params, now)
                 if due is not None:
